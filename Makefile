@@ -1,0 +1,35 @@
+# The README's two set-up commands are `make demo` and `make test`; both create .venv and install on first use.
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# This machine's pip configuration lists index folders that do not all exist; their warnings are noise.
+QUIET_PIP := { grep -v --line-buffered '^WARNING: Location' || true; }
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --progress-bar on -e '.[mobilesam,dev]' 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -c "import causal_sam_llm.segmentation.encoder_registry"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/causal-sam-llm demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m causal_sam_llm.bench.encoder
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,27 @@
+"""Shared pieces of benchmark reports: the machine description and a markdown table writer."""
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+
+def machine_line() -> str:
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch threads "
+        f"{torch.get_num_threads()}, {gpu}, Python {sys.version.split()[0]}, torch {torch.__version__}"
+    )
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, title: str, command: str, body: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"## {title}\n\nMachine: {machine_line()}\n\nCommand: `{command}`\n\n{body}\n")

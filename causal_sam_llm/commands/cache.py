@@ -1,0 +1,24 @@
+"""`causal-sam-llm cache info|clear`: inspect or empty the embedding cache."""
+
+import argparse
+
+from causal_sam_llm.commands.common import add_cache_arguments, console, open_cache
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("cache", help="inspect or clear the embedding cache")
+    parser.add_argument("action", choices=["info", "clear"])
+    add_cache_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cache = open_cache(args)
+    if args.action == "clear":
+        console.print(f"removed {cache.clear()} embeddings from {cache.root}")
+        return 0
+    size = cache.total_bytes()
+    console.print(f"folder:  {cache.root}")
+    console.print(f"entries: {len(cache.entries())}")
+    console.print(f"size:    {size / 1024**2:.1f} MiB of {cache.max_bytes / 1024**3:.1f} GiB limit")
+    return 0

@@ -1,0 +1,27 @@
+"""Arguments and objects several subcommands share."""
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.segmentation.embedding_cache import DEFAULT_MAX_BYTES, EmbeddingCache
+from causal_sam_llm.segmentation.encoder_registry import DEFAULT_ENCODER, encoder_names
+
+console = Console()
+
+
+def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help=f"one of: {', '.join(encoder_names())}")
+    parser.add_argument("--checkpoint", type=Path, help="weights file (required for sam_vit_b and medsam_vit_b)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+
+
+def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
+    parser.add_argument("--cache-max-gb", type=float, default=DEFAULT_MAX_BYTES / 1024**3, help="cache size limit")
+
+
+def open_cache(args: argparse.Namespace) -> EmbeddingCache:
+    return EmbeddingCache(args.cache_dir or embedding_cache_dir(), max_bytes=int(args.cache_max_gb * 1024**3))

@@ -1,0 +1,28 @@
+"""One exception type per failure a user can act on. Every message names the offending thing and the fix."""
+
+
+class CausalSamError(Exception):
+    """Base class for all errors this package raises on purpose."""
+
+
+class InvalidImageError(CausalSamError, ValueError):
+    """An image array cannot be segmented as given (NaN, wrong shape, wrong dtype, empty)."""
+
+
+class UnknownEncoderError(CausalSamError, KeyError):
+    """An encoder name that is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return str(self.args[0])
+
+
+class CheckpointError(CausalSamError, ValueError):
+    """A weights file is missing, unreadable, or does not fit the architecture."""
+
+
+class CacheError(CausalSamError, OSError):
+    """The embedding cache folder cannot be used."""
+
+
+class DataLayoutError(CausalSamError, ValueError):
+    """A data set folder or file does not match the layout its loader expects."""

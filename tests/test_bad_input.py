@@ -1,0 +1,83 @@
+"""Bad images get one clear error that names the problem; nothing is written next to the user's files."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.validation import check_image
+
+from causal_sam_llm.errors import InvalidImageError
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.array([[0.0, np.nan], [1.0, 2.0]]), "1 NaN/inf values"),
+        (np.array([[0.0, np.inf], [-np.inf, 2.0]]), "2 NaN/inf values"),
+        (np.zeros((0, 5)), "is empty"),
+        (np.zeros((2, 3, 4, 5)), "4 dimensions .* Select one channel"),
+        (np.zeros(5), "1 dimensions"),
+        (np.zeros((4, 4), dtype=bool), "dtype bool"),
+        (np.zeros((4, 4), dtype=complex), "dtype complex128"),
+        (np.array([["a", "b"], ["c", "d"]]), "dtype <U1"),
+        ([[1, 2], [3, 4]], "must be a numpy array, got list"),
+    ],
+)
+def test_bad_arrays_are_rejected_with_the_reason(array, message):
+    with pytest.raises(InvalidImageError, match=message):
+        check_image(array)
+
+
+def test_integer_images_are_accepted_as_float32():
+    assert check_image(np.arange(16, dtype=np.int16).reshape(4, 4)).dtype == np.float32
+
+
+def test_embedder_rejects_nan_before_touching_the_encoder(litemedsam, cache_dir):
+    embedder = SliceEmbedder(litemedsam)
+    with pytest.raises(InvalidImageError):
+        embedder.embed(np.full((8, 8), np.nan), "CT")
+    assert embedder.encoder_calls == 0
+
+
+def test_cli_error_is_one_line_and_writes_nothing_beside_the_input(tmp_path, real_ct_slice):
+    user_dir = tmp_path / "study"
+    user_dir.mkdir()
+    shutil.copy(real_ct_slice.path, user_dir / "slice.dcm")
+    before = {p.name: p.stat().st_mtime_ns for p in user_dir.iterdir()}
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "causal_sam_llm.cli",
+            "embed",
+            str(user_dir / "slice.dcm"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in user_dir.iterdir()} == before
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "causal_sam_llm.cli",
+            "info",
+            "--encoder",
+            "sam_vit_b",
+            "--checkpoint",
+            str(user_dir / "missing.pth"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("error: checkpoint not found")
+    assert "Traceback" not in bad.stderr
