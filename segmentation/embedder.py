@@ -5,12 +5,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from rich.progress import Progress
+
 from causal_sam_llm.segmentation.backbone import FrozenSamBackbone
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache, embedding_key
 from causal_sam_llm.segmentation.intensity import Modality, to_unit_range
 from causal_sam_llm.segmentation.letterbox import Letterbox
 from causal_sam_llm.segmentation.validation import check_image
-from rich.progress import Progress
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from causal_sam_llm.segmentation import sam_builders
-from causal_sam_llm.segmentation.backbone import EncoderSpec, FrozenSamBackbone
-from causal_sam_llm.segmentation.checkpoints import file_sha256, load_strict, read_state_dict
 from torch import nn
 
 from causal_sam_llm.errors import CheckpointError, UnknownEncoderError
+from causal_sam_llm.segmentation import sam_builders
+from causal_sam_llm.segmentation.backbone import EncoderSpec, FrozenSamBackbone
+from causal_sam_llm.segmentation.checkpoints import file_sha256, load_strict, read_state_dict
 
 DEFAULT_ENCODER = "litemedsam"
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)

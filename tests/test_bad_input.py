@@ -6,10 +6,10 @@ import sys
 
 import numpy as np
 import pytest
-from causal_sam_llm.segmentation.embedder import SliceEmbedder
-from causal_sam_llm.segmentation.validation import check_image
 
 from causal_sam_llm.errors import InvalidImageError
+from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.validation import check_image
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ def test_info_prints_encoder_sha256_and_parameter_counts(capsys):
 
 def test_cache_info_and_clear(tmp_path, capsys):
     import numpy as np
+
     from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 
     EmbeddingCache(tmp_path).put("aa" * 32, np.zeros((2, 2), np.float16))

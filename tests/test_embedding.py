@@ -1,6 +1,7 @@
 """Embedding the real abdominal CT slice from pydicom-data: shape, finiteness, determinism, cache behaviour."""
 
 import numpy as np
+
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 

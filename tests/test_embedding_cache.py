@@ -1,6 +1,7 @@
 """The on-disk embedding cache on its own: keys, hits, misses, corruption, atomic writes and the size limit."""
 
 import numpy as np
+
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache, embedding_key
 
 

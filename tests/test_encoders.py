@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from causal_sam_llm.errors import CheckpointError, UnknownEncoderError
 from causal_sam_llm.segmentation import sam_builders
 from causal_sam_llm.segmentation.checkpoints import file_sha256
 from causal_sam_llm.segmentation.encoder_registry import build_backbone, encoder_names
 from causal_sam_llm.segmentation.parameters import count_parameters
-
-from causal_sam_llm.errors import CheckpointError, UnknownEncoderError
 
 LITEMEDSAM_SHA256 = "79d8c9dca6db4d69d3f905579e5250af05e859fff9c1f543e89a513c3028ce76"
 

@@ -1,7 +1,8 @@
 """Parameter accounting counts frozen and trainable parameters, shared ones once."""
 
-from causal_sam_llm.segmentation.parameters import count_parameters
 from torch import nn
+
+from causal_sam_llm.segmentation.parameters import count_parameters
 
 
 def test_counts_frozen_and_trainable_and_fraction():

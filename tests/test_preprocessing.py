@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+
 from causal_sam_llm.segmentation.intensity import normalize_mr, to_unit_range, window_ct
 from causal_sam_llm.segmentation.letterbox import Letterbox
 
