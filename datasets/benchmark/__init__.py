@@ -1,0 +1,1 @@
+"""The built-in multi-domain benchmark: procedural phantoms whose SAME anatomy is rendered in several styles."""

@@ -1,0 +1,77 @@
+"""Unified label sets and the remapping of each data set's own labels into them (both declared in YAML)."""
+
+import importlib.resources
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+
+from causal_sam_llm.errors import DataLayoutError
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """A unified label set: class name → value, exclusive (one class per voxel) or nested (BraTS regions)."""
+
+    name: str
+    kind: Literal["exclusive", "nested"]
+    classes: dict[str, int]
+
+    def mask(self, labels: np.ndarray, class_name: str) -> np.ndarray:
+        """Boolean mask of one class (exclusive) or region (nested: value >= the region's value)."""
+        if class_name not in self.classes:
+            raise KeyError(f"{class_name!r} is not in label set {self.name!r}; choose one of {list(self.classes)}.")
+        value = self.classes[class_name]
+        return labels >= value if self.kind == "nested" else labels == value
+
+
+def _yaml(name: str) -> dict:
+    text = importlib.resources.files("causal_sam_llm.datasets").joinpath(name).read_text()
+    return yaml.safe_load(text)
+
+
+@cache
+def label_set(name: str) -> LabelSet:
+    sets = _yaml("label_sets.yaml")
+    if name not in sets:
+        raise DataLayoutError(f"unknown label set {name!r}; choose one of {list(sets)}.")
+    entry = sets[name]
+    return LabelSet(name=name, kind=entry["kind"], classes=dict(entry["classes"]))
+
+
+@cache
+def source_labels(source: str) -> dict:
+    return _yaml("source_labels.yaml")[source]
+
+
+def remap_labels(original: np.ndarray, source: str, path: Path) -> np.ndarray:
+    """Source label values → unified values (uint8). Values outside the source's documented set are an error."""
+    spec = source_labels(source)
+    values = np.unique(original)
+    unknown = sorted(set(values.tolist()) - set(spec["valid"]))
+    if unknown:
+        raise DataLayoutError(
+            f"{path} has label values {unknown[:10]} that {source} does not define (allowed: {spec['valid']}). "
+            "Is this the right data set, and is the label file intact?"
+        )
+    lookup = np.zeros(max(spec["valid"]) + 1, np.uint8)
+    for source_value, unified in spec["map"].items():
+        lookup[int(source_value)] = unified
+    return lookup[original.astype(np.int64)]
+
+
+def png_grey_to_labels(grey: np.ndarray, source: str, path: Path) -> np.ndarray:
+    """CHAOS Ground PNG grey levels → unified values by the documented ranges; any other non-zero grey is an error."""
+    labels = np.zeros(grey.shape, np.uint8)
+    claimed = grey == 0
+    for unified, (low, high) in source_labels(source)["png_ranges"].items():
+        inside = (grey >= low) & (grey <= high)
+        labels[inside] = int(unified)
+        claimed |= inside
+    if not claimed.all():
+        stray = sorted(np.unique(grey[~claimed]).tolist())[:10]
+        raise DataLayoutError(f"{path} has grey levels {stray} outside the {source} label ranges.")
+    return labels

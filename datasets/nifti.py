@@ -1,0 +1,46 @@
+"""NIfTI volumes → canonical RAS arrays, with the checks that make a broken image/label pair fail loudly."""
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from causal_sam_llm.datasets.case import Volume
+from causal_sam_llm.datasets.orientation import to_ras, voxel_spacing
+from causal_sam_llm.errors import DataLayoutError
+
+
+def _open(path: Path) -> nib.Nifti1Image:
+    if not path.is_file():
+        raise DataLayoutError(f"missing file: {path}")
+    try:
+        image = nib.load(str(path))
+    except Exception as exc:
+        raise DataLayoutError(f"{path} is not a readable NIfTI image: {exc}") from exc
+    if len(image.shape) != 3:
+        raise DataLayoutError(f"{path} has shape {image.shape}; a 3-D volume is expected.")
+    return image
+
+
+def read_volume(path: Path, dtype: type = np.float32) -> Volume:
+    """A 3-D NIfTI file as a RAS+ Volume (never modifies the file)."""
+    image = _open(path)
+    array, affine = to_ras(np.asarray(image.dataobj).astype(dtype), image.affine)
+    return Volume(array=array, spacing_mm=voxel_spacing(affine), affine=affine)
+
+
+def read_label_volume(label_path: Path, image_path: Path) -> np.ndarray:
+    """A label NIfTI as a RAS+ integer array, after checking its grid against the image's."""
+    label, image = _open(label_path), _open(image_path)
+    if label.shape != image.shape:
+        raise DataLayoutError(f"{label_path} has shape {label.shape} but its image {image_path} has {image.shape}.")
+    if not np.allclose(label.affine, image.affine, atol=1e-3, rtol=1e-4):
+        raise DataLayoutError(
+            f"{label_path} and {image_path} have different affines (voxel-to-world maps); "
+            "the label was saved on another grid."
+        )
+    raw = np.asarray(label.dataobj)
+    if np.issubdtype(raw.dtype, np.floating) and not np.all(raw == np.round(raw)):
+        raise DataLayoutError(f"{label_path} holds non-integer values; a label map must hold class integers.")
+    array, _ = to_ras(raw.astype(np.int32), label.affine)
+    return array

@@ -1,0 +1,117 @@
+"""OOD protocols as YAML: which domains train, validate and test, and on which label set. Paths are templates whose
+variables (`{benchmark}`, `{ct_root}`, ...) can be overridden, so one protocol file runs on the built-in benchmark or
+on real BTCV / CHAOS / AMOS / BraTS folders unchanged."""
+
+import importlib.resources
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.datasets.label_maps import label_set
+from causal_sam_llm.datasets.registry import open_dataset
+from causal_sam_llm.errors import DataLayoutError
+from causal_sam_llm.paths import app_home
+
+Split = Literal["train", "val", "test"]
+_VARIABLE = re.compile(r"\{(\w+)\}")
+
+
+class DomainSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    domain: str
+    path: str
+    modality: Literal["CT", "MR"] | None = None
+    sequence: str | None = None
+    cases: tuple[float, float] = (0.0, 1.0)  # fraction range of the sorted case list
+    folder_split: Literal["train", "val", "test"] = "train"  # the data set's own split; "train" is the labelled one
+
+    @model_validator(mode="after")
+    def _fractions_in_order(self) -> "DomainSpec":
+        low, high = self.cases
+        if not 0.0 <= low < high <= 1.0:
+            raise ValueError(f"cases must be [low, high] with 0 <= low < high <= 1, got {list(self.cases)}")
+        return self
+
+
+class Protocol(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str
+    label_set: str
+    classes: list[str]
+    variables: dict[str, str] = Field(default_factory=dict)
+    train: list[DomainSpec]
+    val: list[DomainSpec] = Field(default_factory=list)
+    test: list[DomainSpec]
+
+    @model_validator(mode="after")
+    def _classes_in_label_set(self) -> "Protocol":
+        unknown = set(self.classes) - set(label_set(self.label_set).classes)
+        if unknown:
+            raise ValueError(f"classes {sorted(unknown)} are not in label set {self.label_set!r}")
+        return self
+
+    def resolve_path(self, spec: DomainSpec, overrides: dict[str, str] | None = None) -> Path:
+        values = {"benchmark": str(default_benchmark_dir()), **self.variables, **(overrides or {})}
+        path = spec.path
+        for _ in range(5):  # variables may refer to other variables ({ct_root} → {benchmark}/...)
+            path = _VARIABLE.sub(lambda m: _lookup(values, m.group(1), self.name), path)
+        return Path(path).expanduser()
+
+    def cases(self, split: Split, overrides: dict[str, str] | None = None) -> dict[str, list[Case]]:
+        """Domain name → its cases for `split`, loaded lazily from disk. Test cases never share an anatomy (patient
+        or phantom) with a train or validation case."""
+        selected = self._select(split, overrides)
+        if split != "test":
+            return selected
+        seen = {c.anatomy_key for s in ("train", "val") for cases in self._select(s, overrides).values() for c in cases}
+        return {domain: [c for c in cases if c.anatomy_key not in seen] for domain, cases in selected.items()}
+
+    def _select(self, split: Split, overrides: dict[str, str] | None) -> dict[str, list[Case]]:
+        result: dict[str, list[Case]] = {}
+        for spec in getattr(self, split):
+            root = self.resolve_path(spec, overrides)
+            if not root.exists():
+                raise DataLayoutError(
+                    f"protocol {self.name}: domain {spec.domain!r} ({split}) points to {root}, which does not exist. "
+                    "Build the benchmark (causal-sam-llm data make-benchmark) or pass --set VARIABLE=PATH."
+                )
+            everything = open_dataset(root, spec.folder_split, spec.modality, spec.sequence)
+            low, high = (round(f * len(everything)) for f in spec.cases)
+            result[spec.domain] = result.get(spec.domain, []) + everything[low:high]
+        return result
+
+
+def _lookup(values: dict[str, str], name: str, protocol: str) -> str:
+    if name not in values:
+        raise DataLayoutError(f"protocol {protocol}: unknown variable {{{name}}}; define it with --set {name}=PATH.")
+    return values[name]
+
+
+def default_benchmark_dir() -> Path:
+    return app_home() / "benchmark"
+
+
+def protocol_names() -> list[str]:
+    folder = importlib.resources.files("causal_sam_llm.datasets").joinpath("protocols")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_protocol(name_or_path: str) -> Protocol:
+    """A shipped protocol by name (see protocol_names) or any YAML file by path."""
+    if name_or_path in protocol_names():
+        source = importlib.resources.files("causal_sam_llm.datasets").joinpath("protocols", f"{name_or_path}.yaml")
+        text, where = source.read_text(), f"protocol {name_or_path}"
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise DataLayoutError(f"no protocol named {name_or_path!r}; shipped: {', '.join(protocol_names())}.")
+        text, where = path.read_text(), str(path)
+    try:
+        return Protocol.model_validate(yaml.safe_load(text))
+    except (ValidationError, yaml.YAMLError) as exc:
+        raise DataLayoutError(f"{where} is not a valid protocol: {exc}") from exc

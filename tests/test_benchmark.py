@@ -1,0 +1,139 @@
+"""The built-in benchmark: deterministic for a seed, one anatomy in many measurably different styles, labels
+identical across styles, readable by the standard loaders, and usable by every shipped protocol."""
+
+import numpy as np
+import pytest
+
+from causal_sam_llm.cli import main
+from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
+from causal_sam_llm.datasets.btcv import load_btcv
+from causal_sam_llm.datasets.protocol import load_protocol, protocol_names
+from causal_sam_llm.datasets.registry import open_dataset
+from causal_sam_llm.errors import DataLayoutError
+
+# A coarse grid over the same field of view keeps the tests fast.
+TINY = BenchmarkSpec(
+    cases=4,
+    variant_cases=3,
+    brain_cases=3,
+    seed=7,
+    abdomen_shape=(64, 64, 12),
+    abdomen_spacing_mm=(5.5, 5.5, 20.0),
+    brain_shape=(40, 48, 16),
+    brain_spacing_mm=(4.3, 4.2, 8.7),
+)
+STYLES = ("ct_a", "ct_b", "ct_lowdose", "mr_t1", "mr_t2")
+
+
+@pytest.fixture(scope="module")
+def benchmark(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    make_benchmark(out, TINY, progress=False)
+    return out
+
+
+def _case(benchmark, style, number=1, variants=False):
+    folder = benchmark / "abdomen" / (f"{style}_variants" if variants else style)
+    return load_btcv(folder)[number - 1]
+
+
+def test_layout_follows_btcv_and_brats(benchmark):
+    assert (benchmark / "abdomen" / "ct_a" / "Training" / "img" / "img0004.nii.gz").is_file()
+    assert (benchmark / "abdomen" / "mr_t2" / "Training" / "label" / "label0001.nii.gz").is_file()
+    assert (benchmark / "brain" / "BraTS2021_00003" / "BraTS2021_00003_flair.nii.gz").is_file()
+    assert sorted(p.name for p in (benchmark / "abdomen").iterdir()) == sorted(
+        [*STYLES, "ct_a_variants", "mr_t2_variants"]
+    )
+
+
+def test_same_seed_same_benchmark_other_seed_other_anatomy(benchmark, tmp_path):
+    again = tmp_path / "again"
+    make_benchmark(again, TINY, progress=False)
+    first, second = _case(benchmark, "mr_t1", 2), _case(again, "mr_t1", 2)
+    np.testing.assert_array_equal(first.image, second.image)
+    np.testing.assert_array_equal(first.labels, second.labels)
+    other = tmp_path / "other"
+    make_benchmark(
+        other, BenchmarkSpec(**{**TINY.__dict__, "seed": 8, "variant_cases": 0, "brain_cases": 0}), progress=False
+    )
+    assert not np.array_equal(_case(other, "ct_a", 2).labels, first.labels)
+
+
+def test_labels_are_identical_across_styles_and_every_organ_is_present(benchmark):
+    reference = _case(benchmark, "ct_a", 3).labels
+    assert set(np.unique(reference)) == {0, 1, 2, 3, 4}
+    for style in STYLES[1:]:
+        np.testing.assert_array_equal(_case(benchmark, style, 3).labels, reference)
+
+
+def test_each_style_differs_measurably_in_intensity_statistics(benchmark):
+    stats = {}
+    for style in STYLES:
+        case = _case(benchmark, style, 1)
+        liver, spleen = case.image[case.labels == 1], case.image[case.labels == 2]
+        stats[style] = (liver.mean(), spleen.mean() - liver.mean(), liver.std())
+    ct_a, ct_b, low = stats["ct_a"], stats["ct_b"], stats["ct_lowdose"]
+    assert abs(ct_a[0] - ct_b[0]) > 10  # portal venous vs late arterial liver enhancement (HU)
+    assert low[2] > 2 * ct_a[2]  # low dose: much noisier liver
+    assert stats["mr_t1"][1] < 0 < stats["mr_t2"][1]  # spleen darker than liver on T1, brighter on T2
+    for style in STYLES:
+        assert _case(benchmark, style, 1).modality == ("CT" if style.startswith("ct") else "MR")
+
+
+def test_variants_change_the_anatomy(benchmark):
+    displaced, enlarged = _case(benchmark, "ct_a", 1, True), _case(benchmark, "ct_a", 2, True)
+    assert displaced.metadata["anatomy"] == "variants"
+    standard_liver_ml = np.mean([(_case(benchmark, "ct_a", n).labels == 1).sum() for n in (1, 2, 3, 4)])
+    assert (enlarged.labels == 2).sum() > 0 and (enlarged.labels == 1).sum() > 1.1 * standard_liver_ml
+    lesioned = _case(benchmark, "ct_a", 3, True)
+    assert lesioned.image[lesioned.labels == 1].min() < 80  # hypodense lesions inside the liver label
+
+
+def test_brain_phantom_reads_as_brats_with_nested_regions(benchmark):
+    cases = open_dataset(benchmark / "brain", sequence="flair")
+    assert len(cases) == 3
+    labels = cases[0].labels
+    regions = cases[0].label_set
+    whole, core, enhancing = (regions.mask(labels, n) for n in ("whole_tumour", "tumour_core", "enhancing_tumour"))
+    assert whole.sum() > core.sum() > enhancing.sum() > 0
+    assert set(np.unique(cases[0].original_labels)) == {0, 1, 2, 4}
+
+
+@pytest.mark.parametrize("name", ["ct_to_mr", "cross_scanner", "cross_anatomy", "brats_cross_sequence"])
+def test_every_shipped_protocol_resolves_and_never_tests_on_training_anatomy(benchmark, name):
+    protocol = load_protocol(name)
+    overrides = {"benchmark": str(benchmark)}
+    train = [c for cases in protocol.cases("train", overrides).values() for c in cases]
+    test = [c for cases in protocol.cases("test", overrides).values() for c in cases]
+    assert train and test
+    assert not {c.anatomy_key for c in train} & {c.anatomy_key for c in test}
+    assert all(c.label_set_name == protocol.label_set for c in train + test)
+
+
+def test_protocol_names_and_a_missing_domain(tmp_path):
+    assert protocol_names() == ["brats_cross_sequence", "cross_anatomy", "cross_scanner", "ct_to_mr"]
+    with pytest.raises(DataLayoutError, match=r"domain 'CT' \(train\) points to .*does not exist"):
+        load_protocol("ct_to_mr").cases("train", {"benchmark": str(tmp_path / "none")})
+
+
+def test_invalid_protocol_file_is_explained(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndescription: y\nlabel_set: abdomen\nclasses: [heart]\ntrain: []\ntest: []\n")
+    with pytest.raises(DataLayoutError, match=r"(?s)bad\.yaml is not a valid protocol.*heart"):
+        load_protocol(str(bad))
+
+
+def test_make_benchmark_refuses_a_folder_with_other_files(tmp_path):
+    (tmp_path / "my_scan.nii.gz").write_text("precious")
+    with pytest.raises(DataLayoutError, match="not empty"):
+        make_benchmark(tmp_path, TINY, progress=False)
+    assert (tmp_path / "my_scan.nii.gz").read_text() == "precious"
+
+
+def test_data_show_and_list_commands(benchmark, tmp_path, capsys):
+    out = tmp_path / "montage.png"
+    assert main(["data", "show", "2", "--benchmark", str(benchmark), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["data", "list", str(benchmark / "abdomen" / "mr_t2")]) == 0
+    listing = capsys.readouterr().out
+    assert "mr_t2-0004" in listing and "T2SPIR" in listing

@@ -1,0 +1,141 @@
+"""Broken data folders fail with one clear error that names the file; loading never writes into the data folder."""
+
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+from layouts import grey_slices, ras_affine, save_nifti, write_amos, write_btcv, write_dicom_slice, write_series
+
+from causal_sam_llm.datasets.btcv import load_btcv
+from causal_sam_llm.datasets.chaos import load_chaos
+from causal_sam_llm.datasets.registry import open_dataset
+from causal_sam_llm.errors import DataLayoutError
+
+
+def _snapshot(root):
+    return {str(p): p.stat().st_mtime_ns for p in sorted(root.rglob("*"))}
+
+
+def _load_all(root):
+    for case in open_dataset(root):
+        _ = case.image, case.labels
+
+
+def test_missing_label_names_the_expected_file(tmp_path):
+    write_btcv(tmp_path)
+    (tmp_path / "Training" / "label" / "label0002.nii.gz").unlink()
+    with pytest.raises(DataLayoutError, match=r"missing label for .*img0002\.nii\.gz: expected .*label0002"):
+        load_btcv(tmp_path)
+
+
+def test_missing_image_for_a_label(tmp_path):
+    write_btcv(tmp_path)
+    (tmp_path / "Training" / "img" / "img0002.nii.gz").unlink()
+    with pytest.raises(DataLayoutError, match=r"label0002\.nii\.gz has no image"):
+        load_btcv(tmp_path)
+
+
+def test_shape_mismatch_between_image_and_label(tmp_path):
+    write_btcv(tmp_path, numbers=(1,))
+    save_nifti(np.zeros((6, 5, 3), np.uint8), ras_affine(), tmp_path / "Training" / "label" / "label0001.nii.gz")
+    case = load_btcv(tmp_path)[0]
+    with pytest.raises(DataLayoutError, match=r"label0001\.nii\.gz has shape \(6, 5, 3\) but its image"):
+        _ = case.labels
+
+
+def test_affine_mismatch_between_image_and_label(tmp_path):
+    write_btcv(tmp_path, numbers=(1,))
+    path = tmp_path / "Training" / "label" / "label0001.nii.gz"
+    label = nib.load(str(path))
+    save_nifti(np.asarray(label.dataobj), ras_affine(spacing=(1.0, 1.0, 1.0)), path)
+    with pytest.raises(DataLayoutError, match="different affines"):
+        _ = load_btcv(tmp_path)[0].labels
+
+
+def test_unknown_label_values_are_named(tmp_path):
+    write_btcv(tmp_path, numbers=(1,))
+    labels = np.zeros((6, 5, 4), np.uint8)
+    labels[0, 0, 0] = 20
+    save_nifti(labels, ras_affine(), tmp_path / "Training" / "label" / "label0001.nii.gz")
+    with pytest.raises(DataLayoutError, match=r"label0001\.nii\.gz has label values \[20\] that btcv does not define"):
+        _ = load_btcv(tmp_path)[0].labels
+
+
+def test_non_image_files(tmp_path):
+    write_btcv(tmp_path, numbers=(1,))
+    (tmp_path / "Training" / "img" / "notes.txt").write_text("hello")
+    with pytest.raises(DataLayoutError, match=r"notes\.txt does not follow the BTCV naming"):
+        load_btcv(tmp_path)
+    (tmp_path / "Training" / "img" / "notes.txt").unlink()
+    (tmp_path / "Training" / "img" / "img0001.nii.gz").write_text("not a nifti")
+    with pytest.raises(DataLayoutError, match=r"img0001\.nii\.gz is not a readable NIfTI"):
+        _ = load_btcv(tmp_path)[0].image
+
+
+def test_empty_and_unknown_folders(tmp_path):
+    with pytest.raises(DataLayoutError, match="is empty"):
+        open_dataset(tmp_path)
+    (tmp_path / "random.txt").write_text("x")
+    with pytest.raises(DataLayoutError, match="is in no known layout"):
+        open_dataset(tmp_path)
+    with pytest.raises(DataLayoutError, match="data folder not found"):
+        open_dataset(tmp_path / "nowhere")
+
+
+def test_dicom_series_with_mixed_sizes_names_the_odd_file(tmp_path):
+    patient = tmp_path / "CT" / "1"
+    write_series(patient / "DICOM_anon", patient / "Ground", grey_slices([255]), {255: 1})
+    write_dicom_slice(patient / "DICOM_anon" / "zz-other.dcm", np.zeros((8, 8)), (0, 0, 50), (1, 0, 0, 0, 1, 0))
+    (case,) = load_chaos(tmp_path)
+    with pytest.raises(DataLayoutError, match=r"zz-other\.dcm is 8×8 but .* mixes series"):
+        _ = case.image
+
+
+def test_non_dicom_file_in_a_series_folder(tmp_path):
+    patient = tmp_path / "CT" / "1"
+    write_series(patient / "DICOM_anon", patient / "Ground", grey_slices([255]), {255: 1})
+    (patient / "DICOM_anon" / "readme.txt").write_text("not dicom")
+    with pytest.raises(DataLayoutError, match=r"readme\.txt is not a DICOM file"):
+        _ = load_chaos(tmp_path)[0].image
+
+
+def test_ground_png_with_stray_grey_level(tmp_path):
+    from PIL import Image
+
+    t2 = tmp_path / "MR" / "1" / "T2SPIR"
+    write_series(t2 / "DICOM_anon", t2 / "Ground", grey_slices([63]), {63: 1}, modality="MR")
+    first = sorted((t2 / "Ground").iterdir())[0]
+    grey = np.asarray(Image.open(first)).copy()
+    grey[0, 0] = 100
+    Image.fromarray(grey).save(first)
+    with pytest.raises(DataLayoutError, match=r"grey levels \[100\] outside the chaos_mr label ranges"):
+        _ = load_chaos(tmp_path)[0].labels
+
+
+def test_t1dual_phase_folders_swapped(tmp_path):
+    t1 = tmp_path / "MR" / "1" / "T1DUAL"
+    for phase, echo in (("InPhase", 2.3), ("OutPhase", 4.6)):
+        write_series(
+            t1 / "DICOM_anon" / phase, t1 / "Ground", grey_slices([63]), {63: 1}, modality="MR", echo_time=echo
+        )
+    with pytest.raises(DataLayoutError, match="look swapped"):
+        load_chaos(tmp_path)
+
+
+def test_amos_without_its_label_list(tmp_path):
+    write_amos(tmp_path)
+    (tmp_path / "dataset.json").write_text(json.dumps({"labels": {"1": "tumour"}}))
+    with pytest.raises(DataLayoutError, match="does not list the AMOS22 labels"):
+        open_dataset(tmp_path)
+
+
+def test_loading_never_writes_into_the_data_folder(tmp_path):
+    write_btcv(tmp_path / "btcv", "LPS")
+    write_amos(tmp_path / "amos")
+    patient = tmp_path / "chaos" / "CT" / "1"
+    write_series(patient / "DICOM_anon", patient / "Ground", grey_slices([255]), {255: 1})
+    before = _snapshot(tmp_path)
+    for name in ("btcv", "amos", "chaos"):
+        _load_all(tmp_path / name)
+    assert _snapshot(tmp_path) == before
