@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # This machine's pip configuration lists index folders that do not all exist; their warnings are noise.
 QUIET_PIP := { grep -v --line-buffered '^WARNING: Location' || true; }
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean results
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,12 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+# The experiments behind README's results table (CPU: about an hour; each step resumes/reuses the embedding cache).
+PROTOCOLS_RUN := ct_to_mr cross_scanner
+results: $(STAMP)
+	$(BIN)/causal-sam-llm data make-benchmark
+	for method in lad erm aug full_decoder; do $(BIN)/causal-sam-llm train --protocol ct_to_mr --method $$method; done
+	$(BIN)/causal-sam-llm eval --protocol ct_to_mr --checkpoint runs/ct_to_mr/{lad,erm,aug,full_decoder}/model.pt --json results/ct_to_mr.json
+	for method in lad erm; do $(BIN)/causal-sam-llm train --protocol cross_scanner --method $$method; done
+	$(BIN)/causal-sam-llm eval --protocol cross_scanner --checkpoint runs/cross_scanner/{lad,erm}/model.pt --json results/cross_scanner.json

@@ -4,10 +4,10 @@ import argparse
 import sys
 
 from causal_sam_llm import __version__
-from causal_sam_llm.commands import cache, data, demo, embed, info
+from causal_sam_llm.commands import cache, data, demo, embed, evaluate, info, tci, train
 from causal_sam_llm.errors import CausalSamError
 
-SUBCOMMANDS = (info, cache, embed, data, demo)
+SUBCOMMANDS = (info, cache, embed, data, train, evaluate, tci, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

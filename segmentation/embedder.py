@@ -37,8 +37,11 @@ class SliceEmbedder:
         """image: (rows, cols) slice or (slices, rows, cols) volume in HU (CT) or raw signal (MR)."""
         values = check_image(image)
         volume = values[None] if values.ndim == 2 else values
-        unit = to_unit_range(volume, modality, window)
-        letterbox = Letterbox(rows=volume.shape[1], cols=volume.shape[2], size=self.backbone.spec.input_size)
+        return self.embed_unit(to_unit_range(volume, modality, window), progress)
+
+    def embed_unit(self, unit: np.ndarray, progress: bool = False) -> EmbeddedVolume:
+        """unit: (slices, rows, cols) intensities already normalised to 0..1 (e.g. a style-augmented view)."""
+        letterbox = Letterbox(rows=unit.shape[1], cols=unit.shape[2], size=self.backbone.spec.input_size)
         embeddings = np.stack(list(self._embed_slices(unit, letterbox, progress)))
         return EmbeddedVolume(embeddings=embeddings, letterbox=letterbox)
 

@@ -11,7 +11,9 @@ def test_info_prints_encoder_sha256_and_parameter_counts(capsys):
     assert "litemedsam" in out
     unfolded = re.sub(r"[\s│]", "", out)  # the table folds the long hash over two lines
     assert "79d8c9dca6db4d69d3f905579e5250af05e859fff9c1f543e89a513c3028ce76" in unfolded
-    assert "9,791,300" in out
+    assert "9,791,300 frozen" in out
+    assert "92,100 (adapter" in out
+    assert "0.93% (budget: under 8%)" in out
     assert "cpu" in out
 
 

@@ -8,6 +8,9 @@ from causal_sam_llm import __version__
 from causal_sam_llm.commands.common import add_encoder_arguments, console
 from causal_sam_llm.segmentation.encoder_registry import build_backbone, default_device
 from causal_sam_llm.segmentation.parameters import count_parameters
+from causal_sam_llm.segmentation.segmenter import build_segmenter
+
+ABDOMEN_CLASSES = ["liver", "spleen", "right_kidney", "left_kidney"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     device = args.device or default_device()
     backbone = build_backbone(args.encoder, args.checkpoint, device)
     counts = count_parameters(backbone)
+    segmenter = count_parameters(build_segmenter(backbone, ABDOMEN_CLASSES, "lad"))
     table = Table(title=f"causal-sam-llm {__version__}", show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -29,9 +33,10 @@ def run(args: argparse.Namespace) -> int:
         ("weights", str(backbone.weights_path)),
         ("weights sha256", backbone.weights_sha256),
         ("device", device),
-        ("frozen parameters", f"{counts.frozen:,}"),
-        ("trainable parameters", f"{counts.trainable:,}"),
-        ("trainable fraction", f"{100 * counts.trainable_fraction:.2f}%"),
+        ("encoder (frozen)", counts.describe()),
+        ("segmenter frozen", f"{segmenter.frozen:,}"),
+        ("segmenter trainable", f"{segmenter.trainable:,} (adapter, LoRA, organ tokens and heads)"),
+        ("trainable fraction", f"{100 * segmenter.trainable_fraction:.2f}% (budget: under 8%)"),
     ]
     for name, value in rows:
         table.add_row(name, value)

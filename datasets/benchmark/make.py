@@ -30,12 +30,12 @@ VARIANT_STYLES = ("ct_a", "mr_t2")
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
-    cases: int = 20
+    cases: int = 16
     variant_cases: int = 6
     brain_cases: int = 6
     seed: int = 0
-    abdomen_shape: tuple[int, int, int] = (160, 160, 30)
-    abdomen_spacing_mm: tuple[float, float, float] = (2.2, 2.2, 8.0)
+    abdomen_shape: tuple[int, int, int] = (160, 160, 24)
+    abdomen_spacing_mm: tuple[float, float, float] = (2.2, 2.2, 10.0)
     brain_shape: tuple[int, int, int] = (96, 112, 40)
     brain_spacing_mm: tuple[float, float, float] = (1.8, 1.8, 3.5)
 

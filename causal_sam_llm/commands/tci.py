@@ -1,0 +1,93 @@
+"""`causal-sam-llm train-tci` (learn the intervention response for a trained checkpoint) and `eval-tci` (simulated
+corrections on OOD cases: learned TCI vs blind edit vs none)."""
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from causal_sam_llm.commands.common import console
+from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
+from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.errors import CheckpointError
+from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_segmenter, read_checkpoint
+from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
+from causal_sam_llm.segmentation.encoder_registry import default_device
+from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
+from causal_sam_llm.segmentation.tci_evaluation import evaluate_tci, write_tci_report
+from causal_sam_llm.segmentation.tci_training import train_tci
+from causal_sam_llm.segmentation.text_encoder import shared_text_encoder
+from causal_sam_llm.segmentation.training_set import build_training_slices
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    learn = subparsers.add_parser("train-tci", help="learn the TCI response of a trained checkpoint (adds it in place)")
+    learn.add_argument("--checkpoint", type=Path, required=True)
+    learn.add_argument("--steps", type=int, default=400)
+    learn.add_argument("--seed", type=int, default=0)
+    learn.add_argument("--set", action="append", default=[], metavar="NAME=PATH")
+    learn.set_defaults(run=run_train)
+    score = subparsers.add_parser("eval-tci", help="Dice/HD95 after 0..3 simulated corrections")
+    add_protocol_arguments(score)
+    score.add_argument("--checkpoint", type=Path, required=True)
+    score.add_argument("--rounds", type=int, default=3)
+    score.add_argument("--max-cases", type=int, default=None, help="per test domain")
+    score.add_argument("--json", type=Path, required=True)
+    score.set_defaults(run=run_eval)
+
+
+def load_generator(path: Path, organs: int) -> InterventionFilmGenerator:
+    payload = read_checkpoint(path)
+    if "tci" not in payload:
+        raise CheckpointError(f"{path} has no TCI response yet; run `causal-sam-llm train-tci --checkpoint {path}`.")
+    generator = InterventionFilmGenerator(organs)
+    generator.load_state_dict(payload["tci"])
+    return generator.eval()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    segmenter, meta = load_segmenter(args.checkpoint)
+    protocol = load_protocol(meta["protocol"])
+    cases = [c for d in protocol.cases("train", parse_assignments(args.set)).values() for c in d]
+    embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
+    data = build_training_slices(
+        cases, segmenter.classes, embedder, shared_text_encoder(), meta["config"]["slice_stride"], restyles=0
+    )
+    z, rows, cols = cases[0].axial_spacing_mm()
+    scale = max(cases[0].axial_image().shape[1:]) / segmenter.backbone.spec.input_size
+    generator = train_tci(segmenter, data, (z, rows * scale, cols * scale), args.steps, seed=args.seed)
+    add_to_checkpoint(
+        args.checkpoint,
+        {
+            "tci": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
+            "tci_meta": {
+                "steps": args.steps,
+                "seed": args.seed,
+                "encoder_calls": embedder.encoder_calls,
+                "command": " ".join(["causal-sam-llm", *sys.argv[1:]]),
+            },
+        },
+    )
+    console.print(
+        f"TCI response learned ({sum(p.numel() for p in generator.parameters()):,} parameters) "
+        f"and stored in {args.checkpoint}"
+    )
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    segmenter, _ = load_segmenter(args.checkpoint, args.device or default_device(), expected_classes=protocol.classes)
+    generator = load_generator(args.checkpoint, len(segmenter.classes)).to(next(segmenter.parameters()).device)
+    domains = protocol.cases("test", parse_assignments(args.set))
+    if args.max_cases:
+        domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
+    embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
+    with torch.inference_mode():
+        rows = evaluate_tci(segmenter, generator, embedder, domains, args.rounds)
+    title = f"TCI on {protocol.name} test domains"
+    console.print(write_tci_report(rows, args.json, title, " ".join(["causal-sam-llm", *sys.argv[1:]])), markup=False)
+    return 0

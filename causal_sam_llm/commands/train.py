@@ -1,0 +1,72 @@
+"""`causal-sam-llm train`: train the decoder side on a protocol's training domains (LAD or a baseline)."""
+
+import argparse
+from pathlib import Path
+from typing import get_args
+
+from causal_sam_llm.commands.common import console
+from causal_sam_llm.datasets.protocol import protocol_names
+from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
+from causal_sam_llm.segmentation.encoder_registry import default_device
+from causal_sam_llm.segmentation.segmenter import Method
+from causal_sam_llm.segmentation.trainer import TrainConfig, train
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """`--set name=value` pairs → dict; a pair without '=' is an error that says so."""
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"error: --set expects NAME=VALUE, got {pair!r}")
+        values[name] = value
+    return values
+
+
+def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocol", required=True, help=f"one of {', '.join(protocol_names())}, or a YAML path")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="override a protocol variable, e.g. --set benchmark=DIR or --set ct_root=/data/BTCV",
+    )
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="train LAD or a baseline on a protocol")
+    add_protocol_arguments(parser)
+    parser.add_argument("--method", choices=get_args(Method), default="lad")
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--slice-stride", type=int, default=TrainConfig.slice_stride, help="train on every k-th slice")
+    parser.add_argument("--restyles", type=int, default=TrainConfig.restyles, help="restyled views per anatomy")
+    parser.add_argument("--encoder", default="litemedsam")
+    parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/PROTOCOL/METHOD)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = TrainConfig(
+        protocol=args.protocol,
+        method=args.method,
+        encoder=args.encoder,
+        epochs=args.epochs,
+        seed=args.seed,
+        slice_stride=args.slice_stride,
+        restyles=args.restyles,
+        variables=parse_assignments(args.set),
+    )
+    out = args.out or Path("runs") / Path(args.protocol).stem / args.method
+    path = train(config, out, args.device or default_device())
+    meta = read_checkpoint(path)
+    counts = meta["parameters"]
+    console.print(f"checkpoint: {path}")
+    console.print(
+        f"trainable {counts['trainable']:,} of {counts['frozen'] + counts['trainable']:,} parameters "
+        f"({100 * counts['trainable_fraction']:.2f}%); {meta['training_slices']} training slices; "
+        f"{meta['train_seconds'] / 60:.1f} min ({meta['embedding_seconds'] / 60:.1f} min embedding)"
+    )
+    return 0

@@ -1,0 +1,77 @@
+"""Trained checkpoints hold only the trained part of a segmenter, with what is needed to rebuild and check it:
+encoder name and weights sha256, classes, label set, method, and the command that produced it."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from causal_sam_llm.errors import CheckpointError
+from causal_sam_llm.segmentation.encoder_registry import build_backbone
+from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter, build_segmenter
+
+FORMAT = "causal-sam-llm/segmenter-v1"
+
+
+def save_checkpoint(path: Path, segmenter: PromptFreeSegmenter, metadata: dict) -> None:
+    payload = {
+        "format": FORMAT,
+        "encoder": segmenter.backbone.spec.name,
+        "encoder_sha256": segmenter.backbone.weights_sha256,
+        "classes": segmenter.classes,
+        **metadata,
+        "state": segmenter.trained_state(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(handle)
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def add_to_checkpoint(path: Path, entries: dict) -> None:
+    """Add entries (e.g. the TCI generator) to an existing checkpoint, atomically."""
+    payload = read_checkpoint(path)
+    payload.update(entries)
+    handle, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix=".tmp")
+    os.close(handle)
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def read_checkpoint(path: Path) -> dict:
+    if not Path(path).is_file():
+        raise CheckpointError(f"checkpoint not found: {path}. Train one with `causal-sam-llm train`.")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a causal-sam-llm segmenter checkpoint (format {FORMAT}).")
+    return payload
+
+
+def load_segmenter(
+    path: Path, device: str = "cpu", encoder_checkpoint: Path | None = None, expected_classes: list[str] | None = None
+) -> tuple[PromptFreeSegmenter, dict]:
+    """Rebuild the segmenter a checkpoint was trained as; refuse one trained for another encoder or label set."""
+    payload = read_checkpoint(path)
+    backbone = build_backbone(payload["encoder"], encoder_checkpoint, device)
+    if backbone.weights_sha256 != payload["encoder_sha256"]:
+        raise CheckpointError(
+            f"{path} was trained on {payload['encoder']} weights {payload['encoder_sha256'][:12]}…, but the loaded "
+            f"weights are {backbone.weights_sha256[:12]}…; use the encoder checkpoint it was trained with."
+        )
+    if expected_classes is not None and list(expected_classes) != list(payload["classes"]):
+        raise CheckpointError(
+            f"{path} segments {payload['classes']}, but the protocol asks for {expected_classes}: "
+            "a checkpoint for another label set."
+        )
+    segmenter = build_segmenter(backbone, payload["classes"], payload["method"])
+    trainable = {n for n, p in segmenter.named_parameters() if p.requires_grad}
+    state = payload["state"]
+    if set(state) != trainable:
+        raise CheckpointError(f"{path} does not match the {payload['method']} segmenter's trained parameters.")
+    segmenter.load_state_dict(state, strict=False)
+    return segmenter.to(device).eval(), {k: v for k, v in payload.items() if k != "state"}

@@ -1,0 +1,117 @@
+"""The simulated clinician: compares a prediction with the reference, picks the most useful correction, and says it
+in varied natural language (several phrasings per slot, lay words included). Used by replay, eval-tci and tests."""
+
+import numpy as np
+from scipy.ndimage import label as connected_components
+
+from causal_sam_llm.segmentation.intervention import Intervention
+
+ORGAN_WORDS = {
+    "liver": ["liver", "the liver", "hepatic contour"],
+    "spleen": ["spleen", "the spleen", "splenic outline"],
+    "right_kidney": ["right kidney", "the patient's right kidney", "kidney on the right"],
+    "left_kidney": ["left kidney", "the patient's left kidney", "kidney on the left"],
+    "whole_tumour": ["whole tumour", "tumour with the oedema", "whole lesion"],
+    "tumour_core": ["tumour core", "core of the tumour", "solid core"],
+    "enhancing_tumour": ["enhancing tumour", "enhancing rim", "enhancing part"],
+}
+REGION_WORDS = {
+    "whole": ["", "all around", "overall"],
+    "superior": ["toward the head", "at the top", "superiorly", "at the upper end"],
+    "inferior": ["toward the feet", "at the bottom", "inferiorly", "at the lower end"],
+    "anterior": ["at the front", "anteriorly", "toward the belly"],
+    "posterior": ["at the back", "posteriorly", "toward the spine"],
+    "left": ["on the patient's left", "on the left side", "toward the patient's left"],
+    "right": ["on the patient's right", "on the right side", "toward the patient's right"],
+}
+TEMPLATES = {
+    "expand": [
+        "the {organ} is cut short {region}, grow it {amount}",
+        "expand the {organ} {region} {amount}",
+        "{organ} is too small {region}; make it bigger {amount}",
+        "extend the {organ} {region} {amount}",
+    ],
+    "shrink": [
+        "the {organ} spills over {region}, shrink it {amount}",
+        "shrink the {organ} {region} {amount}",
+        "{organ} is too big {region}, pull it in {amount}",
+        "tighten the {organ} {region} {amount}",
+    ],
+    "remove_region": [
+        "remove the extra bit of {organ} {region}",
+        "that blob {region} is not {organ}, delete it",
+        "cut away the {organ} {region}",
+    ],
+    "add_region": [
+        "add the missing piece of {organ} {region}",
+        "you missed part of the {organ} {region}, include it",
+        "include more {organ} {region}",
+    ],
+    "smooth": ["smooth the {organ} outline", "the {organ} edge is ragged, clean it up", "tidy the {organ} border"],
+}
+
+
+def amount_words(strength: float, rng: np.random.Generator) -> str:
+    if strength < 0.35:
+        return str(rng.choice(["a little", "slightly", "just a bit"]))
+    if strength > 0.7:
+        return str(rng.choice(["a lot", "much more", "substantially"]))
+    return str(rng.choice(["", "somewhat", "moderately"]))
+
+
+def say(intervention: Intervention, rng: np.random.Generator) -> str:
+    """One natural-language rendering of an intervention."""
+    template = str(rng.choice(TEMPLATES[intervention.action]))
+    text = template.format(
+        organ=rng.choice(ORGAN_WORDS.get(intervention.organ, [intervention.organ])),
+        region=rng.choice(REGION_WORDS[intervention.region]),
+        amount=amount_words(intervention.strength, rng),
+    )
+    return " ".join(text.split()).replace(" ,", ",").replace(" ;", ";")
+
+
+def _region_of(error: np.ndarray, organ: np.ndarray, spacing_mm: tuple[float, float, float]) -> str:
+    """Direction of the error's centre relative to the organ's, in patient terms (axial display convention)."""
+    offset = (np.argwhere(error).mean(0) - np.argwhere(organ).mean(0)) * np.array(spacing_mm)
+    extent = (np.ptp(np.argwhere(organ), axis=0) + 1) * np.array(spacing_mm)
+    relative = offset / np.maximum(extent, 1e-6)
+    axis = int(np.argmax(np.abs(relative)))
+    if abs(relative[axis]) < 0.12:
+        return "whole"
+    positive = relative[axis] > 0
+    return [("superior", "inferior"), ("posterior", "anterior"), ("left", "right")][axis][0 if positive else 1]
+
+
+def choose_intervention(
+    prediction: np.ndarray, reference: np.ndarray, classes: list[str], spacing_mm: tuple[float, float, float]
+) -> Intervention | None:
+    """prediction, reference: (Z, C, rows, cols) bool, axial. The organ and error (missing vs extra) with the
+    largest volume decide the command; None when nothing is wrong."""
+    voxel = float(np.prod(spacing_mm))
+    best = None
+    for index, organ in enumerate(classes):
+        ref, pred = reference[:, index], prediction[:, index]
+        for kind, error in (("missing", ref & ~pred), ("extra", pred & ~ref)):
+            volume = error.sum() * voxel
+            if volume > 0 and (best is None or volume > best[0]):
+                best = (volume, organ, kind, error, ref if ref.any() else pred, pred)
+    if best is None:
+        return None
+    volume, organ, kind, error, anchor, pred = best
+    components, count = connected_components(error)
+    largest = components == (np.argmax(np.bincount(components.ravel())[1:]) + 1) if count else error
+    detached = not (largest & _grown(pred)).any()
+    action = (
+        ("add_region" if detached else "expand") if kind == "missing" else ("remove_region" if detached else "shrink")
+    )
+    surface = max(anchor.sum() ** (2 / 3), 1.0) * voxel ** (2 / 3)
+    strength = float(np.clip(volume / surface / 15.0, 0.2, 1.0))
+    return Intervention(
+        organ=organ, action=action, region=_region_of(largest, anchor, spacing_mm), strength=round(strength, 2)
+    )
+
+
+def _grown(mask: np.ndarray) -> np.ndarray:
+    from scipy.ndimage import binary_dilation
+
+    return binary_dilation(mask, iterations=1) if mask.any() else mask

@@ -1,0 +1,69 @@
+"""A segmented volume kept ready for corrections: the decoder's upscaled mask features and per-organ mask weights
+for every slice (computed once from cached embeddings), and the current organ probabilities on the source grid.
+A TCI correction only re-weights cached features of the touched organ and slices: no encoder, no transformer."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from causal_sam_llm.segmentation.embedder import EmbeddedVolume
+from causal_sam_llm.segmentation.film import OrganFilm
+from causal_sam_llm.segmentation.letterbox import Letterbox
+from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
+
+
+@dataclass
+class DecodedVolume:
+    upscaled: torch.Tensor  # (Z, 32, S, S) float16
+    weights: torch.Tensor  # (Z, C, 32) float32
+    letterbox: Letterbox
+
+    @property
+    def depth(self) -> int:
+        return self.upscaled.shape[0]
+
+
+@torch.inference_mode()
+def decode_volume(segmenter: PromptFreeSegmenter, embedded: EmbeddedVolume, batch: int = 8) -> DecodedVolume:
+    device = next(segmenter.parameters()).device
+    organs = list(range(len(segmenter.classes)))
+    features, weights = [], []
+    for start in range(0, len(embedded.embeddings), batch):
+        chunk = torch.from_numpy(embedded.embeddings[start : start + batch]).to(device, torch.float32)
+        upscaled, organ_weights = segmenter.decode_features(segmenter.adapt(chunk), organs)
+        features.append(upscaled.half().cpu())
+        weights.append(organ_weights.cpu())
+    return DecodedVolume(torch.cat(features), torch.cat(weights), embedded.letterbox)
+
+
+@torch.inference_mode()
+def organ_probabilities(
+    segmenter: PromptFreeSegmenter,
+    decoded: DecodedVolume,
+    organs: list[int],
+    slices: np.ndarray | None = None,
+    films: dict[int, OrganFilm] | None = None,
+    batch: int = 16,
+) -> np.ndarray:
+    """(len(slices), len(organs), rows, cols) probabilities on the source grid from the cached features."""
+    indices = np.arange(decoded.depth) if slices is None else np.asarray(slices)
+    chunks = []
+    for start in range(0, len(indices), batch):
+        pick = torch.from_numpy(indices[start : start + batch])
+        chunk_films = _slice_films(films, start, len(pick))
+        logits = segmenter.logits_from_features(
+            decoded.upscaled[pick].float(), decoded.weights[pick][:, organs], organs, chunk_films
+        )
+        chunks.append(torch.sigmoid(decoded.letterbox.logits_to_source(logits)).numpy())
+    return np.concatenate(chunks)
+
+
+def _slice_films(films: dict[int, OrganFilm] | None, start: int, count: int) -> dict[int, OrganFilm] | None:
+    """The part of per-slice gates that belongs to one batch of slices."""
+    if not films:
+        return films
+    return {
+        organ: OrganFilm(f.gamma, f.beta, None if f.gate is None else f.gate[start : start + count])
+        for organ, f in films.items()
+    }

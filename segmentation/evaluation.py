@@ -1,0 +1,154 @@
+"""Scoring checkpoints on a protocol's test domains (or any labelled folder): per case and organ Dice and HD95 (mm),
+means ± std, a markdown table, a box plot and JSON. Several checkpoints are scored side by side on the same cases."""
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from rich.progress import Progress
+
+from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.datasets.protocol import Protocol
+from causal_sam_llm.datasets.registry import open_dataset
+from causal_sam_llm.errors import DataLayoutError
+from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.segmentation.checkpoint_io import load_segmenter
+from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
+from causal_sam_llm.segmentation.inference import segment_case
+from causal_sam_llm.segmentation.metrics import dice_hd95
+
+
+@dataclass
+class Score:
+    method: str
+    domain: str
+    case_id: str
+    organ: str
+    dice: float
+    hd95_mm: float
+
+
+def test_cases(protocol: Protocol, overrides: dict[str, str], data: Path | None) -> dict[str, list[Case]]:
+    if data is None:
+        return protocol.cases("test", overrides)
+    cases = [c for c in open_dataset(data) if c.has_labels]
+    if not cases:
+        raise DataLayoutError(f"{data} holds no labelled cases to score.")
+    return {data.name: cases}
+
+
+def score_checkpoints(
+    checkpoints: list[Path],
+    protocol: Protocol,
+    overrides: dict[str, str] | None = None,
+    data: Path | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+) -> list[Score]:
+    domains = test_cases(protocol, overrides or {}, data)
+    scores: list[Score] = []
+    total = len(checkpoints) * sum(len(c) for c in domains.values())
+    with Progress(disable=not progress) as bar:
+        task = bar.add_task("evaluating", total=total)
+        for path in checkpoints:
+            segmenter, meta = load_segmenter(path, device, expected_classes=protocol.classes)
+            embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
+            for domain, cases in domains.items():
+                for case in cases:
+                    scores += _score_case(segmenter, embedder, case, meta["method"], domain)
+                    bar.advance(task)
+    return scores
+
+
+def _score_case(segmenter, embedder, case: Case, method: str, domain: str) -> list[Score]:
+    result = segment_case(segmenter, embedder, case)
+    rows = []
+    for index, organ in enumerate(segmenter.classes):
+        reference = case.label_set.mask(case.labels, organ)
+        dice, hd95 = dice_hd95(result.masks[index], reference, case.spacing_mm)
+        rows.append(Score(method, domain, case.case_id, organ, dice, hd95))
+    return rows
+
+
+def summarise(scores: list[Score]) -> dict:
+    """method → domain → organ (and "mean") → {dice_mean, dice_std, hd95_mean, hd95_std, n}."""
+    summary: dict = {}
+    keys = {(s.method, s.domain) for s in scores}
+    for method, domain in sorted(keys):
+        chosen = [s for s in scores if s.method == method and s.domain == domain]
+        organs = list(dict.fromkeys(s.organ for s in chosen))
+        entry = {organ: _stats([s for s in chosen if s.organ == organ]) for organ in organs}
+        entry["mean"] = _stats(chosen)
+        summary.setdefault(method, {})[domain] = entry
+    return summary
+
+
+def _stats(rows: list[Score]) -> dict:
+    dice = np.array([r.dice for r in rows if not math.isnan(r.dice)]) * 100
+    hd = np.array([r.hd95_mm for r in rows if not math.isnan(r.hd95_mm)])
+    return {
+        "dice_mean": float(dice.mean()) if dice.size else math.nan,
+        "dice_std": float(dice.std()) if dice.size else math.nan,
+        "hd95_mean": float(hd.mean()) if hd.size else math.nan,
+        "hd95_std": float(hd.std()) if hd.size else math.nan,
+        "n": int(dice.size),
+    }
+
+
+def markdown_table(summary: dict) -> str:
+    methods = list(summary)
+    domains = list(dict.fromkeys(d for m in methods for d in summary[m]))
+    header = "| domain | organ | " + " | ".join(f"{m} Dice % / HD95 mm" for m in methods) + " |"
+    lines = [header, "|---|---|" + "---|" * len(methods)]
+    for domain in domains:
+        organs = list(summary[methods[0]][domain])
+        for organ in organs:
+            cells = []
+            for method in methods:
+                s = summary[method][domain][organ]
+                cells.append(f"{s['dice_mean']:.1f} ± {s['dice_std']:.1f} / {s['hd95_mean']:.1f} ± {s['hd95_std']:.1f}")
+            name = f"**{organ}**" if organ == "mean" else organ
+            lines.append(f"| {domain} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def box_plot(scores: list[Score], out: Path) -> None:
+    methods = list(dict.fromkeys(s.method for s in scores))
+    organs = list(dict.fromkeys(s.organ for s in scores))
+    figure, axes = plt.subplots(1, len(organs), figsize=(3.2 * len(organs), 3.6), squeeze=False)
+    for axis, organ in zip(axes[0], organs, strict=True):
+        data = [
+            [100 * s.dice for s in scores if s.organ == organ and s.method == m and not math.isnan(s.dice)]
+            for m in methods
+        ]
+        axis.boxplot(data, tick_labels=methods)
+        axis.set_title(organ)
+        axis.set_ylim(0, 100)
+        axis.set_ylabel("Dice %")
+    figure.tight_layout()
+    figure.savefig(out, dpi=100)
+    plt.close(figure)
+
+
+def write_report(scores: list[Score], out_json: Path, title: str, command: str) -> str:
+    summary = summarise(scores)
+    table = markdown_table(summary)
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(
+        json.dumps(
+            {"title": title, "command": command, "summary": summary, "scores": [asdict(s) for s in scores]}, indent=2
+        )
+    )
+    box_plot(scores, out_json.with_suffix(".png"))
+    markdown = (
+        f"## {title}\n\nCommand: `{command}`\n\n{table}\n\n![Dice per organ]({out_json.with_suffix('.png').name})\n"
+    )
+    out_json.with_suffix(".md").write_text(markdown)
+    return markdown

@@ -1,0 +1,73 @@
+"""Segment a whole case with a trained segmenter: embed (cached), decode every slice, map back to the source grid,
+and turn per-organ probabilities into masks and a label map in canonical RAS."""
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.datasets.label_maps import LabelSet
+from causal_sam_llm.datasets.orientation import axial_stack_to_ras
+from causal_sam_llm.segmentation.embedder import EmbeddedVolume, SliceEmbedder
+from causal_sam_llm.segmentation.film import OrganFilm
+from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
+from causal_sam_llm.segmentation.training_set import window_for
+
+
+@dataclass
+class CaseSegmentation:
+    probabilities: np.ndarray  # (Z, C, rows, cols) float32, axial
+    masks: np.ndarray  # (C, X, Y, Z) bool, RAS
+
+    def label_map(self, classes: list[str], label_set: LabelSet) -> np.ndarray:
+        """Unified label values (RAS uint8); nested sets keep the innermost region's value."""
+        labels = np.zeros(self.masks.shape[1:], np.uint8)
+        for index, name in sorted(enumerate(classes), key=lambda item: label_set.classes[item[1]]):
+            labels[self.masks[index]] = label_set.classes[name]
+        return labels
+
+
+def embed_case(embedder: SliceEmbedder, case: Case, progress: bool = False) -> EmbeddedVolume:
+    return embedder.embed(case.axial_image(), case.modality, window_for(case.label_set_name), progress)
+
+
+@torch.inference_mode()
+def decode_probabilities(
+    segmenter: PromptFreeSegmenter,
+    embedded: EmbeddedVolume,
+    slices: np.ndarray | None = None,
+    films: dict[int, OrganFilm] | None = None,
+    organs: list[int] | None = None,
+    batch: int = 8,
+) -> np.ndarray:
+    """(len(slices), C', rows, cols) sigmoid probabilities on the source grid, from cached embeddings only."""
+    device = next(segmenter.parameters()).device
+    indices = np.arange(len(embedded.embeddings)) if slices is None else np.asarray(slices)
+    chunks = []
+    for start in range(0, len(indices), batch):
+        chunk = torch.from_numpy(embedded.embeddings[indices[start : start + batch]]).to(device, torch.float32)
+        logits = segmenter(chunk, films, organs)
+        chunks.append(torch.sigmoid(embedded.letterbox.logits_to_source(logits)).cpu().numpy())
+    return np.concatenate(chunks)
+
+
+def masks_from_probabilities(probabilities: np.ndarray, label_set: LabelSet, classes: list[str]) -> np.ndarray:
+    """(Z, C, rows, cols) → (Z, C, rows, cols) bool. Exclusive sets: the most likely organ above 0.5 wins a pixel;
+    nested sets: each region above 0.5, kept inside its enclosing region."""
+    above = probabilities > 0.5
+    if label_set.kind == "exclusive":
+        winner = probabilities.argmax(axis=1)
+        return above & (winner[:, None] == np.arange(len(classes))[None, :, None, None])
+    order = sorted(range(len(classes)), key=lambda i: label_set.classes[classes[i]])
+    for outer, inner in itertools.pairwise(order):
+        above[:, inner] &= above[:, outer]
+    return above
+
+
+def segment_case(segmenter: PromptFreeSegmenter, embedder: SliceEmbedder, case: Case) -> CaseSegmentation:
+    probabilities = decode_probabilities(segmenter, embed_case(embedder, case))
+    masks = masks_from_probabilities(probabilities, case.label_set, segmenter.classes)
+    ras = np.stack([axial_stack_to_ras(masks[:, c]) for c in range(masks.shape[1])])
+    return CaseSegmentation(probabilities=probabilities, masks=ras)

@@ -1,0 +1,64 @@
+"""`Intervention`: a clinician's correction as a validated structure. Sessions, the agent and other apps rely on
+exactly these fields. Organ names and slice ranges are checked against the loaded model and volume (pass them as
+validation context); a bad value raises an error that says what is allowed, before any state changes."""
+
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from causal_sam_llm.errors import CausalSamError
+
+Action = Literal["expand", "shrink", "remove_region", "add_region", "smooth"]
+Region = Literal["whole", "superior", "inferior", "anterior", "posterior", "left", "right"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+REGIONS: tuple[str, ...] = get_args(Region)
+
+
+class InterventionError(CausalSamError, ValueError):
+    """A correction that cannot be applied as given."""
+
+
+class Intervention(BaseModel):
+    """organ: a class of the loaded model; action; region in patient directions (left = the patient's left,
+    superior = toward the head); strength in [0, 1]; slices: inclusive [first, last] axial indices, or None for all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organ: str
+    action: Action
+    region: Region = "whole"
+    strength: float = Field(default=0.5, ge=0.0, le=1.0)
+    slices: tuple[int, int] | None = None
+
+    @field_validator("organ")
+    @classmethod
+    def _organ_in_model(cls, organ: str, info: ValidationInfo) -> str:
+        classes = (info.context or {}).get("classes")
+        if classes is not None and organ not in classes:
+            raise ValueError(f"organ {organ!r} is not segmented by this model; allowed: {', '.join(classes)}")
+        return organ
+
+    @model_validator(mode="after")
+    def _slices_in_volume(self, info: ValidationInfo) -> "Intervention":
+        if self.slices is None:
+            return self
+        first, last = self.slices
+        if first > last:
+            raise ValueError(f"slices [{first}, {last}] are reversed; give [first, last] with first <= last")
+        depth = (info.context or {}).get("depth")
+        if first < 0 or (depth is not None and last >= depth):
+            limit = f"0..{depth - 1}" if depth is not None else "0 or more"
+            raise ValueError(f"slices [{first}, {last}] lie outside the volume; allowed indices: {limit}")
+        return self
+
+
+def parse_intervention(data: dict, classes: list[str], depth: int) -> Intervention:
+    """Validate raw fields (from the LLM, a session file or another app) against the model's organs and the volume."""
+    try:
+        return Intervention.model_validate(data, context={"classes": classes, "depth": depth})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'intervention'}: {e['msg']}" for e in exc.errors())
+        raise InterventionError(
+            f"invalid intervention ({problems}). Allowed actions: {', '.join(ACTIONS)}; regions: {', '.join(REGIONS)}; "
+            f"strength 0..1; organs: {', '.join(classes)}."
+        ) from exc

@@ -1,0 +1,155 @@
+"""eval-tci: on OOD cases, Dice and HD95 after 0..R simulated corrections, for the learned TCI, a blind
+morphological edit driven by the same Intervention, and no correction."""
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from rich.progress import Progress
+
+from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.segmentation.clinician import choose_intervention, say
+from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
+from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
+from causal_sam_llm.segmentation.metrics import dice_hd95
+from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
+from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
+from causal_sam_llm.segmentation.tci_apply import apply_blind, apply_learned
+from causal_sam_llm.segmentation.training_set import class_masks
+
+STRATEGIES = ("none", "blind", "learned")
+
+
+@dataclass
+class RoundScore:
+    strategy: str
+    domain: str
+    case_id: str
+    round: int
+    dice: float  # mean over organs present, %
+    hd95_mm: float
+    command: str
+
+
+def _score(masks: np.ndarray, reference: np.ndarray, spacing: tuple[float, float, float]) -> tuple[float, float]:
+    pairs = [dice_hd95(masks[:, c], reference[:, c], spacing) for c in range(masks.shape[1])]
+    dice = [d for d, _ in pairs if not math.isnan(d)]
+    hd = [h for _, h in pairs if not math.isnan(h)]
+    return 100 * float(np.mean(dice)) if dice else math.nan, float(np.mean(hd)) if hd else math.nan
+
+
+def correct_case(
+    segmenter: PromptFreeSegmenter,
+    generator: InterventionFilmGenerator,
+    embedder: SliceEmbedder,
+    case: Case,
+    domain: str,
+    rounds: int,
+    seed: int = 0,
+) -> list[RoundScore]:
+    spacing = case.axial_spacing_mm()
+    reference = class_masks(case, segmenter.classes)
+    decoded = decode_volume(segmenter, embed_case(embedder, case))
+    organs = list(range(len(segmenter.classes)))
+    start = organ_probabilities(segmenter, decoded, organs)
+    rng = np.random.default_rng(seed)
+    rows: list[RoundScore] = []
+    state = {
+        "none": start,
+        "learned": start,
+        "blind": masks_from_probabilities(start, case.label_set, segmenter.classes),
+    }
+    for round_index in range(rounds + 1):
+        for strategy in STRATEGIES:
+            masks = (
+                state[strategy]
+                if strategy == "blind"
+                else masks_from_probabilities(state[strategy], case.label_set, segmenter.classes)
+            )
+            command = ""
+            if round_index > 0 and strategy != "none":
+                intervention = choose_intervention(masks, reference, segmenter.classes, spacing)
+                if intervention is not None:
+                    command = say(intervention, rng)
+                    if strategy == "learned":
+                        state["learned"] = apply_learned(
+                            segmenter, generator, decoded, state["learned"], intervention, case.label_set, spacing
+                        )
+                    else:
+                        organ = segmenter.classes.index(intervention.organ)
+                        state["blind"] = apply_blind(state["blind"], organ, intervention, spacing)
+                    masks = (
+                        state[strategy]
+                        if strategy == "blind"
+                        else masks_from_probabilities(state[strategy], case.label_set, segmenter.classes)
+                    )
+            dice, hd95 = _score(masks, reference, spacing)
+            rows.append(RoundScore(strategy, domain, case.case_id, round_index, dice, hd95, command))
+    return rows
+
+
+def evaluate_tci(
+    segmenter, generator, embedder, domains: dict[str, list[Case]], rounds: int = 3, progress: bool = True
+) -> list[RoundScore]:
+    rows: list[RoundScore] = []
+    total = sum(len(c) for c in domains.values())
+    with Progress(disable=not progress) as bar, torch.inference_mode():
+        task = bar.add_task("simulated corrections", total=total)
+        for domain, cases in domains.items():
+            for index, case in enumerate(cases):
+                rows += correct_case(segmenter, generator, embedder, case, domain, rounds, seed=index)
+                bar.advance(task)
+    return rows
+
+
+def curves(rows: list[RoundScore]) -> dict:
+    """strategy → {"dice": [mean per round], "hd95_mm": [...]}."""
+    result = {}
+    for strategy in STRATEGIES:
+        chosen = [r for r in rows if r.strategy == strategy]
+        rounds = sorted({r.round for r in chosen})
+        result[strategy] = {
+            "dice": [float(np.nanmean([r.dice for r in chosen if r.round == k])) for k in rounds],
+            "hd95_mm": [float(np.nanmean([r.hd95_mm for r in chosen if r.round == k])) for k in rounds],
+        }
+    return result
+
+
+def write_tci_report(rows: list[RoundScore], out_json: Path, title: str, command: str) -> str:
+    summary = curves(rows)
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(
+        json.dumps(
+            {"title": title, "command": command, "curves": summary, "rounds": [asdict(r) for r in rows]}, indent=2
+        )
+    )
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for strategy, values in summary.items():
+        axes[0].plot(values["dice"], marker="o", label=strategy)
+        axes[1].plot(values["hd95_mm"], marker="o", label=strategy)
+    axes[0].set(xlabel="corrections", ylabel="mean Dice %", title="Dice")
+    axes[1].set(xlabel="corrections", ylabel="mean HD95 mm", title="HD95")
+    axes[0].legend()
+    figure.tight_layout()
+    figure.savefig(out_json.with_suffix(".png"), dpi=100)
+    plt.close(figure)
+    header = "| strategy | " + " | ".join(f"after {k}" for k in range(len(summary["none"]["dice"]))) + " |"
+    lines = [header, "|---|" + "---|" * len(summary["none"]["dice"])]
+    for strategy, values in summary.items():
+        cells = [f"{d:.1f} / {h:.1f}" for d, h in zip(values["dice"], values["hd95_mm"], strict=True)]
+        lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
+    markdown = (
+        f"## {title}\n\nCommand: `{command}`\n\nMean Dice % / HD95 mm after k simulated corrections\n\n"
+        + "\n".join(lines)
+        + f"\n\n![curves]({out_json.with_suffix('.png').name})\n"
+    )
+    out_json.with_suffix(".md").write_text(markdown)
+    return markdown

@@ -1,0 +1,83 @@
+"""Where an intervention may act: a soft spatial gate over the axial stack, from the command's region and the
+organ's current mask. Rows run anterior → posterior and columns patient right → left (radiological display);
+slice index grows toward the head (superior)."""
+
+import numpy as np
+from scipy.ndimage import distance_transform_edt, gaussian_filter
+
+from causal_sam_llm.segmentation.intervention import Intervention
+
+MAX_REACH_MM = 30.0  # how far strength 1.0 lets a boundary move
+
+
+def _extent(mask: np.ndarray) -> tuple[int, int]:
+    occupied = np.nonzero(mask.any(axis=(1, 2)))[0]
+    return (int(occupied[0]), int(occupied[-1])) if occupied.size else (0, mask.shape[0] - 1)
+
+
+def slice_range(
+    intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]
+) -> tuple[int, int]:
+    """Inclusive slices the command can touch: its explicit range, else the organ's extent, widened toward the head
+    or the feet for superior/inferior commands by up to MAX_REACH_MM × strength (plus one slice)."""
+    depth = mask.shape[0]
+    if intervention.slices is not None:
+        return intervention.slices
+    first, last = _extent(mask)
+    reach = 1 + round(intervention.strength * MAX_REACH_MM / spacing_mm[0])
+    third = max(1, (last - first + 1) // 3)
+    if intervention.region == "superior":
+        return max(first, last - third + 1), min(depth - 1, last + reach)
+    if intervention.region == "inferior":
+        return max(0, first - reach), min(last, first + third - 1)
+    grow = reach if intervention.action in ("expand", "add_region") else 0
+    return max(0, first - grow), min(depth - 1, last + grow)
+
+
+def _in_plane_side(region: str, mask: np.ndarray) -> np.ndarray:
+    """Soft half-plane weight (Z, rows, cols) for anterior/posterior/left/right, about the organ's centroid."""
+    _z, rows, cols = mask.shape
+    if region not in ("anterior", "posterior", "left", "right"):
+        return np.ones(mask.shape, np.float32)
+    coords = np.argwhere(mask)
+    centre = coords.mean(axis=0) if len(coords) else np.array([0, rows / 2, cols / 2])
+    r = np.arange(rows, dtype=np.float32)[None, :, None]
+    c = np.arange(cols, dtype=np.float32)[None, None, :]
+    signed = {"anterior": centre[1] - r, "posterior": r - centre[1], "right": centre[2] - c, "left": c - centre[2]}[
+        region
+    ]  # patient's left is the image's right side
+    return np.broadcast_to(1 / (1 + np.exp(-signed / 3.0)), mask.shape).astype(np.float32)
+
+
+def _boundary_band(intervention: Intervention, mask: np.ndarray, spacing_mm) -> np.ndarray:
+    """Where along the boundary the action works: outside for growing, inside for shrinking, both for smoothing."""
+    reach_mm = max(intervention.strength, 0.1) * MAX_REACH_MM
+    outside = np.stack(
+        [distance_transform_edt(~m, sampling=spacing_mm[1:]) if m.any() else np.full(m.shape, 1e6) for m in mask]
+    )
+    inside = np.stack([distance_transform_edt(m, sampling=spacing_mm[1:]) for m in mask])
+    if intervention.action in ("expand", "add_region"):
+        empty = ~mask.any(axis=(1, 2))  # nothing to grow from on these slices: the whole slice may receive the organ
+        outside[empty] = 0
+        return outside <= reach_mm
+    if intervention.action == "shrink":
+        return mask & (inside <= reach_mm)
+    if intervention.action == "remove_region":
+        return mask.copy()
+    return (outside <= 3 * spacing_mm[1]) & (inside <= 3 * spacing_mm[1])  # smooth: a thin band around the edge
+
+
+def intervention_gate(
+    intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]
+) -> np.ndarray:
+    """(Z, rows, cols) float gate in [0, 1]; zero outside the command's slices."""
+    first, last = slice_range(intervention, mask, spacing_mm)
+    reference = mask.copy()
+    if intervention.region == "superior" and not mask[first : last + 1].any():
+        reference[first : last + 1] = mask[_extent(mask)[1]]  # grow from the organ's top slice upward
+    band = _boundary_band(intervention, reference, spacing_mm).astype(np.float32)
+    gate = band * _in_plane_side(intervention.region, reference)
+    gate = gaussian_filter(gate, sigma=(0, 1.0, 1.0))
+    gate[:first] = 0
+    gate[last + 1 :] = 0
+    return np.clip(gate, 0, 1)

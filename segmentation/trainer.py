@@ -1,0 +1,221 @@
+"""Training the decoder side on cached embeddings: seeded, resumable (state saved every epoch), with progress bars;
+CPU by default, the GPU when present, and data-parallel under `torchrun` (PyTorch DDP, gloo on CPU)."""
+
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from torch import nn
+
+from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.errors import CheckpointError
+from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.segmentation.checkpoint_io import save_checkpoint
+from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
+from causal_sam_llm.segmentation.encoder_registry import build_backbone
+from causal_sam_llm.segmentation.lad import LADObjective, segmentation_loss
+from causal_sam_llm.segmentation.parameters import count_parameters
+from causal_sam_llm.segmentation.segmenter import Method, PromptFreeSegmenter, build_segmenter
+from causal_sam_llm.segmentation.text_encoder import shared_text_encoder
+from causal_sam_llm.segmentation.training_set import EmbeddedSlices, build_training_slices
+
+USES_RESTYLED_VIEWS = ("aug", "lad")
+
+
+@dataclass
+class TrainConfig:
+    protocol: str
+    method: Method
+    encoder: str = "litemedsam"
+    epochs: int = 12
+    batch_size: int = 8
+    learning_rate: float = 2e-3
+    seed: int = 0
+    slice_stride: int = 3
+    restyles: int = 1
+    style_weight: float = 0.1
+    consistency_weight: float = 1.0
+    max_cases: int | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+class _TrainStep(nn.Module):
+    """Segmenter and (for LAD) the objective's heads as one module, so DDP averages every trained gradient."""
+
+    def __init__(self, segmenter: PromptFreeSegmenter, objective: LADObjective | None) -> None:
+        super().__init__()
+        self.segmenter = segmenter
+        self.objective = objective
+
+    def forward(self, embeddings, targets, style_text, style_ids, pair_ids) -> dict[str, torch.Tensor]:
+        adapted = self.segmenter.adapt(embeddings)
+        logits = self.segmenter.decode(adapted)
+        if self.objective is None:
+            loss = segmentation_loss(logits, targets)
+            return {"seg": loss, "total": loss}
+        return self.objective(adapted, logits, targets, style_text, style_ids, pair_ids)
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _batches(data: EmbeddedSlices, config: TrainConfig, epoch: int) -> list[torch.Tensor]:
+    """Index batches for one epoch. LAD batches hold two style views of each anatomy slice (for L_cons)."""
+    generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
+    if config.method != "lad":
+        order = torch.randperm(len(data), generator=generator)
+        return list(order.split(config.batch_size))
+    groups: dict[int, list[int]] = {}
+    for index, pair in enumerate(data.pair_ids.tolist()):
+        groups.setdefault(pair, []).append(index)
+    pairs = []
+    for members in groups.values():  # every view once per epoch, in pairs of two views of one anatomy slice
+        shuffled_members = [members[i] for i in torch.randperm(len(members), generator=generator).tolist()]
+        pairs += [shuffled_members[i : i + 2] for i in range(0, len(shuffled_members), 2)]
+    shuffled = [pairs[i] for i in torch.randperm(len(pairs), generator=generator).tolist()]
+    per_batch = max(1, config.batch_size // 2)
+    return [
+        torch.tensor([i for pair in shuffled[s : s + per_batch] for i in pair])
+        for s in range(0, len(shuffled), per_batch)
+    ]
+
+
+def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: bool = True) -> Path:
+    """Train and write `run_dir/model.pt` (the trained part only); resume from `run_dir/state.pt` if present."""
+    rank, world = _distributed()
+    _seed_everything(config.seed)
+    protocol = load_protocol(config.protocol)
+    cases = [c for domain in protocol.cases("train", config.variables).values() for c in domain]
+    cases = cases[: config.max_cases] if config.max_cases else cases
+    backbone = build_backbone(config.encoder, device=device)
+    embedder = SliceEmbedder(backbone, EmbeddingCache(embedding_cache_dir()))
+    restyles = config.restyles if config.method in USES_RESTYLED_VIEWS else 0
+    start = time.perf_counter()
+    for turn in range(world):  # rank 0 fills the cache first; the others then read it
+        if turn == rank:
+            data = build_training_slices(
+                cases,
+                protocol.classes,
+                embedder,
+                shared_text_encoder(),
+                config.slice_stride,
+                restyles,
+                config.seed,
+                progress and rank == 0,
+            )
+        if world > 1:
+            dist.barrier()
+    embed_seconds = time.perf_counter() - start
+    segmenter = build_segmenter(backbone, protocol.classes, config.method).to(device)
+    objective = (
+        LADObjective(style_weight=config.style_weight, consistency_weight=config.consistency_weight)
+        if config.method == "lad"
+        else None
+    )
+    step = _TrainStep(segmenter, objective).to(device)
+    model = nn.parallel.DistributedDataParallel(step) if world > 1 else step
+    trainable = [p for p in step.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=1e-4)
+    first_epoch, history = _resume(run_dir, config, step, optimizer)
+    for epoch in range(first_epoch, config.epochs):
+        history.append(_run_epoch(model, data, config, epoch, optimizer, device, rank, world, progress))
+        if rank == 0:
+            _save_state(run_dir, config, step, optimizer, epoch, history)
+    path = run_dir / "model.pt"
+    if rank == 0:
+        counts = count_parameters(step)
+        metadata = {
+            "method": config.method,
+            "protocol": protocol.name,
+            "label_set": protocol.label_set,
+            "config": asdict(config),
+            "history": history,
+            "command": " ".join(["causal-sam-llm", *sys.argv[1:]]),
+            "parameters": {
+                "frozen": counts.frozen,
+                "trainable": counts.trainable,
+                "trainable_fraction": counts.trainable_fraction,
+            },
+            "training_slices": len(data),
+            "embedding_seconds": embed_seconds,
+            "encoder_calls": embedder.encoder_calls,
+            "train_seconds": time.perf_counter() - start,
+        }
+        save_checkpoint(path, segmenter, metadata)
+        (run_dir / "train.json").write_text(json.dumps(metadata, indent=2, default=str))
+    if world > 1:
+        dist.barrier()
+    return path
+
+
+def _run_epoch(model, data, config, epoch, optimizer, device, rank, world, progress) -> dict:
+    batches = _batches(data, config, epoch)[rank::world]
+    totals: dict[str, float] = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[loss]}"), TimeRemainingColumn())
+    with Progress(*columns, disable=not (progress and rank == 0)) as bar:
+        task = bar.add_task(f"epoch {epoch + 1}/{config.epochs} ({config.method})", total=len(batches), loss="")
+        for batch in batches:
+            terms = model(
+                data.embeddings[batch].to(device, torch.float32),
+                data.targets[batch].to(device),
+                data.style_text[batch].to(device),
+                data.style_ids[batch].to(device),
+                data.pair_ids[batch].to(device),
+            )
+            optimizer.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            optimizer.step()
+            for name, value in terms.items():
+                totals[name] = totals.get(name, 0.0) + float(value.detach()) / len(batches)
+            bar.update(task, advance=1, loss=" ".join(f"{k} {v:.3f}" for k, v in terms.items()))
+    return {"epoch": epoch + 1, **totals}
+
+
+def _save_state(run_dir: Path, config, step, optimizer, epoch: int, history: list) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = {
+        "config": asdict(config),
+        "epoch": epoch,
+        "history": history,
+        "optimizer": optimizer.state_dict(),
+        "trained": {k: v for k, v in step.state_dict().items() if k in _trainable_names(step)},
+    }
+    tmp = run_dir / "state.pt.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, run_dir / "state.pt")
+
+
+def _trainable_names(module: nn.Module) -> set[str]:
+    return {n for n, p in module.named_parameters() if p.requires_grad}
+
+
+def _resume(run_dir: Path, config, step, optimizer) -> tuple[int, list]:
+    path = run_dir / "state.pt"
+    if not path.is_file():
+        return 0, []
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    previous, current = ({k: v for k, v in c.items() if k != "epochs"} for c in (state["config"], asdict(config)))
+    if previous != current:  # more epochs may be asked of a run; anything else would mix two experiments
+        raise CheckpointError(f"{run_dir} holds a run with another configuration; choose a new --out folder.")
+    step.load_state_dict(state["trained"], strict=False)
+    optimizer.load_state_dict(state["optimizer"])
+    return state["epoch"] + 1, state["history"]

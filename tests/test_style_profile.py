@@ -1,0 +1,41 @@
+"""describe_style: a real CT and a real MR slice get profiles that differ in the expected fields."""
+
+import numpy as np
+
+from causal_sam_llm.datasets.dicom_study import load_dicom_case
+from causal_sam_llm.datasets.sample_images import sample_path
+from causal_sam_llm.segmentation.style_augment import apply_restyle, random_restyle
+from causal_sam_llm.segmentation.style_profile import describe_style, measure_style
+
+
+def test_real_ct_and_mr_profiles_differ_where_they_should():
+    ct = describe_style(load_dicom_case([sample_path("abdomen_ct")]))
+    mr = describe_style(load_dicom_case([sample_path("abdomen_mr")]))
+    assert (ct.modality, ct.unit, ct.field_strength_t) == ("CT", "HU", None)
+    assert (mr.modality, mr.unit, mr.manufacturer) == ("MR", "a.u.", "SIEMENS")
+    assert abs(mr.field_strength_t - 1.5) < 0.01
+    assert ct.intensity_p1 < -50 < 100 < ct.intensity_p99  # fat below 0 HU, enhanced organs and bone above
+    assert mr.intensity_p1 >= 0
+    assert ct.bias_field_strength == 0.0 < mr.bias_field_strength
+    assert ct.sentence.startswith("CT image") and mr.sentence.startswith("MR image")
+    assert "SIEMENS, 1.5 T" in mr.sentence
+
+
+def test_noise_and_bias_measurements_respond_to_what_they_measure():
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 1, 64)[:, None, None]
+    clean = np.full((64, 64, 4), 500.0, np.float32)
+    noisy = clean + rng.normal(0, 40, clean.shape).astype(np.float32)
+    biased = clean * (1 + 0.6 * x).astype(np.float32)
+    profiles = [measure_style(img, "MR", (1.0, 1.0, 3.0), "T2") for img in (clean, noisy, biased)]
+    assert profiles[1].noise_sigma > 10 * max(profiles[0].noise_sigma, 1.0)
+    assert profiles[2].bias_field_strength > 0.4 > profiles[0].bias_field_strength
+
+
+def test_restyled_view_keeps_anatomy_and_says_so():
+    unit = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (3, 32, 1))
+    restyle = random_restyle(np.random.default_rng(3))
+    styled = apply_restyle(unit, restyle)
+    assert styled.shape == unit.shape and styled.min() >= 0 and styled.max() <= 1
+    assert not np.allclose(styled, unit)
+    assert "intensities" in restyle.describe()

@@ -1,0 +1,228 @@
+"""A tiny end-to-end run through the CLI: train → eval with real weights on a tiny benchmark; DDP with 2 CPU
+processes on gloo; clear errors for bad protocol input."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from causal_sam_llm.cli import main
+from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
+from causal_sam_llm.errors import DataLayoutError
+from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
+
+TINY = BenchmarkSpec(
+    cases=4, variant_cases=0, brain_cases=0, seed=3, abdomen_shape=(48, 48, 12), abdomen_spacing_mm=(7.3, 7.3, 20.0)
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_benchmark(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny")
+    make_benchmark(out, TINY, progress=False)
+    return out
+
+
+def _train_args(benchmark: Path, out: Path, method: str) -> list[str]:
+    return [
+        "train",
+        "--protocol",
+        "ct_to_mr",
+        "--method",
+        method,
+        "--epochs",
+        "1",
+        "--slice-stride",
+        "6",
+        "--set",
+        f"benchmark={benchmark}",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    ]
+
+
+@pytest.fixture(scope="module")
+def tiny_lad(tiny_benchmark, tmp_path_factory) -> Path:
+    """A LAD checkpoint trained for one epoch on the tiny benchmark, with a learned TCI response."""
+    out = tmp_path_factory.mktemp("lad")
+    assert main(_train_args(tiny_benchmark, out, "lad")) == 0
+    assert (
+        main(
+            [
+                "train-tci",
+                "--checkpoint",
+                str(out / "model.pt"),
+                "--steps",
+                "80",
+                "--set",
+                f"benchmark={tiny_benchmark}",
+            ]
+        )
+        == 0
+    )
+    return out / "model.pt"
+
+
+def test_train_then_eval_end_to_end(tiny_benchmark, tiny_lad, tmp_path):
+    checkpoint = tiny_lad
+    meta = read_checkpoint(checkpoint)
+    assert meta["method"] == "lad" and meta["parameters"]["trainable_fraction"] < 0.08
+    assert (checkpoint.parent / "state.pt").is_file()
+    report = tmp_path / "report" / "eval.json"
+    assert (
+        main(
+            [
+                "eval",
+                "--protocol",
+                "ct_to_mr",
+                "--checkpoint",
+                str(checkpoint),
+                "--set",
+                f"benchmark={tiny_benchmark}",
+                "--json",
+                str(report),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    result = json.loads(report.read_text())
+    organs = {s["organ"] for s in result["scores"]}
+    assert organs == {"liver", "spleen", "right_kidney", "left_kidney"}
+    assert {s["domain"] for s in result["scores"]} == {"MR-T2SPIR", "MR-T1-InPhase"}
+    assert all(0.0 <= s["dice"] <= 1.0 for s in result["scores"] if s["dice"] == s["dice"])
+    assert "lad Dice % / HD95 mm" in report.with_suffix(".md").read_text()
+    assert report.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_training_resumes_from_its_saved_state(tiny_benchmark, tmp_path):
+    out = tmp_path / "erm"
+    assert main(_train_args(tiny_benchmark, out, "erm")) == 0
+    first = torch.load(out / "state.pt", weights_only=False)
+    assert first["epoch"] == 0
+    assert main([*_train_args(tiny_benchmark, out, "erm")[:6], "2", *_train_args(tiny_benchmark, out, "erm")[7:]]) == 0
+    assert torch.load(out / "state.pt", weights_only=False)["epoch"] == 1
+    assert len(read_checkpoint(out / "model.pt")["history"]) == 2
+
+
+def test_data_parallel_training_with_torchrun_on_two_cpu_processes(tiny_benchmark, tmp_path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [
+        str(torchrun),
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "causal_sam_llm.cli",
+        *_train_args(tiny_benchmark, tmp_path / "ddp", "erm"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_checkpoint(tmp_path / "ddp" / "model.pt")["method"] == "erm"
+
+
+def test_eval_on_an_empty_folder_and_a_missing_domain(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (
+        main(
+            [
+                "eval",
+                "--protocol",
+                "ct_to_mr",
+                "--checkpoint",
+                str(tmp_path / "x.pt"),
+                "--data",
+                str(empty),
+                "--json",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 2
+    )
+    assert "is empty" in capsys.readouterr().err
+    assert main(_train_args(tmp_path / "no-benchmark", tmp_path / "run", "erm")) == 2
+    assert "domain 'CT' (train) points to" in capsys.readouterr().err
+
+
+def test_protocol_errors_are_data_layout_errors():
+    from causal_sam_llm.datasets.protocol import load_protocol
+
+    with pytest.raises(DataLayoutError, match="no protocol named 'nope'"):
+        load_protocol("nope")
+
+
+def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(tiny_benchmark, tiny_lad):
+    from causal_sam_llm.commands.tci import load_generator
+    from causal_sam_llm.datasets.protocol import load_protocol
+    from causal_sam_llm.segmentation.checkpoint_io import load_segmenter
+    from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
+    from causal_sam_llm.segmentation.embedder import SliceEmbedder
+    from causal_sam_llm.segmentation.inference import embed_case
+    from causal_sam_llm.segmentation.intervention import Intervention
+    from causal_sam_llm.segmentation.tci_apply import apply_learned
+    from causal_sam_llm.segmentation.tci_gate import intervention_gate
+
+    segmenter, _ = load_segmenter(tiny_lad)
+    generator = load_generator(tiny_lad, 4)
+    case = load_protocol("ct_to_mr").cases("test", {"benchmark": str(tiny_benchmark)})["MR-T2SPIR"][0]
+    embedder = SliceEmbedder(segmenter.backbone)
+    decoded = decode_volume(segmenter, embed_case(embedder, case))
+    calls = embedder.encoder_calls
+    before = organ_probabilities(segmenter, decoded, [0, 1, 2, 3])
+    kept = before.copy()
+    masks = before > 0.5
+    masks[:, 0] |= case.label_set.mask(case.axial_labels(), "liver")  # make sure there is a liver to act on
+    before[:, 0] = np.maximum(before[:, 0], masks[:, 0] * 0.9)
+    spacing = case.axial_spacing_mm()
+    change = {}
+    for action in ("expand", "shrink"):
+        command = Intervention(organ="liver", action=action, region="anterior", strength=0.8)
+        after = apply_learned(segmenter, generator, decoded, before, command, case.label_set, spacing)
+        gate = intervention_gate(command, masks[:, 0], spacing)
+        np.testing.assert_array_equal(after[:, 1:], before[:, 1:])  # other organs untouched
+        np.testing.assert_array_equal(after[:, 0][gate == 0], before[:, 0][gate == 0])  # nothing outside the gate
+        change[action] = float((after[:, 0] - before[:, 0])[gate > 0.5].mean())
+    assert embedder.encoder_calls == calls  # corrections never run the encoder
+    np.testing.assert_array_equal(before[:, 1:], kept[:, 1:])  # the input version is not modified
+    assert change["expand"] > 0 > change["shrink"]
+
+
+def test_eval_tci_compares_learned_blind_and_none(tiny_benchmark, tiny_lad, tmp_path):
+    report = tmp_path / "tci.json"
+    assert (
+        main(
+            [
+                "eval-tci",
+                "--protocol",
+                "ct_to_mr",
+                "--checkpoint",
+                str(tiny_lad),
+                "--set",
+                f"benchmark={tiny_benchmark}",
+                "--json",
+                str(report),
+                "--rounds",
+                "2",
+                "--max-cases",
+                "1",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    result = json.loads(report.read_text())
+    assert set(result["curves"]) == {"none", "blind", "learned"}
+    assert all(len(v["dice"]) == 3 for v in result["curves"].values())
+    none = result["curves"]["none"]["dice"]
+    assert none[0] == none[1] == none[2]  # no correction, no change
