@@ -30,15 +30,17 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m causal_sam_llm.bench.encoder
+	$(BIN)/python -m causal_sam_llm.bench.tci --checkpoint runs/ct_to_mr/lad/model.pt
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
 
 # The experiments behind README's results table (CPU: about an hour; each step resumes/reuses the embedding cache).
-PROTOCOLS_RUN := ct_to_mr cross_scanner
 results: $(STAMP)
 	$(BIN)/causal-sam-llm data make-benchmark
 	for method in lad erm aug full_decoder; do $(BIN)/causal-sam-llm train --protocol ct_to_mr --method $$method; done
 	$(BIN)/causal-sam-llm eval --protocol ct_to_mr --checkpoint runs/ct_to_mr/{lad,erm,aug,full_decoder}/model.pt --json results/ct_to_mr.json
 	for method in lad erm; do $(BIN)/causal-sam-llm train --protocol cross_scanner --method $$method; done
 	$(BIN)/causal-sam-llm eval --protocol cross_scanner --checkpoint runs/cross_scanner/{lad,erm}/model.pt --json results/cross_scanner.json
+	$(BIN)/causal-sam-llm train-tci --checkpoint runs/ct_to_mr/lad/model.pt
+	$(BIN)/causal-sam-llm eval-tci --protocol ct_to_mr --checkpoint runs/ct_to_mr/lad/model.pt --json results/tci_ct_to_mr.json

@@ -1,10 +1,13 @@
 """The simulated clinician: compares a prediction with the reference, picks the most useful correction, and says it
 in varied natural language (several phrasings per slot, lay words included). Used by replay, eval-tci and tests."""
 
+import re
+
 import numpy as np
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
 
 ORGAN_WORDS = {
     "liver": ["liver", "the liver", "hepatic contour"],
@@ -67,7 +70,8 @@ def say(intervention: Intervention, rng: np.random.Generator) -> str:
         region=rng.choice(REGION_WORDS[intervention.region]),
         amount=amount_words(intervention.strength, rng),
     )
-    return " ".join(text.split()).replace(" ,", ",").replace(" ;", ";")
+    text = " ".join(text.split()).replace(" ,", ",").replace(" ;", ";")
+    return re.sub(r"\bthe the\b", "the", text)
 
 
 def _region_of(error: np.ndarray, organ: np.ndarray, spacing_mm: tuple[float, float, float]) -> str:
@@ -85,30 +89,33 @@ def _region_of(error: np.ndarray, organ: np.ndarray, spacing_mm: tuple[float, fl
 def choose_intervention(
     prediction: np.ndarray, reference: np.ndarray, classes: list[str], spacing_mm: tuple[float, float, float]
 ) -> Intervention | None:
-    """prediction, reference: (Z, C, rows, cols) bool, axial. The organ and error (missing vs extra) with the
-    largest volume decide the command; None when nothing is wrong."""
+    """prediction, reference: (Z, C, rows, cols) bool, axial. Like a clinician scoring mean Dice, it corrects the
+    organ and error kind (missing vs extra) that is largest RELATIVE to the organ (a 20 ml miss on a kidney matters
+    more than on a liver); the strength is the error's mean thickness over MAX_REACH_MM. None when nothing is wrong."""
     voxel = float(np.prod(spacing_mm))
     best = None
     for index, organ in enumerate(classes):
         ref, pred = reference[:, index], prediction[:, index]
+        size = max(int(ref.sum()) + int(pred.sum()), 1)
         for kind, error in (("missing", ref & ~pred), ("extra", pred & ~ref)):
-            volume = error.sum() * voxel
-            if volume > 0 and (best is None or volume > best[0]):
-                best = (volume, organ, kind, error, ref if ref.any() else pred, pred)
+            share = error.sum() / size
+            if error.any() and (best is None or share > best[0]):
+                best = (share, organ, kind, error, ref if ref.any() else pred, pred)
     if best is None:
         return None
-    volume, organ, kind, error, anchor, pred = best
+    _share, organ, kind, error, anchor, pred = best
     components, count = connected_components(error)
     largest = components == (np.argmax(np.bincount(components.ravel())[1:]) + 1) if count else error
     detached = not (largest & _grown(pred)).any()
     action = (
         ("add_region" if detached else "expand") if kind == "missing" else ("remove_region" if detached else "shrink")
     )
-    surface = max(anchor.sum() ** (2 / 3), 1.0) * voxel ** (2 / 3)
-    strength = float(np.clip(volume / surface / 15.0, 0.2, 1.0))
-    return Intervention(
-        organ=organ, action=action, region=_region_of(largest, anchor, spacing_mm), strength=round(strength, 2)
-    )
+    region = _region_of(largest, anchor, spacing_mm)
+    # sphere surface 4.84·V^(2/3); a directional error covers about a quarter of it
+    surface_mm2 = 4.84 * (anchor.sum() * voxel) ** (2 / 3) * (1.0 if region == "whole" else 0.25)
+    thickness_mm = largest.sum() * voxel / max(surface_mm2, 1.0)
+    strength = float(np.clip(thickness_mm / MAX_REACH_MM, 0.1, 1.0))
+    return Intervention(organ=organ, action=action, region=region, strength=round(strength, 2))
 
 
 def _grown(mask: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ frozen text embedding t_i of the sentence that describes the style of the image 
 
     L = L_seg + λ_style · L_style + λ_cons · L_cons
 
-  L_seg   = Σ_c [ BCE(σ(y_ic), m_ic) + 1 − 2|σ(y_ic) m_ic| / (|σ(y_ic)| + |m_ic|) ]   (Dice + cross-entropy)
+  L_seg   = BCE(σ(y), m) + mean_c [ 1 − 2 Σ_i |σ(y_ic) m_ic| / Σ_i (|σ(y_ic)| + |m_ic|) ]
+            (cross-entropy + batch Dice: overlaps summed over the batch, so slices without an organ do not
+            drive small organs to vanish)
 
   L_style = −(1/B) Σ_i log( Σ_{j: s_j = s_i} exp(⟨u_i, v_j⟩/τ) / Σ_j exp(⟨u_i, v_j⟩/τ) )
             u_i = norm(g(R(mean_xy z_i))),  v_j = norm(h(t_j)),  s = style sentence id      (supervised InfoNCE)
@@ -44,12 +46,12 @@ def reverse_gradient(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
 
 
 def segmentation_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Dice + binary cross-entropy, per class, averaged. logits, targets: (B, C, H, W)."""
+    """Binary cross-entropy + batch Dice per class, averaged over classes. logits, targets: (B, C, H, W)."""
     targets = targets.float()
     bce = F.binary_cross_entropy_with_logits(logits, targets)
     probs = torch.sigmoid(logits)
-    overlap = (probs * targets).sum((2, 3))
-    dice = 1 - (2 * overlap + 1) / (probs.sum((2, 3)) + targets.sum((2, 3)) + 1)
+    overlap = (probs * targets).sum((0, 2, 3))
+    dice = 1 - (2 * overlap + 1) / (probs.sum((0, 2, 3)) + targets.sum((0, 2, 3)) + 1)
     return bce + dice.mean()
 
 

@@ -41,6 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--method", choices=get_args(Method), default="lad")
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: 3e-3; 1e-4 for full_decoder)")
     parser.add_argument("--slice-stride", type=int, default=TrainConfig.slice_stride, help="train on every k-th slice")
     parser.add_argument("--restyles", type=int, default=TrainConfig.restyles, help="restyled views per anatomy")
     parser.add_argument("--encoder", default="litemedsam")
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         encoder=args.encoder,
         epochs=args.epochs,
         seed=args.seed,
+        learning_rate=args.lr,
         slice_stride=args.slice_stride,
         restyles=args.restyles,
         variables=parse_assignments(args.set),
