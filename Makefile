@@ -8,11 +8,12 @@ STAMP := $(VENV)/.installed
 # This machine's pip configuration lists index folders that do not all exist; their warnings are noise.
 QUIET_PIP := { grep -v --line-buffered '^WARNING: Location' || true; }
 
-.PHONY: install demo test lint bench clean results
+.PHONY: install demo chat test lint bench clean results
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --progress-bar on -e '.[mobilesam,dev]' 2>&1 | $(QUIET_PIP)
+	# llama-cpp-python compiles from source (~5 min on 2 cores, once: pip caches the wheel); portable, not -march=native
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --progress-bar on -e '.[mobilesam,dev]' 2>&1 | $(QUIET_PIP)
 	$(BIN)/python -c "import causal_sam_llm.segmentation.encoder_registry"
 	touch $(STAMP)
 
@@ -20,6 +21,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/causal-sam-llm demo
+
+chat: $(STAMP)
+	test -f $${CAUSAL_SAM_LLM_HOME:-$$HOME/.cache/causal-sam-llm}/benchmark/benchmark.json || $(BIN)/causal-sam-llm data make-benchmark
+	$(BIN)/causal-sam-llm chat benchmark:mr_t2-0011
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,7 +35,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m causal_sam_llm.bench.encoder
-	$(BIN)/python -m causal_sam_llm.bench.tci --checkpoint runs/ct_to_mr/lad/model.pt
+	$(BIN)/python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -12,9 +12,8 @@ import numpy as np
 import torch
 
 from causal_sam_llm.bench.report import markdown_table, write_section
-from causal_sam_llm.commands.tci import load_generator
 from causal_sam_llm.datasets.protocol import load_protocol
-from causal_sam_llm.segmentation.checkpoint_io import load_segmenter
+from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.intervention import Intervention

@@ -50,3 +50,12 @@ def lps_dicom_affine(
     lps[:3, 2] = slice_step
     lps[:3, 3] = first_position
     return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps  # LPS → RAS
+
+
+def from_ras(array: np.ndarray, original_affine: np.ndarray) -> np.ndarray:
+    """Inverse of to_ras: a RAS+ array back to the voxel order of the file whose affine is `original_affine`."""
+    current = nib.orientations.io_orientation(original_affine)
+    target = nib.orientations.axcodes2ornt(("R", "A", "S"))
+    return np.ascontiguousarray(
+        nib.orientations.apply_orientation(array, nib.orientations.ornt_transform(target, current))
+    )

@@ -1,6 +1,7 @@
 """Trained checkpoints hold only the trained part of a segmenter, with what is needed to rebuild and check it:
 encoder name and weights sha256, classes, label set, method, and the command that produced it."""
 
+import importlib.resources
 import os
 import tempfile
 from pathlib import Path
@@ -10,6 +11,7 @@ import torch
 from causal_sam_llm.errors import CheckpointError
 from causal_sam_llm.segmentation.encoder_registry import build_backbone
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter, build_segmenter
+from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 
 FORMAT = "causal-sam-llm/segmenter-v1"
 
@@ -75,3 +77,20 @@ def load_segmenter(
         raise CheckpointError(f"{path} does not match the {payload['method']} segmenter's trained parameters.")
     segmenter.load_state_dict(state, strict=False)
     return segmenter.to(device).eval(), {k: v for k, v in payload.items() if k != "state"}
+
+
+def load_generator(path: Path, organs: int) -> InterventionFilmGenerator:
+    payload = read_checkpoint(path)
+    if "tci" not in payload:
+        raise CheckpointError(f"{path} has no TCI response yet; run `causal-sam-llm train-tci --checkpoint {path}`.")
+    generator = InterventionFilmGenerator(organs)
+    generator.load_state_dict(payload["tci"])
+    return generator.eval()
+
+
+def shipped_checkpoint(protocol: str, method: str) -> Path:
+    """A checkpoint trained by `make results` and shipped inside the package (causal_sam_llm/trained/)."""
+    path = Path(str(importlib.resources.files("causal_sam_llm.trained").joinpath(protocol, f"{method}.pt")))
+    if not path.is_file():
+        raise CheckpointError(f"no shipped checkpoint for {protocol}/{method}: {path} is missing.")
+    return path

@@ -29,3 +29,28 @@ def real_ct_slice():
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "cache"
+
+
+TINY_BENCHMARK_SPEC = dict(
+    cases=4, variant_cases=0, brain_cases=0, seed=3, abdomen_shape=(48, 48, 12), abdomen_spacing_mm=(7.3, 7.3, 20.0)
+)
+
+
+@pytest.fixture(scope="session")
+def home_benchmark() -> Path:
+    """A tiny built-in benchmark in the test home, so `benchmark:<id>` studies resolve as for a user."""
+    from causal_sam_llm.datasets.benchmark.make import MANIFEST, BenchmarkSpec, make_benchmark
+    from causal_sam_llm.datasets.protocol import default_benchmark_dir
+
+    root = default_benchmark_dir()
+    if not (root / MANIFEST).is_file():
+        make_benchmark(root, BenchmarkSpec(**TINY_BENCHMARK_SPEC), progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def llm_parser():
+    """The real LLM (Qwen2.5-Coder-1.5B, llama.cpp), loaded once for every test that needs it."""
+    from causal_sam_llm.agent.command_parser import CommandParser
+
+    return CommandParser(["liver", "spleen", "right_kidney", "left_kidney"], "llm")

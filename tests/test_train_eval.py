@@ -162,9 +162,8 @@ def test_protocol_errors_are_data_layout_errors():
 
 
 def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(tiny_benchmark, tiny_lad):
-    from causal_sam_llm.commands.tci import load_generator
     from causal_sam_llm.datasets.protocol import load_protocol
-    from causal_sam_llm.segmentation.checkpoint_io import load_segmenter
+    from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
     from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
     from causal_sam_llm.segmentation.embedder import SliceEmbedder
     from causal_sam_llm.segmentation.inference import embed_case

@@ -10,13 +10,11 @@ import torch
 from causal_sam_llm.commands.common import console
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
-from causal_sam_llm.errors import CheckpointError
 from causal_sam_llm.paths import embedding_cache_dir
-from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_segmenter, read_checkpoint
+from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_generator, load_segmenter
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.encoder_registry import default_device
-from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_evaluation import evaluate_tci, write_tci_report
 from causal_sam_llm.segmentation.tci_training import train_tci
 from causal_sam_llm.segmentation.text_encoder import shared_text_encoder
@@ -37,15 +35,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--max-cases", type=int, default=None, help="per test domain")
     score.add_argument("--json", type=Path, required=True)
     score.set_defaults(run=run_eval)
-
-
-def load_generator(path: Path, organs: int) -> InterventionFilmGenerator:
-    payload = read_checkpoint(path)
-    if "tci" not in payload:
-        raise CheckpointError(f"{path} has no TCI response yet; run `causal-sam-llm train-tci --checkpoint {path}`.")
-    generator = InterventionFilmGenerator(organs)
-    generator.load_state_dict(payload["tci"])
-    return generator.eval()
 
 
 def run_train(args: argparse.Namespace) -> int:

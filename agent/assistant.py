@@ -1,0 +1,96 @@
+"""`Assistant`: the agent as a Python API — the object the chat UI, replay and other apps embed.
+
+One turn: text → `CommandParser` (LLM by default) → one validated call → the tool runs on the `Workbench` →
+a reply, a new mask version where the masks changed, and one audit-log line. A call that fails validation or a tool
+that raises leaves the masks as they were and says why. A session folder holds everything; re-opening it resumes."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
+from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy
+from causal_sam_llm.agent.command_parser import CommandParser
+from causal_sam_llm.errors import CausalSamError
+from causal_sam_llm.paths import app_home
+from causal_sam_llm.tools.registry import langchain_tools, run_tool
+from causal_sam_llm.tools.workbench import Workbench
+
+
+@dataclass
+class Turn:
+    text: str
+    call: ParsedCall
+    reply: str
+    ok: bool
+    version: int | None
+    timings_ms: dict[str, float]
+    result: dict
+
+
+def new_session_dir() -> Path:
+    return app_home() / "sessions" / time.strftime("%Y%m%d-%H%M%S")
+
+
+class Assistant:
+    """Assistant(session_dir).load("benchmark:mr_t2-0011"); assistant.ask("segment everything")."""
+
+    def __init__(
+        self,
+        session_dir: Path | None = None,
+        checkpoint: Path | None = None,
+        llm: Strategy = "llm",
+        llm_model: Path | None = None,
+        parser: CommandParser | None = None,
+    ) -> None:
+        self.session_dir = Path(session_dir or new_session_dir())
+        resuming = (self.session_dir / "study.json").is_file()
+        self.bench = Workbench.resume(self.session_dir) if resuming else Workbench.create(self.session_dir, checkpoint)
+        self.log = AuditLog(self.session_dir / "audit.jsonl")
+        self.history: list[tuple[str, ParsedCall]] = [(r.text, r.call) for r in self.log.records()]
+        self.parser = parser or CommandParser(self.bench.classes, llm, llm_model, tools=langchain_tools(self.bench))
+
+    def load(self, study: str, labels: str | None = None) -> Turn:
+        """Open a study directly (no LLM), logged like any other turn."""
+        return self._execute(f"load {study}", ParsedCall(tool="load_study", args={"study": study, "labels": labels}))
+
+    def ask(self, text: str) -> Turn:
+        start = time.perf_counter()
+        call = self.parser.parse(text, self.history)
+        timings = {"parse_ms": 1000 * (time.perf_counter() - start), **self._llm_timings()}
+        return self._execute(text, call, timings)
+
+    def run(self, call: ParsedCall, text: str = "") -> Turn:
+        """Execute an already-validated call (from replay, another app, or `parse --json` output)."""
+        return self._execute(text or call.model_dump_json(), call)
+
+    def _llm_timings(self) -> dict[str, float]:
+        llm_ms = self.parser.last_timings.get("llm_ms")
+        return {"llm_ms": llm_ms} if llm_ms is not None else {}
+
+    def _execute(self, text: str, call: ParsedCall, timings: dict[str, float] | None = None) -> Turn:
+        timings = dict(timings or {})
+        result: dict = {}
+        version = self.bench.history.current if self.bench.history else None
+        if call.tool == CLARIFY:
+            ok, reply = True, call.args["question"]
+        else:
+            start = time.perf_counter()
+            try:
+                outcome = run_tool(self.bench, call.tool, call.args)
+                ok, reply, result, version = True, outcome.message, outcome.data, outcome.version or version
+            except (CausalSamError, ValidationError, ValueError, LookupError, OSError) as exc:
+                ok, reply = False, f"Could not {call.tool.replace('_', ' ')}: {_first_line(exc)}"
+            timings["tool_ms"] = 1000 * (time.perf_counter() - start)
+        turn = Turn(text, call, reply, ok, version, timings, result)
+        self.log.append(
+            TurnRecord(text=text, call=call, ok=ok, reply=reply, result=result, version=version, timings_ms=timings)
+        )
+        self.history.append((text, call))
+        return turn
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,111 @@
+"""`LlamaToolCaller`: a LangChain chat model over llama-cpp-python that answers every turn with exactly one tool
+call. `bind_tools(tools)` binds LangChain tools; each generation is constrained by a GBNF grammar built from the
+bound tools' JSON schemas plus `clarify` (the compact call form of `compact_calls.py`), so the output always parses
+into one member of that union. Tool-call ids come from a counter here, never from the model. The system prompt and
+few-shot prefix stay identical between calls, so llama.cpp reuses their evaluated KV state."""
+
+import itertools
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import PrivateAttr
+
+from causal_sam_llm.agent.call_schema import ToolCallError
+from causal_sam_llm.agent.compact_calls import grammar_text, parse_compact, render_compact
+
+
+class LlamaToolCaller(BaseChatModel):
+    model_path: str
+    n_threads: int = 2
+    n_ctx: int = 4096
+    max_tokens: int = 160
+    seed: int = 0
+
+    _llama: Any = PrivateAttr(default=None)
+    _grammars: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _ids: Any = PrivateAttr(default_factory=lambda: itertools.count(1))
+    _last_timings: dict[str, float] = PrivateAttr(default_factory=dict)
+
+    @property
+    def last_timings(self) -> dict[str, float]:
+        """Wall time and token counts of the latest generation."""
+        return dict(self._last_timings)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp-tool-caller"
+
+    @property
+    def llama(self):
+        if self._llama is None:
+            from llama_cpp import Llama  # imported late: building/loading llama.cpp is only needed with the LLM
+
+            self._llama = Llama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                seed=self.seed,
+                verbose=False,
+            )
+        return self._llama
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any):
+        """Bind tools (LangChain tools, pydantic models or OpenAI dicts). Every answer is one call of one of them
+        or `clarify`, so tool_choice is always "any"."""
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _grammar(self, tools: list[dict]):
+        from llama_cpp import LlamaGrammar
+
+        text = grammar_text(tools)
+        if text not in self._grammars:
+            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
+        return self._grammars[text]
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        tools: list[dict] | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        start = time.perf_counter()
+        tools = tools or []
+        response = self.llama.create_chat_completion(
+            messages=[_to_chat(m, tools) for m in messages],
+            grammar=self._grammar(tools),
+            temperature=0.0,
+            max_tokens=self.max_tokens,
+            stop=stop,
+        )
+        text = response["choices"][0]["message"]["content"] or ""
+        try:
+            raw = parse_compact(text, tools)
+        except ValueError as exc:
+            raise ToolCallError(f"the model's answer was cut off or malformed ({exc}): {text[:200]!r}") from exc
+        usage = response.get("usage", {})
+        self._last_timings = {"llm_ms": 1000 * (time.perf_counter() - start), **usage}
+        call = {"name": raw["tool"], "args": raw["args"], "id": f"call_{next(self._ids)}", "type": "tool_call"}
+        message = AIMessage(content="", tool_calls=[call])
+        return ChatResult(generations=[ChatGeneration(message=message)], llm_output={"usage": usage})
+
+
+def _to_chat(message: BaseMessage, tools: list[dict]) -> dict:
+    if isinstance(message, SystemMessage):
+        return {"role": "system", "content": message.content}
+    if isinstance(message, HumanMessage):
+        return {"role": "user", "content": message.content}
+    if isinstance(message, AIMessage) and message.tool_calls:
+        call = message.tool_calls[0]
+        return {"role": "assistant", "content": render_compact(call["name"], call["args"], tools)}
+    if isinstance(message, ToolMessage):
+        return {"role": "user", "content": f"(tool result) {message.content}"}
+    return {"role": "assistant", "content": str(message.content)}

@@ -1,0 +1,106 @@
+"""`CommandParser`: clinician text (+ the conversation so far) → one validated `ParsedCall`.
+
+Default: the local LLM through `LlamaToolCaller.bind_tools`, with guard rails before and after. `strategy="none"`:
+the deterministic keyword parser. Either way the result is validated by the tool's own pydantic schema."""
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from causal_sam_llm.agent.call_schema import ParsedCall, Strategy, ToolCallError, validate_call
+from causal_sam_llm.agent.chat_model import LlamaToolCaller
+from causal_sam_llm.agent.guard_rails import clarify, ground, screen
+from causal_sam_llm.agent.keyword_parser import keyword_parse
+from causal_sam_llm.agent.llm_weights import default_model_path
+from causal_sam_llm.agent.organ_words import organs_mentioned
+from causal_sam_llm.agent.prompt import prefix_messages
+from causal_sam_llm.tools.registry import TOOLS
+
+HISTORY_BLOCK = 6  # earlier turns the model sees (for "it", "a bit more"): 6 to 12, trimmed in blocks
+
+
+def tool_definitions() -> list[dict]:
+    """OpenAI-format definitions of every tool (what LangChain's bind_tools produces from the StructuredTools)."""
+    definitions = []
+    for spec in TOOLS:
+        parameters = convert_to_openai_tool(spec.args)["function"]["parameters"]
+        definitions.append(
+            {
+                "type": "function",
+                "function": {"name": spec.name, "description": spec.description, "parameters": parameters},
+            }
+        )
+    return definitions
+
+
+class CommandParser:
+    def __init__(
+        self,
+        classes: list[str],
+        strategy: Strategy = "llm",
+        model_path: Path | None = None,
+        tools: Sequence[Any] | None = None,
+    ) -> None:
+        self.classes = list(classes)
+        self.strategy = strategy
+        self.argument_models = {spec.name: spec.args for spec in TOOLS}
+        self.last_timings: dict[str, float] = {}
+        if strategy == "llm":
+            self.model = LlamaToolCaller(model_path=str(model_path or default_model_path()))
+            definitions = [convert_to_openai_tool(t) for t in (tools or tool_definitions())]
+            self.bound = self.model.bind_tools(definitions)
+            self.prefix = prefix_messages(definitions, self.classes)
+
+    def warm_up(self) -> None:
+        """Evaluate the system prompt and examples once, so the first real command is as fast as later ones."""
+        if self.strategy == "llm":
+            self.parse("segment everything", [])
+
+    def parse(self, text: str, history: list[tuple[str, ParsedCall]]) -> ParsedCall:
+        start = time.perf_counter()
+        previous = previous_organ(history, self.classes)
+        reply = screen(text, self.classes)
+        if reply is not None:
+            self.last_timings = {"parse_ms": 1000 * (time.perf_counter() - start)}
+            return reply
+        if self.strategy == "none":
+            raw = keyword_parse(text, self.classes, previous).model_dump()
+        else:
+            raw = self._ask_model(text, history)
+        try:
+            call = validate_call(raw, self.argument_models)
+        except ToolCallError as exc:
+            call = clarify(f"I could not turn that into a valid command ({exc}). Could you rephrase it?")
+        call = ground(call, text, previous, self.classes)
+        self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
+        return call
+
+    def _ask_model(self, text: str, history: list[tuple[str, ParsedCall]]) -> dict:
+        messages: list[BaseMessage] = list(self.prefix)
+        # trimmed in blocks, not sliding: the prompt then grows append-only for 6 turns, so llama.cpp reuses the
+        # evaluated prefix and only the newest turn is processed
+        start = max(0, (len(history) // HISTORY_BLOCK - 1) * HISTORY_BLOCK)
+        for said, call in history[start:]:
+            messages.append(HumanMessage(said))
+            messages.append(AIMessage("", tool_calls=[{"name": call.tool, "args": call.args, "id": "history"}]))
+        messages.append(HumanMessage(text))
+        answer = self.bound.invoke(messages)
+        self.last_timings = dict(self.model.last_timings)
+        tool_call = answer.tool_calls[0]
+        return {"tool": tool_call["name"], "args": tool_call["args"]}
+
+
+def previous_organ(history: list[tuple[str, ParsedCall]], classes: list[str]) -> str | None:
+    """The organ the conversation was last about: from the latest call that names one, else the latest text."""
+    for said, call in reversed(history):
+        organ = call.args.get("organ")
+        if organ in classes:
+            return organ
+        named = organs_mentioned(said, classes)
+        if named:
+            return named[0]
+    return None

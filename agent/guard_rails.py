@@ -1,0 +1,53 @@
+"""Checks around the LLM. Before it: empty or oversized text, and organs this model cannot segment, get a plain
+answer without calling the model. After it: a call that names an organ the conversation never named or implied
+becomes a question, not a guess."""
+
+from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.organ_words import bare_kidney, organs_mentioned, refers_back, unsupported_mentioned
+
+MAX_COMMAND_CHARS = 1000
+ORGAN_TOOLS = ("segment", "intervene_decoder", "measure")
+
+
+def pretty(classes: list[str]) -> str:
+    names = [c.replace("_", " ") for c in classes]
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+
+
+def clarify(question: str) -> ParsedCall:
+    return ParsedCall(tool=CLARIFY, args={"question": question})
+
+
+def screen(text: str, classes: list[str]) -> ParsedCall | None:
+    """A reply that needs no model, or None when the text should go to the model."""
+    stripped = text.strip()
+    if not stripped:
+        return clarify("Please type a command, e.g. 'segment everything' or 'grow the liver toward the head'.")
+    if len(stripped) > MAX_COMMAND_CHARS:
+        return clarify(
+            f"That message has {len(stripped):,} characters; please send one command of at most "
+            f"{MAX_COMMAND_CHARS} characters."
+        )
+    unsupported = unsupported_mentioned(stripped)
+    if unsupported and not organs_mentioned(stripped, classes):
+        return clarify(f"This model does not segment the {unsupported[0]}; it segments {pretty(classes)}.")
+    return None
+
+
+def ground(call: ParsedCall, text: str, previous_organ: str | None, classes: list[str]) -> ParsedCall:
+    """Keep a call only if its organ was named in the text, or the text refers back to the previous organ."""
+    organ = call.args.get("organ")
+    if call.tool not in ORGAN_TOOLS or organ in (None, "all"):
+        return call
+    if organ not in classes:
+        return clarify(f"This model does not segment the {organ.replace('_', ' ')}; it segments {pretty(classes)}.")
+    named = organs_mentioned(text, classes)
+    if organ in named:
+        return call
+    if not named and bare_kidney(text):
+        return clarify("Which kidney do you mean: the patient's right or left?")
+    if not named and previous_organ == organ and refers_back(text):
+        return call
+    if not named and previous_organ == organ and call.tool == "intervene_decoder":
+        return call  # a follow-up such as "a bit more toward the feet" continues the previous organ
+    return clarify(f"Which organ do you mean ({pretty(classes)})?")

@@ -1,0 +1,79 @@
+"""`--llm none`: a deterministic keyword parser. An explicit mode (no model to load) and a cross-check of the LLM;
+never the default. It knows the same words as the system prompt, and nothing else."""
+
+import re
+
+from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.organ_words import organs_mentioned
+
+ACTION_WORDS = [
+    ("smooth", ("smooth", "ragged", "jagged", "clean", "tidy")),
+    ("remove_region", ("remove", "delete", "cut away", "not part", "is not", "isn't", "erase")),
+    ("add_region", ("missed", "missing", "include", "add")),
+    ("shrink", ("shrink", "smaller", "too big", "spills", "leak", "pull it in", "tighten", "over-segment", "reduce")),
+    ("expand", ("grow", "extend", "bigger", "cut short", "too small", "expand", "enlarge", "under-segment", "more")),
+]
+REGION_WORDS = [
+    ("superior", ("toward the head", "top", "upper", "superior", "cranial", "above")),
+    ("inferior", ("toward the feet", "bottom", "lower", "inferior", "caudal", "below")),
+    ("anterior", ("front", "anterior", "belly")),
+    ("posterior", ("back", "posterior", "spine", "behind")),
+    ("left", ("patient's left", "left side", "on the left", "to the left")),
+    ("right", ("patient's right", "right side", "on the right", "to the right")),
+]
+
+
+def _strength(text: str) -> float:
+    if match := re.search(r"(\d+(?:\.\d+)?)\s*%", text):
+        return min(float(match.group(1)) / 100, 1.0)
+    if match := re.search(r"(\d+(?:\.\d+)?)\s*mm", text):
+        return min(float(match.group(1)) / 30, 1.0)
+    if any(w in text for w in ("a little", "slightly", "a bit", "a touch", "just a")):
+        return 0.25
+    if any(w in text for w in ("a lot", "much", "substantially", "way too", "significantly")):
+        return 0.8
+    return 0.5
+
+
+def _slices(text: str) -> list[int] | None:
+    if match := re.search(r"slices?\s+(\d+)\s*(?:-|to|through|–)\s*(\d+)", text):
+        return [int(match.group(1)), int(match.group(2))]
+    if match := re.search(r"slice\s+(\d+)", text):
+        return [int(match.group(1))] * 2
+    return None
+
+
+def _first(table, text: str, default: str | None) -> str | None:
+    return next((name for name, keys in table if any(k in text for k in keys)), default)
+
+
+def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> ParsedCall:
+    lower = text.lower()
+    organs = organs_mentioned(text, classes)
+    organ = organs[0] if organs else previous_organ
+    if re.search(r"\b(undo|go back|revert)\b", lower):
+        return ParsedCall(tool="undo", args={})
+    if re.search(r"\bredo\b", lower):
+        return ParsedCall(tool="redo", args={})
+    if re.search(r"\b(export|save)\b", lower):
+        return ParsedCall(tool="export", args={"format": "dicom_seg" if "dicom" in lower else "nifti"})
+    if match := re.search(r"\b(?:open|load)\s+(\S+)", text, re.IGNORECASE):
+        return ParsedCall(tool="load_study", args={"study": match.group(1), "labels": None})
+    if re.search(r"\b(style|scanner|modality|kind of scan|what scan)\b", lower):
+        return ParsedCall(tool="describe_style", args={})
+    if re.search(r"\b(dice|hd95|hausdorff|volume|how big|measure|size)\b", lower):
+        metric = "dice" if "dice" in lower else "hd95" if ("hd95" in lower or "hausdorff" in lower) else "volume_ml"
+        return ParsedCall(tool="measure", args={"metric": metric, "organ": organs[0] if organs else "all"})
+    action = _first(ACTION_WORDS, lower, None)
+    if action is None and re.search(r"\bsegment\b", lower):
+        return ParsedCall(tool="segment", args={"organ": organs[0] if organs else "all", "slices": _slices(lower)})
+    if action is None or organ is None:
+        return ParsedCall(tool=CLARIFY, args={"question": "Which organ, and what should I change?"})
+    args = {
+        "organ": organ,
+        "action": action,
+        "region": _first(REGION_WORDS, lower, "whole"),
+        "strength": _strength(lower),
+        "slices": _slices(lower),
+    }
+    return ParsedCall(tool="intervene_decoder", args=args)

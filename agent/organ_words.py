@@ -1,0 +1,62 @@
+"""The words clinicians use for organs, sides and amounts — shared by the guard rails and the keyword parser.
+Matching is forgiving of typos (a close-enough word counts) but never invents an organ that was not written."""
+
+import difflib
+import re
+
+ORGAN_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "liver": ("liver", "hepatic"),
+    "spleen": ("spleen", "splenic"),
+    "right_kidney": ("right kidney", "kidney on the right", "right renal", "r kidney", "rt kidney"),
+    "left_kidney": ("left kidney", "kidney on the left", "left renal", "l kidney", "lt kidney"),
+    "whole_tumour": ("whole tumour", "whole tumor", "oedema", "edema", "whole lesion"),
+    "tumour_core": ("tumour core", "tumor core", "core"),
+    "enhancing_tumour": ("enhancing tumour", "enhancing tumor", "enhancing"),
+}
+UNSUPPORTED_ORGANS = (
+    "pancreas", "heart", "lung", "lungs", "stomach", "gallbladder", "gall bladder", "aorta", "bladder", "prostate",
+    "uterus", "colon", "bowel", "intestine", "oesophagus", "esophagus", "adrenal", "duodenum", "vena cava", "ivc",
+    "bone", "spine", "vertebra", "rib", "muscle", "thyroid", "brain", "appendix",
+)  # fmt: skip
+PRONOUNS = re.compile(r"\b(it|its|that|this|same|there|them)\b")
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def _fuzzy_contains(text_words: list[str], phrase: str) -> bool:
+    """Every word of `phrase` appears in order, each allowing a small typo (ratio ≥ 0.8; short words exact)."""
+    target = phrase.split()
+    for start in range(len(text_words) - len(target) + 1):
+        window = text_words[start : start + len(target)]
+        if all(_close(a, b) for a, b in zip(window, target, strict=True)):
+            return True
+    return False
+
+
+def _close(word: str, wanted: str) -> bool:
+    if len(wanted) <= 4:
+        return word == wanted
+    return word == wanted or difflib.SequenceMatcher(None, word, wanted).ratio() >= 0.8
+
+
+def organs_mentioned(text: str, classes: list[str]) -> list[str]:
+    """Classes of the model named in `text` (with typos tolerated). A bare 'kidney' names neither side."""
+    text_words = words(text)
+    return [c for c in classes if any(_fuzzy_contains(text_words, p) for p in ORGAN_SYNONYMS.get(c, (c,)))]
+
+
+def unsupported_mentioned(text: str) -> list[str]:
+    text_words = words(text)
+    return [o for o in UNSUPPORTED_ORGANS if _fuzzy_contains(text_words, o)]
+
+
+def refers_back(text: str) -> bool:
+    return bool(PRONOUNS.search(text.lower()))
+
+
+def bare_kidney(text: str) -> bool:
+    text_words = words(text)
+    has_side = any(w in ("left", "right", "lt", "rt") for w in text_words)
+    return any(_close(w, "kidney") or _close(w, "kidneys") for w in text_words) and not has_side

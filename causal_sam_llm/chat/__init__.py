@@ -1,0 +1,1 @@
+"""The Textual terminal chat: an interface over `Assistant`; it holds no business logic."""

@@ -1,0 +1,146 @@
+"""`ChatApp`: chat pane, slice pane with coloured organ overlays, an organ legend with volumes in ml, a status bar
+(encoder, model, last timings) and a busy indicator. Model and segmenter work runs in thread workers, so the UI never
+freezes; errors are shown in the chat, never as a traceback."""
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, Input, LoadingIndicator, RichLog, Static
+
+from causal_sam_llm.agent.assistant import Assistant, Turn
+from causal_sam_llm.chat.slice_render import fit, half_blocks, organ_colour, rgb_slice
+
+
+class ChatApp(App):
+    CSS_PATH = "chat.tcss"
+    TITLE = "Causal-SAM-LLM"
+    BINDINGS = [  # noqa: RUF012 (Textual's own convention)
+        Binding("pageup", "slice(1)", "slice ↑"),
+        Binding("pagedown", "slice(-1)", "slice ↓"),
+        Binding("ctrl+z", "undo", "undo"),
+        Binding("ctrl+e", "export", "export"),
+        Binding("ctrl+q", "quit", "quit"),
+    ]
+    slice_index: reactive[int] = reactive(0)
+    busy: reactive[bool] = reactive(False)
+
+    def __init__(self, assistant: Assistant, study: str | None = None) -> None:
+        super().__init__()
+        self.assistant = assistant
+        self.study = study
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="image-pane"):
+                yield Static(id="slice")
+                yield Static(id="legend")
+            with Vertical(id="chat-pane"):
+                yield RichLog(id="log", wrap=True, markup=True)
+                yield LoadingIndicator(id="busy")
+                yield Input(placeholder="e.g. 'segment everything', 'grow the liver toward the head'", id="command")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#busy").display = False
+        self.say("assistant", f"Session folder: {self.assistant.session_dir}")
+        if self.study:
+            self.submit(f"open {self.study}", direct_load=self.study)
+        elif self.assistant.bench.case is not None:
+            self.refresh_view()
+
+    def say(self, who: str, text: str) -> None:
+        colour = {"you": "cyan", "assistant": "green", "error": "red"}[who]
+        self.query_one("#log", RichLog).write(f"[bold {colour}]{who}:[/] {text}")
+
+    @on(Input.Submitted)
+    def on_command(self, event: Input.Submitted) -> None:
+        text = event.value
+        event.input.value = ""
+        if not self.busy:
+            self.submit(text)
+
+    def submit(self, text: str, direct_load: str | None = None) -> None:
+        self.say("you", text)
+        self.busy = True
+        self.run_turn(text, direct_load)
+
+    @work(thread=True, exclusive=True)
+    def run_turn(self, text: str, direct_load: str | None) -> None:
+        try:
+            turn = self.assistant.load(direct_load) if direct_load else self.assistant.ask(text)
+        except Exception as exc:  # the UI reports every failure in the chat, never as a traceback
+            self.call_from_thread(self.finish, None, f"{type(exc).__name__}: {exc}")
+            return
+        self.call_from_thread(self.finish, turn, None)
+
+    def finish(self, turn: Turn | None, error: str | None) -> None:
+        self.busy = False
+        if error is not None:
+            self.say("error", error)
+            return
+        self.say("assistant" if turn.ok else "error", turn.reply)
+        if turn.call.tool == "load_study":
+            self.slice_index = self.assistant.bench.depth // 2
+        self.refresh_view()
+
+    def watch_busy(self, busy: bool) -> None:
+        if self.is_mounted:
+            self.query_one("#busy").display = busy
+            self.update_status()
+
+    def watch_slice_index(self, _value: int) -> None:
+        if self.is_mounted:
+            self.refresh_view()
+
+    def action_slice(self, step: int) -> None:
+        if self.assistant.bench.case is not None:
+            self.slice_index = max(0, min(self.assistant.bench.depth - 1, self.slice_index + step))
+
+    def action_undo(self) -> None:
+        if not self.busy:
+            self.submit("undo")
+
+    def action_export(self) -> None:
+        if not self.busy:
+            self.submit("export the masks")
+
+    def update_status(self) -> None:
+        bench = self.assistant.bench
+        last = self.assistant.log.records()[-1].timings_ms if self.assistant.log.path.is_file() else {}
+        timing = "  ".join(f"{k} {v:.0f}" for k, v in last.items())
+        model = "keyword parser" if self.assistant.parser.strategy == "none" else "Qwen2.5-Coder-1.5B"
+        state = "working…" if self.busy else "ready"
+        self.query_one("#status", Static).update(
+            f" {state} │ encoder {bench.segmenter.backbone.name} │ "
+            f"{bench.checkpoint.parent.name}/{bench.checkpoint.stem} │ LLM {model} │ {timing}"
+        )
+
+    def refresh_view(self) -> None:
+        bench = self.assistant.bench
+        self.update_status()
+        if bench.case is None:
+            return
+        image = bench.require_case().axial_image()
+        self.slice_index = min(self.slice_index, len(image) - 1)
+        masks = bench.masks()[self.slice_index] if bench.history and bench.history.current is not None else None
+        pane = self.query_one("#slice", Static)
+        spacing = bench.require_case().axial_spacing_mm()
+        width, height = fit(
+            image.shape[1:], max(pane.size.width, 20), max(pane.size.height, 10), spacing[1] / spacing[2]
+        )
+        pane.update(half_blocks(rgb_slice(image[self.slice_index], masks, width, height)))
+        self.query_one("#legend", Static).update(self.legend_text())
+
+    def legend_text(self) -> str:
+        bench = self.assistant.bench
+        lines = [f"slice {self.slice_index + 1}/{bench.depth}"]
+        volumes = bench.organ_volumes_ml() if bench.history and bench.history.current is not None else {}
+        for index, name in enumerate(bench.classes):
+            r, g, b = organ_colour(index)
+            volume = f"{volumes[name]:.0f} ml" if name in volumes else "—"
+            lines.append(f"[rgb({r},{g},{b})]■[/] {name.replace('_', ' ')}: {volume}")
+        return "\n".join(lines)

@@ -1,0 +1,24 @@
+"""`causal-sam-llm chat [STUDY]`: the Textual terminal chat over the agent (`--session DIR` resumes a session)."""
+
+import argparse
+from pathlib import Path
+
+from causal_sam_llm.commands.parse import add_llm_arguments
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("chat", help="open the terminal chat")
+    parser.add_argument("study", nargs="?", default=None, help="study to open (path, benchmark:<id>, sample:<name>)")
+    parser.add_argument("--session", type=Path, default=None, help="session folder (an existing one resumes)")
+    parser.add_argument("--segmenter", type=Path, default=None, help="trained checkpoint (default: shipped LAD)")
+    add_llm_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from causal_sam_llm.agent.assistant import Assistant
+    from causal_sam_llm.chat.app import ChatApp
+
+    assistant = Assistant(args.session, args.segmenter, args.llm, args.llm_model)
+    ChatApp(assistant, args.study).run()
+    return 0

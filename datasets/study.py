@@ -1,0 +1,77 @@
+"""Open one study for interactive work from what a user types: a built-in benchmark case, a shipped sample, a NIfTI
+file (optionally with a label NIfTI in BTCV values), a DICOM file or a folder holding one DICOM series."""
+
+from pathlib import Path
+
+import numpy as np
+
+from causal_sam_llm.datasets.btcv import load_btcv
+from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.datasets.dicom_series import dicom_files
+from causal_sam_llm.datasets.dicom_study import load_dicom_case
+from causal_sam_llm.datasets.label_maps import remap_labels
+from causal_sam_llm.datasets.nifti import read_label_volume, read_volume
+from causal_sam_llm.datasets.protocol import default_benchmark_dir
+from causal_sam_llm.datasets.sample_images import SAMPLES, sample_path
+from causal_sam_llm.errors import DataLayoutError
+
+BENCHMARK_PREFIX = "benchmark:"
+SAMPLE_PREFIX = "sample:"
+
+
+def open_study(spec: str, labels: str | Path | None = None, benchmark: Path | None = None) -> Case:
+    """`benchmark:mr_t2-0011`, `sample:abdomen_ct`, `scan.nii.gz` (+ labels), `slice.dcm` or a DICOM series folder."""
+    spec = str(spec).strip()
+    if spec.startswith(BENCHMARK_PREFIX):
+        return benchmark_case(spec.removeprefix(BENCHMARK_PREFIX), benchmark or default_benchmark_dir())
+    if spec.startswith(SAMPLE_PREFIX):
+        return load_dicom_case([sample_path(spec.removeprefix(SAMPLE_PREFIX))])
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise DataLayoutError(
+            f"study not found: {spec!r}. Give a NIfTI/DICOM path, a DICOM folder, "
+            f"benchmark:<case id> (e.g. benchmark:mr_t2-0011) or sample:<{'|'.join(SAMPLES)}>."
+        )
+    if path.is_dir():
+        return load_dicom_case(dicom_files(path))
+    if path.name.endswith((".nii", ".nii.gz")):
+        return nifti_case(path, Path(labels).expanduser() if labels else None)
+    return load_dicom_case([path])
+
+
+def benchmark_case(case_id: str, root: Path) -> Case:
+    """A case of the built-in benchmark by id (`<domain>-<number>`, as `causal-sam-llm data list` prints)."""
+    domain, _, number = case_id.rpartition("-")
+    folder = root / "abdomen" / domain
+    if not domain or not number or not folder.is_dir():
+        known = sorted(p.name for p in (root / "abdomen").glob("*") if p.is_dir()) if root.is_dir() else []
+        raise DataLayoutError(
+            f"no benchmark case {case_id!r} in {root}; ids look like mr_t2-0011 with a domain among {known or '—'} "
+            "(build it with `causal-sam-llm data make-benchmark`)."
+        )
+    for case in load_btcv(folder):
+        if case.case_id == case_id:
+            return case
+    raise DataLayoutError(f"benchmark domain {domain} has no case {case_id!r}.")
+
+
+def nifti_case(image: Path, labels: Path | None = None) -> Case:
+    """A user's NIfTI volume; CT is recognised by air near -1000 HU, anything else is treated as MR."""
+    volume = read_volume(image)
+    modality = "CT" if float(np.percentile(volume.array, 1)) < -500 else "MR"
+
+    def load_labels():
+        original = read_label_volume(labels, image)
+        return remap_labels(original, "btcv", labels), original
+
+    return Case(
+        case_id=image.name.removesuffix(".gz").removesuffix(".nii"),
+        source="nifti",
+        modality=modality,
+        sequence="CT" if modality == "CT" else "MR",
+        label_set_name="abdomen",
+        source_path=image,
+        _load_image=lambda: volume,
+        _load_labels=load_labels if labels else None,
+        metadata={"anatomy_key": f"nifti:{image}"},
+    )

@@ -1,0 +1,164 @@
+"""Replay correction sessions through the real agent and segmenter: per turn the parsed call, latency, Dice/HD95
+before and after (when the study has reference labels), an overlay PNG, and whether each expectation held.
+`simulate` adds turns spoken by the simulated clinician after the scripted ones."""
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from causal_sam_llm.agent.assistant import Assistant, Turn
+from causal_sam_llm.agent.call_schema import Strategy
+from causal_sam_llm.agent.command_parser import CommandParser
+from causal_sam_llm.agent.command_set import matches
+from causal_sam_llm.eval_sessions.overlay import busiest_slice, write_overlay
+from causal_sam_llm.eval_sessions.session_file import Expectation, read_session
+from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
+from causal_sam_llm.segmentation.clinician import choose_intervention, say
+
+
+@dataclass
+class TurnReport:
+    session: str
+    index: int
+    text: str
+    call: dict
+    reply: str
+    ok: bool
+    timings_ms: dict[str, float]
+    dice_before: float
+    dice_after: float
+    hd95_before: float
+    hd95_after: float
+    overlay: str | None
+    simulated: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+def resolve_checkpoint(name: str | None) -> Path | None:
+    """`protocol/method` names a shipped checkpoint; anything else is a path."""
+    if name is None:
+        return None
+    protocol, _, method = name.partition("/")
+    if method and not Path(name).suffix:
+        return shipped_checkpoint(protocol, method)
+    return Path(name)
+
+
+def failed_expectations(expect: Expectation | None, turn: Turn, dice_after: float) -> list[str]:
+    if expect is None:
+        return []
+    failures = []
+    if expect.tool is not None and not matches(turn.call, {"tool": expect.tool, **expect.args}):
+        failures.append(f"expected {expect.tool} {expect.args}, got {turn.call.tool} {turn.call.args}")
+    if turn.ok != expect.ok:
+        failures.append(f"expected the tool to {'succeed' if expect.ok else 'fail'}: {turn.reply}")
+    if expect.dice_at_least is not None and not dice_after >= expect.dice_at_least:
+        failures.append(f"mean Dice {dice_after:.1f} % < {expect.dice_at_least:g} %")
+    return failures
+
+
+class SessionReplayer:
+    """Replays sessions, sharing one loaded LLM between sessions whose models segment the same organs."""
+
+    def __init__(self, report_dir: Path, llm: Strategy = "llm", llm_model: Path | None = None) -> None:
+        self.report_dir, self.llm, self.llm_model = report_dir, llm, llm_model
+        self._parsers: dict[tuple[str, ...], CommandParser] = {}
+
+    def replay(self, path: Path, simulate: int = 0) -> list[TurnReport]:
+        session = read_session(path)
+        out = self.report_dir / path.stem
+        assistant = Assistant(out / "session", resolve_checkpoint(session.checkpoint), self.llm, self.llm_model)
+        key = tuple(assistant.bench.classes)
+        if key in self._parsers:
+            assistant.parser = self._parsers[key]
+        self._parsers[key] = assistant.parser
+        reports = [self._record(path.stem, 0, assistant, lambda: assistant.load(session.study, session.labels), None)]
+        for index, scripted in enumerate(session.turns, start=1):
+            reports.append(
+                self._record(path.stem, index, assistant, lambda t=scripted.say: assistant.ask(t), scripted.expect)
+            )
+        reports += self._simulated_turns(path.stem, assistant, simulate, start=len(reports))
+        return reports
+
+    def _simulated_turns(self, name: str, assistant: Assistant, count: int, start: int) -> list[TurnReport]:
+        reports, rng = [], np.random.default_rng(0)
+        bench = assistant.bench
+        reference = bench.reference() if bench.case is not None else None
+        if count and reference is None:
+            raise ValueError(f"{name}: --simulate needs a study with reference labels.")
+        if count and (bench.history is None or bench.history.current is None):
+            reports.append(self._record(name, start, assistant, lambda: assistant.ask("segment everything"), None))
+        for _ in range(count):
+            wanted = choose_intervention(
+                bench.masks(), reference, bench.classes, bench.require_case().axial_spacing_mm()
+            )
+            if wanted is None:
+                break
+            text = say(wanted, rng)
+            report = self._record(name, start + len(reports), assistant, lambda t=text: assistant.ask(t), None)
+            report.simulated = True
+            reports.append(report)
+        return reports
+
+    def _record(self, name: str, index: int, assistant: Assistant, act, expect: Expectation | None) -> TurnReport:
+        bench = assistant.bench
+        dice_before, hd95_before = bench.mean_scores() if bench.case is not None else (math.nan, math.nan)
+        turn = act()
+        dice_after, hd95_after = bench.mean_scores() if bench.case is not None else (math.nan, math.nan)
+        overlay = None
+        if bench.history is not None and bench.history.current is not None:
+            masks = bench.masks()
+            organ = turn.call.args.get("organ")
+            organ_index = bench.classes.index(organ) if organ in bench.classes else None
+            slice_index = busiest_slice(masks, organ_index)
+            path = self.report_dir / name / f"turn-{index:02d}.png"
+            image = bench.require_case().axial_image()
+            write_overlay(image, masks, bench.classes, slice_index, f"{name} turn {index}: {turn.call.tool}", path)
+            overlay = str(path.relative_to(self.report_dir))
+        return TurnReport(
+            session=name,
+            index=index,
+            text=turn.text,
+            call=turn.call.model_dump(mode="json"),
+            reply=turn.reply,
+            ok=turn.ok,
+            timings_ms={k: round(v, 1) for k, v in turn.timings_ms.items()},
+            dice_before=dice_before,
+            dice_after=dice_after,
+            hd95_before=hd95_before,
+            hd95_after=hd95_after,
+            overlay=overlay,
+            failures=failed_expectations(expect, turn, dice_after),
+        )
+
+
+def _number(value: float) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.1f}"
+
+
+def write_report(reports: list[TurnReport], report_dir: Path, command: str) -> tuple[Path, Path]:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = report_dir / "report.json", report_dir / "report.md"
+    json_path.write_text(json.dumps([asdict(r) for r in reports], indent=1, default=str))
+    failed = sum(bool(r.failures) for r in reports)
+    lines = [f"# Replay report\n\nCommand: `{command}`\n\n{len(reports)} turns, {failed} with failed expectations.\n"]
+    for session in dict.fromkeys(r.session for r in reports):
+        lines += [
+            f"\n## {session}\n",
+            "| # | clinician | call | parse ms | tool ms | Dice % before → after | HD95 mm before → after | check |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in (r for r in reports if r.session == session):
+            call = json.dumps(r.call).replace("|", "\\|")
+            check = "FAIL: " + "; ".join(r.failures) if r.failures else "ok"
+            marker = "*" if r.simulated else ""
+            lines.append(
+                f"| {r.index}{marker} | {r.text} | `{call}` | {_number(r.timings_ms.get('parse_ms'))} "
+                f"| {_number(r.timings_ms.get('tool_ms'))} | {_number(r.dice_before)} → {_number(r.dice_after)} "
+                f"| {_number(r.hd95_before)} → {_number(r.hd95_after)} | {check} |"
+            )
+    md_path.write_text("\n".join(lines) + "\n\n`*` spoken by the simulated clinician.\n")
+    return md_path, json_path

@@ -1,0 +1,87 @@
+"""The correction-session file format (YAML), validated with pydantic; an error names the file and line.
+
+    description: what the session exercises
+    study: benchmark:mr_t2-0011      # a path, a DICOM folder, benchmark:<id> or sample:<name>
+    labels: null                     # optional reference label NIfTI (benchmark cases carry theirs)
+    checkpoint: ct_to_mr/lad         # optional: a shipped checkpoint (protocol/method) or a path
+    turns:
+      - say: segment everything
+        expect: {tool: segment, args: {organ: all}, dice_at_least: 70}
+      - say: the liver is cut short toward the head, grow it
+        expect: {tool: intervene_decoder, args: {organ: liver, action: expand, region: superior}}
+
+`expect.args` lists only the fields to check; `dice_at_least` is the mean Dice % after the turn (needs labels)."""
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from causal_sam_llm.errors import CausalSamError
+
+
+class SessionFileError(CausalSamError, ValueError):
+    """A session file that cannot be read; the message names the file and line."""
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tool: str | None = None
+    args: dict = Field(default_factory=dict)
+    dice_at_least: float | None = Field(default=None, ge=0, le=100)
+    ok: bool = True  # the tool ran without error
+
+
+class ScriptedTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    say: str
+    expect: Expectation | None = None
+
+
+class CorrectionSession(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = ""
+    study: str
+    labels: str | None = None
+    checkpoint: str | None = None
+    turns: list[ScriptedTurn] = Field(default_factory=list)
+
+
+def read_session(path: Path) -> CorrectionSession:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SessionFileError(f"cannot read session file {path}: {exc.strerror}") from exc
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SessionFileError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if not isinstance(data, dict):
+        raise SessionFileError(f"{path} line 1: a session file is a mapping with 'study' and 'turns'.")
+    try:
+        return CorrectionSession.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        line = _line_of(node, error["loc"])
+        field = ".".join(map(str, error["loc"]))
+        raise SessionFileError(f"{path} line {line}: {field}: {error['msg']}") from exc
+
+
+def _line_of(node, location: tuple) -> int:
+    """1-based line of the deepest YAML node on `location` (as pydantic reports it)."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for key in location:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == key), None)
+            if match is None:
+                return line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line

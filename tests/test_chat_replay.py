@@ -1,0 +1,105 @@
+"""The Textual chat driven by Pilot (type a command → the mask and legend change; undo restores; SVG screenshot),
+and scripted replay: a shipped session passes its expectations, a failing expectation exits non-zero, and a
+malformed session file is refused with its line."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from causal_sam_llm.agent.assistant import Assistant
+from causal_sam_llm.chat.app import ChatApp
+from causal_sam_llm.cli import main
+from causal_sam_llm.eval_sessions.session_file import SessionFileError, read_session
+
+SESSIONS = Path(__file__).parents[1] / "eval_sessions"
+
+
+async def _submit(app: ChatApp, pilot, text: str) -> None:
+    app.query_one("#command").value = text
+    await pilot.press("enter")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_chat_turns_change_the_mask_and_legend_and_undo_restores(home_benchmark, tmp_path, llm_parser):
+    asyncio.run(_chat_turns(tmp_path, llm_parser))
+
+
+async def _chat_turns(tmp_path: Path, llm_parser) -> None:
+    assistant = Assistant(tmp_path / "chat", llm="none", parser=llm_parser)
+    app = ChatApp(assistant, "benchmark:mr_t2-0004")
+    async with app.run_test(size=(140, 44)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await _submit(app, pilot, "segment everything")
+        segmented = app.legend_text()
+        assert "liver:" in segmented and "— " not in segmented.split("liver:")[1].splitlines()[0]
+        await _submit(app, pilot, "grow the liver a lot")
+        grown = app.legend_text()
+        assert grown != segmented
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.legend_text() == segmented
+        await pilot.press("pageup")
+        assert "slice" in app.legend_text()
+        svg = app.export_screenshot()
+        (tmp_path / "chat.svg").write_text(svg)
+        assert "liver" in svg and "Causal-SAM-LLM" in svg
+
+
+def test_chat_shows_errors_in_the_conversation(home_benchmark, tmp_path, llm_parser):
+    asyncio.run(_chat_error(tmp_path, llm_parser))
+
+
+async def _chat_error(tmp_path: Path, llm_parser) -> None:
+    app = ChatApp(Assistant(tmp_path / "err", llm="none", parser=llm_parser))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _submit(app, pilot, "segment everything")  # nothing loaded yet
+        log = "\n".join(str(line.text) for line in app.query_one("#log").lines)
+        assert "no study is loaded" in log and "Traceback" not in log
+
+
+def test_every_shipped_session_file_is_valid():
+    files = sorted(SESSIONS.glob("*.yaml"))
+    assert len(files) >= 6
+    sessions = [read_session(f) for f in files]
+    tools = {t.expect.tool for s in sessions for t in s.turns if t.expect}
+    assert tools >= {"load_study", "segment", "describe_style", "intervene_decoder", "measure", "undo", "export"} - {
+        "load_study"
+    }
+    actions = {t.expect.args.get("action") for s in sessions for t in s.turns if t.expect}
+    assert actions >= {"expand", "shrink", "remove_region", "add_region", "smooth"}
+
+
+def test_a_shipped_session_replays_with_its_expectations(tmp_path, capsys):
+    report = tmp_path / "report"
+    assert main(["replay", str(SESSIONS / "real_ct_dicom.yaml"), "--report", str(report)]) == 0
+    turns = json.loads((report / "report.json").read_text())
+    assert [t["call"]["tool"] for t in turns] == ["load_study", "segment", "measure", "clarify", "export"]
+    assert all(not t["failures"] for t in turns)
+    assert (report / "report.md").is_file() and list((report / "real_ct_dicom").glob("turn-*.png"))
+
+
+def test_a_failing_expectation_exits_non_zero(home_benchmark, tmp_path):
+    session = tmp_path / "failing.yaml"
+    session.write_text(
+        "study: benchmark:mr_t2-0001\nturns:\n"
+        "  - say: segment everything\n    expect: {tool: segment, dice_at_least: 100}\n"
+    )
+    assert main(["replay", str(session), "--report", str(tmp_path / "r"), "--llm", "none"]) == 1
+    assert "FAIL" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_a_malformed_session_file_names_the_line(tmp_path):
+    session = tmp_path / "bad.yaml"
+    session.write_text(
+        "study: sample:abdomen_ct\nturns:\n  - say: segment everything\n    expect: {tool: segment, dice: 3}\n"
+    )
+    with pytest.raises(SessionFileError, match=r"bad.yaml line 4: turns.0.expect.dice"):
+        read_session(session)
+    assert main(["replay", str(session)]) == 2

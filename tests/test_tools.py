@@ -1,0 +1,147 @@
+"""The tools on a real workbench (shipped LAD checkpoint, LiteMedSAM, a tiny benchmark MR case): every mask version
+kept, undo/redo exact, corrections from cached features only, bad calls rejected before any state changes, exports
+only inside the session folder, and a resumed workbench where it was."""
+
+import hashlib
+
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+from pydantic import ValidationError
+
+from causal_sam_llm.tools.registry import langchain_tools, run_tool
+from causal_sam_llm.tools.workbench import NoStudyError, Workbench
+
+CASE = "benchmark:mr_t2-0001"
+
+
+@pytest.fixture(scope="module")
+def bench(home_benchmark, tmp_path_factory) -> Workbench:
+    workbench = Workbench.create(tmp_path_factory.mktemp("session"))
+    run_tool(workbench, "load_study", {"study": CASE})
+    run_tool(workbench, "segment", {"organ": "all"})
+    return workbench
+
+
+def test_a_tool_needs_a_study_first(tmp_path, home_benchmark):
+    empty = Workbench.create(tmp_path / "empty")
+    with pytest.raises(NoStudyError, match="load one first"):
+        run_tool(empty, "segment", {"organ": "all"})
+
+
+def test_segment_gives_every_organ_a_volume(bench):
+    volumes = bench.organ_volumes_ml()
+    assert set(volumes) == {"liver", "spleen", "right_kidney", "left_kidney"}
+    assert volumes["liver"] > volumes["right_kidney"] > 0
+
+
+def test_expand_grows_only_the_named_organ_from_cached_features(bench):
+    before_masks, before_volumes = bench.masks(), bench.organ_volumes_ml()
+    calls = bench.embedder.encoder_calls
+    result = run_tool(
+        bench, "intervene_decoder", {"organ": "liver", "action": "expand", "region": "whole", "strength": 0.8}
+    )
+    after_masks, after_volumes = bench.masks(), bench.organ_volumes_ml()
+    assert bench.embedder.encoder_calls == calls
+    assert after_volumes["liver"] > before_volumes["liver"]
+    for organ in ("spleen", "right_kidney", "left_kidney"):
+        index = bench.classes.index(organ)
+        gained = after_masks[:, index] & ~before_masks[:, index]
+        assert not gained.any(), f"{organ} grew although only the liver was named"
+    assert result.version == bench.history.current
+    run_tool(bench, "undo", {})
+
+
+def test_undo_restores_the_previous_version_exactly_and_redo_returns(bench):
+    original = bench.probabilities()
+    run_tool(bench, "intervene_decoder", {"organ": "spleen", "action": "shrink", "strength": 0.6})
+    changed = bench.probabilities()
+    assert not np.array_equal(original, changed)
+    run_tool(bench, "undo", {})
+    np.testing.assert_array_equal(bench.probabilities(), original)
+    run_tool(bench, "redo", {})
+    np.testing.assert_array_equal(bench.probabilities(), changed)
+    run_tool(bench, "undo", {})
+
+
+def test_every_version_stays_on_disk(bench):
+    count = len(bench.history.versions)
+    run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "smooth"})
+    run_tool(bench, "undo", {})
+    run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "shrink", "strength": 0.3})
+    assert len(bench.history.versions) == count + 2
+    assert all((bench.history.folder / v.file).is_file() for v in bench.history.versions)
+    run_tool(bench, "undo", {})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"organ": "pancreas", "action": "expand"},
+        {"organ": "liver", "action": "expand", "strength": 1.5},
+        {"organ": "liver", "action": "inflate"},
+        {"organ": "liver", "action": "expand", "region": "sideways"},
+        {"organ": "liver", "action": "expand", "slices": [9, 2]},
+        {"organ": "liver", "action": "expand", "slices": [0, 500]},
+    ],
+)
+def test_a_malformed_correction_is_rejected_before_touching_state(bench, args):
+    current, versions = bench.history.current, len(bench.history.versions)
+    with pytest.raises((ValidationError, ValueError)):
+        run_tool(bench, "intervene_decoder", args)
+    assert (bench.history.current, len(bench.history.versions)) == (current, versions)
+
+
+def test_measure_reports_dice_and_volumes_against_the_reference(bench):
+    dice = run_tool(bench, "measure", {"metric": "dice", "organ": "all"})
+    assert all(0 <= v["dice"] <= 100 for v in dice.data.values())
+    volume = run_tool(bench, "measure", {"metric": "volume_ml", "organ": "spleen"})
+    assert volume.data["volume_ml"]["spleen"] == pytest.approx(bench.organ_volumes_ml()["spleen"], abs=0.1)
+
+
+def test_describe_style_names_the_modality(bench):
+    result = run_tool(bench, "describe_style", {})
+    assert result.data["modality"] == "MR" and "MR" in result.message
+
+
+def test_nifti_export_lands_in_the_session_folder_with_the_source_geometry(bench):
+    source = bench.require_case().source_path
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    path = run_tool(bench, "export", {"format": "nifti"}).data["path"]
+    assert path.startswith(str(bench.folder))
+    image, exported = nib.load(str(source)), nib.load(path)
+    assert exported.shape == image.shape
+    np.testing.assert_allclose(exported.affine, image.affine, atol=1e-4)
+    assert set(np.unique(np.asarray(exported.dataobj))) <= {0, 1, 2, 3, 4}
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == digest  # the source is never written
+
+
+def test_dicom_seg_export_of_a_real_ct_slice(tmp_path):
+    bench = Workbench.create(tmp_path / "dicom")
+    run_tool(bench, "load_study", {"study": "sample:abdomen_ct"})
+    run_tool(bench, "segment", {"organ": "all"})
+    path = run_tool(bench, "export", {"format": "dicom_seg"}).data["path"]
+    seg = pydicom.dcmread(path)
+    assert seg.Modality == "SEG"
+    assert [s.SegmentLabel for s in seg.SegmentSequence] == bench.classes
+
+
+def test_dicom_seg_of_a_nifti_study_is_refused_clearly(bench):
+    with pytest.raises(ValueError, match="needs a DICOM study"):
+        run_tool(bench, "export", {"format": "dicom_seg"})
+
+
+def test_a_resumed_workbench_is_where_it_was(bench):
+    resumed = Workbench.resume(bench.folder)
+    assert resumed.history.current == bench.history.current
+    np.testing.assert_array_equal(resumed.probabilities(), bench.probabilities())
+
+
+def test_tools_are_langchain_structured_tools_with_schemas(bench):
+    tools = {t.name: t for t in langchain_tools(bench)}
+    assert set(tools) >= {"load_study", "segment", "describe_style", "intervene_decoder", "measure", "undo", "export"}
+    schema = tools["intervene_decoder"].args_schema.model_json_schema()
+    assert set(schema["properties"]) == {"organ", "action", "region", "strength", "slices"}
+    reply = tools["measure"].invoke({"metric": "volume_ml", "organ": "liver"})
+    assert reply["tool"] == "measure" and reply["data"]["volume_ml"]["liver"] > 0

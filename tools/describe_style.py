@@ -1,0 +1,18 @@
+"""Tool `describe_style`: the loaded study's acquisition style (modality, scanner, contrast, noise, bias field)."""
+
+from pydantic import BaseModel, ConfigDict
+
+from causal_sam_llm.segmentation.style_profile import describe_style as measure_case_style
+from causal_sam_llm.tools.schemas import ToolResult
+from causal_sam_llm.tools.workbench import Workbench
+
+DESCRIPTION = "Describe the loaded image's style: modality, scanner, contrast, noise and bias field."
+
+
+class DescribeStyleArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def describe_style(bench: Workbench, _args: DescribeStyleArgs) -> ToolResult:
+    profile = measure_case_style(bench.require_case())
+    return ToolResult(tool="describe_style", message=profile.sentence, data=profile.model_dump(mode="json"))

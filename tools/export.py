@@ -1,0 +1,100 @@
+"""Tool `export`: the current masks as a NIfTI label map (BTCV values, the study's geometry) or, for a DICOM study,
+a DICOM-SEG (highdicom) referencing the source images. Files go into the session's exports/ folder only."""
+
+import time
+from pathlib import Path
+from typing import Literal
+
+import highdicom as hd
+import nibabel as nib
+import numpy as np
+import pydicom
+from pydantic import BaseModel, ConfigDict
+from pydicom.sr.codedict import codes
+
+from causal_sam_llm import __version__
+from causal_sam_llm.datasets.dicom_series import dicom_files, order_files
+from causal_sam_llm.datasets.label_maps import label_set as unified_label_set
+from causal_sam_llm.datasets.orientation import axial_stack_to_ras, from_ras
+from causal_sam_llm.tools.schemas import ToolResult
+from causal_sam_llm.tools.workbench import Workbench
+
+DESCRIPTION = "Save the current masks: format nifti (label map) or dicom_seg (only for a DICOM study)."
+# NIfTI values are the unified label set's (abdomen: liver 1, spleen 2, right kidney 3, left kidney 4).
+PROPERTY_TYPES = {"liver": codes.SCT.Liver, "spleen": codes.SCT.Spleen}
+
+
+class ExportArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["nifti", "dicom_seg"] = "nifti"
+
+
+def export(bench: Workbench, args: ExportArgs) -> ToolResult:
+    case = bench.require_case()
+    masks = bench.masks()  # (Z, C, rows, cols) axial
+    ras = np.stack([axial_stack_to_ras(masks[:, c]) for c in range(masks.shape[1])])  # (C, X, Y, Z)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = bench.folder / "exports"
+    out.mkdir(parents=True, exist_ok=True)
+    if args.format == "nifti":
+        path = out / f"{case.case_id}-v{bench.require_history().current}-{stamp}.nii.gz"
+        _write_nifti(ras, bench.classes, _grid_of(case), case.label_set_name, path)
+    else:
+        if case.source != "dicom":
+            raise ValueError("DICOM-SEG needs a DICOM study; this one is NIfTI. Export format nifti instead.")
+        path = out / f"{case.case_id}-v{bench.require_history().current}-{stamp}-seg.dcm"
+        _write_dicom_seg(ras, bench.classes, Path(case.source_path), path)
+    return ToolResult(tool="export", message=f"Saved {path}.", data={"path": str(path)})
+
+
+def _grid_of(case) -> np.ndarray:
+    """The affine to write with: a NIfTI source's own (so the export overlays it voxel for voxel), else RAS."""
+    source = Path(case.source_path)
+    if source.name.endswith((".nii", ".nii.gz")):
+        return nib.load(str(source)).affine
+    return case.volume.affine
+
+
+def _write_nifti(ras: np.ndarray, classes: list[str], affine: np.ndarray, label_set: str, path: Path) -> None:
+    labels = np.zeros(ras.shape[1:], np.uint8)
+    for index, name in enumerate(classes):
+        labels[ras[index]] = unified_label_set(label_set).classes[name]
+    nib.save(nib.Nifti1Image(from_ras(labels, affine), affine), str(path))
+
+
+def _write_dicom_seg(ras: np.ndarray, classes: list[str], source: Path, path: Path) -> None:
+    order = order_files(dicom_files(source) if source.is_dir() else [source])
+    images = [pydicom.dcmread(str(f)) for f in order.files]
+    # back to the files' own voxel order (cols, rows, slices), then one (rows, cols) frame per source image
+    voxels = np.stack([from_ras(ras[c], order.affine) for c in range(len(classes))], axis=-1)
+    frames = voxels.transpose(2, 1, 0, 3).astype(np.uint8)  # (slices, rows, cols, segments)
+    algorithm = hd.AlgorithmIdentificationSequence(
+        name="causal-sam-llm", family=codes.cid7162.ArtificialIntelligence, version=__version__
+    )
+    descriptions = [
+        hd.seg.SegmentDescription(
+            segment_number=i + 1,
+            segment_label=name,
+            segmented_property_category=codes.SCT.Organ,
+            segmented_property_type=PROPERTY_TYPES.get(name, codes.SCT.Kidney),
+            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+            algorithm_identification=algorithm,
+        )
+        for i, name in enumerate(classes)
+    ]
+    seg = hd.seg.Segmentation(
+        source_images=images,
+        pixel_array=frames,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions,
+        series_instance_uid=hd.UID(),
+        series_number=900,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="causal-sam-llm",
+        manufacturer_model_name="Causal-SAM-LLM",
+        software_versions=__version__,
+        device_serial_number="0",
+        omit_empty_frames=False,
+    )
+    seg.save_as(str(path))

@@ -1,0 +1,45 @@
+"""Tool `intervene_decoder`: a clinician's correction as an `Intervention` that sets FiLM modulation on the
+decoder features of one organ (learned TCI); re-decoded from cached features, a new mask version."""
+
+import time
+
+from causal_sam_llm.segmentation.intervention import parse_intervention
+from causal_sam_llm.segmentation.tci_apply import apply_learned
+from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
+from causal_sam_llm.tools.workbench import Workbench
+
+DESCRIPTION = (
+    "Correct one organ's mask as the clinician says: action expand|shrink|remove_region|add_region|smooth; region in "
+    "patient directions (superior = toward the head, inferior = toward the feet, anterior = front, posterior = back, "
+    "left/right = the patient's); strength 0..1 (a little 0.25, moderately 0.5, a lot 0.8); optional slices."
+)
+
+
+def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
+    case = bench.require_case()
+    history = bench.require_history()
+    intervention = parse_intervention(args.model_dump(), bench.classes, bench.depth)
+    before = bench.organ_volumes_ml()[intervention.organ]
+    start = time.perf_counter()
+    updated = apply_learned(
+        bench.segmenter,
+        bench.generator,
+        bench.decoded,
+        history.probabilities(),
+        intervention,
+        case.label_set,
+        case.axial_spacing_mm(),
+    )
+    elapsed = 1000 * (time.perf_counter() - start)
+    note = f"{intervention.action} {intervention.organ} {intervention.region} {intervention.strength:g}"
+    version = history.add(updated, note)
+    after = bench.organ_volumes_ml()[intervention.organ]
+    organ = intervention.organ.replace("_", " ")
+    return ToolResult(
+        tool="intervene_decoder",
+        message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
+        f"{before:.0f} → {after:.0f} ml, re-decoded in {elapsed:.0f} ms.",
+        data={"intervention": intervention.model_dump(mode="json"), "volume_ml": [round(before, 1), round(after, 1)]},
+        version=version.number,
+        elapsed_ms=elapsed,
+    )

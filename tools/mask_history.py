@@ -1,0 +1,93 @@
+"""`MaskHistory`: every mask version of a study, kept on disk in the session folder, with undo and redo.
+
+A version is the (Z, C, rows, cols) organ probabilities on the axial grid (float16 .npy, written atomically) plus
+what produced it. Undo/redo only move a pointer; a new version after an undo drops nothing: the redo branch stays on
+disk and in `versions`, only the pointer's path changes."""
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MaskVersion:
+    number: int
+    note: str  # e.g. "segment all", "expand liver superior 0.5", "undo"
+    parent: int | None
+    file: str
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: a crash never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class MaskHistory:
+    """Versions in `folder` (one .npy each + history.json). `current` is None before the first segmentation."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.versions: list[MaskVersion] = []
+        self.current: int | None = None
+        self._redo: list[int] = []
+        index = folder / "history.json"
+        if index.is_file():
+            saved = json.loads(index.read_text())
+            self.versions = [MaskVersion(**v) for v in saved["versions"]]
+            self.current, self._redo = saved["current"], saved["redo"]
+
+    def add(self, probabilities: np.ndarray, note: str) -> MaskVersion:
+        number = len(self.versions)
+        version = MaskVersion(number, note, self.current, f"v{number:04d}.npy")
+        buffer = _npy_bytes(probabilities.astype(np.float16))
+        write_atomically(self.folder / version.file, buffer)
+        self.versions.append(version)
+        self.current, self._redo = number, []
+        self._save()
+        return version
+
+    def probabilities(self, number: int | None = None) -> np.ndarray:
+        number = self.current if number is None else number
+        if number is None:
+            raise LookupError("no mask yet: segment the study first.")
+        return np.load(self.folder / self.versions[number].file).astype(np.float32)
+
+    def undo(self) -> MaskVersion:
+        if self.current is None or self.versions[self.current].parent is None:
+            raise LookupError("nothing to undo: this is the first mask version.")
+        self._redo.append(self.current)
+        self.current = self.versions[self.current].parent
+        self._save()
+        return self.versions[self.current]
+
+    def redo(self) -> MaskVersion:
+        if not self._redo:
+            raise LookupError("nothing to redo.")
+        self.current = self._redo.pop()
+        self._save()
+        return self.versions[self.current]
+
+    def _save(self) -> None:
+        state = {"versions": [asdict(v) for v in self.versions], "current": self.current, "redo": self._redo}
+        write_atomically(self.folder / "history.json", json.dumps(state, indent=1).encode())
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    stream = io.BytesIO()
+    np.save(stream, array)
+    return stream.getvalue()

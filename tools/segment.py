@@ -1,0 +1,55 @@
+"""Tool `segment`: decode organ masks for the loaded study from cached embeddings (all organs or one)."""
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from causal_sam_llm.tools.schemas import OrganName, ToolResult
+from causal_sam_llm.tools.workbench import Workbench
+
+DESCRIPTION = "Segment the loaded study: every organ ('all') or one organ, optionally only slices [first, last]."
+
+
+class SegmentArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    organ: OrganName | Literal["all"] = "all"
+    slices: tuple[int, int] | None = Field(default=None, description="inclusive [first, last] axial slice indices")
+
+
+def segment(bench: Workbench, args: SegmentArgs) -> ToolResult:
+    depth = bench.depth
+    organs = list(range(len(bench.classes))) if args.organ == "all" else [organ_index(bench, args.organ)]
+    first, last = check_slices(args.slices, depth)
+    slices = np.arange(first, last + 1)
+    fresh = bench.decode(organs, slices)
+    if bench.history is not None and bench.history.current is not None:
+        probabilities = bench.probabilities().copy()
+    else:
+        probabilities = np.zeros((depth, len(bench.classes), *fresh.shape[2:]), np.float32)
+    probabilities[np.ix_(slices, organs)] = fresh
+    version = bench.history.add(probabilities, f"segment {args.organ} slices {first}-{last}")
+    volumes = bench.organ_volumes_ml()
+    named = bench.classes if args.organ == "all" else [args.organ]
+    summary = ", ".join(f"{name.replace('_', ' ')} {volumes[name]:.0f} ml" for name in named)
+    return ToolResult(
+        tool="segment",
+        message=f"Segmented {args.organ} on slices {first}–{last}: {summary}.",
+        data={"volumes_ml": {n: round(volumes[n], 1) for n in named}},
+        version=version.number,
+    )
+
+
+def organ_index(bench: Workbench, organ: str) -> int:
+    if organ not in bench.classes:
+        raise ValueError(f"this model does not segment {organ!r}; it segments {', '.join(bench.classes)}.")
+    return bench.classes.index(organ)
+
+
+def check_slices(slices: tuple[int, int] | None, depth: int) -> tuple[int, int]:
+    if slices is None:
+        return 0, depth - 1
+    first, last = slices
+    if first > last or first < 0 or last >= depth:
+        raise ValueError(f"slices [{first}, {last}] do not fit this volume; allowed 0..{depth - 1}, first <= last.")
+    return first, last

@@ -1,0 +1,138 @@
+"""`Workbench`: the study being worked on and everything the tools act on — the trained segmenter with its TCI
+response, the cached embeddings and decoder features, every mask version, and an optional reference.
+
+It lives in one session folder and writes nowhere else; `Workbench.resume(folder)` rebuilds it after a crash (the
+embedding cache makes re-opening the study cheap). The source image is only ever read."""
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.datasets.study import open_study
+from causal_sam_llm.errors import CausalSamError
+from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter, shipped_checkpoint
+from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, decode_volume, organ_probabilities
+from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
+from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
+from causal_sam_llm.segmentation.metrics import dice_hd95
+from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
+from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
+from causal_sam_llm.segmentation.training_set import class_masks
+from causal_sam_llm.tools.mask_history import MaskHistory, write_atomically
+
+
+class NoStudyError(CausalSamError, LookupError):
+    """A tool needs a loaded study (or a mask) that is not there yet."""
+
+
+def default_segmenter_checkpoint() -> Path:
+    return shipped_checkpoint("ct_to_mr", "lad")
+
+
+@dataclass
+class Workbench:
+    folder: Path
+    segmenter: PromptFreeSegmenter
+    generator: InterventionFilmGenerator
+    embedder: SliceEmbedder
+    checkpoint: Path
+    case: Case | None = None
+    study_spec: dict = field(default_factory=dict)
+    decoded: DecodedVolume | None = None
+    history: MaskHistory | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, folder: Path, checkpoint: Path | None = None, cache: EmbeddingCache | None = None) -> "Workbench":
+        checkpoint = Path(checkpoint) if checkpoint else default_segmenter_checkpoint()
+        segmenter, _meta = load_segmenter(checkpoint)
+        generator = load_generator(checkpoint, len(segmenter.classes))
+        embedder = SliceEmbedder(segmenter.backbone, cache or EmbeddingCache(embedding_cache_dir()))
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(folder, segmenter, generator, embedder, checkpoint)
+
+    @classmethod
+    def resume(cls, folder: Path, cache: EmbeddingCache | None = None) -> "Workbench":
+        """Re-open a session folder: same checkpoint, same study, the mask history where it was."""
+        saved = json.loads((folder / "study.json").read_text()) if (folder / "study.json").is_file() else {}
+        bench = cls.create(folder, saved.get("checkpoint"), cache)
+        if saved.get("study"):
+            bench.load(saved["study"], saved.get("labels"), keep_history=True)
+        return bench
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.segmenter.classes)
+
+    @property
+    def depth(self) -> int:
+        return self.require_case().image.shape[2]
+
+    def require_case(self) -> Case:
+        if self.case is None:
+            raise NoStudyError("no study is loaded: load one first (e.g. 'load benchmark:mr_t2-0011').")
+        return self.case
+
+    def require_history(self) -> MaskHistory:
+        if self.history is None or self.history.current is None:
+            raise NoStudyError("there is no mask yet: segment the study first.")
+        return self.history
+
+    def load(self, study: str, labels: str | None = None, keep_history: bool = False) -> Case:
+        """Open a study, embed it (from the cache when seen before) and decode its features once."""
+        case = open_study(study, labels)
+        start = time.perf_counter()
+        decoded = decode_volume(self.segmenter, embed_case(self.embedder, case, progress=True))
+        self.timings_ms["load"] = 1000 * (time.perf_counter() - start)
+        study_folder = self.folder / "masks"
+        if not keep_history and study_folder.exists():
+            study_folder = self.folder / f"masks-{time.strftime('%Y%m%d-%H%M%S')}"  # earlier masks stay on disk
+        self.case, self.decoded, self.history = case, decoded, MaskHistory(study_folder)
+        self.study_spec = {"study": study, "labels": labels, "checkpoint": str(self.checkpoint)}
+        self.study_spec["masks"] = study_folder.name
+        write_atomically(self.folder / "study.json", json.dumps(self.study_spec, indent=1).encode())
+        return case
+
+    def probabilities(self) -> np.ndarray:
+        return self.require_history().probabilities()
+
+    def masks(self) -> np.ndarray:
+        """(Z, C, rows, cols) bool masks of the current version, axial."""
+        case = self.require_case()
+        return masks_from_probabilities(self.probabilities(), case.label_set, self.classes)
+
+    def reference(self) -> np.ndarray | None:
+        case = self.require_case()
+        return class_masks(case, self.classes) if case.has_labels else None
+
+    def decode(self, organs: list[int], slices: np.ndarray | None = None) -> np.ndarray:
+        if self.decoded is None:
+            raise NoStudyError("no study is loaded.")
+        return organ_probabilities(self.segmenter, self.decoded, organs, slices)
+
+    def organ_volumes_ml(self) -> dict[str, float]:
+        spacing = self.require_case().axial_spacing_mm()
+        voxel_ml = math.prod(spacing) / 1000.0
+        masks = self.masks()
+        return {name: float(masks[:, i].sum() * voxel_ml) for i, name in enumerate(self.classes)}
+
+    def mean_scores(self) -> tuple[float, float]:
+        """(mean Dice %, mean HD95 mm) of the current masks over the organs the reference has; NaN without one."""
+        reference = self.reference()
+        if reference is None or self.history is None or self.history.current is None:
+            return math.nan, math.nan
+        masks, spacing = self.masks(), self.require_case().axial_spacing_mm()
+        pairs = [dice_hd95(masks[:, i], reference[:, i], spacing) for i in range(len(self.classes))]
+        dice = [d for d, _ in pairs if not math.isnan(d)]
+        hd95 = [h for _, h in pairs if not math.isnan(h)]
+        return (100 * float(np.mean(dice)) if dice else math.nan, float(np.mean(hd95)) if hd95 else math.nan)
+
+    def mean_dice(self) -> float:
+        return self.mean_scores()[0]
