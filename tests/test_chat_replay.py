@@ -37,9 +37,9 @@ async def _chat_turns(tmp_path: Path, llm_parser) -> None:
         await _submit(app, pilot, "segment everything")
         segmented = app.legend_text()
         assert "liver:" in segmented and "— " not in segmented.split("liver:")[1].splitlines()[0]
-        await _submit(app, pilot, "grow the liver a lot")
+        await _submit(app, pilot, "the liver is cut short toward the head, grow it a lot")
         grown = app.legend_text()
-        assert grown != segmented
+        assert grown != segmented, "\n".join(str(line.text) for line in app.query_one("#log").lines)
         await pilot.press("ctrl+z")
         await pilot.pause()
         await app.workers.wait_for_complete()

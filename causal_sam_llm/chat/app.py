@@ -46,6 +46,7 @@ class ChatApp(App):
 
     def on_mount(self) -> None:
         self.query_one("#busy").display = False
+        self.query_one("#command", Input).focus()
         self.say("assistant", f"Session folder: {self.assistant.session_dir}")
         if self.study:
             self.submit(f"open {self.study}", direct_load=self.study)
@@ -115,7 +116,7 @@ class ChatApp(App):
         model = "keyword parser" if self.assistant.parser.strategy == "none" else "Qwen2.5-Coder-1.5B"
         state = "working…" if self.busy else "ready"
         self.query_one("#status", Static).update(
-            f" {state} │ encoder {bench.segmenter.backbone.name} │ "
+            f" {state} │ encoder {bench.segmenter.backbone.spec.name} │ "
             f"{bench.checkpoint.parent.name}/{bench.checkpoint.stem} │ LLM {model} │ {timing}"
         )
 
