@@ -34,8 +34,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m causal_sam_llm.bench.encoder
-	$(BIN)/python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt
+	$(BIN)/causal-sam-llm bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

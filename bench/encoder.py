@@ -44,12 +44,12 @@ def measure(encoder: str, volume: np.ndarray) -> list[str]:
     return [encoder, str(len(volume)), f"{cold:.2f}", f"{cached:.1f}", f"{cached / cold:.0f}×"]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--slices", type=int, default=8)
     parser.add_argument("--encoders", nargs="+", default=["litemedsam", "mobilesam"])
     parser.add_argument("--out", type=Path, default=Path("bench/results/encoder.md"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     volume = _slices(args.slices)
     rows = [measure(name, volume) for name in args.encoders]
     table = markdown_table(["encoder", "slices", "cold slices/s", "cached slices/s", "cached/cold"], rows)

@@ -1,7 +1,7 @@
 """TCI correction speed: one learned correction re-decoded from cached decoder features vs re-segmenting the same
 slices from pixels (encoder + decoder), on a 100-slice volume, measured side by side in one run.
 
-Run: `python -m causal_sam_llm.bench.tci --checkpoint runs/ct_to_mr/lad/model.pt [--slices 100]`
+Run: `python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt [--slices 100]`
 """
 
 import argparse
@@ -19,7 +19,7 @@ from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 
-COMMAND = "python -m causal_sam_llm.bench.tci --checkpoint runs/ct_to_mr/lad/model.pt"
+COMMAND = "python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt"
 
 
 def _volume(slices: int):
@@ -38,12 +38,12 @@ def _timed(function, repeats: int = 5) -> float:
     return float(np.median(times))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--slices", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path("bench/results/tci.md"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
     segmenter, _ = load_segmenter(args.checkpoint)
     generator = load_generator(args.checkpoint, len(segmenter.classes))

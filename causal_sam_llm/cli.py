@@ -4,10 +4,10 @@ import argparse
 import sys
 
 from causal_sam_llm import __version__
-from causal_sam_llm.commands import cache, chat, data, demo, embed, evaluate, info, parse, replay, tci, train
+from causal_sam_llm.commands import bench, cache, chat, data, demo, embed, evaluate, info, parse, replay, tci, train
 from causal_sam_llm.errors import CausalSamError
 
-SUBCOMMANDS = (info, cache, embed, data, train, evaluate, tci, parse, replay, chat, demo)
+SUBCOMMANDS = (info, cache, embed, data, train, evaluate, tci, parse, replay, chat, bench, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

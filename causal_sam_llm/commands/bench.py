@@ -1,0 +1,42 @@
+"""`causal-sam-llm bench`: the benchmark suite — encoder cold vs cached, TCI correction vs re-segmentation (100-slice
+volume), LLM parsing accuracy and cold vs warm latency, agent memory — each measured side by side in one run, then
+collected into bench/results.md."""
+
+import argparse
+from pathlib import Path
+
+from causal_sam_llm.bench import encoder, llm, memory, tci
+from causal_sam_llm.commands.common import console
+from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
+
+PARTS = ("encoder", "tci", "llm", "memory")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("bench", help="run the benchmark suite; writes bench/results.md")
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts")
+    parser.add_argument("--results", type=Path, default=Path("bench/results"))
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    parts = args.only or list(PARTS)
+    folder = args.results
+    runs = {
+        "encoder": lambda: encoder.main(["--out", str(folder / "encoder.md")]),
+        "tci": lambda: tci.main(
+            ["--checkpoint", str(shipped_checkpoint("ct_to_mr", "lad")), "--out", str(folder / "tci.md")]
+        ),
+        "llm": lambda: llm.main(["--out", str(folder / "llm.md")]),
+        "memory": lambda: memory.main(["--out", str(folder / "memory.md")]),
+    }
+    for part in parts:
+        console.rule(part)
+        runs[part]()
+    sections = [(folder / f"{part}.md").read_text() for part in PARTS if (folder / f"{part}.md").is_file()]
+    combined = folder.parent / "results.md"
+    combined.write_text(
+        "# Benchmark results\n\nProduced by `causal-sam-llm bench` (`make bench`).\n\n" + "\n".join(sections)
+    )
+    console.print(f"wrote {combined}")
+    return 0
