@@ -49,7 +49,9 @@ class Assistant:
         resuming = (self.session_dir / "study.json").is_file()
         self.bench = Workbench.resume(self.session_dir) if resuming else Workbench.create(self.session_dir, checkpoint)
         self.log = AuditLog(self.session_dir / "audit.jsonl")
-        self.history: list[tuple[str, ParsedCall]] = [(r.text, r.call) for r in self.log.records()]
+        records = self.log.records()
+        self.history: list[tuple[str, ParsedCall]] = [(r.text, r.call) for r in records]
+        self.last_timings_ms: dict[str, float] = records[-1].timings_ms if records else {}
         self.parser = parser or CommandParser(self.bench.classes, llm, llm_model, tools=langchain_tools(self.bench))
 
     def load(self, study: str, labels: str | None = None) -> Turn:
@@ -89,6 +91,7 @@ class Assistant:
             TurnRecord(text=text, call=call, ok=ok, reply=reply, result=result, version=version, timings_ms=timings)
         )
         self.history.append((text, call))
+        self.last_timings_ms = timings
         return turn
 
 

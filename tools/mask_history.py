@@ -45,6 +45,7 @@ class MaskHistory:
         self.versions: list[MaskVersion] = []
         self.current: int | None = None
         self._redo: list[int] = []
+        self._loaded: tuple[int, np.ndarray] | None = None  # the last version read, so redraws do not re-read it
         index = folder / "history.json"
         if index.is_file():
             saved = json.loads(index.read_text())
@@ -65,7 +66,9 @@ class MaskHistory:
         number = self.current if number is None else number
         if number is None:
             raise LookupError("no mask yet: segment the study first.")
-        return np.load(self.folder / self.versions[number].file).astype(np.float32)
+        if self._loaded is None or self._loaded[0] != number:
+            self._loaded = (number, np.load(self.folder / self.versions[number].file).astype(np.float32))
+        return self._loaded[1].copy()
 
     def undo(self) -> MaskVersion:
         if self.current is None or self.versions[self.current].parent is None:

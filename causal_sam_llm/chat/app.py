@@ -111,8 +111,7 @@ class ChatApp(App):
 
     def update_status(self) -> None:
         bench = self.assistant.bench
-        last = self.assistant.log.records()[-1].timings_ms if self.assistant.log.path.is_file() else {}
-        timing = "  ".join(f"{k} {v:.0f}" for k, v in last.items())
+        timing = "  ".join(f"{k} {v:.0f}" for k, v in self.assistant.last_timings_ms.items())
         model = "keyword parser" if self.assistant.parser.strategy == "none" else "Qwen2.5-Coder-1.5B"
         state = "working…" if self.busy else "ready"
         self.query_one("#status", Static).update(
