@@ -81,7 +81,7 @@ class LlamaToolCaller(BaseChatModel):
         start = time.perf_counter()
         tools = tools or []
         response = self.llama.create_chat_completion(
-            messages=[_to_chat(m, tools) for m in messages],
+            messages=[_to_chat(m) for m in messages],
             grammar=self._grammar(tools),
             temperature=0.0,
             max_tokens=self.max_tokens,
@@ -99,7 +99,7 @@ class LlamaToolCaller(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)], llm_output={"usage": usage})
 
 
-def _to_chat(message: BaseMessage, _tools: list[dict]) -> dict:
+def _to_chat(message: BaseMessage) -> dict:
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": message.content}
     if isinstance(message, HumanMessage):

@@ -28,3 +28,13 @@ def dice_hd95(prediction: np.ndarray, reference: np.ndarray, spacing_mm: tuple[f
         pred, ref, include_background=True, percentile=95, spacing=list(spacing_mm)
     ).item()
     return float(dice), float(hd95)
+
+
+def mean_dice_hd95(
+    masks: np.ndarray, reference: np.ndarray, spacing_mm: tuple[float, float, float]
+) -> tuple[float, float]:
+    """(Z, C, rows, cols) masks vs reference → (mean Dice %, mean HD95 mm) over the organs that are scored."""
+    pairs = [dice_hd95(masks[:, c], reference[:, c], spacing_mm) for c in range(masks.shape[1])]
+    dice = [d for d, _ in pairs if not math.isnan(d)]
+    hd95 = [h for _, h in pairs if not math.isnan(h)]
+    return (100 * float(np.mean(dice)) if dice else math.nan, float(np.mean(hd95)) if hd95 else math.nan)

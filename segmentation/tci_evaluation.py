@@ -2,7 +2,6 @@
 morphological edit driven by the same Intervention, and no correction."""
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from causal_sam_llm.segmentation.clinician import choose_intervention, say
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
-from causal_sam_llm.segmentation.metrics import dice_hd95
+from causal_sam_llm.segmentation.metrics import mean_dice_hd95
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import apply_blind, apply_learned
@@ -37,13 +36,6 @@ class RoundScore:
     dice: float  # mean over organs present, %
     hd95_mm: float
     command: str
-
-
-def _score(masks: np.ndarray, reference: np.ndarray, spacing: tuple[float, float, float]) -> tuple[float, float]:
-    pairs = [dice_hd95(masks[:, c], reference[:, c], spacing) for c in range(masks.shape[1])]
-    dice = [d for d, _ in pairs if not math.isnan(d)]
-    hd = [h for _, h in pairs if not math.isnan(h)]
-    return 100 * float(np.mean(dice)) if dice else math.nan, float(np.mean(hd)) if hd else math.nan
 
 
 def correct_case(
@@ -91,7 +83,7 @@ def correct_case(
                         if strategy == "blind"
                         else masks_from_probabilities(state[strategy], case.label_set, segmenter.classes)
                     )
-            dice, hd95 = _score(masks, reference, spacing)
+            dice, hd95 = mean_dice_hd95(masks, reference, spacing)
             rows.append(RoundScore(strategy, domain, case.case_id, round_index, dice, hd95, command))
     return rows
 

@@ -21,7 +21,7 @@ from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, decode_vol
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
-from causal_sam_llm.segmentation.metrics import dice_hd95
+from causal_sam_llm.segmentation.metrics import mean_dice_hd95
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.training_set import class_masks
@@ -48,6 +48,7 @@ class Workbench:
     decoded: DecodedVolume | None = None
     history: MaskHistory | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    _reference: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, folder: Path, checkpoint: Path | None = None, cache: EmbeddingCache | None = None) -> "Workbench":
@@ -95,8 +96,13 @@ class Workbench:
         if not keep_history and study_folder.exists():
             study_folder = self.folder / f"masks-{time.strftime('%Y%m%d-%H%M%S')}"  # earlier masks stay on disk
         self.case, self.decoded, self.history = case, decoded, MaskHistory(study_folder)
-        self.study_spec = {"study": study, "labels": labels, "checkpoint": str(self.checkpoint)}
-        self.study_spec["masks"] = study_folder.name
+        self._reference = None
+        self.study_spec = {
+            "study": study,
+            "labels": labels,
+            "checkpoint": str(self.checkpoint),
+            "masks": study_folder.name,
+        }
         write_atomically(self.folder / "study.json", json.dumps(self.study_spec, indent=1).encode())
         return case
 
@@ -109,8 +115,11 @@ class Workbench:
         return masks_from_probabilities(self.probabilities(), case.label_set, self.classes)
 
     def reference(self) -> np.ndarray | None:
+        """The study's reference masks (Z, C, rows, cols), built once per study; None without labels."""
         case = self.require_case()
-        return class_masks(case, self.classes) if case.has_labels else None
+        if self._reference is None and case.has_labels:
+            self._reference = class_masks(case, self.classes)
+        return self._reference
 
     def decode(self, organs: list[int], slices: np.ndarray | None = None) -> np.ndarray:
         if self.decoded is None:
@@ -128,11 +137,7 @@ class Workbench:
         reference = self.reference()
         if reference is None or self.history is None or self.history.current is None:
             return math.nan, math.nan
-        masks, spacing = self.masks(), self.require_case().axial_spacing_mm()
-        pairs = [dice_hd95(masks[:, i], reference[:, i], spacing) for i in range(len(self.classes))]
-        dice = [d for d, _ in pairs if not math.isnan(d)]
-        hd95 = [h for _, h in pairs if not math.isnan(h)]
-        return (100 * float(np.mean(dice)) if dice else math.nan, float(np.mean(hd95)) if hd95 else math.nan)
+        return mean_dice_hd95(self.masks(), reference, self.require_case().axial_spacing_mm())
 
     def mean_dice(self) -> float:
         return self.mean_scores()[0]
