@@ -1,6 +1,6 @@
 """The ONE shape every parsed command has: a discriminated union over the bound tools plus `clarify`,
-`{"tool": NAME, "args": {...}}`. Turned into a JSON schema (which llama.cpp compiles to the grammar that constrains
-generation) from LangChain's OpenAI-format tool definitions, and validated back with the tool's pydantic schema."""
+`{"tool": NAME, "args": {...}}`. Turned into a JSON schema (which `schema_emitter` follows to constrain generation)
+from LangChain's OpenAI-format tool definitions, and validated back with the tool's pydantic schema."""
 
 from typing import Literal
 
@@ -29,7 +29,7 @@ class ParsedCall(BaseModel):
 
 
 def _without_lengths(schema):
-    """String length limits become huge grammars (one rule per character); pydantic checks them afterwards."""
+    """The decoder writes free text without length bookkeeping; pydantic checks the limits afterwards."""
     if isinstance(schema, dict):
         return {k: _without_lengths(v) for k, v in schema.items() if k not in ("maxLength", "minLength", "title")}
     if isinstance(schema, list):

@@ -1,8 +1,9 @@
 """`LlamaToolCaller`: a LangChain chat model over llama-cpp-python that answers every turn with exactly one tool
-call. `bind_tools(tools)` binds LangChain tools; each generation is constrained by a grammar that llama.cpp compiles
-from the JSON schema of one discriminated union over the bound tools plus `clarify`, so the output always parses into
+call. `bind_tools(tools)` binds LangChain tools; each generation is constrained by the JSON schema of one
+discriminated union over the bound tools plus `clarify` (`schema_emitter` + `GuidedDecoder`: forced JSON text is
+evaluated in batches and the model only decides where the schema leaves a choice), so the output always parses into
 one member. Tool-call ids come from a counter here, never from the model. The system prompt and few-shot prefix stay
-identical between calls, so llama.cpp reuses their evaluated KV state (only the new message is processed)."""
+identical between calls, so their evaluated KV state is reused (only the new message is processed)."""
 
 import itertools
 import json
@@ -18,17 +19,20 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
 from causal_sam_llm.agent.call_schema import ToolCallError, call_json_schema
+from causal_sam_llm.agent.guided_decoder import GuidedDecoder
+from causal_sam_llm.agent.schema_emitter import SEPARATORS, emit_value
 
 
 class LlamaToolCaller(BaseChatModel):
     model_path: str
     n_threads: int = 2
     n_ctx: int = 4096
-    max_tokens: int = 160
+    max_tokens: int = 96  # the longest free-text argument (a clarifying question, a path)
     seed: int = 0
 
     _llama: Any = PrivateAttr(default=None)
-    _grammars: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _formatter: Any = PrivateAttr(default=None)
+    _option_cache: dict = PrivateAttr(default_factory=dict)
     _ids: Any = PrivateAttr(default_factory=lambda: itertools.count(1))
     _last_timings: dict[str, float] = PrivateAttr(default_factory=dict)
 
@@ -61,14 +65,19 @@ class LlamaToolCaller(BaseChatModel):
         or `clarify`, so tool_choice is always "any"."""
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
-    def _grammar(self, tools: list[dict]):
-        from llama_cpp import LlamaGrammar
+    def _prompt_tokens(self, messages: list[BaseMessage]) -> list[int]:
+        """The conversation in the model's own chat template (from the GGUF), ready for the answer."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        # property order matters ("tool" before "args" in the output), so the key is not sorted
-        text = json.dumps(call_json_schema(tools))
-        if text not in self._grammars:
-            self._grammars[text] = LlamaGrammar.from_json_schema(text, verbose=False)
-        return self._grammars[text]
+            model = self.llama._model
+            self._formatter = Jinja2ChatFormatter(
+                template=self.llama.metadata["tokenizer.chat_template"],
+                eos_token=model.token_get_text(self.llama.token_eos()),
+                bos_token=model.token_get_text(self.llama.token_bos()),
+            )
+        prompt = self._formatter(messages=[_to_chat(m) for m in messages]).prompt
+        return self.llama.tokenize(prompt.encode(), add_bos=False, special=True)
 
     def _generate(
         self,
@@ -79,20 +88,13 @@ class LlamaToolCaller(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         start = time.perf_counter()
-        tools = tools or []
-        response = self.llama.create_chat_completion(
-            messages=[_to_chat(m) for m in messages],
-            grammar=self._grammar(tools),
-            temperature=0.0,
-            max_tokens=self.max_tokens,
-            stop=stop,
-        )
-        text = response["choices"][0]["message"]["content"] or ""
+        decoder = GuidedDecoder(self.llama, self._prompt_tokens(messages), self._option_cache, self.max_tokens)
+        emit_value(call_json_schema(tools or []), decoder)
         try:
-            raw = json.loads(text)
+            raw = json.loads(decoder.text, strict=False)
         except json.JSONDecodeError as exc:
-            raise ToolCallError(f"the model's answer was cut off or malformed ({exc}): {text[:200]!r}") from exc
-        usage = response.get("usage", {})
+            raise ToolCallError(f"the model's answer is malformed ({exc}): {decoder.text[:200]!r}") from exc
+        usage = {"forward_passes": decoder.forward_passes, "tokens_evaluated": decoder.tokens_evaluated}
         self._last_timings = {"llm_ms": 1000 * (time.perf_counter() - start), **usage}
         call = {"name": raw["tool"], "args": raw["args"], "id": f"call_{next(self._ids)}", "type": "tool_call"}
         message = AIMessage(content="", tool_calls=[call])
@@ -106,7 +108,10 @@ def _to_chat(message: BaseMessage) -> dict:
         return {"role": "user", "content": message.content}
     if isinstance(message, AIMessage) and message.tool_calls:
         call = message.tool_calls[0]
-        return {"role": "assistant", "content": json.dumps({"tool": call["name"], "args": call["args"]})}
+        return {
+            "role": "assistant",
+            "content": json.dumps({"tool": call["name"], "args": call["args"]}, separators=SEPARATORS),
+        }
     if isinstance(message, ToolMessage):
         return {"role": "user", "content": f"(tool result) {message.content}"}
     return {"role": "assistant", "content": str(message.content)}

@@ -32,9 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         warm = sorted(o.seconds for o in outcomes)
         rows.append(
             [
-                "Qwen2.5-Coder-1.5B Q4_K_M (grammar-constrained)"
-                if strategy == "llm"
-                else "keyword parser (--llm none)",
+                "Qwen2.5-Coder-1.5B Q4_K_M (schema-guided)" if strategy == "llm" else "keyword parser (--llm none)",
                 f"{right}/{len(outcomes)} ({100 * right / len(outcomes):.1f}%)",
                 f"{cold_seconds:.1f}",
                 f"{statistics.median(warm):.2f}",

@@ -84,15 +84,48 @@ def test_a_follow_up_with_it_keeps_the_previous_organ(llm_parser):
     assert (follow.tool, follow.args["organ"], follow.args["action"]) == ("intervene_decoder", "spleen", "expand")
 
 
-def test_the_union_schema_has_every_bound_tool_and_clarify_and_compiles_to_a_grammar():
-    from llama_cpp import LlamaGrammar
+def test_the_union_schema_has_every_bound_tool_and_clarify_and_the_decoder_covers_it():
+    from causal_sam_llm.agent.schema_emitter import _openings
 
     schema = call_json_schema(tool_definitions())
     names = [m["properties"]["tool"]["const"] for m in schema["oneOf"]]
     assert names == [spec.name for spec in TOOLS] + ["clarify"]
     intervene = schema["oneOf"][names.index("intervene_decoder")]["properties"]["args"]
     assert intervene["required"] == ["organ", "action", "region", "strength", "slices"]
-    LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+    openings = [o.text for o in _openings(schema, "")]
+    assert len(openings) == len(names) and openings[0] == '{"tool":"load_study"'
+
+
+def test_guided_decoding_writes_schema_valid_json_with_fewer_forward_passes_than_tokens(llm_parser):
+    from langchain_core.messages import HumanMessage
+
+    from causal_sam_llm.agent.guided_decoder import GuidedDecoder
+    from causal_sam_llm.agent.schema_emitter import emit_value
+
+    llama = llm_parser.model.llama
+    # after the parser's own system prompt, so its cached state stays valid for the other tests
+    request = (
+        "As JSON with keys name, age, slices ([first, last]), dose, sex: Jane Roe, 47 years, slices 3 to 12, dose 0.35."
+    )
+    prompt = llm_parser.model._prompt_tokens([*llm_parser.prefix, HumanMessage(request)])
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "age": {"type": "integer"},
+            "slices": {"anyOf": [{"type": "array", "prefixItems": [{"type": "integer"}] * 2}, {"type": "null"}]},
+            "dose": {"type": "number", "minimum": 0, "maximum": 1},
+            "sex": {"enum": ["female", "male", "unknown"]},
+        },
+    }
+    decoder = GuidedDecoder(llama, prompt)
+    emit_value(schema, decoder)
+    record = json.loads(decoder.text)
+    assert list(record) == ["name", "age", "slices", "dose", "sex"]
+    assert record["name"] == "Jane Roe" and record["age"] == 47 and record["slices"] == [3, 12]
+    assert record["dose"] == 0.35 and record["sex"] in ("female", "male", "unknown")
+    written = len(llama.tokenize(decoder.text.encode(), add_bos=False))
+    assert decoder.forward_passes < written
 
 
 def test_a_call_to_an_unknown_tool_or_with_bad_arguments_is_rejected():
