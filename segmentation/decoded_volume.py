@@ -53,10 +53,18 @@ def organ_probabilities(
         pick = torch.from_numpy(indices[start : start + batch])
         chunk_films = _slice_films(films, start, len(pick))
         logits = segmenter.logits_from_features(
-            decoded.upscaled[pick].float(), decoded.weights[pick][:, organs], organs, chunk_films
+            _rows(decoded.upscaled, pick).float(), decoded.weights[pick][:, organs], organs, chunk_films
         )
         chunks.append(torch.sigmoid(decoded.letterbox.logits_to_source(logits)).numpy())
     return np.concatenate(chunks)
+
+
+def _rows(tensor: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
+    """tensor[pick] as a view when the slices are consecutive (the usual case), saving a copy of the features."""
+    first, last = int(pick[0]), int(pick[-1])
+    if last - first + 1 == len(pick) and bool((pick[1:] > pick[:-1]).all()):
+        return tensor[first : last + 1]
+    return tensor[pick]
 
 
 def _slice_films(films: dict[int, OrganFilm] | None, start: int, count: int) -> dict[int, OrganFilm] | None:

@@ -15,9 +15,15 @@ class OrganFilm:
     gate: torch.Tensor | None = None
 
 
-def modulate(features: torch.Tensor, film: OrganFilm) -> torch.Tensor:
-    """features: (B, 32, H, W) → modulated features of the same shape."""
-    gamma = film.gamma.reshape(-1, features.shape[1], 1, 1)
-    beta = film.beta.reshape(-1, features.shape[1], 1, 1)
-    change = (gamma - 1) * features + beta
-    return features + (change if film.gate is None else film.gate * change)
+def modulated_logits(features: torch.Tensor, weights: torch.Tensor, film: OrganFilm | None) -> torch.Tensor:
+    """One organ's logits w · f' for features (B, 32, H, W) and mask weights (B, 32), without materialising f'.
+    Because FiLM is linear in f: w · f' = w · f + g ⊙ ((w ∘ (γ − 1)) · f + w · β), two 32-channel dot products per
+    pixel instead of rewriting all 32 channels (a correction on 100 slices: ~2 s → well under 1 s)."""
+    weights = weights.to(features.dtype)
+    if film is None:
+        return torch.einsum("bk,bkhw->bhw", weights, features)
+    gamma = film.gamma.reshape(-1, features.shape[1]).to(features.dtype)
+    beta = film.beta.reshape(-1, features.shape[1]).to(features.dtype)
+    both = torch.einsum("bjk,bkhw->bjhw", torch.stack([weights, weights * (gamma - 1)], 1), features)
+    change = both[:, 1] + (weights * beta).sum(1)[:, None, None]
+    return both[:, 0] + (change if film.gate is None else film.gate[:, 0] * change)

@@ -13,7 +13,7 @@ from torch import nn
 
 from causal_sam_llm.segmentation.adapters import EmbeddingAdapter, OrganHeads, add_lora_to_attention
 from causal_sam_llm.segmentation.backbone import FrozenSamBackbone
-from causal_sam_llm.segmentation.film import OrganFilm, modulate
+from causal_sam_llm.segmentation.film import OrganFilm, modulated_logits
 
 Method = Literal["lad", "erm", "aug", "full_decoder"]
 
@@ -75,10 +75,10 @@ class PromptFreeSegmenter(nn.Module):
         films: dict[int, OrganFilm] | None = None,
     ) -> torch.Tensor:
         """(B, C', S, S) logits: each organ's weights over its (optionally FiLM-modulated) mask features."""
-        logits = []
-        for position, organ in enumerate(organs):
-            features = modulate(upscaled, films[organ]) if films and organ in films else upscaled
-            logits.append(torch.einsum("bk,bkhw->bhw", weights[:, position].to(features.dtype), features))
+        logits = [
+            modulated_logits(upscaled, weights[:, position], (films or {}).get(organ))
+            for position, organ in enumerate(organs)
+        ]
         return torch.stack(logits, 1).float() + self.heads.bias[organs].reshape(1, -1, 1, 1)
 
     def trained_state(self) -> dict[str, torch.Tensor]:

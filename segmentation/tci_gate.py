@@ -75,9 +75,9 @@ def intervention_gate(
     reference = mask.copy()
     if intervention.region == "superior" and not mask[first : last + 1].any():
         reference[first : last + 1] = mask[_extent(mask)[1]]  # grow from the organ's top slice upward
-    band = _boundary_band(intervention, reference, spacing_mm).astype(np.float32)
-    gate = band * _in_plane_side(intervention.region, reference)
-    gate = gaussian_filter(gate, sigma=(0, 1.0, 1.0))
-    gate[:first] = 0
-    gate[last + 1 :] = 0
+    # the side is about the whole organ's centroid; the band only matters on the command's slices
+    side = _in_plane_side(intervention.region, reference)[first : last + 1]
+    band = _boundary_band(intervention, reference[first : last + 1], spacing_mm).astype(np.float32)
+    gate = np.zeros(mask.shape, np.float32)
+    gate[first : last + 1] = gaussian_filter(band * side, sigma=(0, 1.0, 1.0))
     return np.clip(gate, 0, 1)

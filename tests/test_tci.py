@@ -80,3 +80,24 @@ def test_simulated_clinician_phrasings_vary_and_use_lay_words():
 def test_every_action_yields_a_nonempty_gate(action):
     gate = intervention_gate(Intervention(organ="liver", action=action, strength=0.6), _organ_masks()[:, 0], SPACING)
     assert gate.max() > 0.5
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_film_logits_equal_the_dot_product_over_explicitly_modulated_features(gated):
+    import torch
+
+    from causal_sam_llm.segmentation.film import OrganFilm, modulated_logits
+
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(3, 32, 8, 8, generator=generator)
+    weights = torch.randn(3, 32, generator=generator)
+    gamma, beta = 1 + 0.3 * torch.randn(32, generator=generator), torch.randn(32, generator=generator)
+    gate = torch.rand(3, 1, 8, 8, generator=generator) if gated else None
+    explicit = features + (1 if gate is None else gate) * (
+        (gamma[None, :, None, None] - 1) * features + beta[None, :, None, None]
+    )
+    expected = (weights[:, :, None, None] * explicit).sum(1)
+    assert torch.allclose(modulated_logits(features, weights, OrganFilm(gamma, beta, gate)), expected, atol=1e-4)
+    assert torch.allclose(
+        modulated_logits(features, weights, None), (weights[:, :, None, None] * features).sum(1), atol=1e-4
+    )
