@@ -56,6 +56,9 @@ class LlamaToolCaller(BaseChatModel):
                 n_threads=self.n_threads,
                 n_threads_batch=self.n_threads,
                 seed=self.seed,
+                # read, not mapped: llama.cpp repacks the weights for its CPU kernels, and with a mapping the file's
+                # pages stay resident beside the repacked copy (peak RSS 1.91 → 1.34 GiB, same speed)
+                use_mmap=False,
                 verbose=False,
             )
         return self._llama

@@ -43,9 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--slices", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path("bench/results/tci.md"))
+    parser.add_argument("--encoder-precision", default="auto", help="fp32, bf16 or auto (what the agent uses)")
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
-    segmenter, _ = load_segmenter(args.checkpoint)
+    segmenter, _ = load_segmenter(args.checkpoint, precision=args.encoder_precision)
     generator = load_generator(args.checkpoint, len(segmenter.classes))
     case, volume = _volume(args.slices)
     embedder = SliceEmbedder(segmenter.backbone)  # no cache: re-segmenting means running the encoder again
@@ -67,11 +68,15 @@ def main(argv: list[str] | None = None) -> None:
         ["decoder only (features cached once)", f"{decode_seconds:.2f} s", f"{resegment / decode_seconds:.0f}×"],
         ["one TCI correction (liver, whole)", f"{correction * 1000:.0f} ms", f"{resegment / correction:.0f}×"],
     ]
-    body = f"{args.slices}-slice volume ({volume.shape[1]}×{volume.shape[2]}), CPU, median of 5 corrections.\n\n"
+    body = (
+        f"{args.slices}-slice volume ({volume.shape[1]}×{volume.shape[2]}), CPU, encoder in "
+        f"{segmenter.backbone.precision}, median of 5 corrections. The re-segment row is also the first "
+        f"segmentation of a {args.slices}-slice volume.\n\n"
+    )
     write_section(
         args.out,
         "TCI correction vs re-segmentation",
-        f"{COMMAND} --slices {args.slices}",
+        f"{COMMAND} --slices {args.slices} --encoder-precision {args.encoder_precision}",
         body + markdown_table(["what", "time", "speed-up"], rows),
     )
     print(args.out.read_text())

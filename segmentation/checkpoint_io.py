@@ -55,11 +55,15 @@ def read_checkpoint(path: Path) -> dict:
 
 
 def load_segmenter(
-    path: Path, device: str = "cpu", encoder_checkpoint: Path | None = None, expected_classes: list[str] | None = None
+    path: Path,
+    device: str = "cpu",
+    encoder_checkpoint: Path | None = None,
+    expected_classes: list[str] | None = None,
+    precision: str = "fp32",
 ) -> tuple[PromptFreeSegmenter, dict]:
     """Rebuild the segmenter a checkpoint was trained as; refuse one trained for another encoder or label set."""
     payload = read_checkpoint(path)
-    backbone = build_backbone(payload["encoder"], encoder_checkpoint, device)
+    backbone = build_backbone(payload["encoder"], encoder_checkpoint, device, precision)
     if backbone.weights_sha256 != payload["encoder_sha256"]:
         raise CheckpointError(
             f"{path} was trained on {payload['encoder']} weights {payload['encoder_sha256'][:12]}…, but the loaded "

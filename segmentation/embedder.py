@@ -53,7 +53,7 @@ class SliceEmbedder:
                 bar.advance(task)
 
     def _embed_one(self, encoder_input: torch.Tensor) -> np.ndarray:
-        key = embedding_key(encoder_input.numpy(), self.backbone.spec.name, self.backbone.weights_sha256)
+        key = embedding_key(encoder_input.numpy(), self.backbone.cache_name, self.backbone.weights_sha256)
         cached = self.cache.get(key) if self.cache else None
         if cached is not None:
             return cached.astype(np.float32)

@@ -10,7 +10,7 @@ from torch import nn
 
 from causal_sam_llm.errors import CheckpointError, UnknownEncoderError
 from causal_sam_llm.segmentation import sam_builders
-from causal_sam_llm.segmentation.backbone import EncoderSpec, FrozenSamBackbone
+from causal_sam_llm.segmentation.backbone import EncoderSpec, FrozenSamBackbone, resolve_precision
 from causal_sam_llm.segmentation.checkpoints import file_sha256, load_strict, read_state_dict
 
 DEFAULT_ENCODER = "litemedsam"
@@ -94,15 +94,17 @@ def resolve_weights(name: str, checkpoint: Path | None = None) -> Path:
 
 
 def build_backbone(
-    name: str = DEFAULT_ENCODER, checkpoint: Path | None = None, device: str = "cpu"
+    name: str = DEFAULT_ENCODER, checkpoint: Path | None = None, device: str = "cpu", precision: str = "fp32"
 ) -> FrozenSamBackbone:
-    """Build encoder `name`, load its weights strictly, freeze it, and move it to `device`."""
+    """Build encoder `name`, load its weights strictly, freeze it, and move it to `device`. precision: fp32, bf16
+    or auto (bf16 where the CPU computes it natively); only the frozen encoder runs in it."""
     entry = _entry(name)
     weights = resolve_weights(name, checkpoint)
     state = read_state_dict(weights)
     sam = entry.build()
     load_strict(sam, state, weights, architecture=name)
     backbone = FrozenSamBackbone(sam, entry.spec, weights, file_sha256(weights))
+    backbone.precision = resolve_precision(precision, device)
     return backbone.to(torch.device(device))
 
 

@@ -51,6 +51,7 @@ def score_checkpoints(
     data: Path | None = None,
     device: str = "cpu",
     progress: bool = True,
+    precision: str = "fp32",
 ) -> list[Score]:
     domains = test_cases(protocol, overrides or {}, data)
     scores: list[Score] = []
@@ -58,7 +59,7 @@ def score_checkpoints(
     with Progress(disable=not progress) as bar:
         task = bar.add_task("evaluating", total=total)
         for path in checkpoints:
-            segmenter, meta = load_segmenter(path, device, expected_classes=protocol.classes)
+            segmenter, meta = load_segmenter(path, device, expected_classes=protocol.classes, precision=precision)
             embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
             for domain, cases in domains.items():
                 for case in cases:

@@ -85,3 +85,17 @@ def test_checkpoint_that_is_not_a_state_dict(tmp_path):
     junk.write_text("not a checkpoint")
     with pytest.raises(CheckpointError, match="cannot read checkpoint"):
         build_backbone("sam_vit_b", checkpoint=junk)
+
+
+def test_bf16_encoder_is_close_to_fp32_and_cached_apart(litemedsam):
+    from causal_sam_llm.segmentation.backbone import resolve_precision
+
+    bf16 = build_backbone("litemedsam", precision="bf16")
+    images = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(0))
+    reference, approximate = litemedsam.encode(images), bf16.encode(images)
+    assert approximate.dtype == torch.float32 and approximate.is_contiguous()
+    assert ((approximate - reference).norm() / reference.norm()).item() < 0.1
+    assert (litemedsam.cache_name, bf16.cache_name) == ("litemedsam", "litemedsam@bf16")
+    assert resolve_precision("auto", "cuda") == "fp32"
+    with pytest.raises(ValueError, match="fp32, bf16, auto"):
+        resolve_precision("int4", "cpu")

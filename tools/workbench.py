@@ -51,9 +51,17 @@ class Workbench:
     _reference: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def create(cls, folder: Path, checkpoint: Path | None = None, cache: EmbeddingCache | None = None) -> "Workbench":
+    def create(
+        cls,
+        folder: Path,
+        checkpoint: Path | None = None,
+        cache: EmbeddingCache | None = None,
+        precision: str = "auto",
+    ) -> "Workbench":
+        """precision "auto": the encoder runs in bf16 where the CPU has it natively — 3× faster, mean OOD Dice
+        82.65 vs 82.66 in fp32 (results/precision/)."""
         checkpoint = Path(checkpoint) if checkpoint else default_segmenter_checkpoint()
-        segmenter, _meta = load_segmenter(checkpoint)
+        segmenter, _meta = load_segmenter(checkpoint, precision=precision)
         generator = load_generator(checkpoint, len(segmenter.classes))
         embedder = SliceEmbedder(segmenter.backbone, cache or EmbeddingCache(embedding_cache_dir()))
         folder.mkdir(parents=True, exist_ok=True)

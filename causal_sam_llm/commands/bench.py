@@ -3,9 +3,11 @@ volume), LLM parsing accuracy and cold vs warm latency, agent memory — each me
 collected into bench/results.md."""
 
 import argparse
+import subprocess
+import sys
 from pathlib import Path
 
-from causal_sam_llm.bench import encoder, llm, memory, tci
+from causal_sam_llm.bench import encoder, llm, tci
 from causal_sam_llm.commands.common import console
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
 
@@ -28,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
             ["--checkpoint", str(shipped_checkpoint("ct_to_mr", "lad")), "--out", str(folder / "tci.md")]
         ),
         "llm": lambda: llm.main(["--out", str(folder / "llm.md")]),
-        "memory": lambda: memory.main(["--out", str(folder / "memory.md")]),
+        # its own process: peak RSS is per process, and the parts before it held large volumes and the LLM
+        "memory": lambda: subprocess.run(
+            [sys.executable, "-m", "causal_sam_llm.bench.memory", "--out", str(folder / "memory.md")], check=True
+        ),
     }
     for part in parts:
         console.rule(part)

@@ -6,6 +6,7 @@ from pathlib import Path
 from rich.console import Console
 
 from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.embedding_cache import DEFAULT_MAX_BYTES, EmbeddingCache
 from causal_sam_llm.segmentation.encoder_registry import DEFAULT_ENCODER, encoder_names
 
@@ -16,6 +17,15 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder", default=DEFAULT_ENCODER, help=f"one of: {', '.join(encoder_names())}")
     parser.add_argument("--checkpoint", type=Path, help="weights file (required for sam_vit_b and medsam_vit_b)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+
+
+def add_precision_argument(parser: argparse.ArgumentParser, default: str = "fp32") -> None:
+    parser.add_argument(
+        "--encoder-precision",
+        choices=PRECISIONS,
+        default=default,
+        help=f"frozen encoder precision; auto = bf16 where the CPU has native bf16 (default: {default})",
+    )
 
 
 def add_cache_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from causal_sam_llm.commands.common import console
+from causal_sam_llm.commands.common import add_precision_argument, console
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.segmentation.encoder_registry import default_device
@@ -17,13 +17,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoint", type=Path, nargs="+", required=True, help="one or more model.pt files")
     parser.add_argument("--data", type=Path, default=None, help="score this labelled folder (e.g. BTCV layout)")
     parser.add_argument("--json", type=Path, required=True, help="report path; .md and .png are written beside it")
+    add_precision_argument(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
     scores = score_checkpoints(
-        args.checkpoint, protocol, parse_assignments(args.set), args.data, args.device or default_device()
+        args.checkpoint,
+        protocol,
+        parse_assignments(args.set),
+        args.data,
+        args.device or default_device(),
+        precision=args.encoder_precision,
     )
     title = f"{protocol.name}: {protocol.description}" if args.data is None else f"{protocol.name} on {args.data}"
     console.print(write_report(scores, args.json, title, " ".join(["causal-sam-llm", *sys.argv[1:]])), markup=False)

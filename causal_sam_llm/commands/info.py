@@ -6,6 +6,7 @@ from rich.table import Table
 
 from causal_sam_llm import __version__
 from causal_sam_llm.commands.common import add_encoder_arguments, console
+from causal_sam_llm.segmentation.backbone import resolve_precision
 from causal_sam_llm.segmentation.encoder_registry import build_backbone, default_device
 from causal_sam_llm.segmentation.parameters import count_parameters
 from causal_sam_llm.segmentation.segmenter import build_segmenter
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         ("weights", str(backbone.weights_path)),
         ("weights sha256", backbone.weights_sha256),
         ("device", device),
+        ("encoder precision", f"fp32 for train/eval; the agent uses {resolve_precision('auto', device)} (auto)"),
         ("encoder (frozen)", counts.describe()),
         ("segmenter frozen", f"{segmenter.frozen:,}"),
         ("segmenter trainable", f"{segmenter.trainable:,} (adapter, LoRA, organ tokens and heads)"),
