@@ -25,6 +25,7 @@ from causal_sam_llm.segmentation.encoder_registry import build_backbone
 from causal_sam_llm.segmentation.lad import LADObjective, segmentation_loss
 from causal_sam_llm.segmentation.parameters import count_parameters
 from causal_sam_llm.segmentation.segmenter import Method, PromptFreeSegmenter, build_segmenter
+from causal_sam_llm.segmentation.style_profile import StyleDescriber
 from causal_sam_llm.segmentation.text_encoder import shared_text_encoder
 from causal_sam_llm.segmentation.training_set import EmbeddedSlices, build_training_slices
 
@@ -49,6 +50,18 @@ class TrainConfig:
     consistency_weight: float = 1.0
     max_cases: int | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    vlm_model: str | None = None  # with vlm_mmproj: a vision-language model writes the style sentences
+    vlm_mmproj: str | None = None
+
+    def describer(self) -> StyleDescriber | None:
+        """None: the measured profile (default). Both VLM paths: the vision-language backend."""
+        if (self.vlm_model is None) != (self.vlm_mmproj is None):
+            raise CheckpointError("a vision-language describer needs both --vlm-model and --vlm-mmproj.")
+        if self.vlm_model is None:
+            return None
+        from causal_sam_llm.segmentation.vlm_describer import VisionLanguageStyleDescriber
+
+        return VisionLanguageStyleDescriber(Path(self.vlm_model), Path(self.vlm_mmproj))
 
 
 class _TrainStep(nn.Module):
@@ -106,6 +119,7 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
     """Train and write `run_dir/model.pt` (the trained part only); resume from `run_dir/state.pt` if present."""
     rank, world = _distributed()
     _seed_everything(config.seed)
+    describer = config.describer()
     protocol = load_protocol(config.protocol)
     cases = [c for domain in protocol.cases("train", config.variables).values() for c in domain]
     cases = cases[: config.max_cases] if config.max_cases else cases
@@ -124,6 +138,7 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
                 restyles,
                 config.seed,
                 progress and rank == 0,
+                describer,
             )
         if world > 1:
             dist.barrier()

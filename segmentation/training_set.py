@@ -13,7 +13,7 @@ from causal_sam_llm.datasets.orientation import axial_stack_to_ras
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.intensity import to_unit_range
 from causal_sam_llm.segmentation.style_augment import apply_restyle, random_restyle
-from causal_sam_llm.segmentation.style_profile import describe_style, measure_style
+from causal_sam_llm.segmentation.style_profile import StyleDescriber, describe_style, measure_style
 from causal_sam_llm.segmentation.text_encoder import FrozenTextEncoder
 
 
@@ -54,6 +54,7 @@ def build_training_slices(
     restyles: int = 0,
     seed: int = 0,
     progress: bool = True,
+    describer: StyleDescriber | None = None,
 ) -> EmbeddedSlices:
     """Every case contributes its native view; the first case of each anatomy also `restyles` random intensity
     restylings of the same slices (other native styles of that anatomy are views already)."""
@@ -72,7 +73,8 @@ def build_training_slices(
             restyled.add(case.anatomy_key)
             for view in range(1 + extra):
                 if view == 0:
-                    profile, pixels = describe_style(case), unit[keep]
+                    profile = describer.describe(case) if describer else describe_style(case)
+                    pixels = unit[keep]
                 else:
                     restyle = random_restyle(rng)
                     styled = apply_restyle(unit, restyle)

@@ -39,3 +39,27 @@ def test_restyled_view_keeps_anatomy_and_says_so():
     assert styled.shape == unit.shape and styled.min() >= 0 and styled.max() <= 1
     assert not np.allclose(styled, unit)
     assert "intensities" in restyle.describe()
+
+
+def test_vision_language_describer_names_missing_weights_and_renders_the_slice_it_would_show(tmp_path):
+    """The VLM backend's weights cannot be had offline; what runs here: its input image and its errors."""
+    import io
+
+    import pytest
+    from PIL import Image
+
+    from causal_sam_llm.errors import CheckpointError
+    from causal_sam_llm.segmentation.trainer import TrainConfig
+    from causal_sam_llm.segmentation.vlm_describer import VisionLanguageStyleDescriber, middle_slice_png
+
+    model = tmp_path / "vlm.gguf"
+    model.write_bytes(b"GGUF")
+    with pytest.raises(CheckpointError, match=r"mmproj .*not found: .*proj\.gguf"):
+        VisionLanguageStyleDescriber(model, tmp_path / "proj.gguf")
+    with pytest.raises(CheckpointError, match="both --vlm-model and --vlm-mmproj"):
+        TrainConfig("ct_to_mr", "lad", vlm_model=str(model)).describer()
+    assert TrainConfig("ct_to_mr", "lad").describer() is None
+    case = load_dicom_case([sample_path("abdomen_mr")])
+    image = Image.open(io.BytesIO(middle_slice_png(case)))
+    assert image.mode == "L" and image.size == case.axial_image().shape[:0:-1]
+    assert np.asarray(image).std() > 10  # a windowed image, not a blank

@@ -46,6 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--restyles", type=int, default=TrainConfig.restyles, help="restyled views per anatomy")
     parser.add_argument("--encoder", default="litemedsam")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/PROTOCOL/METHOD)")
+    parser.add_argument("--vlm-model", default=None, help="vision-language GGUF: it writes the style sentences")
+    parser.add_argument("--vlm-mmproj", default=None, help="its mmproj (vision projector) GGUF")
     parser.set_defaults(run=run)
 
 
@@ -60,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         slice_stride=args.slice_stride,
         restyles=args.restyles,
         variables=parse_assignments(args.set),
+        vlm_model=args.vlm_model,
+        vlm_mmproj=args.vlm_mmproj,
     )
     out = args.out or Path("runs") / Path(args.protocol).stem / args.method
     path = train(config, out, args.device or default_device())
