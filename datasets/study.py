@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from causal_sam_llm.datasets.brats import SEQUENCES, load_brats
 from causal_sam_llm.datasets.btcv import load_btcv
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.dicom_series import dicom_files
@@ -40,7 +41,10 @@ def open_study(spec: str, labels: str | Path | None = None, benchmark: Path | No
 
 
 def benchmark_case(case_id: str, root: Path) -> Case:
-    """A case of the built-in benchmark by id (`<domain>-<number>`, as `causal-sam-llm data list` prints)."""
+    """A case of the built-in benchmark by id: abdomen `<domain>-<number>` (mr_t2-0011) or brain
+    `<patient>-<sequence>` (BraTS2021_00006-flair), as `causal-sam-llm data list` prints."""
+    if case_id.startswith("BraTS"):
+        return _brain_case(case_id, root)
     domain, _, number = case_id.rpartition("-")
     folder = root / "abdomen" / domain
     if not domain or not number or not folder.is_dir():
@@ -53,6 +57,17 @@ def benchmark_case(case_id: str, root: Path) -> Case:
         if case.case_id == case_id:
             return case
     raise DataLayoutError(f"benchmark domain {domain} has no case {case_id!r}.")
+
+
+def _brain_case(case_id: str, root: Path) -> Case:
+    patient, _, sequence = case_id.rpartition("-")
+    folder = root / "brain"
+    if not patient or sequence not in SEQUENCES or not (folder / patient).is_dir():
+        raise DataLayoutError(
+            f"no benchmark brain case {case_id!r} in {folder}; ids look like BraTS2021_00006-flair with a sequence "
+            f"among {', '.join(SEQUENCES)} (build it with `causal-sam-llm data make-benchmark`)."
+        )
+    return next(c for c in load_brats(folder, (sequence,)) if c.case_id == case_id)
 
 
 def nifti_case(image: Path, labels: Path | None = None) -> Case:

@@ -56,7 +56,7 @@ class FrozenSamBackbone(nn.Module):
         self.register_buffer("pixel_std", torch.tensor(spec.pixel_std).view(1, 3, 1, 1), persistent=False)
         for parameter in self.parameters():
             parameter.requires_grad_(False)
-        # channels_last: the same numbers, ~1.3× faster convolutions on CPU (bench/results/encoder.md)
+        # channels_last: the same numbers, ~1.1–1.3× faster convolutions on CPU (README, Speed)
         self.image_encoder.to(memory_format=torch.channels_last)
         self.precision: Precision = "fp32"
         self.eval()

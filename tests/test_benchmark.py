@@ -137,3 +137,12 @@ def test_data_show_and_list_commands(benchmark, tmp_path, capsys):
     assert main(["data", "list", str(benchmark / "abdomen" / "mr_t2")]) == 0
     listing = capsys.readouterr().out
     assert "mr_t2-0004" in listing and "T2SPIR" in listing
+
+
+def test_a_brain_case_opens_for_the_agent_by_its_brats_id(benchmark):
+    from causal_sam_llm.datasets.study import open_study
+
+    case = open_study("benchmark:BraTS2021_00001-flair", benchmark=benchmark)
+    assert (case.sequence, case.label_set_name, case.has_labels) == ("flair", "brain_tumour", True)
+    with pytest.raises(DataLayoutError, match="t1, t1ce, t2, flair"):
+        open_study("benchmark:BraTS2021_00001-dwi", benchmark=benchmark)
