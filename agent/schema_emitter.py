@@ -85,8 +85,6 @@ def _array_openings(schema: dict) -> list[Opening]:
     items = schema.get("prefixItems")
     if not items:
         raise ToolCallError(f"only fixed-length arrays (prefixItems) are supported by the decoder: {schema}")
-    if len(items) == 0:
-        return [Opening("[]")]
     first_end = "," if len(items) > 1 else "]"
 
     def rest_after(opening: Opening) -> Continuation:
