@@ -34,9 +34,11 @@ class GuidedDecoder:
         self.forward_passes = 0
         self.tokens_evaluated = 0
         self.queued = self._reuse_cached_prefix(prompt_tokens)
-        self._stops = _stop_tokens(llama)
-        # tokenized options by (pending text, options): the same keys and enums recur in every call
+        # tokenized options by (pending text, options), the stop tokens, the vocabulary: the same in every call
         self._options = option_cache if option_cache is not None else {}
+        if "stops" not in self._options:
+            self._options["stops"] = _stop_tokens(llama)
+        self._stops = self._options["stops"]
 
     def literal(self, text: str) -> None:
         if self.ahead:

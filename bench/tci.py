@@ -13,6 +13,7 @@ import torch
 
 from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--slices", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path("bench/results/tci.md"))
-    parser.add_argument("--encoder-precision", default="auto", help="fp32, bf16 or auto (what the agent uses)")
+    parser.add_argument("--encoder-precision", choices=PRECISIONS, default="auto", help="auto: what the agent uses")
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
     segmenter, _ = load_segmenter(args.checkpoint, precision=args.encoder_precision)

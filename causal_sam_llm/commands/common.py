@@ -19,12 +19,12 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
 
-def add_precision_argument(parser: argparse.ArgumentParser, default: str = "fp32") -> None:
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--encoder-precision",
         choices=PRECISIONS,
-        default=default,
-        help=f"frozen encoder precision; auto = bf16 where the CPU has native bf16 (default: {default})",
+        default="fp32",
+        help="frozen encoder precision; auto = bf16 where the CPU has native bf16 (default: fp32)",
     )
 
 
