@@ -18,6 +18,7 @@ from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.llm_weights import default_model_path
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.prompt import prefix_messages
+from causal_sam_llm.agent.schema_emitter import as_emitted
 from causal_sam_llm.tools.registry import TOOLS
 
 HISTORY_BLOCK = 6  # earlier turns the model sees (for "it", "a bit more"): 6 to 12, trimmed in blocks
@@ -44,9 +45,12 @@ class CommandParser:
         strategy: Strategy = "llm",
         model_path: Path | None = None,
         tools: Sequence[Any] | None = None,
+        draft: bool = True,
     ) -> None:
+        """`draft`: give the LLM the keyword parser's answer as a draft to check (faster; same answers)."""
         self.classes = list(classes)
         self.strategy = strategy
+        self.draft = draft
         self.argument_models = {spec.name: spec.args for spec in TOOLS}
         self.last_timings: dict[str, float] = {}
         if strategy == "llm":
@@ -70,7 +74,7 @@ class CommandParser:
         if self.strategy == "none":
             raw = keyword_parse(text, self.classes, previous).model_dump()
         else:
-            raw = self._ask_model(text, history)
+            raw = self._ask_model(text, history, previous)
         try:
             call = validate_call(raw, self.argument_models)
         except ToolCallError as exc:
@@ -79,7 +83,7 @@ class CommandParser:
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call
 
-    def _ask_model(self, text: str, history: list[tuple[str, ParsedCall]]) -> dict:
+    def _ask_model(self, text: str, history: list[tuple[str, ParsedCall]], previous: str | None) -> dict:
         messages: list[BaseMessage] = list(self.prefix)
         # trimmed in blocks, not sliding: the prompt then grows append-only for 6 turns, so llama.cpp reuses the
         # evaluated prefix and only the newest turn is processed
@@ -88,10 +92,22 @@ class CommandParser:
             messages.append(HumanMessage(said))
             messages.append(AIMessage("", tool_calls=[{"name": call.tool, "args": call.args, "id": "history"}]))
         messages.append(HumanMessage(text))
-        answer = self.bound.invoke(messages)
+        answer = self.bound.invoke(messages, draft=self._draft(text, previous) if self.draft else None)
         self.last_timings = dict(self.model.last_timings)
         tool_call = answer.tool_calls[0]
         return {"tool": tool_call["name"], "args": tool_call["args"]}
+
+    def _draft(self, text: str, previous: str | None) -> str | None:
+        """The keyword parser's call in the decoder's JSON form, arguments in schema order."""
+        guess = keyword_parse(text, self.classes, previous)
+        model = self.argument_models.get(guess.tool)
+        if model is None:
+            return None
+        try:
+            args = model.model_validate(guess.args).model_dump(mode="json")
+        except ValueError:
+            return None
+        return as_emitted({"tool": guess.tool, "args": args})
 
 
 def previous_organ(history: list[tuple[str, ParsedCall]], classes: list[str]) -> str | None:

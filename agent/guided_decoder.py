@@ -6,16 +6,59 @@ continuations (`choose`); forced tokens are queued and evaluated together in one
 only where the allowed continuations differ. The result equals grammar-constrained greedy decoding restricted to each
 continuation's own tokenization, at a fraction of the forward passes.
 
-State: `queued` tokens are decided but not yet evaluated; `pending` text is decided but not yet tokenized (it is
-tokenized together with whatever follows, so token merges across the boundary look natural to the model)."""
+A `draft` (a likely answer, e.g. from the keyword parser) makes it faster still: where the draft says which option
+comes next, that option is taken at once and the decision is checked later, together with all others, in one batch
+(speculative decoding with an outside draft). A decision the model does not confirm raises `Mispredicted`, and
+`guided_decode` decodes again with the confirmed decisions known. The draft changes the speed, never the answer.
+
+State: `tokens` is the prompt plus every answer token decided so far (evaluated lazily, in batches); `pending` text
+is decided but not yet tokenized (it is tokenized together with whatever follows, so token merges across the
+boundary look natural to the model); `decisions` holds the token taken at each point where the model had a say."""
 
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 import llama_cpp
 import numpy as np
 
 from causal_sam_llm.agent.call_schema import ToolCallError
+
+
+class Mispredicted(Exception):
+    """A drafted decision the model does not make; `decisions` are the confirmed ones, ending with the model's own."""
+
+    def __init__(self, decisions: list[int]) -> None:
+        super().__init__(f"draft rejected at decision {len(decisions) - 1}")
+        self.decisions = decisions
+
+
+def guided_decode(
+    llama: Any,
+    prompt_tokens: list[int],
+    emit: Callable[["GuidedDecoder"], None],
+    option_cache: dict | None = None,
+    max_string_tokens: int = 96,
+    draft: str | None = None,
+) -> "GuidedDecoder":
+    """Run `emit` on a decoder until its answer is confirmed by the model; returns that decoder (its `text` is the
+    answer), with the forward passes and tokens of all attempts counted."""
+    known: list[int] = []
+    passes = evaluated = 0
+    while True:
+        decoder = GuidedDecoder(llama, prompt_tokens, option_cache, max_string_tokens, draft, known)
+        try:
+            emit(decoder)
+            decoder.confirm()
+        except Mispredicted as miss:
+            known = miss.decisions  # one decision longer than before: the loop ends
+            continue
+        finally:
+            passes += decoder.forward_passes
+            evaluated += decoder.tokens_evaluated
+        decoder.forward_passes, decoder.tokens_evaluated = passes, evaluated
+        return decoder
 
 
 class GuidedDecoder:
@@ -25,15 +68,23 @@ class GuidedDecoder:
         prompt_tokens: list[int],
         option_cache: dict | None = None,
         max_string_tokens: int = 96,
+        draft: str | None = None,
+        known: list[int] | None = None,
     ) -> None:
+        if len(prompt_tokens) + 64 > llama.n_ctx():
+            raise ToolCallError(f"the conversation is too long for the model's context ({len(prompt_tokens)} tokens)")
         self.llama = llama
         self.max_string_tokens = max_string_tokens
+        self.draft = draft
+        self.known = list(known or [])
         self.text = ""  # everything decided so far: the answer
         self.pending = ""
         self.ahead = ""  # text a choice already wrote that the next literal starts with (a number's end comma)
+        self.tokens = list(prompt_tokens)
+        self.decisions: list[int] = []
+        self.unchecked: list[tuple[int, int, list[int]]] = []  # drafted: (decision index, position, candidates)
         self.forward_passes = 0
         self.tokens_evaluated = 0
-        self.queued = self._reuse_cached_prefix(prompt_tokens)
         # tokenized options by (pending text, options), the stop tokens, the vocabulary: the same in every call
         self._options = option_cache if option_cache is not None else {}
         if "stops" not in self._options:
@@ -53,6 +104,7 @@ class GuidedDecoder:
         """Index of the option the model prefers, by greedy descent through the options' token trie."""
         sequences = self._option_tokens(options)
         self.pending = ""
+        drafted = self._drafted_option(options)
         alive = list(range(len(options)))
         depth = 0
         while True:
@@ -64,10 +116,9 @@ class GuidedDecoder:
             if len(next_tokens) == 1:
                 token = next_tokens.pop()
             else:
-                logits = self._logits()
-                candidates = sorted(next_tokens)
-                token = candidates[int(np.argmax(logits[candidates]))]
-            self.queued.append(token)
+                guess = sequences[drafted][depth] if drafted in alive else None
+                token = self._decide(sorted(next_tokens), guess)
+            self.tokens.append(token)
             alive = [i for i in alive if len(sequences[i]) > depth and sequences[i][depth] == token]
             depth += 1
         self.text += options[chosen]
@@ -82,13 +133,11 @@ class GuidedDecoder:
         # token healing: the quote's own token is taken back, and the first token must start with its text, so the
         # model may write the quote merged with what follows (' "/' in ' "/data/...') as it would unconstrained
         healed = self.llama.detokenize(tokens[-1:])
-        self.queued += tokens[:-1]
+        self.tokens += tokens[:-1]
         unqueued = healed  # the quote's text until a generated token that carries it is queued
         body = b""
         for step in range(self.max_string_tokens):
-            logits = self._logits()
-            allowed = self._tokens_starting_with(healed) if step == 0 else None
-            token = allowed[int(np.argmax(logits[allowed]))] if allowed else int(np.argmax(logits))
+            token = self._decide(self._tokens_starting_with(healed) if step == 0 else None, None)
             if token in self._stops:
                 break
             piece = self.llama.detokenize([token])
@@ -101,7 +150,7 @@ class GuidedDecoder:
                 body = (body + piece)[:end]
                 break
             body += piece
-            self.queued.append(token)
+            self.tokens.append(token)
             unqueued = b""
         text = body.decode("utf-8", "ignore")
         self.text += text + '"'
@@ -111,6 +160,39 @@ class GuidedDecoder:
         except ValueError:
             return text
 
+    def confirm(self) -> None:
+        """Check the drafted decisions not yet checked (raises `Mispredicted` at the first the model rejects)."""
+        if self.unchecked:
+            # forced text after the last drafted decision is never evaluated: no decision depends on it
+            self._evaluate(end=max(position for _, position, _ in self.unchecked) + 1)
+
+    def _decide(self, candidates: list[int] | None, guess: int | None) -> int:
+        """The token at a point where the model has a say (`candidates`; None: any token): known from an earlier
+        attempt, taken from the draft (checked later), or the model's greedy pick now."""
+        index = len(self.decisions)
+        if index < len(self.known):
+            token = self.known[index]
+        elif guess is not None:
+            self.unchecked.append((index, len(self.tokens) - 1, candidates))
+            token = guess
+        else:
+            token = _best(self._evaluate(), candidates)
+        self.decisions.append(token)
+        return token
+
+    def _drafted_option(self, options: list[str]) -> int | None:
+        """The option the draft writes next, if the draft still fits the answer so far."""
+        if self.draft is None:
+            return None
+        if self.draft.startswith(self.text):
+            rest = self.draft[len(self.text) :]
+        else:  # the answer left the draft: realign on the key being written (`"region":`) when the draft has it
+            key = re.search(r'"\w+":$', self.text)
+            if key is None or key.group() not in self.draft:
+                return None
+            rest = self.draft[self.draft.index(key.group()) + len(key.group()) :]
+        return next((i for i, option in enumerate(options) if rest.startswith(option)), None)
+
     def _tokens_starting_with(self, prefix: bytes) -> list[int]:
         key = ("tokens starting with", prefix)
         if key not in self._options:
@@ -118,21 +200,6 @@ class GuidedDecoder:
                 self._options["vocabulary"] = [self.llama.detokenize([t]) for t in range(self.llama.n_vocab())]
             self._options[key] = [t for t, text in enumerate(self._options["vocabulary"]) if text.startswith(prefix)]
         return self._options[key]
-
-    def _reuse_cached_prefix(self, prompt_tokens: list[int]) -> list[int]:
-        """Keep the part of the KV cache that matches the new prompt (the system prompt and examples, earlier turns);
-        return the tokens that still need evaluating (at least one, so there are logits to read)."""
-        cached = self.llama._input_ids
-        same = 0
-        for a, b in zip(cached, prompt_tokens, strict=False):
-            if a != b:
-                break
-            same += 1
-        same = min(same, len(prompt_tokens) - 1)
-        if len(prompt_tokens) + 64 > self.llama.n_ctx():
-            raise ToolCallError(f"the conversation is too long for the model's context ({len(prompt_tokens)} tokens)")
-        self.llama.n_tokens = same  # eval() drops the KV cache from here on
-        return list(prompt_tokens[same:])
 
     def _option_tokens(self, options: list[str]) -> list[list[int]]:
         key = (self.pending, tuple(options))
@@ -143,14 +210,72 @@ class GuidedDecoder:
     def _tokenize(self, text: str) -> list[int]:
         return self.llama.tokenize(text.encode(), add_bos=False, special=False) if text else []
 
-    def _logits(self) -> np.ndarray:
-        """Evaluate the queued tokens in one batch; the logits after the last of them."""
-        self.llama.eval(self.queued)
-        self.forward_passes += 1
-        self.tokens_evaluated += len(self.queued)
-        self.queued = []
-        pointer = llama_cpp.llama_get_logits_ith(self.llama._ctx.ctx, -1)
-        return np.ctypeslib.as_array(pointer, shape=(self.llama.n_vocab(),))
+    def _evaluate(self, end: int | None = None) -> np.ndarray:
+        """Bring the model up to date with `tokens[:end]` (default all) in one batch, check the drafted decisions on
+        the way, and return the logits after the last of those tokens."""
+        end = len(self.tokens) if end is None else end
+        last = end - 1
+        rows = self._decode({position for _, position, _ in self.unchecked} | {last}, end)
+        for index, position, candidates in self.unchecked:
+            best = _best(rows[position], candidates)
+            if best != self.decisions[index]:
+                raise Mispredicted([*self.decisions[:index], best])
+        self.unchecked = []
+        return rows[last]
+
+    def _decode(self, positions: set[int], end: int) -> dict[int, np.ndarray]:
+        """Evaluate the tokens of `tokens[:end]` the KV cache lacks (the cached prefix of earlier calls and attempts
+        is kept: system prompt, examples, earlier turns) and return the logits at `positions`, which must all be
+        re-evaluated."""
+        llama = self.llama
+        same = _common_prefix(llama.input_ids[: llama.n_tokens].tolist(), self.tokens)
+        same = min(same, *positions)
+        llama._ctx.kv_cache_seq_rm(-1, same, -1)
+        llama.n_tokens = same
+        rows = {}
+        for start in range(same, end, llama.n_batch):
+            chunk = self.tokens[start : min(start + llama.n_batch, end)]
+            wanted = _fill_batch(llama._batch.batch, chunk, start, positions)
+            llama._ctx.decode(llama._batch)
+            llama.input_ids[start : start + len(chunk)] = chunk
+            llama.n_tokens = start + len(chunk)
+            self.forward_passes += 1
+            self.tokens_evaluated += len(chunk)
+            for position in wanted:
+                pointer = llama_cpp.llama_get_logits_ith(llama._ctx.ctx, position - start)
+                rows[position] = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),)).copy()
+        return rows
+
+
+def _fill_batch(batch: Any, tokens: list[int], start: int, positions: set[int]) -> list[int]:
+    """Write `tokens` (at `start`, sequence 0) into a llama_batch, asking for logits at `positions`; returns those
+    positions that fall in this batch."""
+    batch.n_tokens = len(tokens)
+    wanted = []
+    for i, token in enumerate(tokens):
+        batch.token[i] = token
+        batch.pos[i] = start + i
+        batch.seq_id[i][0] = 0
+        batch.n_seq_id[i] = 1
+        batch.logits[i] = (start + i) in positions
+        if batch.logits[i]:
+            wanted.append(start + i)
+    return wanted
+
+
+def _best(logits: np.ndarray, candidates: list[int] | None) -> int:
+    if candidates is None:
+        return int(np.argmax(logits))
+    return candidates[int(np.argmax(logits[candidates]))]
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    same = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        same += 1
+    return same
 
 
 def _stop_tokens(llama: Any) -> set[int]:

@@ -76,6 +76,17 @@ def _numbers(schema: dict) -> list[str]:
     return [_short(low + step / 100) for step in range(steps + 1)]
 
 
+def as_emitted(value: object) -> str:
+    """`value` as JSON written the way `emit_value` writes it (compact, numbers on the grid), e.g. for a draft."""
+    if isinstance(value, float):
+        return _short(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}{SEPARATORS[1]}{as_emitted(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(as_emitted(v) for v in value) + "]"
+    return json.dumps(value)
+
+
 def _short(value: float) -> str:
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"

@@ -1,7 +1,9 @@
-"""LLM command parsing: accuracy on the clinician command set and latency per command, cold (first command: the
-system prompt is evaluated) vs warm (its KV state reused), next to the keyword parser, in one run.
+"""LLM command parsing: accuracy on the clinician command sets and latency per command, cold (first command: the
+system prompt is evaluated) vs warm (its KV state reused), with and without the keyword parser's answer as a draft
+the model checks in one batch, next to the keyword parser alone, in one run. Two sets: the tuning set (the prompt was
+written while looking at it) and a held-out set (never used to tune anything).
 
-    python -m causal_sam_llm.bench.llm [--commands tests/data/commands.yaml]"""
+    python -m causal_sam_llm.bench.llm [--commands tests/data/commands.yaml tests/data/commands_heldout.yaml]"""
 
 import argparse
 import statistics
@@ -9,44 +11,58 @@ import time
 from pathlib import Path
 
 from causal_sam_llm.agent.command_parser import CommandParser
-from causal_sam_llm.agent.command_set import load_command_set, score
+from causal_sam_llm.agent.command_set import CommandOutcome, load_command_set, score
 from causal_sam_llm.bench.report import markdown_table, write_section
 
 CLASSES = ["liver", "spleen", "right_kidney", "left_kidney"]
+DATA = Path("tests/data")
+VARIANTS = [  # (row name, strategy, draft)
+    ("Qwen2.5-Coder-1.5B Q4_K_M, schema-guided, keyword draft (default)", "llm", True),
+    ("Qwen2.5-Coder-1.5B Q4_K_M, schema-guided, no draft", "llm", False),
+    ("keyword parser (--llm none)", "none", False),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--commands", type=Path, default=Path("tests/data/commands.yaml"))
+    parser.add_argument(
+        "--commands", type=Path, nargs="+", default=[DATA / "commands.yaml", DATA / "commands_heldout.yaml"]
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/llm.md"))
     args = parser.parse_args(argv)
-    cases = load_command_set(args.commands)
+    sets = {path.name: load_command_set(path) for path in args.commands}
     rows, failures = [], []
-    for strategy in ("llm", "none"):
+    for name, strategy, draft in VARIANTS:
         start = time.perf_counter()
-        command_parser = CommandParser(CLASSES, strategy)
-        cold = command_parser.parse(cases[0].text, [])
+        command_parser = CommandParser(CLASSES, strategy, draft=draft)
+        command_parser.parse(next(iter(sets.values()))[0].text, [])
         cold_seconds = time.perf_counter() - start
-        outcomes = score(command_parser, cases, time.perf_counter)
-        right = sum(o.right for o in outcomes)
-        warm = sorted(o.seconds for o in outcomes)
-        rows.append(
-            [
-                "Qwen2.5-Coder-1.5B Q4_K_M (schema-guided)" if strategy == "llm" else "keyword parser (--llm none)",
-                f"{right}/{len(outcomes)} ({100 * right / len(outcomes):.1f}%)",
-                f"{cold_seconds:.1f}",
-                f"{statistics.median(warm):.2f}",
-                f"{warm[int(0.95 * (len(warm) - 1))]:.2f}",
+        for set_name, cases in sets.items():
+            outcomes = score(command_parser, cases, time.perf_counter)
+            rows.append([name, set_name, *_accuracy_and_latency(outcomes), f"{cold_seconds:.1f}"])
+            failures += [
+                f"- [{name}, {set_name}] `{o.case.text}` → `{o.call.model_dump_json()}`"
+                for o in outcomes
+                if not o.right
             ]
-        )
-        failures += [f"- [{strategy}] `{o.case.text}` → `{o.call.model_dump_json()}`" for o in outcomes if not o.right]
-        print(rows[-1], flush=True)
-        del cold
-    body = markdown_table(["parser", "parsed right", "cold s (load + 1st)", "warm median s", "warm p95 s"], rows)
-    body += f"\n\n{len(cases)} commands from `{args.commands}`. Wrong parses:\n\n" + ("\n".join(failures) or "none")
+            print(rows[-1], flush=True)
+        del command_parser  # one model in memory at a time
+    header = ["parser", "commands", "parsed right", "warm median s", "warm p95 s", "cold s (load + 1st)"]
+    sizes = ", ".join(f"{len(cases)} in `{DATA / set_name}`" for set_name, cases in sets.items())
+    body = markdown_table(header, rows) + f"\n\nCommands: {sizes}. Wrong parses:\n\n" + ("\n".join(failures) or "none")
     write_section(args.out, "LLM command parsing", "python -m causal_sam_llm.bench.llm", body)
     print(body)
     return 0
+
+
+def _accuracy_and_latency(outcomes: list[CommandOutcome]) -> list[str]:
+    right = sum(o.right for o in outcomes)
+    warm = sorted(o.seconds for o in outcomes)
+    return [
+        f"{right}/{len(outcomes)} ({100 * right / len(outcomes):.1f}%)",
+        f"{statistics.median(warm):.2f}",
+        f"{warm[int(0.95 * (len(warm) - 1))]:.2f}",
+    ]
 
 
 if __name__ == "__main__":

@@ -128,6 +128,27 @@ def test_guided_decoding_writes_schema_valid_json_with_fewer_forward_passes_than
     assert decoder.forward_passes < written
 
 
+def test_a_draft_changes_the_speed_never_the_answer(llm_parser):
+    from langchain_core.messages import HumanMessage
+
+    from causal_sam_llm.agent.schema_emitter import as_emitted
+
+    messages = [*llm_parser.prefix, HumanMessage("the liver is cut short toward the head, grow it")]
+
+    def ask(draft: str | None) -> tuple[dict, int]:
+        call = llm_parser.bound.invoke(messages, draft=draft).tool_calls[0]
+        return {"tool": call["name"], "args": call["args"]}, llm_parser.model.last_timings["forward_passes"]
+
+    undrafted, passes = ask(None)
+    assert undrafted["args"]["organ"] == "liver" and undrafted["args"]["action"] == "expand"
+    right, right_passes = ask(as_emitted(undrafted))
+    wrong_args = {**undrafted["args"], "organ": "spleen", "region": "inferior", "strength": 0.9}
+    wrong, wrong_passes = ask(as_emitted({"tool": "intervene_decoder", "args": wrong_args}))
+    assert right == undrafted and wrong == undrafted
+    assert right_passes < passes  # every decision checked in one batch
+    assert wrong_passes > right_passes  # each rejected guess costs a re-decode from there
+
+
 def test_a_call_to_an_unknown_tool_or_with_bad_arguments_is_rejected():
     models = {spec.name: spec.args for spec in TOOLS}
     with pytest.raises(ToolCallError, match="unknown tool 'delete_files'"):

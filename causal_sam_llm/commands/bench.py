@@ -38,10 +38,15 @@ def run(args: argparse.Namespace) -> int:
     for part in parts:
         console.rule(part)
         runs[part]()
+    console.print(f"wrote {collect(folder)}")
+    return 0
+
+
+def collect(folder: Path) -> Path:
+    """Join the parts' latest sections (`folder/*.md`) into results.md next to `folder`."""
     sections = [(folder / f"{part}.md").read_text() for part in PARTS if (folder / f"{part}.md").is_file()]
     combined = folder.parent / "results.md"
     combined.write_text(
         "# Benchmark results\n\nProduced by `causal-sam-llm bench` (`make bench`).\n\n" + "\n".join(sections)
     )
-    console.print(f"wrote {combined}")
-    return 0
+    return combined
