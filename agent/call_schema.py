@@ -1,6 +1,8 @@
 """The ONE shape every parsed command has: a discriminated union over the bound tools plus `clarify`,
-`{"tool": NAME, "args": {...}}`. Turned into a JSON schema (which `schema_emitter` follows to constrain generation)
-from LangChain's OpenAI-format tool definitions, and validated back with the tool's pydantic schema."""
+`{"tool": NAME, "args": {...}}` (`ParsedCall`). The model writes it keyed by the tool, `{NAME: {...}}` (4 tokens
+fewer per call than the tool/args form, and the tool name still comes first). Turned into a JSON schema (which
+`schema_emitter` follows to constrain generation) from LangChain's OpenAI-format tool definitions, and validated back
+with the tool's pydantic schema."""
 
 from typing import Literal
 
@@ -46,8 +48,8 @@ def _all_required(parameters: dict) -> dict:
 
 
 def call_json_schema(openai_tools: list[dict]) -> dict:
-    """JSON schema of the union {"tool": const NAME, "args": PARAMETERS} over the tools, plus clarify. "tool" comes
-    first, so the model names the tool before it fills the arguments."""
+    """JSON schema of the union {NAME: PARAMETERS} over the tools, plus clarify: the model names the tool before it
+    fills the arguments."""
     members = [
         _member(tool["function"]["name"], _all_required(tool["function"].get("parameters", {"properties": {}})))
         for tool in openai_tools
@@ -57,12 +59,19 @@ def call_json_schema(openai_tools: list[dict]) -> dict:
 
 
 def _member(name: str, parameters: dict) -> dict:
-    return {
-        "type": "object",
-        "properties": {"tool": {"const": name}, "args": parameters},
-        "required": ["tool", "args"],
-        "additionalProperties": False,
-    }
+    return {"type": "object", "properties": {name: parameters}, "required": [name], "additionalProperties": False}
+
+
+def call_as_written(tool: str, args: dict) -> dict:
+    """A call in the form the model writes: {NAME: ARGS}."""
+    return {tool: args}
+
+
+def call_from_written(raw: object) -> tuple[str, dict]:
+    """(tool, args) from the model's {NAME: ARGS}."""
+    if not (isinstance(raw, dict) and len(raw) == 1 and isinstance(next(iter(raw.values())), dict)):
+        raise ToolCallError(f"the model's answer is not one {{NAME: ARGS}} call: {str(raw)[:200]!r}")
+    return next(iter(raw.items()))
 
 
 def validate_call(raw: dict, argument_models: dict[str, type[BaseModel]]) -> ParsedCall:

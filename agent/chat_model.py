@@ -20,7 +20,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
-from causal_sam_llm.agent.call_schema import ToolCallError, call_json_schema
+from causal_sam_llm.agent.call_schema import ToolCallError, call_as_written, call_from_written, call_json_schema
 from causal_sam_llm.agent.guided_decoder import guided_decode
 from causal_sam_llm.agent.schema_emitter import SEPARATORS, emit_value
 
@@ -110,7 +110,8 @@ class LlamaToolCaller(BaseChatModel):
             raise ToolCallError(f"the model's answer is malformed ({exc}): {decoder.text[:200]!r}") from exc
         usage = {"forward_passes": decoder.forward_passes, "tokens_evaluated": decoder.tokens_evaluated}
         self._last_timings = {"llm_ms": 1000 * (time.perf_counter() - start), **usage}
-        call = {"name": raw["tool"], "args": raw["args"], "id": f"call_{next(self._ids)}", "type": "tool_call"}
+        name, args = call_from_written(raw)
+        call = {"name": name, "args": args, "id": f"call_{next(self._ids)}", "type": "tool_call"}
         message = AIMessage(content="", tool_calls=[call])
         return ChatResult(generations=[ChatGeneration(message=message)], llm_output={"usage": usage})
 
@@ -124,7 +125,7 @@ def _to_chat(message: BaseMessage) -> dict:
         call = message.tool_calls[0]
         return {
             "role": "assistant",
-            "content": json.dumps({"tool": call["name"], "args": call["args"]}, separators=SEPARATORS),
+            "content": json.dumps(call_as_written(call["name"], call["args"]), separators=SEPARATORS),
         }
     if isinstance(message, ToolMessage):
         return {"role": "user", "content": f"(tool result) {message.content}"}

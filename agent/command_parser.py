@@ -11,7 +11,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from causal_sam_llm.agent.call_schema import ParsedCall, Strategy, ToolCallError, validate_call
+from causal_sam_llm.agent.call_schema import ParsedCall, Strategy, ToolCallError, call_as_written, validate_call
 from causal_sam_llm.agent.chat_model import LlamaToolCaller
 from causal_sam_llm.agent.guard_rails import clarify, ground, screen
 from causal_sam_llm.agent.keyword_parser import keyword_parse
@@ -107,7 +107,7 @@ class CommandParser:
             args = model.model_validate(guess.args).model_dump(mode="json")
         except ValueError:
             return None
-        return as_emitted({"tool": guess.tool, "args": args})
+        return as_emitted(call_as_written(guess.tool, args))
 
 
 def previous_organ(history: list[tuple[str, ParsedCall]], classes: list[str]) -> str | None:

@@ -3,8 +3,8 @@ choice. Covers the schema subset tool calls use: unions (anyOf/oneOf), const, en
 numbers, integers, fixed-length arrays (prefixItems) and objects with every property written in order.
 
 A value starts with an *opening*: the text that tells the union branches, enum members or numbers apart (for an
-object, its first key and that key's opening, so `{"tool": "segment"` vs `{"tool": "measure"` is one choice). After
-the chosen opening, its continuation writes the rest."""
+object, its first key and that key's opening, so `{"segment":{"organ":"liver"` vs `{"measure":{"metric":"dice"` is
+one choice). After the chosen opening, its continuation writes the rest."""
 
 import json
 from collections.abc import Callable

@@ -46,6 +46,9 @@ class TrainConfig:
     seed: int = 0
     slice_stride: int = 3
     restyles: int = 1
+    # slices with any foreground appear this many times per epoch (small targets such as brain tumours: with few
+    # foreground slices, predicting background everywhere is otherwise a cheap minimum)
+    foreground_repeats: int = 1
     style_weight: float = 0.1
     consistency_weight: float = 1.0
     max_cases: int | None = None
@@ -97,22 +100,33 @@ def _seed_everything(seed: int) -> None:
 def _batches(data: EmbeddedSlices, config: TrainConfig, epoch: int) -> list[torch.Tensor]:
     """Index batches for one epoch. LAD batches hold two style views of each anatomy slice (for L_cons)."""
     generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
+    repeats = _repeats(data, config.foreground_repeats)
     if config.method != "lad":
-        order = torch.randperm(len(data), generator=generator)
+        indices = torch.tensor([i for i in range(len(data)) for _ in range(repeats[i])])
+        order = indices[torch.randperm(len(indices), generator=generator)]
         return list(order.split(config.batch_size))
     groups: dict[int, list[int]] = {}
     for index, pair in enumerate(data.pair_ids.tolist()):
         groups.setdefault(pair, []).append(index)
     pairs = []
     for members in groups.values():  # every view once per epoch, in pairs of two views of one anatomy slice
-        shuffled_members = [members[i] for i in torch.randperm(len(members), generator=generator).tolist()]
-        pairs += [shuffled_members[i : i + 2] for i in range(0, len(shuffled_members), 2)]
+        for _ in range(max(repeats[i] for i in members)):
+            shuffled_members = [members[i] for i in torch.randperm(len(members), generator=generator).tolist()]
+            pairs += [shuffled_members[i : i + 2] for i in range(0, len(shuffled_members), 2)]
     shuffled = [pairs[i] for i in torch.randperm(len(pairs), generator=generator).tolist()]
     per_batch = max(1, config.batch_size // 2)
     return [
         torch.tensor([i for pair in shuffled[s : s + per_batch] for i in pair])
         for s in range(0, len(shuffled), per_batch)
     ]
+
+
+def _repeats(data: EmbeddedSlices, foreground_repeats: int) -> list[int]:
+    """How often each slice is used per epoch."""
+    if foreground_repeats == 1:
+        return [1] * len(data)
+    has_foreground = data.targets.flatten(1).any(1).tolist()
+    return [foreground_repeats if present else 1 for present in has_foreground]
 
 
 def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: bool = True) -> Path:

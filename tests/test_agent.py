@@ -88,12 +88,13 @@ def test_the_union_schema_has_every_bound_tool_and_clarify_and_the_decoder_cover
     from causal_sam_llm.agent.schema_emitter import _openings
 
     schema = call_json_schema(tool_definitions())
-    names = [m["properties"]["tool"]["const"] for m in schema["oneOf"]]
+    names = [next(iter(m["properties"])) for m in schema["oneOf"]]
     assert names == [spec.name for spec in TOOLS] + ["clarify"]
-    intervene = schema["oneOf"][names.index("intervene_decoder")]["properties"]["args"]
+    intervene = schema["oneOf"][names.index("intervene_decoder")]["properties"]["intervene_decoder"]
     assert intervene["required"] == ["organ", "action", "region", "strength", "slices"]
-    openings = [o.text for o in _openings(schema, "")]
-    assert len(openings) == len(names) and openings[0] == '{"tool":"load_study"'
+    openings = [o.text for o in _openings(schema, "")]  # the tool and its first argument's value, told apart at once
+    assert openings[0] == '{"load_study":{"study":"' and '{"intervene_decoder":{"organ":"liver"' in openings
+    assert {opening.split(":")[0] for opening in openings} == {f'{{"{name}"' for name in names}
 
 
 def test_guided_decoding_writes_schema_valid_json_with_fewer_forward_passes_than_tokens(llm_parser):

@@ -74,6 +74,8 @@ def test_every_shipped_session_file_is_valid():
     }
     actions = {t.expect.args.get("action") for s in sessions for t in s.turns if t.expect}
     assert actions >= {"expand", "shrink", "remove_region", "add_region", "smooth"}
+    models = {s.checkpoint.split("/")[0] for s in sessions if s.checkpoint}
+    assert models >= {"ct_to_mr", "cross_scanner", "brats_cross_sequence"}
 
 
 def test_a_shipped_session_replays_with_its_expectations(tmp_path, capsys):

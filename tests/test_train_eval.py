@@ -225,3 +225,26 @@ def test_eval_tci_compares_learned_blind_and_none(tiny_benchmark, tiny_lad, tmp_
     assert all(len(v["dice"]) == 3 for v in result["curves"].values())
     none = result["curves"]["none"]["dice"]
     assert none[0] == none[1] == none[2]  # no correction, no change
+
+
+@pytest.mark.parametrize("method", ["erm", "lad"])
+def test_foreground_slices_are_repeated_per_epoch(method):
+    from causal_sam_llm.segmentation.trainer import TrainConfig, _batches
+    from causal_sam_llm.segmentation.training_set import EmbeddedSlices
+
+    targets = torch.zeros(6, 1, 4, 4, dtype=torch.uint8)
+    targets[[0, 1], 0, 1, 1] = 1  # slice 0 and its second style view (1) show the organ; 2..5 do not
+    data = EmbeddedSlices(
+        embeddings=torch.zeros(6, 1, 1, 1),
+        targets=targets,
+        style_text=torch.zeros(6, 384),
+        style_ids=torch.zeros(6, dtype=torch.long),
+        pair_ids=torch.tensor([0, 0, 1, 1, 2, 2]),
+        sentences=[""],
+    )
+    config = TrainConfig(protocol="ct_to_mr", method=method, batch_size=4, foreground_repeats=3)
+    used = torch.cat(_batches(data, config, epoch=0)).tolist()
+    assert sorted(used) == [0, 0, 0, 1, 1, 1, 2, 3, 4, 5]
+    if method == "lad":  # still in pairs of two views of one anatomy slice
+        pairs = [sorted(used[i : i + 2]) for i in range(0, len(used), 2)]
+        assert all(data.pair_ids[a] == data.pair_ids[b] for a, b in pairs)

@@ -43,12 +43,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: 3e-3; 1e-4 for full_decoder)")
     parser.add_argument("--slice-stride", type=int, default=TrainConfig.slice_stride, help="train on every k-th slice")
+    parser.add_argument(
+        "--foreground-repeats",
+        type=_at_least_one,
+        default=TrainConfig.foreground_repeats,
+        help="use slices with foreground this many times per epoch (small targets, e.g. brain tumours)",
+    )
     parser.add_argument("--restyles", type=int, default=TrainConfig.restyles, help="restyled views per anatomy")
     parser.add_argument("--encoder", default="litemedsam")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/PROTOCOL/METHOD)")
     parser.add_argument("--vlm-model", default=None, help="vision-language GGUF: it writes the style sentences")
     parser.add_argument("--vlm-mmproj", default=None, help="its mmproj (vision projector) GGUF")
     parser.set_defaults(run=run)
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.lr,
         slice_stride=args.slice_stride,
         restyles=args.restyles,
+        foreground_repeats=args.foreground_repeats,
         variables=parse_assignments(args.set),
         vlm_model=args.vlm_model,
         vlm_mmproj=args.vlm_mmproj,
