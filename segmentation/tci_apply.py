@@ -39,8 +39,18 @@ def apply_learned(
     film = organ_film(generator, intervention, organ, gate_input)
     new = organ_probabilities(segmenter, decoded, [organ], slices, {organ: film})[:, 0]
     weight = gate[slices]
-    updated[slices, organ] = weight * new + (1 - weight) * probabilities[slices, organ]
+    old = probabilities[slices, organ]
+    updated[slices, organ] = _in_commanded_direction(intervention.action, old, weight * new + (1 - weight) * old)
     return updated
+
+
+def _in_commanded_direction(action: str, old: np.ndarray, proposed: np.ndarray) -> np.ndarray:
+    """A grow never removes and a shrink never adds: the image evidence decides how far, the command which way."""
+    if action in ("expand", "add_region"):
+        return np.maximum(old, proposed)
+    if action in ("shrink", "remove_region"):
+        return np.minimum(old, proposed)
+    return proposed
 
 
 def apply_blind(

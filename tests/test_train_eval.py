@@ -191,6 +191,10 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
         np.testing.assert_array_equal(after[:, 1:], before[:, 1:])  # other organs untouched
         np.testing.assert_array_equal(after[:, 0][gate == 0], before[:, 0][gate == 0])  # nothing outside the gate
         change[action] = float((after[:, 0] - before[:, 0])[gate > 0.5].mean())
+        if action == "expand":  # a grow never removes, a shrink never adds
+            assert (after[:, 0] >= before[:, 0]).all()
+        else:
+            assert (after[:, 0] <= before[:, 0]).all()
     assert embedder.encoder_calls == calls  # corrections never run the encoder
     np.testing.assert_array_equal(before[:, 1:], kept[:, 1:])  # the input version is not modified
     assert change["expand"] > 0 > change["shrink"]
