@@ -23,17 +23,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     parts = args.only or list(PARTS)
     folder = args.results
-    arguments = {
-        "encoder": [],
-        "tci": ["--checkpoint", str(shipped_checkpoint("ct_to_mr", "lad"))],
-        "llm": [],
-        "memory": [],
-    }
+    arguments = {"tci": ["--checkpoint", str(shipped_checkpoint("ct_to_mr", "lad"))]}  # the others need none
     for part in parts:
         console.rule(part)
         # each part in its own process: peak RSS is per process, and a part measured after others in one process
         # ran 10-15% slower (their heap and thread pools stay behind)
-        command = [sys.executable, "-m", f"causal_sam_llm.bench.{part}", *arguments[part]]
+        command = [sys.executable, "-m", f"causal_sam_llm.bench.{part}", *arguments.get(part, [])]
         subprocess.run([*command, "--out", str(folder / f"{part}.md")], check=True)
     console.print(f"wrote {collect(folder)}")
     return 0
