@@ -20,7 +20,13 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
-from causal_sam_llm.agent.call_schema import ToolCallError, call_as_written, call_from_written, call_json_schema
+from causal_sam_llm.agent.call_schema import (
+    ToolCallError,
+    call_as_written,
+    call_from_written,
+    call_json_schema,
+    restrict_organs,
+)
 from causal_sam_llm.agent.guided_decoder import guided_decode
 from causal_sam_llm.agent.schema_emitter import SEPARATORS, emit_value
 
@@ -91,11 +97,15 @@ class LlamaToolCaller(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         tools: list[dict] | None = None,
         draft: str | None = None,
+        organs: list[str] | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        """`draft`: a likely answer in the output's JSON form; it speeds decoding up and never changes the answer."""
+        """`draft`: a likely answer in the output's JSON form; it speeds decoding up and never changes the answer.
+        `organs`: the organ names an answer may use (default: every name the tool schemas list)."""
         start = time.perf_counter()
         schema = call_json_schema(tools or [])
+        if organs:
+            schema = restrict_organs(schema, organs)
         decoder = guided_decode(
             self.llama,
             self._prompt_tokens(messages),

@@ -13,7 +13,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from causal_sam_llm.agent.call_schema import ParsedCall, Strategy, ToolCallError, call_as_written, validate_call
 from causal_sam_llm.agent.chat_model import LlamaToolCaller
-from causal_sam_llm.agent.guard_rails import clarify, ground, screen
+from causal_sam_llm.agent.guard_rails import clarify, ground, groundable_organs, screen
 from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.llm_weights import default_model_path
 from causal_sam_llm.agent.organ_words import organs_mentioned
@@ -92,7 +92,11 @@ class CommandParser:
             messages.append(HumanMessage(said))
             messages.append(AIMessage("", tool_calls=[{"name": call.tool, "args": call.args, "id": "history"}]))
         messages.append(HumanMessage(text))
-        answer = self.bound.invoke(messages, draft=self._draft(text, previous) if self.draft else None)
+        answer = self.bound.invoke(
+            messages,
+            draft=self._draft(text, previous) if self.draft else None,
+            organs=groundable_organs(text, previous, self.classes),
+        )
         self.last_timings = dict(self.model.last_timings)
         tool_call = answer.tool_calls[0]
         return {"tool": tool_call["name"], "args": tool_call["args"]}

@@ -37,6 +37,17 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
     return None
 
 
+def groundable_organs(text: str, previous_organ: str | None, classes: list[str]) -> list[str]:
+    """The organs `ground` could keep for this text (plus "all"): the ones named, else the previous one, else any of
+    the model's classes. Decoding is limited to these, so the model picks among answers that can stand."""
+    named = organs_mentioned(text, classes)
+    if named:
+        return [*named, "all"]
+    if previous_organ in classes:
+        return [previous_organ, "all"]
+    return [*classes, "all"]
+
+
 def ground(call: ParsedCall, text: str, previous_organ: str | None, classes: list[str]) -> ParsedCall:
     """Keep a call only if its organ was named in the text, or the text refers back to the previous organ."""
     organ = call.args.get("organ")

@@ -14,9 +14,10 @@ import pytest
 
 from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.agent.audit_log import AuditLog
-from causal_sam_llm.agent.call_schema import ToolCallError, call_json_schema, validate_call
+from causal_sam_llm.agent.call_schema import ToolCallError, call_json_schema, restrict_organs, validate_call
 from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.command_set import load_command_set, score
+from causal_sam_llm.agent.guard_rails import groundable_organs
 from causal_sam_llm.tools.registry import TOOLS
 
 COMMANDS = Path(__file__).parent / "data" / "commands.yaml"
@@ -95,6 +96,20 @@ def test_the_union_schema_has_every_bound_tool_and_clarify_and_the_decoder_cover
     openings = [o.text for o in _openings(schema, "")]  # the tool and its first argument's value, told apart at once
     assert openings[0] == '{"load_study":{"study":"' and '{"intervene_decoder":{"organ":"liver"' in openings
     assert {opening.split(":")[0] for opening in openings} == {f'{{"{name}"' for name in names}
+
+
+def test_decoding_is_limited_to_organs_the_guard_rails_would_keep():
+    from causal_sam_llm.agent.schema_emitter import _openings
+
+    classes = ["liver", "spleen", "right_kidney", "left_kidney"]
+    assert groundable_organs("the spleeen is too big", None, classes) == ["spleen", "all"]
+    assert groundable_organs("make it smaller at the back", "left_kidney", classes) == ["left_kidney", "all"]
+    assert groundable_organs("make it bigger", None, classes) == [*classes, "all"]  # the tumour classes are out
+    schema = restrict_organs(call_json_schema(tool_definitions()), ["left_kidney", "all"])
+    openings = {o.text for o in _openings(schema, "")}
+    assert '{"intervene_decoder":{"organ":"left_kidney"' in openings
+    assert '{"segment":{"organ":"all"' in openings and '{"measure":{"metric":"dice"' in openings
+    assert not any('"organ":"liver"' in text or '"organ":"whole_tumour"' in text for text in openings)
 
 
 def test_guided_decoding_writes_schema_valid_json_with_fewer_forward_passes_than_tokens(llm_parser):

@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from causal_sam_llm.tools.schemas import OrganName, ToolResult
 from causal_sam_llm.tools.workbench import Workbench
 
-DESCRIPTION = "Segment the loaded study: every organ ('all') or one organ, optionally only slices [first, last]."
+DESCRIPTION = (
+    "Segment (outline, contour) the loaded study: every organ ('all') or one organ, optionally only slices "
+    "[first, last]."
+)
 
 
 class SegmentArgs(BaseModel):
