@@ -7,6 +7,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from causal_sam_llm.segmentation.bf16_encoder import bf16_inference_copy
+
 
 @dataclass(frozen=True)
 class EncoderSpec:
@@ -59,12 +61,15 @@ class FrozenSamBackbone(nn.Module):
         # channels_last: the same numbers, ~1.1–1.3× faster convolutions on CPU (README, Speed)
         self.image_encoder.to(memory_format=torch.channels_last)
         self.precision: Precision = "fp32"
+        # a tuple, so the bf16 copy is not a registered submodule: parameter counts and state stay the fp32 model's
+        self._bf16_encoder: tuple[nn.Module, ...] = ()
         self.eval()
 
     @property
     def cache_name(self) -> str:
-        """Names the embeddings this backbone produces: bf16 embeddings differ slightly, so they are cached apart."""
-        return self.spec.name if self.precision == "fp32" else f"{self.spec.name}@{self.precision}"
+        """Names the embeddings this backbone produces: bf16 embeddings differ slightly, so they are cached apart
+        (".2": since the BN-folded bf16 copy replaced autocast, whose numbers differ again)."""
+        return self.spec.name if self.precision == "fp32" else f"{self.spec.name}@{self.precision}.2"
 
     def train(self, mode: bool = True) -> "FrozenSamBackbone":
         # Frozen means frozen: norm statistics and dropout never switch to training behaviour.
@@ -79,5 +84,12 @@ class FrozenSamBackbone(nn.Module):
         """images: (B, 3, S, S) float in 0..1, S = spec.input_size. Returns (B, 256, 64, 64) float32."""
         normalized = (images.to(self.device, torch.float32) - self.pixel_mean) / self.pixel_std
         normalized = normalized.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bf16"):
-            return self.image_encoder(normalized).float().contiguous()
+        if self.precision == "bf16":
+            return self._bf16_image_encoder()(normalized.to(torch.bfloat16)).float().contiguous()
+        return self.image_encoder(normalized).contiguous()
+
+    def _bf16_image_encoder(self) -> nn.Module:
+        """Built on first use, on the device the backbone is on then."""
+        if not self._bf16_encoder or next(self._bf16_encoder[0].parameters()).device != self.device:
+            self._bf16_encoder = (bf16_inference_copy(self.image_encoder),)
+        return self._bf16_encoder[0]

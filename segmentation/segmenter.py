@@ -52,7 +52,14 @@ class PromptFreeSegmenter(nn.Module):
 
     def decode_features(self, adapted: torch.Tensor, organs: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """The expensive part, shared by all organs: (upscaled mask features (B, 32, S, S), per-organ mask weights
-        (B, C', 32)). TCI caches these so a correction only re-runs `logits_from_features`."""
+        (B, C', 32)). TCI caches these so a correction only re-runs `logits_from_features`. With a bf16 backbone
+        (inference only) the decoder runs under bf16 autocast too: ~1.3× faster, Dice checked in README, Speed."""
+        bf16 = self.backbone.precision == "bf16" and not torch.is_grad_enabled()
+        with torch.autocast(adapted.device.type, torch.bfloat16, enabled=bf16):
+            upscaled, weights = self._decode_features(adapted, organs)
+        return upscaled.float(), weights.float()
+
+    def _decode_features(self, adapted: torch.Tensor, organs: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         decoder = self.backbone.mask_decoder
         batch = adapted.shape[0]
         organ_tokens = self.heads.tokens[organs]  # (C', k, 256)

@@ -95,7 +95,23 @@ def test_bf16_encoder_is_close_to_fp32_and_cached_apart(litemedsam):
     reference, approximate = litemedsam.encode(images), bf16.encode(images)
     assert approximate.dtype == torch.float32 and approximate.is_contiguous()
     assert ((approximate - reference).norm() / reference.norm()).item() < 0.1
-    assert (litemedsam.cache_name, bf16.cache_name) == ("litemedsam", "litemedsam@bf16")
+    assert (litemedsam.cache_name, bf16.cache_name) == ("litemedsam", "litemedsam@bf16.2")
+    # the bf16 copy is not part of the model: same parameters, all frozen, before and after it is built
+    assert sum(p.numel() for p in bf16.parameters()) == sum(p.numel() for p in litemedsam.parameters())
+    assert all(p.dtype == torch.float32 and not p.requires_grad for p in bf16.parameters())
     assert resolve_precision("auto", "cuda") == "fp32"
     with pytest.raises(ValueError, match="fp32, bf16, auto"):
         resolve_precision("int4", "cpu")
+
+
+def test_folding_batch_norms_into_convolutions_keeps_the_encoder_output(litemedsam):
+    import copy
+
+    from causal_sam_llm.segmentation.bf16_encoder import fold_batch_norms
+
+    folded = copy.deepcopy(litemedsam.image_encoder)
+    assert fold_batch_norms(folded) == 27  # every Conv2d_BN of LiteMedSAM's TinyViT
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    images = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        assert torch.allclose(folded(images), litemedsam.image_encoder(images), atol=1e-4)
