@@ -91,9 +91,10 @@ class SessionReplayer:
             raise ValueError(f"{name}: --simulate needs a study with reference labels.")
         if count and (bench.history is None or bench.history.current is None):
             reports.append(self._record(name, start, assistant, lambda: assistant.ask("segment everything"), None))
+        wanted = None
         for _ in range(count):
             wanted = choose_intervention(
-                bench.masks(), reference, bench.classes, bench.require_case().axial_spacing_mm()
+                bench.masks(), reference, bench.classes, bench.require_case().axial_spacing_mm(), wanted
             )
             if wanted is None:
                 break

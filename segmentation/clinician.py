@@ -87,11 +87,30 @@ def _region_of(error: np.ndarray, organ: np.ndarray, spacing_mm: tuple[float, fl
 
 
 def choose_intervention(
-    prediction: np.ndarray, reference: np.ndarray, classes: list[str], spacing_mm: tuple[float, float, float]
+    prediction: np.ndarray,
+    reference: np.ndarray,
+    classes: list[str],
+    spacing_mm: tuple[float, float, float],
+    previous: Intervention | None = None,
 ) -> Intervention | None:
     """prediction, reference: (Z, C, rows, cols) bool, axial. Like a clinician scoring mean Dice, it corrects the
     organ and error kind (missing vs extra) that is largest RELATIVE to the organ (a 20 ml miss on a kidney matters
-    more than on a liver); the strength is the error's mean thickness over MAX_REACH_MM. None when nothing is wrong."""
+    more than on a liver); the strength is the error's mean thickness over MAX_REACH_MM. None when nothing is wrong.
+    `previous`: the correction said last; asking for the same thing again means it was not enough, so the clinician
+    asks at least twice as strongly."""
+    chosen = _most_useful(prediction, reference, classes, spacing_mm)
+    if chosen is None or previous is None or not _same_request(chosen, previous):
+        return chosen
+    return chosen.model_copy(update={"strength": round(min(1.0, max(chosen.strength, 2 * previous.strength)), 2)})
+
+
+def _same_request(a: Intervention, b: Intervention) -> bool:
+    return (a.organ, a.action, a.region, a.slices) == (b.organ, b.action, b.region, b.slices)
+
+
+def _most_useful(
+    prediction: np.ndarray, reference: np.ndarray, classes: list[str], spacing_mm: tuple[float, float, float]
+) -> Intervention | None:
     voxel = float(np.prod(spacing_mm))
     best = None
     for index, organ in enumerate(classes):

@@ -18,6 +18,7 @@ from causal_sam_llm.segmentation.clinician import choose_intervention, say
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
+from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.metrics import mean_dice_hd95
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
@@ -59,6 +60,7 @@ def correct_case(
         "learned": start,
         "blind": masks_from_probabilities(start, case.label_set, segmenter.classes),
     }
+    said: dict[str, Intervention | None] = {strategy: None for strategy in STRATEGIES}
     for round_index in range(rounds + 1):
         for strategy in STRATEGIES:
             masks = (
@@ -68,7 +70,8 @@ def correct_case(
             )
             command = ""
             if round_index > 0 and strategy != "none":
-                intervention = choose_intervention(masks, reference, segmenter.classes, spacing)
+                intervention = choose_intervention(masks, reference, segmenter.classes, spacing, said[strategy])
+                said[strategy] = intervention
                 if intervention is not None:
                     command = say(intervention, rng)
                     if strategy == "learned":

@@ -90,7 +90,7 @@ def _step(segmenter, generator, upscaled, weights, data, present, spacing_mm, ba
     picks = rng.choice(candidates, size=min(batch, candidates.size), replace=False)
     action = str(rng.choice(ACTIONS))
     region = str(rng.choice(IN_PLANE))
-    strength = float(rng.uniform(0.2, 1.0))
+    strength = float(rng.uniform(0.05, 1.0))  # the simulated clinician asks for 0.1 and up
     reference = data.targets[picks, organ].numpy().astype(bool)
     planted = [_plant_error(r, action, region, strength, rng) for r in reference]
     current = np.stack([p[0] for p in planted])

@@ -66,6 +66,12 @@ def test_simulated_clinician_asks_to_grow_a_liver_cut_short_toward_the_head():
     command = choose_intervention(prediction, reference, ["liver", "spleen"], SPACING)
     assert (command.organ, command.action, command.region) == ("liver", "expand", "superior")
     assert choose_intervention(reference, reference, ["liver", "spleen"], SPACING) is None
+    # the same request again means the last one was not enough: asked at least twice as strongly
+    again = choose_intervention(prediction, reference, ["liver", "spleen"], SPACING, previous=command)
+    assert (again.organ, again.action, again.region) == ("liver", "expand", "superior")
+    assert again.strength == min(1.0, round(2 * command.strength, 2))
+    other = command.model_copy(update={"region": "inferior"})
+    assert choose_intervention(prediction, reference, ["liver", "spleen"], SPACING, previous=other) == command
 
 
 def test_simulated_clinician_phrasings_vary_and_use_lay_words():

@@ -59,9 +59,10 @@ def correction_session(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(0)
     bench = assistant.bench
     reference, spacing = bench.reference(), bench.require_case().axial_spacing_mm()
+    wanted = None
     for _ in range(args.corrections):
         before = bench.mean_dice()
-        wanted = choose_intervention(bench.masks(), reference, bench.classes, spacing)
+        wanted = choose_intervention(bench.masks(), reference, bench.classes, spacing, wanted)
         if wanted is None:
             break
         turn = assistant.ask(say(wanted, rng))
