@@ -49,6 +49,9 @@ class TrainConfig:
     # slices with any foreground appear this many times per epoch (small targets such as brain tumours: with few
     # foreground slices, predicting background everywhere is otherwise a cheap minimum)
     foreground_repeats: int = 1
+    # clip the gradient norm to this (None: no clipping); a same-command LAD rerun once lost the left kidney after a
+    # loss spike at epoch 4 (README, Results)
+    grad_clip: float | None = None
     style_weight: float = 0.1
     consistency_weight: float = 1.0
     max_cases: int | None = None
@@ -217,6 +220,9 @@ def _run_epoch(model, data, config, epoch, optimizer, device, rank, world, progr
             )
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
+            if config.grad_clip:
+                params = [p for group in optimizer.param_groups for p in group["params"]]
+                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
             optimizer.step()
             for name, value in terms.items():
                 totals[name] = totals.get(name, 0.0) + float(value.detach()) / len(batches)

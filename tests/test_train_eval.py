@@ -113,6 +113,16 @@ def test_training_resumes_from_its_saved_state(tiny_benchmark, tmp_path):
     assert len(read_checkpoint(out / "model.pt")["history"]) == 2
 
 
+def test_gradient_clipping_is_an_option_kept_with_the_run(tiny_benchmark, tmp_path, capsys):
+    out = tmp_path / "clipped"
+    assert main([*_train_args(tiny_benchmark, out, "lad"), "--grad-clip", "0.5"]) == 0
+    assert read_checkpoint(out / "model.pt")["config"]["grad_clip"] == 0.5
+    with pytest.raises(SystemExit):
+        main([*_train_args(tiny_benchmark, tmp_path / "bad", "lad"), "--grad-clip", "0"])
+    assert "must be above 0" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_data_parallel_training_with_torchrun_on_two_cpu_processes(tiny_benchmark, tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

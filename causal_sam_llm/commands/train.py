@@ -49,12 +49,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=TrainConfig.foreground_repeats,
         help="use slices with foreground this many times per epoch (small targets, e.g. brain tumours)",
     )
+    parser.add_argument(
+        "--grad-clip", type=_positive, default=None, help="clip the gradient norm to this (default: no clipping)"
+    )
     parser.add_argument("--restyles", type=int, default=TrainConfig.restyles, help="restyled views per anatomy")
     parser.add_argument("--encoder", default="litemedsam")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/PROTOCOL/METHOD)")
     parser.add_argument("--vlm-model", default=None, help="vision-language GGUF: it writes the style sentences")
     parser.add_argument("--vlm-mmproj", default=None, help="its mmproj (vision projector) GGUF")
     parser.set_defaults(run=run)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
 
 
 def _at_least_one(text: str) -> int:
@@ -75,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         slice_stride=args.slice_stride,
         restyles=args.restyles,
         foreground_repeats=args.foreground_repeats,
+        grad_clip=args.grad_clip,
         variables=parse_assignments(args.set),
         vlm_model=args.vlm_model,
         vlm_mmproj=args.vlm_mmproj,
