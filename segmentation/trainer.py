@@ -208,6 +208,7 @@ def _run_epoch(model, data, config, epoch, optimizer, device, rank, world, progr
     batches = _batches(data, config, epoch)[rank::world]
     totals: dict[str, float] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[loss]}"), TimeRemainingColumn())
+    trained = [p for group in optimizer.param_groups for p in group["params"]]
     with Progress(*columns, disable=not (progress and rank == 0)) as bar:
         task = bar.add_task(f"epoch {epoch + 1}/{config.epochs} ({config.method})", total=len(batches), loss="")
         for batch in batches:
@@ -221,8 +222,7 @@ def _run_epoch(model, data, config, epoch, optimizer, device, rank, world, progr
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
             if config.grad_clip:
-                params = [p for group in optimizer.param_groups for p in group["params"]]
-                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+                torch.nn.utils.clip_grad_norm_(trained, config.grad_clip)
             optimizer.step()
             for name, value in terms.items():
                 totals[name] = totals.get(name, 0.0) + float(value.detach()) / len(batches)
