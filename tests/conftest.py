@@ -54,3 +54,31 @@ def llm_parser():
     from causal_sam_llm.agent.command_parser import CommandParser
 
     return CommandParser(["liver", "spleen", "right_kidney", "left_kidney"], "llm")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshots", action="store_true", help="rewrite tests/snapshots/*.svg from the current rendering"
+    )
+
+
+@pytest.fixture
+def svg_snapshot(request: pytest.FixtureRequest, tmp_path: Path):
+    """Compare an SVG screenshot with tests/snapshots/NAME.svg (written there with --update-snapshots)."""
+
+    def check(name: str, svg: str) -> None:
+        stored = Path(__file__).parent / "snapshots" / f"{name}.svg"
+        if request.config.getoption("--update-snapshots"):
+            stored.parent.mkdir(exist_ok=True)
+            stored.write_text(svg)
+            return
+        update = f"pytest {request.node.nodeid} --update-snapshots"
+        assert stored.is_file(), f"no snapshot {stored}; create it with: {update}"
+        if svg != stored.read_text():
+            actual = tmp_path / f"{name}.svg"
+            actual.write_text(svg)
+            raise AssertionError(
+                f"screen differs from {stored} (this run's screen: {actual}); if the change is intended: {update}"
+            )
+
+    return check

@@ -1,4 +1,5 @@
-"""The Textual chat driven by Pilot (type a command → the mask and legend change; undo restores; SVG screenshot),
+"""The Textual chat driven by Pilot (type a command → the mask and legend change; undo restores; SVG screenshot;
+the image pane's own SVG snapshot is in test_slice_pane.py),
 and scripted replay: a shipped session passes its expectations, a failing expectation exits non-zero, and a
 malformed session file is refused with its line."""
 
@@ -62,6 +63,25 @@ async def _chat_error(tmp_path: Path, llm_parser) -> None:
         await _submit(app, pilot, "segment everything")  # nothing loaded yet
         log = "\n".join(str(line.text) for line in app.query_one("#log").lines)
         assert "no study is loaded" in log and "Traceback" not in log
+
+
+def test_chat_in_a_graphics_terminal_draws_the_slice_as_pixels(home_benchmark, tmp_path, llm_parser):
+    asyncio.run(_chat_graphics(tmp_path, llm_parser))
+
+
+async def _chat_graphics(tmp_path: Path, llm_parser) -> None:
+    app = ChatApp(Assistant(tmp_path / "gfx", llm="none", parser=llm_parser), "benchmark:mr_t2-0004", "sixel")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await _submit(app, pilot, "segment the liver")
+        picture = app.query_one("#slice").image
+        case = app.assistant.bench.require_case()
+        rows, cols = case.axial_image().shape[1:]
+        spacing = case.axial_spacing_mm()
+        assert picture.width >= cols
+        assert abs(picture.height / picture.width - rows * spacing[1] / (cols * spacing[2])) < 0.05
+        assert "liver:" in app.legend_text() and "liver: —" not in app.legend_text()
 
 
 def test_every_shipped_session_file_is_valid():

@@ -10,7 +10,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Input, LoadingIndicator, RichLog, Static
 
 from causal_sam_llm.agent.assistant import Assistant, Turn
-from causal_sam_llm.chat.slice_render import fit, half_blocks, organ_colour, rgb_slice
+from causal_sam_llm.chat.slice_pane import SlicePane, SliceScene
 
 
 class ChatApp(App):
@@ -26,17 +26,16 @@ class ChatApp(App):
     slice_index: reactive[int] = reactive(0)
     busy: reactive[bool] = reactive(False)
 
-    def __init__(self, assistant: Assistant, study: str | None = None) -> None:
+    def __init__(self, assistant: Assistant, study: str | None = None, graphics: str = "halfblock") -> None:
         super().__init__()
         self.assistant = assistant
         self.study = study
+        self.graphics = graphics  # resolved before the app runs (see chat.graphics)
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
-            with Vertical(id="image-pane"):
-                yield Static(id="slice")
-                yield Static(id="legend")
+            yield SlicePane(self.graphics, id="image-pane")
             with Vertical(id="chat-pane"):
                 yield RichLog(id="log", wrap=True, markup=True)
                 yield LoadingIndicator(id="busy")
@@ -124,23 +123,21 @@ class ChatApp(App):
         self.update_status()
         if bench.case is None:
             return
-        image = bench.require_case().axial_image()
+        case = bench.require_case()
+        image = case.axial_image()
         self.slice_index = min(self.slice_index, len(image) - 1)
-        masks = bench.masks()[self.slice_index] if bench.history and bench.history.current is not None else None
-        pane = self.query_one("#slice", Static)
-        spacing = bench.require_case().axial_spacing_mm()
-        width, height = fit(
-            image.shape[1:], max(pane.size.width, 20), max(pane.size.height, 10), spacing[1] / spacing[2]
+        segmented = bench.history is not None and bench.history.current is not None
+        spacing = case.axial_spacing_mm()
+        scene = SliceScene(
+            plane=image[self.slice_index],
+            masks=bench.masks()[self.slice_index] if segmented else None,
+            row_col_aspect=spacing[1] / spacing[2],
+            classes=tuple(bench.classes),
+            index=self.slice_index,
+            depth=bench.depth,
+            volumes_ml=bench.organ_volumes_ml() if segmented else {},
         )
-        pane.update(half_blocks(rgb_slice(image[self.slice_index], masks, width, height)))
-        self.query_one("#legend", Static).update(self.legend_text())
+        self.query_one(SlicePane).show(scene)
 
     def legend_text(self) -> str:
-        bench = self.assistant.bench
-        lines = [f"slice {self.slice_index + 1}/{bench.depth}"]
-        volumes = bench.organ_volumes_ml() if bench.history and bench.history.current is not None else {}
-        for index, name in enumerate(bench.classes):
-            r, g, b = organ_colour(index)
-            volume = f"{volumes[name]:.0f} ml" if name in volumes else "—"
-            lines.append(f"[rgb({r},{g},{b})]■[/] {name.replace('_', ' ')}: {volume}")
-        return "\n".join(lines)
+        return self.query_one(SlicePane).legend()

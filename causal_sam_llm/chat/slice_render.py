@@ -1,5 +1,6 @@
-"""An axial slice with coloured mask overlays as terminal text: each cell is '▀' with the upper pixel as foreground
-and the lower as background colour, so it works in any terminal with true colour (two pixels per cell)."""
+"""An axial slice with coloured mask overlays, as pixels (for terminal graphics) or as terminal text: each cell is
+'▀' with the upper pixel as foreground and the lower as background colour, so it works in any terminal with true
+colour (two pixels per cell)."""
 
 import numpy as np
 from rich.style import Style
@@ -24,15 +25,20 @@ def _resample(array: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return array[np.ix_(r, c)]
 
 
-def rgb_slice(plane: np.ndarray, masks: np.ndarray | None, width: int, height: int) -> np.ndarray:
-    """(2·height, width, 3) uint8: the grey slice with organs blended at 45% opacity; aspect kept by the caller."""
-    grey = _resample(_grey(plane.astype(np.float32)), 2 * height, width)
+def overlay_rgb(plane: np.ndarray, masks: np.ndarray | None, rows: int, cols: int) -> np.ndarray:
+    """(rows, cols, 3) uint8: the grey slice with organs blended at 45% opacity; aspect kept by the caller."""
+    grey = _resample(_grey(plane.astype(np.float32)), rows, cols)
     rgb = np.repeat(grey[..., None] * 255, 3, axis=2)
     if masks is not None:
         for index in range(masks.shape[0]):
-            mask = _resample(masks[index], 2 * height, width)
+            mask = _resample(masks[index], rows, cols)
             rgb[mask] = 0.55 * rgb[mask] + 0.45 * np.array(organ_colour(index))
     return rgb.astype(np.uint8)
+
+
+def rgb_slice(plane: np.ndarray, masks: np.ndarray | None, width: int, height: int) -> np.ndarray:
+    """(2·height, width, 3) uint8 pixels for `width` × `height` half-block cells."""
+    return overlay_rgb(plane, masks, 2 * height, width)
 
 
 def half_blocks(rgb: np.ndarray) -> Text:

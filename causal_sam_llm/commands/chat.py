@@ -3,6 +3,7 @@
 import argparse
 from pathlib import Path
 
+from causal_sam_llm.chat.graphics import GRAPHICS_MODES
 from causal_sam_llm.commands.parse import add_llm_arguments
 
 
@@ -11,6 +12,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("study", nargs="?", default=None, help="study to open (path, benchmark:<id>, sample:<name>)")
     parser.add_argument("--session", type=Path, default=None, help="session folder (an existing one resumes)")
     parser.add_argument("--segmenter", type=Path, default=None, help="trained checkpoint (default: shipped LAD)")
+    parser.add_argument(
+        "--graphics",
+        choices=GRAPHICS_MODES,
+        default="auto",
+        help="slice picture: auto asks the terminal (Sixel / kitty graphics where supported, else half blocks)",
+    )
     add_llm_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -18,7 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from causal_sam_llm.agent.assistant import Assistant
     from causal_sam_llm.chat.app import ChatApp
+    from causal_sam_llm.chat.graphics import resolve_graphics
 
+    graphics = resolve_graphics(args.graphics)  # before Textual owns the terminal
     assistant = Assistant(args.session, args.segmenter, args.llm, args.llm_model)
-    ChatApp(assistant, args.study).run()
+    ChatApp(assistant, args.study, graphics).run()
     return 0
