@@ -1,5 +1,7 @@
 """Scoring checkpoints on a protocol's test domains (or any labelled folder): per case and organ Dice and HD95 (mm),
-means ± std, a markdown table, a box plot and JSON. Several checkpoints are scored side by side on the same cases."""
+means ± std, a markdown table, a box plot and JSON. Several checkpoints are scored side by side on the same cases;
+checkpoints of one method trained with different seeds are pooled, and also summarised across seeds (mean ± std of
+the per-seed means), since on small benchmarks the seed can move a method more than the method does."""
 
 import json
 import math
@@ -16,9 +18,9 @@ from rich.progress import Progress
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.protocol import Protocol
 from causal_sam_llm.datasets.registry import open_dataset
-from causal_sam_llm.errors import DataLayoutError
+from causal_sam_llm.errors import CheckpointError, DataLayoutError
 from causal_sam_llm.paths import embedding_cache_dir
-from causal_sam_llm.segmentation.checkpoint_io import load_segmenter
+from causal_sam_llm.segmentation.checkpoint_io import load_segmenter, read_checkpoint
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.inference import segment_case
@@ -33,6 +35,7 @@ class Score:
     organ: str
     dice: float
     hd95_mm: float
+    seed: int | None = None
 
 
 def test_cases(protocol: Protocol, overrides: dict[str, str], data: Path | None) -> dict[str, list[Case]]:
@@ -56,6 +59,7 @@ def score_checkpoints(
     domains = test_cases(protocol, overrides or {}, data)
     scores: list[Score] = []
     total = len(checkpoints) * sum(len(c) for c in domains.values())
+    check_distinct_runs(checkpoints)
     with Progress(disable=not progress) as bar:
         task = bar.add_task("evaluating", total=total)
         for path in checkpoints:
@@ -63,18 +67,36 @@ def score_checkpoints(
             embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
             for domain, cases in domains.items():
                 for case in cases:
-                    scores += _score_case(segmenter, embedder, case, meta["method"], domain)
+                    scores += _score_case(segmenter, embedder, case, meta["method"], domain, _seed(meta))
                     bar.advance(task)
     return scores
 
 
-def _score_case(segmenter, embedder, case: Case, method: str, domain: str) -> list[Score]:
+def check_distinct_runs(checkpoints: list[Path]) -> None:
+    """Rows are labelled by method and seed, so two checkpoints with both equal could not be told apart."""
+    runs: dict[tuple[str, int | None], Path] = {}
+    for path in checkpoints:
+        meta = read_checkpoint(path)
+        key = (meta["method"], _seed(meta))
+        if key in runs:
+            raise CheckpointError(
+                f"{runs[key]} and {path} are both method {key[0]!r} with seed {key[1]}: their scores would be "
+                "pooled as one run; score them in separate `eval` commands."
+            )
+        runs[key] = path
+
+
+def _seed(meta: dict) -> int | None:
+    return meta.get("config", {}).get("seed")
+
+
+def _score_case(segmenter, embedder, case: Case, method: str, domain: str, seed: int | None) -> list[Score]:
     result = segment_case(segmenter, embedder, case)
     rows = []
     for index, organ in enumerate(segmenter.classes):
         reference = case.label_set.mask(case.labels, organ)
         dice, hd95 = dice_hd95(result.masks[index], reference, case.spacing_mm)
-        rows.append(Score(method, domain, case.case_id, organ, dice, hd95))
+        rows.append(Score(method, domain, case.case_id, organ, dice, hd95, seed))
     return rows
 
 
@@ -101,6 +123,57 @@ def _stats(rows: list[Score]) -> dict:
         "hd95_std": float(hd.std()) if hd.size else math.nan,
         "n": int(dice.size),
     }
+
+
+def seed_summary(scores: list[Score]) -> dict:
+    """For each method scored with several seeds: domain (and "mean of domains") → per-seed mean Dice % and HD95 mm
+    over cases and organs, and their mean ± std across seeds. Empty when no method has two seeds."""
+    summary: dict = {}
+    for method in dict.fromkeys(s.method for s in scores):
+        rows = [s for s in scores if s.method == method]
+        seeds = sorted({s.seed for s in rows}, key=lambda seed: (seed is None, seed))
+        if len(seeds) < 2:
+            continue
+        domains = list(dict.fromkeys(s.domain for s in rows))
+        per_domain = {
+            d: {seed: _stats([s for s in rows if s.domain == d and s.seed == seed]) for seed in seeds} for d in domains
+        }
+        per_domain["mean of domains"] = {
+            seed: {
+                key: float(np.mean([per_domain[d][seed][key] for d in domains])) for key in ("dice_mean", "hd95_mean")
+            }
+            for seed in seeds
+        }
+        summary[method] = {domain: _across_seeds(by_seed) for domain, by_seed in per_domain.items()}
+    return summary
+
+
+def _across_seeds(by_seed: dict) -> dict:
+    dice = np.array([stats["dice_mean"] for stats in by_seed.values()])
+    hd = np.array([stats["hd95_mean"] for stats in by_seed.values()])
+    return {
+        "seeds": {
+            str(seed): {"dice": stats["dice_mean"], "hd95": stats["hd95_mean"]} for seed, stats in by_seed.items()
+        },
+        "dice_mean": float(dice.mean()),
+        "dice_std": float(dice.std(ddof=1)),
+        "hd95_mean": float(hd.mean()),
+        "hd95_std": float(hd.std(ddof=1)),
+    }
+
+
+def seed_table(over_seeds: dict) -> str:
+    """One row per method and domain: each seed's mean, then mean ± sample std across seeds."""
+    lines = ["| method | domain | per seed: Dice % / HD95 mm | across seeds: Dice % / HD95 mm |", "|---|---|---|---|"]
+    for method, domains in over_seeds.items():
+        for domain, s in domains.items():
+            per_seed = ", ".join(f"s{seed}: {v['dice']:.1f} / {v['hd95']:.1f}" for seed, v in s["seeds"].items())
+            name = f"**{domain}**" if domain == "mean of domains" else domain
+            lines.append(
+                f"| {method} | {name} | {per_seed} | "
+                f"{s['dice_mean']:.1f} ± {s['dice_std']:.1f} / {s['hd95_mean']:.1f} ± {s['hd95_std']:.1f} |"
+            )
+    return "\n".join(lines)
 
 
 def markdown_table(summary: dict) -> str:
@@ -140,13 +213,14 @@ def box_plot(scores: list[Score], out: Path) -> None:
 
 def write_report(scores: list[Score], out_json: Path, title: str, command: str) -> str:
     summary = summarise(scores)
+    over_seeds = seed_summary(scores)
     table = markdown_table(summary)
+    if over_seeds:
+        table += "\n\nAcross training seeds (each seed's mean over cases and organs; std is the sample std):\n\n"
+        table += seed_table(over_seeds)
     out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(
-        json.dumps(
-            {"title": title, "command": command, "summary": summary, "scores": [asdict(s) for s in scores]}, indent=2
-        )
-    )
+    report = {"title": title, "command": command, "summary": summary, "over_seeds": over_seeds}
+    out_json.write_text(json.dumps({**report, "scores": [asdict(s) for s in scores]}, indent=2))
     box_plot(scores, out_json.with_suffix(".png"))
     markdown = (
         f"## {title}\n\nCommand: `{command}`\n\n{table}\n\n![Dice per organ]({out_json.with_suffix('.png').name})\n"

@@ -1,5 +1,5 @@
 """A tiny end-to-end run through the CLI: train → eval with real weights on a tiny benchmark; DDP with 2 CPU
-processes on gloo; clear errors for bad protocol input."""
+processes on gloo; runs of several seeds summarised across seeds; clear errors for bad protocol input."""
 
 import json
 import os
@@ -162,6 +162,34 @@ def test_eval_on_an_empty_folder_and_a_missing_domain(tmp_path, capsys):
     assert "is empty" in capsys.readouterr().err
     assert main(_train_args(tmp_path / "no-benchmark", tmp_path / "run", "erm")) == 2
     assert "domain 'CT' (train) points to" in capsys.readouterr().err
+
+
+def test_runs_of_one_method_with_several_seeds_are_summarised_across_seeds():
+    from causal_sam_llm.segmentation.evaluation import Score, seed_summary, seed_table
+
+    dice = {(0, "A"): (0.8, 0.6), (0, "B"): (0.9, 0.7), (1, "A"): (0.6, 0.4), (1, "B"): (0.7, 0.5)}
+    scores = [
+        Score("lad", domain, "case-1", organ, value, 10.0 + 10 * seed, seed)
+        for (seed, domain), values in dice.items()
+        for organ, value in zip(("liver", "spleen"), values, strict=True)
+    ]
+    scores.append(Score("erm", "A", "case-1", "liver", 0.5, 30.0, 0))  # one seed: nothing to summarise
+    summary = seed_summary(scores)
+    assert list(summary) == ["lad"]
+    assert summary["lad"]["A"]["seeds"] == {"0": {"dice": 70.0, "hd95": 10.0}, "1": {"dice": 50.0, "hd95": 20.0}}
+    overall = summary["lad"]["mean of domains"]  # seed 0: (70 + 80) / 2 = 75; seed 1: (50 + 60) / 2 = 55
+    assert overall["dice_mean"] == pytest.approx(65.0) and overall["dice_std"] == pytest.approx(200**0.5)
+    assert overall["hd95_mean"] == pytest.approx(15.0) and overall["hd95_std"] == pytest.approx(50**0.5)
+    assert "| lad | **mean of domains** | s0: 75.0 / 10.0, s1: 55.0 / 20.0 | 65.0 ± 14.1 / 15.0 ± 7.1 |" in seed_table(
+        summary
+    )
+
+
+def test_eval_refuses_two_checkpoints_of_the_same_method_and_seed(tiny_lad, tmp_path, capsys):
+    args = ["eval", "--protocol", "ct_to_mr", "--checkpoint", str(tiny_lad), str(tiny_lad)]
+    assert main([*args, "--json", str(tmp_path / "r.json")]) == 2
+    assert "both method 'lad' with seed 0" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_protocol_errors_are_data_layout_errors():
