@@ -58,27 +58,32 @@ def call_json_schema(openai_tools: list[dict]) -> dict:
     return {"oneOf": members}
 
 
-def restrict_organs(schema, allowed: list[str]):
-    """`schema` with every `organ` enum cut to `allowed` ("all" stays where it was allowed): the decoder can then
-    only write an organ the guard rails would accept, instead of one they would turn into a question."""
+def restrict_choices(schema, field: str, allowed: list[str]):
+    """`schema` with every `field` enum cut to `allowed` (values outside the enum are ignored): the decoder can then
+    only write a value the guard rails would accept, instead of one they would turn into a question."""
     if isinstance(schema, list):
-        return [restrict_organs(item, allowed) for item in schema]
+        return [restrict_choices(item, field, allowed) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    fixed = {key: restrict_organs(value, allowed) for key, value in schema.items()}
-    organ = fixed.get("properties", {}).get("organ")
-    if organ is not None:
-        fixed["properties"] = {**fixed["properties"], "organ": _organ_choices(organ, allowed)}
+    fixed = {key: restrict_choices(value, field, allowed) for key, value in schema.items()}
+    choice = fixed.get("properties", {}).get(field)
+    if choice is not None:
+        fixed["properties"] = {**fixed["properties"], field: _kept_choices(choice, allowed)}
     return fixed
 
 
-def _organ_choices(organ: dict, allowed: list[str]) -> dict:
-    if "enum" in organ:
-        kept = [value for value in organ["enum"] if value in allowed]
-        return {**organ, "enum": kept or organ["enum"]}  # never an empty choice: the tool must stay writable
-    if "anyOf" in organ:
-        return {**organ, "anyOf": [_organ_choices(branch, allowed) for branch in organ["anyOf"]]}
-    return organ
+def restrict_organs(schema, allowed: list[str]):
+    """Organs cut to `allowed` ("all" stays where it was allowed and is listed)."""
+    return restrict_choices(schema, "organ", allowed)
+
+
+def _kept_choices(choice: dict, allowed: list[str]) -> dict:
+    if "enum" in choice:
+        kept = [value for value in choice["enum"] if value in allowed]
+        return {**choice, "enum": kept or choice["enum"]}  # never an empty choice: the tool must stay writable
+    if "anyOf" in choice:
+        return {**choice, "anyOf": [_kept_choices(branch, allowed) for branch in choice["anyOf"]]}
+    return choice
 
 
 def _member(name: str, parameters: dict) -> dict:

@@ -25,7 +25,7 @@ from causal_sam_llm.agent.call_schema import (
     call_as_written,
     call_from_written,
     call_json_schema,
-    restrict_organs,
+    restrict_choices,
 )
 from causal_sam_llm.agent.guided_decoder import guided_decode
 from causal_sam_llm.agent.schema_emitter import SEPARATORS, emit_value
@@ -98,14 +98,17 @@ class LlamaToolCaller(BaseChatModel):
         tools: list[dict] | None = None,
         draft: str | None = None,
         organs: list[str] | None = None,
+        regions: list[str] | None = None,
         **kwargs: Any,
     ) -> ChatResult:
         """`draft`: a likely answer in the output's JSON form; it speeds decoding up and never changes the answer.
-        `organs`: the organ names an answer may use (default: every name the tool schemas list)."""
+        `organs`, `regions`: the values an answer may use (default: every value the tool schemas list)."""
         start = time.perf_counter()
         schema = call_json_schema(tools or [])
         if organs:
-            schema = restrict_organs(schema, organs)
+            schema = restrict_choices(schema, "organ", organs)
+        if regions:
+            schema = restrict_choices(schema, "region", regions)
         decoder = guided_decode(
             self.llama,
             self._prompt_tokens(messages),

@@ -13,7 +13,14 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from causal_sam_llm.agent.call_schema import ParsedCall, Strategy, ToolCallError, call_as_written, validate_call
 from causal_sam_llm.agent.chat_model import LlamaToolCaller
-from causal_sam_llm.agent.guard_rails import clarify, ground, groundable_organs, screen
+from causal_sam_llm.agent.guard_rails import (
+    clarify,
+    ground,
+    ground_strength,
+    groundable_organs,
+    groundable_regions,
+    screen,
+)
 from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.llm_weights import default_model_path
 from causal_sam_llm.agent.organ_words import organs_mentioned
@@ -79,7 +86,7 @@ class CommandParser:
             call = validate_call(raw, self.argument_models)
         except ToolCallError as exc:
             call = clarify(f"I could not turn that into a valid command ({exc}). Could you rephrase it?")
-        call = ground(call, text, previous, self.classes)
+        call = ground_strength(ground(call, text, previous, self.classes), text)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call
 
@@ -96,6 +103,7 @@ class CommandParser:
             messages,
             draft=self._draft(text, previous) if self.draft else None,
             organs=groundable_organs(text, previous, self.classes),
+            regions=groundable_regions(text),
         )
         self.last_timings = dict(self.model.last_timings)
         tool_call = answer.tool_calls[0]

@@ -1,10 +1,12 @@
 """`--llm none`: a deterministic keyword parser. An explicit mode (no model to load) and a cross-check of the LLM;
-never the default. It knows the same words as the system prompt, and nothing else."""
+never the default. It knows the words of the system prompt (amounts: `amount_words`), and nothing else."""
 
 import re
 
+from causal_sam_llm.agent.amount_words import DEFAULT, stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.organ_words import organs_mentioned
+from causal_sam_llm.agent.region_words import regions_mentioned
 
 ACTION_WORDS = [
     ("smooth", ("smooth", "ragged", "jagged", "clean", "tidy")),
@@ -13,26 +15,6 @@ ACTION_WORDS = [
     ("shrink", ("shrink", "smaller", "too big", "spills", "leak", "pull it in", "tighten", "over-segment", "reduce")),
     ("expand", ("grow", "extend", "bigger", "cut short", "too small", "expand", "enlarge", "under-segment", "more")),
 ]
-REGION_WORDS = [
-    ("superior", ("toward the head", "top", "upper", "superior", "cranial", "above")),
-    ("inferior", ("toward the feet", "bottom", "lower", "inferior", "caudal", "below")),
-    ("anterior", ("front", "anterior", "belly")),
-    ("posterior", ("back", "posterior", "spine", "behind")),
-    ("left", ("patient's left", "left side", "on the left", "to the left")),
-    ("right", ("patient's right", "right side", "on the right", "to the right")),
-]
-
-
-def _strength(text: str) -> float:
-    if match := re.search(r"(\d+(?:\.\d+)?)\s*%", text):
-        return min(float(match.group(1)) / 100, 1.0)
-    if match := re.search(r"(\d+(?:\.\d+)?)\s*mm", text):
-        return min(float(match.group(1)) / 30, 1.0)
-    if any(w in text for w in ("a little", "slightly", "a bit", "a touch", "just a")):
-        return 0.25
-    if any(w in text for w in ("a lot", "much", "substantially", "way too", "significantly")):
-        return 0.8
-    return 0.5
 
 
 def _slices(text: str) -> list[int] | None:
@@ -72,8 +54,8 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
     args = {
         "organ": organ,
         "action": action,
-        "region": _first(REGION_WORDS, lower, "whole"),
-        "strength": _strength(lower),
+        "region": next(iter(regions_mentioned(lower)), "whole"),
+        "strength": DEFAULT if (amount := stated_amount(lower)) is None else amount,
         "slices": _slices(lower),
     }
     return ParsedCall(tool="intervene_decoder", args=args)

@@ -14,10 +14,10 @@ import pytest
 
 from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.agent.audit_log import AuditLog
-from causal_sam_llm.agent.call_schema import ToolCallError, call_json_schema, restrict_organs, validate_call
+from causal_sam_llm.agent.call_schema import ParsedCall, ToolCallError, call_json_schema, restrict_organs, validate_call
 from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.command_set import load_command_set, score
-from causal_sam_llm.agent.guard_rails import groundable_organs
+from causal_sam_llm.agent.guard_rails import ground_strength, groundable_organs, groundable_regions
 from causal_sam_llm.tools.registry import TOOLS
 
 COMMANDS = Path(__file__).parent / "data" / "commands.yaml"
@@ -110,6 +110,45 @@ def test_decoding_is_limited_to_organs_the_guard_rails_would_keep():
     assert '{"intervene_decoder":{"organ":"left_kidney"' in openings
     assert '{"segment":{"organ":"all"' in openings and '{"measure":{"metric":"dice"' in openings
     assert not any('"organ":"liver"' in text or '"organ":"whole_tumour"' in text for text in openings)
+
+
+def test_decoding_offers_only_the_regions_a_command_names():
+    from causal_sam_llm.agent.call_schema import restrict_choices
+    from causal_sam_llm.agent.schema_emitter import _openings
+
+    assert groundable_regions("add the missing part ventrally on slices 50-53") == ["anterior", "whole"]
+    assert groundable_regions("the liver edge is ragged on slices 60 to 72, smooth it") == ["whole"]
+    assert groundable_regions("grow the left kidney") == ["whole"]  # "left" names the kidney, not a side
+    assert groundable_regions("expand it on the patient's left, toward the head") == ["left", "superior", "whole"]
+    assert groundable_regions("same for the spleen") is None  # a follow-up copies the earlier region: model decides
+    assert groundable_regions("a piece is missing at the hilum") is None  # organ-relative: the model decides
+    schema = restrict_choices(call_json_schema(tool_definitions()), "region", ["anterior", "whole"])
+    intervene = next(m for m in schema["oneOf"] if "intervene_decoder" in m["properties"])
+    assert intervene["properties"]["intervene_decoder"]["properties"]["region"]["enum"] == ["whole", "anterior"]
+    assert any('{"intervene_decoder":{"organ":"liver"' in o.text for o in _openings(schema, ""))
+
+
+@pytest.mark.parametrize(
+    ("text", "strength"),
+    [
+        ("L kidney too big anteriorly", 0.5),  # nothing said: the default, whatever the model guessed
+        ("smooth it out somewhat", 0.5),
+        ("pull the liver in a tad at the top", 0.25),
+        ("grow it a bit, then a lot more if needed", 0.25),  # the first amount said wins
+        ("the spleen is way too big", 0.8),
+        ("shrink the right kidney by 30% on the dorsal side", 0.3),
+        ("extend it by 6 mm", 0.2),
+        ("same again for the left kidney", 0.9),  # a repeat keeps the model's value: it saw the earlier request
+    ],
+)
+def test_a_correction_strength_is_the_amount_the_text_states(text, strength):
+    guessed = ParsedCall(
+        tool="intervene_decoder",
+        args={"organ": "liver", "action": "expand", "region": "whole", "strength": 0.9, "slices": None},
+    )
+    assert ground_strength(guessed, text).args["strength"] == pytest.approx(strength)
+    segment = ParsedCall(tool="segment", args={"organ": "liver", "slices": None})
+    assert ground_strength(segment, text) == segment
 
 
 def test_guided_decoding_writes_schema_valid_json_with_fewer_forward_passes_than_tokens(llm_parser):

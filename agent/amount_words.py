@@ -1,0 +1,51 @@
+"""How much a clinician asks for, read from the words: "by 20%" → 0.2, "by 6 mm" → 0.2 (30 mm is the full
+strength), the system prompt's amount words and their common variants → 0.25 / 0.5 / 0.8. Shared by the guard
+rails (an amount the text never stated becomes the default, not the model's guess) and the keyword parser."""
+
+import re
+
+SMALL, DEFAULT, LARGE = 0.25, 0.5, 0.8
+FULL_STRENGTH_MM = 30.0
+AMOUNT_WORDS: tuple[tuple[float, tuple[str, ...]], ...] = (
+    (SMALL, (
+        "a little", "slightly", "slight", "a bit", "a touch", "a tad", "a smidge", "a hair", "just a", "tiny",
+        "minimally", "marginally", "mildly", "gently", "subtly", "barely",
+    )),
+    (DEFAULT, ("somewhat", "moderately", "moderate", "fairly", "reasonably")),
+    (LARGE, (
+        "a lot", "lots", "much", "substantially", "way too", "significantly", "considerably", "greatly", "heavily",
+        "aggressively", "markedly", "drastically", "a great deal", "massively", "hugely",
+    )),
+)  # fmt: skip
+# A follow-up that repeats an earlier request ("same again for the spleen") takes its amount from the conversation.
+REPEAT = re.compile(r"\b(same|again|likewise|as before|as well|similarly)\b")
+
+
+def _number_amount(text: str) -> float | None:
+    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", text):
+        return min(float(match.group(1)) / 100, 1.0)
+    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", text):
+        return min(float(match.group(1)) / FULL_STRENGTH_MM, 1.0)
+    return None
+
+
+def _word_amount(text: str) -> float | None:
+    """The amount of the earliest amount word in `text`."""
+    found = [
+        (match.start(), value)
+        for value, phrases in AMOUNT_WORDS
+        for phrase in phrases
+        if (match := re.search(rf"\b{re.escape(phrase)}\b", text))
+    ]
+    return min(found)[1] if found else None
+
+
+def stated_amount(text: str) -> float | None:
+    """The strength `text` states in numbers or amount words, or None when it states none."""
+    lower = text.lower()
+    number = _number_amount(lower)
+    return number if number is not None else _word_amount(lower)
+
+
+def repeats_earlier_request(text: str) -> bool:
+    return bool(REPEAT.search(text.lower()))

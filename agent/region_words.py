@@ -1,0 +1,49 @@
+"""The words clinicians use for patient directions (superior = toward the head, left = the patient's left), shared by
+the guard rails (decoding only offers the regions a command names, or `whole` when it names none) and the keyword
+parser. Sides are phrases ("on the left", "patient's right"), never a bare "left", which names a kidney."""
+
+import re
+
+REGION_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("superior", (
+        "head", "top", "upper", "superior", "superiorly", "cranial", "cranially", "craniad", "above", "up", "upward",
+        "upwards", "dome", "diaphragm",
+    )),
+    ("inferior", (
+        "feet", "foot", "bottom", "lower", "inferior", "inferiorly", "caudal", "caudally", "below", "down", "downward",
+        "downwards", "pelvis", "pelvic",
+    )),
+    ("anterior", ("front", "anterior", "anteriorly", "ventral", "ventrally", "belly", "abdominal wall", "forward")),
+    ("posterior", (
+        "back", "posterior", "posteriorly", "dorsal", "dorsally", "spine", "spinal", "paraspinal", "behind", "rear",
+    )),
+    ("left", (
+        "patient's left", "patients left", "patient left", "on the left", "to the left", "left side", "left-hand",
+        "leftward", "leftwards",
+    )),
+    ("right", (
+        "patient's right", "patients right", "patient right", "on the right", "to the right", "right side",
+        "right-hand", "rightward", "rightwards",
+    )),
+)  # fmt: skip
+# Directions that depend on the organ (medial is the patient's right for the left kidney) or on context: the model
+# decides, unrestricted, as it does for a follow-up that continues an earlier request.
+ORGAN_RELATIVE = re.compile(r"\b(medial|medially|lateral|laterally|hilum|hilar|inner|outer)\b")
+CONTINUATION = re.compile(r"\b(same|again|likewise|as before|as well|similarly|more|further)\b")
+
+
+def regions_mentioned(text: str) -> list[str]:
+    """Regions whose words appear in `text`, in the order of their first appearance."""
+    lower = text.lower()
+    found = [
+        (match.start(), region)
+        for region, phrases in REGION_WORDS
+        for phrase in phrases
+        if (match := re.search(rf"\b{re.escape(phrase)}\b", lower))
+    ]
+    return list(dict.fromkeys(region for _, region in sorted(found)))
+
+
+def leaves_region_to_the_model(text: str) -> bool:
+    lower = text.lower()
+    return bool(ORGAN_RELATIVE.search(lower) or CONTINUATION.search(lower))
