@@ -4,6 +4,8 @@ rails (an amount the text never stated becomes the default, not the model's gues
 
 import re
 
+from causal_sam_llm.agent.phrase_table import REPEAT_WORDS, any_word, labels_in_order
+
 SMALL, DEFAULT, LARGE = 0.25, 0.5, 0.8
 FULL_STRENGTH_MM = 30.0
 AMOUNT_WORDS: tuple[tuple[float, tuple[str, ...]], ...] = (
@@ -18,7 +20,7 @@ AMOUNT_WORDS: tuple[tuple[float, tuple[str, ...]], ...] = (
     )),
 )  # fmt: skip
 # A follow-up that repeats an earlier request ("same again for the spleen") takes its amount from the conversation.
-REPEAT = re.compile(r"\b(same|again|likewise|as before|as well|similarly)\b")
+REPEAT = any_word(REPEAT_WORDS)
 
 
 def _number_amount(text: str) -> float | None:
@@ -29,22 +31,13 @@ def _number_amount(text: str) -> float | None:
     return None
 
 
-def _word_amount(text: str) -> float | None:
-    """The amount of the earliest amount word in `text`."""
-    found = [
-        (match.start(), value)
-        for value, phrases in AMOUNT_WORDS
-        for phrase in phrases
-        if (match := re.search(rf"\b{re.escape(phrase)}\b", text))
-    ]
-    return min(found)[1] if found else None
-
-
 def stated_amount(text: str) -> float | None:
     """The strength `text` states in numbers or amount words, or None when it states none."""
     lower = text.lower()
     number = _number_amount(lower)
-    return number if number is not None else _word_amount(lower)
+    if number is not None:
+        return number
+    return next(iter(labels_in_order(lower, AMOUNT_WORDS)), None)  # the first amount word said wins
 
 
 def repeats_earlier_request(text: str) -> bool:

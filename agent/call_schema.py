@@ -72,11 +72,6 @@ def restrict_choices(schema, field: str, allowed: list[str]):
     return fixed
 
 
-def restrict_organs(schema, allowed: list[str]):
-    """Organs cut to `allowed` ("all" stays where it was allowed and is listed)."""
-    return restrict_choices(schema, "organ", allowed)
-
-
 def _kept_choices(choice: dict, allowed: list[str]) -> dict:
     if "enum" in choice:
         kept = [value for value in choice["enum"] if value in allowed]

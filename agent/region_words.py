@@ -4,6 +4,8 @@ parser. Sides are phrases ("on the left", "patient's right"), never a bare "left
 
 import re
 
+from causal_sam_llm.agent.phrase_table import REPEAT_WORDS, any_word, labels_in_order
+
 REGION_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("superior", (
         "head", "top", "upper", "superior", "superiorly", "cranial", "cranially", "craniad", "above", "up", "upward",
@@ -29,19 +31,12 @@ REGION_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Directions that depend on the organ (medial is the patient's right for the left kidney) or on context: the model
 # decides, unrestricted, as it does for a follow-up that continues an earlier request.
 ORGAN_RELATIVE = re.compile(r"\b(medial|medially|lateral|laterally|hilum|hilar|inner|outer)\b")
-CONTINUATION = re.compile(r"\b(same|again|likewise|as before|as well|similarly|more|further)\b")
+CONTINUATION = any_word((*REPEAT_WORDS, "more", "further"))
 
 
 def regions_mentioned(text: str) -> list[str]:
     """Regions whose words appear in `text`, in the order of their first appearance."""
-    lower = text.lower()
-    found = [
-        (match.start(), region)
-        for region, phrases in REGION_WORDS
-        for phrase in phrases
-        if (match := re.search(rf"\b{re.escape(phrase)}\b", lower))
-    ]
-    return list(dict.fromkeys(region for _, region in sorted(found)))
+    return labels_in_order(text.lower(), REGION_WORDS)
 
 
 def leaves_region_to_the_model(text: str) -> bool:

@@ -14,7 +14,13 @@ import pytest
 
 from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.agent.audit_log import AuditLog
-from causal_sam_llm.agent.call_schema import ParsedCall, ToolCallError, call_json_schema, restrict_organs, validate_call
+from causal_sam_llm.agent.call_schema import (
+    ParsedCall,
+    ToolCallError,
+    call_json_schema,
+    restrict_choices,
+    validate_call,
+)
 from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.command_set import load_command_set, score
 from causal_sam_llm.agent.guard_rails import ground_strength, groundable_organs, groundable_regions
@@ -105,7 +111,7 @@ def test_decoding_is_limited_to_organs_the_guard_rails_would_keep():
     assert groundable_organs("the spleeen is too big", None, classes) == ["spleen", "all"]
     assert groundable_organs("make it smaller at the back", "left_kidney", classes) == ["left_kidney", "all"]
     assert groundable_organs("make it bigger", None, classes) == [*classes, "all"]  # the tumour classes are out
-    schema = restrict_organs(call_json_schema(tool_definitions()), ["left_kidney", "all"])
+    schema = restrict_choices(call_json_schema(tool_definitions()), "organ", ["left_kidney", "all"])
     openings = {o.text for o in _openings(schema, "")}
     assert '{"intervene_decoder":{"organ":"left_kidney"' in openings
     assert '{"segment":{"organ":"all"' in openings and '{"measure":{"metric":"dice"' in openings
@@ -113,7 +119,6 @@ def test_decoding_is_limited_to_organs_the_guard_rails_would_keep():
 
 
 def test_decoding_offers_only_the_regions_a_command_names():
-    from causal_sam_llm.agent.call_schema import restrict_choices
     from causal_sam_llm.agent.schema_emitter import _openings
 
     assert groundable_regions("add the missing part ventrally on slices 50-53") == ["anterior", "whole"]

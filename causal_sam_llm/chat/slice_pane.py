@@ -66,7 +66,7 @@ class SlicePane(Vertical):
         return legend_text(self.scene) if self.scene else ""
 
     def on_resize(self, _event: Resize) -> None:
-        if self.scene is not None:  # half blocks are drawn for the pane's size in cells
+        if self.scene is not None and self.graphics == "halfblock":  # drawn for the pane's size in cells
             self._draw_picture()
 
     def _draw_picture(self) -> None:
