@@ -56,10 +56,10 @@ def score_checkpoints(
     progress: bool = True,
     precision: str = "fp32",
 ) -> list[Score]:
+    check_distinct_runs(checkpoints)
     domains = test_cases(protocol, overrides or {}, data)
     scores: list[Score] = []
     total = len(checkpoints) * sum(len(c) for c in domains.values())
-    check_distinct_runs(checkpoints)
     with Progress(disable=not progress) as bar:
         task = bar.add_task("evaluating", total=total)
         for path in checkpoints:

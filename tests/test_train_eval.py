@@ -113,10 +113,11 @@ def test_training_resumes_from_its_saved_state(tiny_benchmark, tmp_path):
     assert len(read_checkpoint(out / "model.pt")["history"]) == 2
 
 
-def test_gradient_clipping_is_an_option_kept_with_the_run(tiny_benchmark, tmp_path, capsys):
-    out = tmp_path / "clipped"
-    assert main([*_train_args(tiny_benchmark, out, "lad"), "--grad-clip", "0.5"]) == 0
-    assert read_checkpoint(out / "model.pt")["config"]["grad_clip"] == 0.5
+def test_gradient_clipping_is_on_by_default_and_kept_with_the_run(tiny_benchmark, tiny_lad, tmp_path, capsys):
+    assert read_checkpoint(tiny_lad)["config"]["grad_clip"] == 1.0
+    out = tmp_path / "unclipped"
+    assert main([*_train_args(tiny_benchmark, out, "erm"), "--grad-clip", "none"]) == 0
+    assert read_checkpoint(out / "model.pt")["config"]["grad_clip"] is None
     with pytest.raises(SystemExit):
         main([*_train_args(tiny_benchmark, tmp_path / "bad", "lad"), "--grad-clip", "0"])
     assert "must be above 0" in capsys.readouterr().err
@@ -185,8 +186,9 @@ def test_runs_of_one_method_with_several_seeds_are_summarised_across_seeds():
     )
 
 
-def test_eval_refuses_two_checkpoints_of_the_same_method_and_seed(tiny_lad, tmp_path, capsys):
+def test_eval_refuses_two_checkpoints_of_the_same_method_and_seed(tiny_benchmark, tiny_lad, tmp_path, capsys):
     args = ["eval", "--protocol", "ct_to_mr", "--checkpoint", str(tiny_lad), str(tiny_lad)]
+    args += ["--set", f"benchmark={tiny_benchmark}"]
     assert main([*args, "--json", str(tmp_path / "r.json")]) == 2
     assert "both method 'lad' with seed 0" in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()

@@ -50,7 +50,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="use slices with foreground this many times per epoch (small targets, e.g. brain tumours)",
     )
     parser.add_argument(
-        "--grad-clip", type=_positive, default=None, help="clip the gradient norm to this (default: no clipping)"
+        "--grad-clip",
+        type=_clip_norm,
+        default=TrainConfig.grad_clip,
+        help=f"clip the gradient norm to this, or 'none' (default {TrainConfig.grad_clip}; shipped checkpoints: none)",
     )
     parser.add_argument("--restyles", type=int, default=TrainConfig.restyles, help="restyled views per anatomy")
     parser.add_argument("--encoder", default="litemedsam")
@@ -65,6 +68,10 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value
+
+
+def _clip_norm(text: str) -> float | None:
+    return None if text.lower() == "none" else _positive(text)
 
 
 def _at_least_one(text: str) -> int:
