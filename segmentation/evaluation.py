@@ -56,8 +56,8 @@ def score_checkpoints(
     progress: bool = True,
     precision: str = "fp32",
 ) -> list[Score]:
+    domains = test_cases(protocol, overrides or {}, data)  # data errors first: they name what the user passed
     check_distinct_runs(checkpoints)
-    domains = test_cases(protocol, overrides or {}, data)
     scores: list[Score] = []
     total = len(checkpoints) * sum(len(c) for c in domains.values())
     with Progress(disable=not progress) as bar:

@@ -86,7 +86,9 @@ class PromptFreeSegmenter(nn.Module):
             modulated_logits(upscaled, weights[:, position], (films or {}).get(organ))
             for position, organ in enumerate(organs)
         ]
-        return torch.stack(logits, 1).float() + self.heads.bias[organs].reshape(1, -1, 1, 1)
+        stacked = torch.stack(logits, 1).float()
+        # cached features live on the CPU even when the segmenter runs on a GPU (decoded_volume)
+        return stacked + self.heads.bias[organs].to(stacked.device).reshape(1, -1, 1, 1)
 
     def trained_state(self) -> dict[str, torch.Tensor]:
         """Only the trained part: what a checkpoint holds."""
