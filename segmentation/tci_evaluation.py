@@ -1,5 +1,6 @@
 """eval-tci: on OOD cases, Dice and HD95 after 0..R simulated corrections, for the learned TCI, a blind
-morphological edit driven by the same Intervention, and no correction."""
+morphological edit driven by the same Intervention, no correction, and an oracle that makes the organ exactly the
+reference inside the command's gate (the most any edit confined to that gate could give: an upper bound)."""
 
 import json
 from dataclasses import asdict, dataclass
@@ -23,9 +24,11 @@ from causal_sam_llm.segmentation.metrics import mean_dice_hd95
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import apply_blind, apply_learned
+from causal_sam_llm.segmentation.tci_gate import intervention_gate
 from causal_sam_llm.segmentation.training_set import class_masks
 
-STRATEGIES = ("none", "blind", "learned")
+STRATEGIES = ("none", "blind", "learned", "oracle")
+MASK_STRATEGIES = ("blind", "oracle")  # these edit binary masks; the others edit probabilities
 
 
 @dataclass
@@ -37,6 +40,16 @@ class RoundScore:
     dice: float  # mean over organs present, %
     hd95_mm: float
     command: str
+
+
+def apply_oracle(
+    masks: np.ndarray, reference: np.ndarray, organ: int, intervention: Intervention, spacing_mm
+) -> np.ndarray:
+    """Inside the command's gate the organ becomes the reference exactly; elsewhere nothing changes."""
+    gate = intervention_gate(intervention, masks[:, organ], spacing_mm) > 0.5
+    result = masks.copy()
+    result[:, organ] = np.where(gate, reference[:, organ], masks[:, organ])
+    return result
 
 
 def correct_case(
@@ -53,40 +66,37 @@ def correct_case(
     decoded = decode_volume(segmenter, embed_case(embedder, case))
     organs = list(range(len(segmenter.classes)))
     start = organ_probabilities(segmenter, decoded, organs)
+    start_masks = masks_from_probabilities(start, case.label_set, segmenter.classes)
     rng = np.random.default_rng(seed)
     rows: list[RoundScore] = []
-    state = {
-        "none": start,
-        "learned": start,
-        "blind": masks_from_probabilities(start, case.label_set, segmenter.classes),
-    }
+    state = {strategy: start_masks if strategy in MASK_STRATEGIES else start for strategy in STRATEGIES}
+
+    def masks_of(strategy: str) -> np.ndarray:
+        if strategy in MASK_STRATEGIES:
+            return state[strategy]
+        return masks_from_probabilities(state[strategy], case.label_set, segmenter.classes)
+
+    def apply(strategy: str, intervention: Intervention) -> np.ndarray:
+        organ = segmenter.classes.index(intervention.organ)
+        if strategy == "learned":
+            return apply_learned(segmenter, generator, decoded, state[strategy], intervention, case.label_set, spacing)
+        if strategy == "blind":
+            return apply_blind(state[strategy], organ, intervention, spacing)
+        return apply_oracle(state[strategy], reference, organ, intervention, spacing)
+
     said: dict[str, Intervention | None] = {strategy: None for strategy in STRATEGIES}
     for round_index in range(rounds + 1):
         for strategy in STRATEGIES:
-            masks = (
-                state[strategy]
-                if strategy == "blind"
-                else masks_from_probabilities(state[strategy], case.label_set, segmenter.classes)
-            )
             command = ""
             if round_index > 0 and strategy != "none":
-                intervention = choose_intervention(masks, reference, segmenter.classes, spacing, said[strategy])
+                intervention = choose_intervention(
+                    masks_of(strategy), reference, segmenter.classes, spacing, said[strategy]
+                )
                 said[strategy] = intervention
                 if intervention is not None:
                     command = say(intervention, rng)
-                    if strategy == "learned":
-                        state["learned"] = apply_learned(
-                            segmenter, generator, decoded, state["learned"], intervention, case.label_set, spacing
-                        )
-                    else:
-                        organ = segmenter.classes.index(intervention.organ)
-                        state["blind"] = apply_blind(state["blind"], organ, intervention, spacing)
-                    masks = (
-                        state[strategy]
-                        if strategy == "blind"
-                        else masks_from_probabilities(state[strategy], case.label_set, segmenter.classes)
-                    )
-            dice, hd95 = mean_dice_hd95(masks, reference, spacing)
+                    state[strategy] = apply(strategy, intervention)
+            dice, hd95 = mean_dice_hd95(masks_of(strategy), reference, spacing)
             rows.append(RoundScore(strategy, domain, case.case_id, round_index, dice, hd95, command))
     return rows
 

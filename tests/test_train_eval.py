@@ -240,7 +240,7 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
     assert change["expand"] > 0 > change["shrink"]
 
 
-def test_eval_tci_compares_learned_blind_and_none(tiny_benchmark, tiny_lad, tmp_path):
+def test_eval_tci_compares_learned_blind_none_and_an_oracle(tiny_benchmark, tiny_lad, tmp_path):
     report = tmp_path / "tci.json"
     assert (
         main(
@@ -265,10 +265,12 @@ def test_eval_tci_compares_learned_blind_and_none(tiny_benchmark, tiny_lad, tmp_
         == 0
     )
     result = json.loads(report.read_text())
-    assert set(result["curves"]) == {"none", "blind", "learned"}
+    assert set(result["curves"]) == {"none", "blind", "learned", "oracle"}
     assert all(len(v["dice"]) == 3 for v in result["curves"].values())
     none = result["curves"]["none"]["dice"]
     assert none[0] == none[1] == none[2]  # no correction, no change
+    oracle = result["curves"]["oracle"]["dice"]
+    assert oracle[0] == none[0] and oracle[2] >= oracle[1] >= oracle[0]  # a perfect edit in the gate never hurts
 
 
 @pytest.mark.parametrize("method", ["erm", "lad"])

@@ -1,5 +1,5 @@
 """`causal-sam-llm train-tci` (learn the intervention response for a trained checkpoint) and `eval-tci` (simulated
-corrections on OOD cases: learned TCI vs blind edit vs none)."""
+corrections on OOD cases: learned TCI vs blind edit vs none, and an in-gate oracle as the upper bound)."""
 
 import argparse
 import sys
