@@ -87,16 +87,15 @@ def correct_case(
     said: dict[str, Intervention | None] = {strategy: None for strategy in STRATEGIES}
     for round_index in range(rounds + 1):
         for strategy in STRATEGIES:
-            command = ""
+            masks, command = masks_of(strategy), ""
             if round_index > 0 and strategy != "none":
-                intervention = choose_intervention(
-                    masks_of(strategy), reference, segmenter.classes, spacing, said[strategy]
-                )
+                intervention = choose_intervention(masks, reference, segmenter.classes, spacing, said[strategy])
                 said[strategy] = intervention
                 if intervention is not None:
                     command = say(intervention, rng)
                     state[strategy] = apply(strategy, intervention)
-            dice, hd95 = mean_dice_hd95(masks_of(strategy), reference, spacing)
+                    masks = masks_of(strategy)
+            dice, hd95 = mean_dice_hd95(masks, reference, spacing)
             rows.append(RoundScore(strategy, domain, case.case_id, round_index, dice, hd95, command))
     return rows
 
