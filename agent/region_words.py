@@ -2,8 +2,6 @@
 the guard rails (decoding only offers the regions a command names, or `whole` when it names none) and the keyword
 parser. Sides are phrases ("on the left", "patient's right"), never a bare "left", which names a kidney."""
 
-import re
-
 from causal_sam_llm.agent.phrase_table import REPEAT_WORDS, any_word, labels_in_order
 
 REGION_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -30,7 +28,7 @@ REGION_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 # Directions that depend on the organ (medial is the patient's right for the left kidney) or on context: the model
 # decides, unrestricted, as it does for a follow-up that continues an earlier request.
-ORGAN_RELATIVE = re.compile(r"\b(medial|medially|lateral|laterally|hilum|hilar|inner|outer)\b")
+ORGAN_RELATIVE = any_word(("medial", "medially", "lateral", "laterally", "hilum", "hilar", "inner", "outer"))
 CONTINUATION = any_word((*REPEAT_WORDS, "more", "further"))
 
 
