@@ -7,7 +7,7 @@ import numpy as np
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate
 
 ORGAN_WORDS = {
     "liver": ["liver", "the liver", "hepatic contour"],
@@ -111,30 +111,85 @@ def _same_request(a: Intervention, b: Intervention) -> bool:
 def _most_useful(
     prediction: np.ndarray, reference: np.ndarray, classes: list[str], spacing_mm: tuple[float, float, float]
 ) -> Intervention | None:
-    voxel = float(np.prod(spacing_mm))
-    best = None
+    """Of the plausible corrections (the largest errors, each said for its own direction and for the whole organ),
+    the one that would raise mean Dice most if carried out perfectly inside the region it names: a clinician does
+    not ask for an edit that cannot fix what they see."""
+    candidates = _candidate_corrections(prediction, reference, classes, spacing_mm)
+    if not candidates:
+        return None
+    gains = [_gain_if_done_perfectly(c, prediction, reference, classes, spacing_mm) for c in candidates]
+    return candidates[int(np.argmax(gains))]
+
+
+def _candidate_corrections(
+    prediction: np.ndarray,
+    reference: np.ndarray,
+    classes: list[str],
+    spacing_mm: tuple[float, float, float],
+    errors: int = 3,
+) -> list[Intervention]:
+    """For the `errors` largest (organ, missing|extra) errors relative to the organ: a correction aimed at the error's
+    largest piece, and the same correction for the whole organ."""
+    found = []
     for index, organ in enumerate(classes):
         ref, pred = reference[:, index], prediction[:, index]
         size = max(int(ref.sum()) + int(pred.sum()), 1)
         for kind, error in (("missing", ref & ~pred), ("extra", pred & ~ref)):
-            share = error.sum() / size
-            if error.any() and (best is None or share > best[0]):
-                best = (share, organ, kind, error, ref if ref.any() else pred, pred)
-    if best is None:
-        return None
-    _share, organ, kind, error, anchor, pred = best
+            if error.any():
+                found.append((error.sum() / size, organ, kind, error, ref if ref.any() else pred, pred))
+    found.sort(key=lambda item: -item[0])
+    candidates = []
+    for _share, organ, kind, error, anchor, pred in found[:errors]:
+        aimed = _correction_for(organ, kind, error, anchor, pred, spacing_mm)
+        candidates.append(aimed)
+        if aimed.region != "whole":
+            candidates.append(_correction_for(organ, kind, error, anchor, pred, spacing_mm, region="whole"))
+    return candidates
+
+
+def _correction_for(
+    organ: str,
+    kind: str,
+    error: np.ndarray,
+    anchor: np.ndarray,
+    pred: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    region: str | None = None,
+) -> Intervention:
+    voxel = float(np.prod(spacing_mm))
     components, count = connected_components(error)
     largest = components == (np.argmax(np.bincount(components.ravel())[1:]) + 1) if count else error
     detached = not (largest & _grown(pred)).any()
     action = (
         ("add_region" if detached else "expand") if kind == "missing" else ("remove_region" if detached else "shrink")
     )
-    region = _region_of(largest, anchor, spacing_mm)
+    region = region or _region_of(largest, anchor, spacing_mm)
+    piece = largest if region != "whole" else error
     # sphere surface 4.84·V^(2/3); a directional error covers about a quarter of it
     surface_mm2 = 4.84 * (anchor.sum() * voxel) ** (2 / 3) * (1.0 if region == "whole" else 0.25)
-    thickness_mm = largest.sum() * voxel / max(surface_mm2, 1.0)
+    thickness_mm = piece.sum() * voxel / max(surface_mm2, 1.0)
     strength = float(np.clip(thickness_mm / MAX_REACH_MM, 0.1, 1.0))
     return Intervention(organ=organ, action=action, region=region, strength=round(strength, 2))
+
+
+def _gain_if_done_perfectly(
+    command: Intervention,
+    prediction: np.ndarray,
+    reference: np.ndarray,
+    classes: list[str],
+    spacing_mm: tuple[float, float, float],
+) -> float:
+    """Dice gain of the commanded organ (so of the mean, up to the organ count) if the organ became the reference
+    exactly inside the command's gate."""
+    index = classes.index(command.organ)
+    pred, ref = prediction[:, index], reference[:, index]
+    gate = intervention_gate(command, pred, spacing_mm) > 0.5
+    return _dice(np.where(gate, ref, pred), ref) - _dice(pred, ref)
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    total = int(a.sum()) + int(b.sum())
+    return 2 * int((a & b).sum()) / total if total else 1.0
 
 
 def _grown(mask: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.special import expit
 
 from causal_sam_llm.segmentation.embedder import EmbeddedVolume
 from causal_sam_llm.segmentation.film import OrganFilm
@@ -37,8 +38,19 @@ def decode_volume(segmenter: PromptFreeSegmenter, embedded: EmbeddedVolume, batc
     return DecodedVolume(torch.cat(features), torch.cat(weights), embedded.letterbox)
 
 
-@torch.inference_mode()
 def organ_probabilities(
+    segmenter: PromptFreeSegmenter,
+    decoded: DecodedVolume,
+    organs: list[int],
+    slices: np.ndarray | None = None,
+    films: dict[int, OrganFilm] | None = None,
+) -> np.ndarray:
+    """(len(slices), len(organs), rows, cols) probabilities on the source grid from the cached features."""
+    return expit(organ_logits(segmenter, decoded, organs, slices, films))
+
+
+@torch.inference_mode()
+def organ_logits(
     segmenter: PromptFreeSegmenter,
     decoded: DecodedVolume,
     organs: list[int],
@@ -46,7 +58,7 @@ def organ_probabilities(
     films: dict[int, OrganFilm] | None = None,
     batch: int = 16,
 ) -> np.ndarray:
-    """(len(slices), len(organs), rows, cols) probabilities on the source grid from the cached features."""
+    """(len(slices), len(organs), rows, cols) logits on the source grid from the cached features."""
     indices = np.arange(decoded.depth) if slices is None else np.asarray(slices)
     chunks = []
     for start in range(0, len(indices), batch):
@@ -55,7 +67,7 @@ def organ_probabilities(
         logits = segmenter.logits_from_features(
             _rows(decoded.upscaled, pick).float(), decoded.weights[pick][:, organs], organs, chunk_films
         )
-        chunks.append(torch.sigmoid(decoded.letterbox.logits_to_source(logits)).numpy())
+        chunks.append(decoded.letterbox.logits_to_source(logits).numpy())
     return np.concatenate(chunks)
 
 

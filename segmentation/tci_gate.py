@@ -67,14 +67,25 @@ def _boundary_band(intervention: Intervention, mask: np.ndarray, spacing_mm) -> 
     return (outside <= 3 * spacing_mm[1]) & (inside <= 3 * spacing_mm[1])  # smooth: a thin band around the edge
 
 
+def _with_empty_slices_filled(mask: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Growing into slices the organ does not reach yet starts from the footprint of its nearest slice, so the new
+    slices stay under the organ instead of opening the whole slice."""
+    occupied = np.nonzero(mask.any(axis=(1, 2)))[0]
+    reference = mask.copy()
+    if occupied.size == 0:
+        return reference
+    for z in range(first, last + 1):
+        if not mask[z].any():
+            reference[z] = mask[occupied[np.argmin(np.abs(occupied - z))]]
+    return reference
+
+
 def intervention_gate(
     intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]
 ) -> np.ndarray:
     """(Z, rows, cols) float gate in [0, 1]; zero outside the command's slices."""
     first, last = slice_range(intervention, mask, spacing_mm)
-    reference = mask.copy()
-    if intervention.region == "superior" and not mask[first : last + 1].any():
-        reference[first : last + 1] = mask[_extent(mask)[1]]  # grow from the organ's top slice upward
+    reference = _with_empty_slices_filled(mask, first, last)
     # the side is about the whole organ's centroid; the band only matters on the command's slices
     side = _in_plane_side(intervention.region, reference)[first : last + 1]
     band = _boundary_band(intervention, reference[first : last + 1], spacing_mm).astype(np.float32)

@@ -4,9 +4,14 @@ cached embeddings (zero encoder calls), every version is kept, and the simulated
 import numpy as np
 import pytest
 
-from causal_sam_llm.segmentation.clinician import choose_intervention, say
+from causal_sam_llm.segmentation.clinician import (
+    _candidate_corrections,
+    _gain_if_done_perfectly,
+    choose_intervention,
+    say,
+)
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.tci_apply import apply_blind
+from causal_sam_llm.segmentation.tci_apply import apply_blind, commanded_change, drop_islands, offset_for_amount
 from causal_sam_llm.segmentation.tci_gate import intervention_gate
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
@@ -72,6 +77,89 @@ def test_simulated_clinician_asks_to_grow_a_liver_cut_short_toward_the_head():
     assert again.strength == min(1.0, round(2 * command.strength, 2))
     other = command.model_copy(update={"region": "inferior"})
     assert choose_intervention(prediction, reference, ["liver", "spleen"], SPACING, previous=other) == command
+
+
+def test_growing_into_new_slices_stays_under_the_organ():
+    organ = _organ_masks()[:, 0]  # slices 3..6, rows 12..27, cols 10..25
+    gate = intervention_gate(Intervention(organ="liver", action="expand", strength=0.2), organ, SPACING)
+    assert gate[7, 20, 18] > 0.9  # above the organ's footprint
+    assert gate[7, 2:, 36:].max() < 0.01 and gate[7, :4].max() < 0.01  # not the far corners of the slice
+
+
+def test_the_commanded_amount_is_the_facing_surface_moved_by_the_reach():
+    organ = _organ_masks()[:, 0]  # 4 slices of a 16 × 16 square
+    up = Intervention(organ="liver", action="expand", region="superior", strength=0.5)
+    # the top face: 16 × 16 voxels of 2 × 2 mm, moved by 15 mm, in voxels of 5 × 2 × 2 mm
+    assert commanded_change(organ, up, SPACING) == round(16 * 16 * 4 * 15 / 20)
+    front = up.model_copy(update={"region": "anterior"})
+    assert commanded_change(organ, front, SPACING) == round(4 * 16 * 10 * 15 / 20)
+    whole = up.model_copy(update={"region": "whole", "strength": 0.2})
+    faces = 2 * 16 * 16 * 4 + 4 * 4 * 16 * 10  # top and bottom, four sides
+    uniform = int((apply_blind(organ[:, None], 0, whole, SPACING)[:, 0] != organ).sum())
+    assert commanded_change(organ, whole, SPACING) == min(round(faces / 1.5 * 6 / 20), uniform)
+    # shrinking by 30 mm would, by area × reach, remove more than the organ holds: capped by what erosion removes
+    gone = whole.model_copy(update={"action": "shrink", "strength": 1.0})
+    eroded = int((apply_blind(organ[:, None], 0, gone, SPACING)[:, 0] != organ).sum())
+    assert commanded_change(organ, gone, SPACING) == eroded <= organ.sum() < faces / 1.5 * 30 / 20
+
+
+@pytest.mark.parametrize("action", ["expand", "shrink"])
+def test_the_offset_moves_exactly_the_commanded_amount_through_the_strongest_evidence(action):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(-4 if action == "expand" else 4, 2, size=(3, 20, 20))
+    weight = np.zeros(logits.shape)
+    weight[1] = 1.0
+    weight[2] = 0.7  # a softer gate: the blend with the old probability counts
+    old = 1 / (1 + np.exp(-logits))
+    offset = offset_for_amount(action, logits, weight, old, amount=50)
+    new = weight / (1 + np.exp(-(logits + offset * weight))) + (1 - weight) * old
+    crossed = (new > 0.5) != (old > 0.5)
+    assert crossed.sum() == 50 and not crossed[0].any()
+    # where the gate is full, the voxels that moved are exactly the most (shrinking: least) organ-like ones
+    evidence = logits[1] if action == "expand" else -logits[1]
+    movable = (old[1] > 0.5) != (action == "expand")
+    assert crossed[1].any() and evidence[crossed[1]].min() > evidence[movable & ~crossed[1]].max()
+
+
+def test_growth_that_does_not_touch_the_organ_is_put_back():
+    old = np.zeros((3, 20, 20), np.float32)
+    old[1, 5:10, 5:10] = 0.9
+    grown = old.copy()
+    grown[1, 10:12, 5:10] = 0.8  # touches the organ
+    grown[1, 16:19, 16:19] = 0.8  # an island
+    drop_islands(grown, old)
+    assert (grown[1, 10:12, 5:10] == 0.8).all() and (grown[1, 16:19, 16:19] == 0).all()
+
+
+def test_a_tumour_region_grown_past_its_enclosing_regions_grows_them_too():
+    from causal_sam_llm.datasets.label_maps import label_set
+    from causal_sam_llm.segmentation.inference import masks_from_probabilities
+    from causal_sam_llm.segmentation.tci_apply import _grow_enclosing_regions
+
+    classes = ["whole_tumour", "tumour_core", "enhancing_tumour"]
+    probabilities = np.zeros((1, 3, 10, 10), np.float32)
+    probabilities[0, :, 3:6, 3:6] = 0.9  # all three regions on the same 3 × 3 voxels
+    probabilities[0, 2, 6, 3:6] = 0.8  # the enhancing tumour grown by one row
+    nested = label_set("brain_tumour")
+    assert not masks_from_probabilities(probabilities, nested, classes)[0, 2, 6].any()  # nesting clips it away
+    _grow_enclosing_regions(probabilities, 2, nested, classes)
+    masks = masks_from_probabilities(probabilities, nested, classes)
+    assert masks[0, :, 6, 3:6].all() and masks[0, 0].sum() == 12
+
+
+def test_simulated_clinician_asks_for_the_correction_that_could_fix_most():
+    reference = _organ_masks()
+    prediction = reference.copy()
+    prediction[6, 0] = False  # liver cut short at the top
+    prediction[3:7, 0, 12:14] = False  # and at the front
+    prediction[2:5, 1, 30:32] = False  # spleen cut short at the front
+    classes = ["liver", "spleen"]
+    command = choose_intervention(prediction, reference, classes, SPACING)
+    gains = {
+        c: _gain_if_done_perfectly(c, prediction, reference, classes, SPACING)
+        for c in _candidate_corrections(prediction, reference, classes, SPACING)
+    }
+    assert len(gains) > 1 and gains[command] == max(gains.values()) > 0
 
 
 def test_simulated_clinician_phrasings_vary_and_use_lay_words():

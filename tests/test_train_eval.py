@@ -208,7 +208,7 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
     from causal_sam_llm.segmentation.embedder import SliceEmbedder
     from causal_sam_llm.segmentation.inference import embed_case
     from causal_sam_llm.segmentation.intervention import Intervention
-    from causal_sam_llm.segmentation.tci_apply import apply_learned
+    from causal_sam_llm.segmentation.tci_apply import apply_learned, commanded_change
     from causal_sam_llm.segmentation.tci_gate import intervention_gate
 
     segmenter, _ = load_segmenter(tiny_lad)
@@ -231,6 +231,8 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
         np.testing.assert_array_equal(after[:, 1:], before[:, 1:])  # other organs untouched
         np.testing.assert_array_equal(after[:, 0][gate == 0], before[:, 0][gate == 0])  # nothing outside the gate
         change[action] = float((after[:, 0] - before[:, 0])[gate > 0.5].mean())
+        moved = int(((after[:, 0] > 0.5) != masks[:, 0]).sum())
+        assert 0 < moved <= commanded_change(masks[:, 0], command, spacing)  # how much: what the command says
         if action == "expand":  # a grow never removes, a shrink never adds
             assert (after[:, 0] >= before[:, 0]).all()
         else:
