@@ -273,6 +273,11 @@ def test_eval_tci_compares_learned_blind_none_and_an_oracle(tiny_benchmark, tiny
     assert none[0] == none[1] == none[2]  # no correction, no change
     oracle = result["curves"]["oracle"]["dice"]
     assert oracle[0] == none[0] and oracle[2] >= oracle[1] >= oracle[0]  # a perfect edit in the gate never hurts
+    ablation = tmp_path / "identity.json"
+    arguments = ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", str(tiny_lad), "--json", str(ablation)]
+    arguments += ["--set", f"benchmark={tiny_benchmark}", "--rounds", "1", "--max-cases", "1", "--film", "identity"]
+    assert main(arguments) == 0
+    assert "untrained (identity) FiLM" in json.loads(ablation.read_text())["title"]
 
 
 @pytest.mark.parametrize("method", ["erm", "lad"])

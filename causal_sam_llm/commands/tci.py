@@ -15,6 +15,7 @@ from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_ge
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.encoder_registry import default_device
+from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_evaluation import evaluate_tci, write_tci_report
 from causal_sam_llm.segmentation.tci_training import train_tci
 from causal_sam_llm.segmentation.text_encoder import shared_text_encoder
@@ -34,6 +35,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--rounds", type=int, default=3)
     score.add_argument("--max-cases", type=int, default=None, help="per test domain")
     score.add_argument("--json", type=Path, required=True)
+    score.add_argument(
+        "--film",
+        choices=["learned", "identity"],
+        default="learned",
+        help="identity: γ = 1, β = 0 from an untrained generator — the ablation of what training the response adds",
+    )
     score.set_defaults(run=run_eval)
 
 
@@ -70,7 +77,11 @@ def run_train(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
     segmenter, _ = load_segmenter(args.checkpoint, args.device or default_device(), expected_classes=protocol.classes)
-    generator = load_generator(args.checkpoint, len(segmenter.classes)).to(next(segmenter.parameters()).device)
+    if args.film == "identity":
+        generator = InterventionFilmGenerator(len(segmenter.classes)).eval()
+    else:
+        generator = load_generator(args.checkpoint, len(segmenter.classes))
+    generator = generator.to(next(segmenter.parameters()).device)
     domains = protocol.cases("test", parse_assignments(args.set))
     if args.max_cases:
         domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
@@ -78,5 +89,7 @@ def run_eval(args: argparse.Namespace) -> int:
     with torch.inference_mode():
         rows = evaluate_tci(segmenter, generator, embedder, domains, args.rounds)
     title = f"TCI on {protocol.name} test domains"
+    if args.film == "identity":
+        title += " — ablation: the learned row uses an untrained (identity) FiLM"
     console.print(write_tci_report(rows, args.json, title, " ".join(["causal-sam-llm", *sys.argv[1:]])), markup=False)
     return 0
