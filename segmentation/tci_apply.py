@@ -50,7 +50,7 @@ def apply_learned(
     logits = organ_logits(segmenter, decoded, [organ], slices, {organ: film})[:, 0]
     weight = gate[slices]
     old = probabilities[slices, organ]
-    if intervention.action != "smooth":
+    if intervention.action != "smooth" and masks[:, organ].any():  # an absent organ has no surface to move
         amount = commanded_change(masks[:, organ], intervention, spacing_mm)
         logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old

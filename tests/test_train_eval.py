@@ -237,6 +237,12 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
             assert (after[:, 0] >= before[:, 0]).all()
         else:
             assert (after[:, 0] <= before[:, 0]).all()
+    absent = before.copy()
+    absent[:, 1] = 0.0  # no spleen at all: nothing to measure the amount from, the generator's own shift decides
+    command = Intervention(organ="spleen", action="add_region", strength=0.5)
+    after = apply_learned(segmenter, generator, decoded, absent, command, case.label_set, spacing)
+    np.testing.assert_array_equal(np.delete(after, 1, axis=1), np.delete(absent, 1, axis=1))
+    assert (after[:, 1] >= 0).all() and np.isfinite(after).all()
     assert embedder.encoder_calls == calls  # corrections never run the encoder
     np.testing.assert_array_equal(before[:, 1:], kept[:, 1:])  # the input version is not modified
     assert change["expand"] > 0 > change["shrink"]
