@@ -57,7 +57,7 @@ def _boundary_band(intervention: Intervention, mask: np.ndarray, spacing_mm) -> 
     )
     inside = np.stack([distance_transform_edt(m, sampling=spacing_mm[1:]) for m in mask])
     if intervention.action in ("expand", "add_region"):
-        empty = ~mask.any(axis=(1, 2))  # nothing to grow from on these slices: the whole slice may receive the organ
+        empty = ~mask.any(axis=(1, 2))  # only when the organ is absent everywhere: any voxel may receive it
         outside[empty] = 0
         return outside <= reach_mm
     if intervention.action == "shrink":
