@@ -50,7 +50,20 @@ def test_expand_grows_only_the_named_organ_from_cached_features(bench):
         gained = after_masks[:, index] & ~before_masks[:, index]
         assert not gained.any(), f"{organ} grew although only the liver was named"
     assert result.version == bench.history.current
+    others = [o for o in bench.classes if o != "liver" and abs(after_volumes[o] - before_volumes[o]) >= 0.05]
+    assert ("Also changed" in result.message) == bool(others)  # a neighbour that lost voxels is reported
     run_tool(bench, "undo", {})
+
+
+def test_a_correction_reports_every_other_region_it_changed():
+    from causal_sam_llm.tools.intervene_decoder import also_changed
+
+    before = {"whole_tumour": 10.0, "tumour_core": 4.0, "enhancing_tumour": 1.0}
+    after = {"whole_tumour": 10.6, "tumour_core": 4.6, "enhancing_tumour": 1.6}
+    assert also_changed(before, after, "enhancing_tumour") == (
+        " Also changed: whole tumour 10.0 → 10.6 ml, tumour core 4.0 → 4.6 ml."
+    )
+    assert also_changed(before, before, "enhancing_tumour") == ""
 
 
 def test_undo_restores_the_previous_version_exactly_and_redo_returns(bench):

@@ -19,7 +19,8 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     case = bench.require_case()
     history = bench.require_history()
     intervention = parse_intervention(args.model_dump(), bench.classes, bench.depth)
-    before = bench.organ_volumes_ml()[intervention.organ]
+    volumes_before = bench.organ_volumes_ml()
+    before = volumes_before[intervention.organ]
     start = time.perf_counter()
     updated = apply_learned(
         bench.segmenter,
@@ -33,13 +34,26 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     elapsed = 1000 * (time.perf_counter() - start)
     note = f"{intervention.action} {intervention.organ} {intervention.region} {intervention.strength:g}"
     version = history.add(updated, note)
-    after = bench.organ_volumes_ml()[intervention.organ]
+    volumes_after = bench.organ_volumes_ml()
+    after = volumes_after[intervention.organ]
     organ = intervention.organ.replace("_", " ")
     return ToolResult(
         tool="intervene_decoder",
         message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
-        f"{before:.0f} → {after:.0f} ml, re-decoded in {elapsed:.0f} ms.",
+        f"{before:.0f} → {after:.0f} ml, re-decoded in {elapsed:.0f} ms."
+        + also_changed(volumes_before, volumes_after, intervention.organ),
         data={"intervention": intervention.model_dump(mode="json"), "volume_ml": [round(before, 1), round(after, 1)]},
         version=version.number,
         elapsed_ms=elapsed,
     )
+
+
+def also_changed(before: dict[str, float], after: dict[str, float], organ: str) -> str:
+    """Other regions the correction changed, so that no change goes unreported: a tumour region grown past its
+    enclosing regions grows them; an organ grown into a neighbour's voxels takes them from it."""
+    moved = [
+        f"{name.replace('_', ' ')} {before[name]:.1f} → {after[name]:.1f} ml"
+        for name in before
+        if name != organ and abs(after[name] - before[name]) >= 0.05
+    ]
+    return f" Also changed: {', '.join(moved)}." if moved else ""
