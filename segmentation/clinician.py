@@ -93,9 +93,10 @@ def choose_intervention(
     spacing_mm: tuple[float, float, float],
     previous: Intervention | None = None,
 ) -> Intervention | None:
-    """prediction, reference: (Z, C, rows, cols) bool, axial. Like a clinician scoring mean Dice, it corrects the
-    organ and error kind (missing vs extra) that is largest RELATIVE to the organ (a 20 ml miss on a kidney matters
-    more than on a liver); the strength is the error's mean thickness over MAX_REACH_MM. None when nothing is wrong.
+    """prediction, reference: (Z, C, rows, cols) bool, axial. Like a clinician scoring mean Dice, it looks at the three
+    largest errors (organ and missing vs extra) RELATIVE to the organ (a 20 ml miss on a kidney matters more than on a
+    liver) and asks for the correction a perfect edit inside its gate would gain most from; the strength is the
+    error's mean thickness over MAX_REACH_MM (at least 0.1). None when nothing is wrong.
     `previous`: the correction said last; asking for the same thing again means it was not enough, so the clinician
     asks at least twice as strongly."""
     chosen = _most_useful(prediction, reference, classes, spacing_mm)

@@ -1,6 +1,7 @@
 """TCI — test-time causal intervention. A validated `Intervention` becomes FiLM vectors (γ, β over the decoder's 32
 upscaled mask channels, from a small learned generator) and a spatial gate (tci_gate.py). Applying it re-decodes only
-the named organ on the touched slices from cached embeddings, so the image encoder never runs again.
+the named organ on the touched slices from cached decoder features (`DecodedVolume`), so the image encoder never
+runs again.
 
 The generator is learned (tci_training.py): given the organ, action, region and strength it produces the modulation
 of that organ's decoder evidence. When applied (tci_apply.py), the scalar level of the shift is solved so that the

@@ -2,12 +2,13 @@
 comparison, a blind morphological edit of the mask with the same gate and strength.
 
 HOW MUCH a command changes is read from the command itself: the organ's surface facing the named region moved by the
-commanded reach (`commanded_change`). WHERE differs: the blind edit moves the boundary evenly; the learned response
-moves it through the voxels the FiLM-modulated decoder evidence ranks most (shrinking: least) organ-like, by setting
-the scalar offset of its modulation so that exactly that amount crosses 0.5 (`offset_for_amount`). The offset is
-solved rather than taken from the generator because the decoder's logits in an unseen domain are far from the scale
-the generator was trained on (measured: a kidney the MR segmenter cut short needed about +12, the learned β gave
-about +3), while the ranking they give is still informative."""
+commanded reach, capped by what a uniform morphological move by that reach changes (`commanded_change`). WHERE
+differs: the blind edit moves the boundary evenly; the learned response moves it through the voxels the FiLM-modulated
+decoder evidence ranks most (shrinking: least) organ-like, by setting the scalar offset of its modulation so that that
+amount crosses 0.5 (`offset_for_amount`; fewer where the gate holds fewer). The offset is solved rather than taken
+from the generator because the decoder's logits in an unseen domain are far from the scale the generator was trained
+on (measured: a kidney the MR segmenter cut short needed about +12, the learned β gave about +3), while the ranking
+they give is still informative."""
 
 import numpy as np
 from scipy.ndimage import binary_closing, binary_dilation, binary_erosion, binary_opening
@@ -36,8 +37,8 @@ def apply_learned(
     label_set: LabelSet,
     spacing_mm: tuple[float, float, float],
 ) -> np.ndarray:
-    """New (Z, C, rows, cols) probabilities; only the named organ on the gated slices changes. The input array is
-    not modified (every version is kept by the caller)."""
+    """New (Z, C, rows, cols) probabilities; only the named organ on the gated slices changes (in nested sets, growth
+    also raises the regions enclosing it). The input array is not modified (every version is kept by the caller)."""
     organ = segmenter.classes.index(intervention.organ)
     masks = masks_from_probabilities(probabilities, label_set, segmenter.classes)
     gate = intervention_gate(intervention, masks[:, organ], spacing_mm)
