@@ -143,8 +143,9 @@ def _candidate_corrections(
     for _share, organ, kind, error, anchor, pred in found[:errors]:
         aimed = _correction_for(organ, kind, error, anchor, pred, spacing_mm)
         candidates.append(aimed)
-        if aimed.region != "whole":
-            candidates.append(_correction_for(organ, kind, error, anchor, pred, spacing_mm, region="whole"))
+        if aimed.region != "whole":  # the same action, for the whole error around the organ
+            whole = {"region": "whole", "strength": _strength(error, anchor, "whole", spacing_mm)}
+            candidates.append(aimed.model_copy(update=whole))
     return candidates
 
 
@@ -155,22 +156,26 @@ def _correction_for(
     anchor: np.ndarray,
     pred: np.ndarray,
     spacing_mm: tuple[float, float, float],
-    region: str | None = None,
 ) -> Intervention:
-    voxel = float(np.prod(spacing_mm))
+    """The correction aimed at the error's largest piece."""
     components, count = connected_components(error)
     largest = components == (np.argmax(np.bincount(components.ravel())[1:]) + 1) if count else error
     detached = not (largest & _grown(pred)).any()
     action = (
         ("add_region" if detached else "expand") if kind == "missing" else ("remove_region" if detached else "shrink")
     )
-    region = region or _region_of(largest, anchor, spacing_mm)
-    piece = largest if region != "whole" else error
+    region = _region_of(largest, anchor, spacing_mm)
+    strength = _strength(error if region == "whole" else largest, anchor, region, spacing_mm)
+    return Intervention(organ=organ, action=action, region=region, strength=strength)
+
+
+def _strength(piece: np.ndarray, anchor: np.ndarray, region: str, spacing_mm: tuple[float, float, float]) -> float:
+    """The error's mean thickness over MAX_REACH_MM, at least 0.1."""
+    voxel = float(np.prod(spacing_mm))
     # sphere surface 4.84·V^(2/3); a directional error covers about a quarter of it
     surface_mm2 = 4.84 * (anchor.sum() * voxel) ** (2 / 3) * (1.0 if region == "whole" else 0.25)
     thickness_mm = piece.sum() * voxel / max(surface_mm2, 1.0)
-    strength = float(np.clip(thickness_mm / MAX_REACH_MM, 0.1, 1.0))
-    return Intervention(organ=organ, action=action, region=region, strength=round(strength, 2))
+    return round(float(np.clip(thickness_mm / MAX_REACH_MM, 0.1, 1.0)), 2)
 
 
 def _gain_if_done_perfectly(
