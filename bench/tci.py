@@ -89,8 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     fp32_decode_seconds = _fp32_decoder_seconds(segmenter, embedded, device)
     command = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
     spacing = case.axial_spacing_mm()
+    image = volume  # the repeated stack the probabilities belong to
     correction = _timed(
-        lambda: apply_learned(segmenter, generator, decoded, probabilities, command, case.label_set, spacing), device
+        lambda: apply_learned(segmenter, generator, decoded, probabilities, command, case.label_set, spacing, image),
+        device,
     )
     resegment = encode_seconds + decode_seconds
     rows = [

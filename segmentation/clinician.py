@@ -7,6 +7,7 @@ import numpy as np
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.tci_amount import facing_area_mm2
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate
 
 ORGAN_WORDS = {
@@ -96,7 +97,8 @@ def choose_intervention(
     """prediction, reference: (Z, C, rows, cols) bool, axial. Like a clinician scoring mean Dice, it looks at the three
     largest errors (organ and missing vs extra) RELATIVE to the organ (a 20 ml miss on a kidney matters more than on a
     liver) and asks for the correction a perfect edit inside its gate would gain most from; the strength is the
-    error's mean thickness over MAX_REACH_MM (at least 0.1). None when nothing is wrong.
+    error's mean thickness over the surface the command moves, over MAX_REACH_MM (at least 0.1). None when nothing is
+    wrong.
     `previous`: the correction said last; asking for the same thing again means it was not enough, so the clinician
     asks at least twice as strongly."""
     chosen = _most_useful(prediction, reference, classes, spacing_mm)
@@ -144,7 +146,7 @@ def _candidate_corrections(
         aimed = _correction_for(organ, kind, error, anchor, pred, spacing_mm)
         candidates.append(aimed)
         if aimed.region != "whole":  # the same action, for the whole error around the organ
-            whole = {"region": "whole", "strength": _strength(error, anchor, "whole", spacing_mm)}
+            whole = {"region": "whole", "strength": _strength(error, pred, anchor, "whole", spacing_mm)}
             candidates.append(aimed.model_copy(update=whole))
     return candidates
 
@@ -165,15 +167,21 @@ def _correction_for(
         ("add_region" if detached else "expand") if kind == "missing" else ("remove_region" if detached else "shrink")
     )
     region = _region_of(largest, anchor, spacing_mm)
-    strength = _strength(error if region == "whole" else largest, anchor, region, spacing_mm)
+    strength = _strength(error if region == "whole" else largest, pred, anchor, region, spacing_mm)
     return Intervention(organ=organ, action=action, region=region, strength=strength)
 
 
-def _strength(piece: np.ndarray, anchor: np.ndarray, region: str, spacing_mm: tuple[float, float, float]) -> float:
-    """The error's mean thickness over MAX_REACH_MM, at least 0.1."""
+def _strength(
+    piece: np.ndarray, pred: np.ndarray, anchor: np.ndarray, region: str, spacing_mm: tuple[float, float, float]
+) -> float:
+    """The error's mean thickness over the surface the command moves (the predicted organ's surface facing the region,
+    as the system measures it), over MAX_REACH_MM, at least 0.1. With no prediction to move, over a sphere's surface
+    of the reference's size (a directional error covering about a quarter of it)."""
     voxel = float(np.prod(spacing_mm))
-    # sphere surface 4.84·V^(2/3); a directional error covers about a quarter of it
-    surface_mm2 = 4.84 * (anchor.sum() * voxel) ** (2 / 3) * (1.0 if region == "whole" else 0.25)
+    if pred.any():
+        surface_mm2 = facing_area_mm2(pred, region, spacing_mm)
+    else:
+        surface_mm2 = 4.84 * (anchor.sum() * voxel) ** (2 / 3) * (1.0 if region == "whole" else 0.25)
     thickness_mm = piece.sum() * voxel / max(surface_mm2, 1.0)
     return round(float(np.clip(thickness_mm / MAX_REACH_MM, 0.1, 1.0)), 2)
 

@@ -1,27 +1,28 @@
-"""Applying an intervention to a segmented volume: the learned TCI (FiLM on cached decoder features) and, for
-comparison, a blind morphological edit of the mask with the same gate and strength.
+"""Applying an intervention to a segmented volume with the learned TCI: FiLM on cached decoder features of the named
+organ and slices, plus the image's own intensity evidence (the blind baseline is in tci_blind.py).
 
 HOW MUCH a command changes is read from the command itself: the organ's surface facing the named region moved by the
-commanded reach, capped by what a uniform morphological move by that reach changes (`commanded_change`). WHERE
-differs: the blind edit moves the boundary evenly; the learned response moves it through the voxels the FiLM-modulated
-decoder evidence ranks most (shrinking: least) organ-like, by setting the scalar offset of its modulation so that that
-amount crosses 0.5 (`offset_for_amount`; fewer where the gate holds fewer). The offset is solved rather than taken
-from the generator because the decoder's logits in an unseen domain are far from the scale the generator was trained
-on (measured: a kidney the MR segmenter cut short needed about +12, the learned β gave about +3), while the ranking
-they give is still informative."""
+commanded reach, capped by what a uniform morphological move by that reach changes (`commanded_change`). WHERE is
+decided by evidence: the voxels the FiLM-modulated decoder logits plus the intensity log-likelihood ratio
+(intensity_evidence.py) rank most (shrinking: least) organ-like cross 0.5, by setting the scalar offset of the
+modulation so that exactly that amount crosses (`offset_for_amount`; fewer where the gate holds fewer). The offset is
+solved rather than taken from the generator because the decoder's logits in an unseen domain are far from the scale
+the generator was trained on (measured: a kidney the MR segmenter cut short needed about +12, the learned β gave
+about +3), while the ranking they give is still informative."""
 
 import numpy as np
-from scipy.ndimage import binary_closing, binary_dilation, binary_erosion, binary_opening
 from scipy.ndimage import label as connected_components
 from scipy.special import expit, logit
 
 from causal_sam_llm.datasets.label_maps import LabelSet
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, organ_logits
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
+from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT, intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate
+from causal_sam_llm.segmentation.tci_amount import commanded_change
+from causal_sam_llm.segmentation.tci_gate import intervention_gate
 
 
 def touched_slices(gate: np.ndarray) -> np.ndarray:
@@ -36,9 +37,14 @@ def apply_learned(
     intervention: Intervention,
     label_set: LabelSet,
     spacing_mm: tuple[float, float, float],
+    image: np.ndarray,
+    intensity_weight: float = INTENSITY_WEIGHT,
 ) -> np.ndarray:
     """New (Z, C, rows, cols) probabilities; only the named organ on the gated slices changes (in nested sets, growth
-    also raises the regions enclosing it). The input array is not modified (every version is kept by the caller)."""
+    also raises the regions enclosing it). `image`: the (Z, rows, cols) axial image the probabilities belong to.
+    The input array is not modified (every version is kept by the caller)."""
+    if image.shape != probabilities[:, 0].shape:
+        raise ValueError(f"image {image.shape} does not match the probabilities' volume {probabilities[:, 0].shape}.")
     organ = segmenter.classes.index(intervention.organ)
     masks = masks_from_probabilities(probabilities, label_set, segmenter.classes)
     gate = intervention_gate(intervention, masks[:, organ], spacing_mm)
@@ -52,6 +58,8 @@ def apply_learned(
     weight = gate[slices]
     old = probabilities[slices, organ]
     if intervention.action != "smooth" and masks[:, organ].any():  # an absent organ has no surface to move
+        member = old > 0.5
+        logits = logits + intensity_weight * intensity_log_ratio(image[slices], member, (weight > 0.5) & ~member)
         amount = commanded_change(masks[:, organ], intervention, spacing_mm)
         logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old
@@ -83,47 +91,6 @@ def _grow_enclosing_regions(probabilities: np.ndarray, organ: int, label_set: La
             np.maximum(probabilities[:, index], probabilities[:, organ], out=probabilities[:, index])
 
 
-# (axis, step) of the faces a region's boundary moves through; axes are (slice, row, col) with slices growing toward
-# the head, rows toward the back and columns toward the patient's left
-FACING = {
-    "superior": [(0, 1)],
-    "inferior": [(0, -1)],
-    "posterior": [(1, 1)],
-    "anterior": [(1, -1)],
-    "left": [(2, 1)],
-    "right": [(2, -1)],
-    "whole": [(axis, step) for axis in range(3) for step in (1, -1)],
-}
-
-
-def commanded_change(mask: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float]) -> int:
-    """How many voxels the command asks to change: the boundary facing its region moved by strength × 30 mm, i.e.
-    that part of the surface's area × the reach, but never more than a uniform morphological move by the reach
-    changes inside the gate (the area × reach estimate overshoots when the reach nears the organ's own size)."""
-    uniform = {"add_region": "expand", "remove_region": "shrink"}.get(intervention.action, intervention.action)
-    moved = apply_blind(mask[:, None], 0, intervention.model_copy(update={"action": uniform}), spacing_mm)[:, 0]
-    return min(_facing_area_times_reach(mask, intervention, spacing_mm), int((moved != mask).sum()))
-
-
-def _facing_area_times_reach(
-    mask: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float]
-) -> int:
-    """Exposed voxel faces overcount a smooth surface by about 1.5× (exactly so for a sphere seen from all six
-    sides), so the whole-organ area is divided by that."""
-    area_mm2 = 0.0
-    for axis, step in FACING[intervention.region]:
-        beyond = np.roll(mask, -step, axis=axis)
-        edge = [slice(None)] * 3
-        edge[axis] = -1 if step == 1 else 0
-        beyond[tuple(edge)] = False  # the volume's edge is open
-        face_mm2 = float(np.prod([s for a, s in enumerate(spacing_mm) if a != axis]))
-        area_mm2 += int((mask & ~beyond).sum()) * face_mm2
-    if intervention.region == "whole":
-        area_mm2 /= 1.5
-    reach_mm = intervention.strength * MAX_REACH_MM
-    return round(area_mm2 * reach_mm / float(np.prod(spacing_mm)))
-
-
 def offset_for_amount(action: str, logits: np.ndarray, weight: np.ndarray, old: np.ndarray, amount: int) -> float:
     """The offset c for which `amount` voxels cross 0.5 in the commanded direction once the gated logits L + c·g are
     blended with the old probabilities p as g·σ(L + c·g) + (1 − g)·p. Solved per voxel (where it crosses), then the
@@ -152,43 +119,3 @@ def _in_commanded_direction(action: str, old: np.ndarray, proposed: np.ndarray) 
     if action in ("shrink", "remove_region"):
         return np.minimum(old, proposed)
     return proposed
-
-
-def apply_blind(
-    masks: np.ndarray, organ: int, intervention: Intervention, spacing_mm: tuple[float, float, float]
-) -> np.ndarray:
-    """The baseline: dilate/erode/cut the organ's mask inside the same gate, ignoring the image."""
-    current = masks[:, organ]
-    gate = intervention_gate(intervention, current, spacing_mm) > 0.5
-    radius = max(1, round(intervention.strength * MAX_REACH_MM / spacing_mm[1]))
-    structure = np.zeros((1, 3, 3), bool)
-    structure[0] = [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
-    action = intervention.action
-    if action == "expand":
-        seed = current.copy()
-        if intervention.region == "superior" or intervention.region == "inferior":
-            seed |= gate & _nearest_slice_copy(current, gate)
-        edited = current | (binary_dilation(seed, structure, iterations=radius) & gate)
-    elif action == "shrink":
-        edited = current & ~(gate & ~binary_erosion(current, structure, iterations=radius))
-    elif action == "remove_region":
-        edited = current & ~gate
-    elif action == "add_region":
-        edited = current | gate
-    else:
-        smoothed = binary_closing(binary_opening(current, structure, iterations=2), structure, iterations=2)
-        edited = np.where(gate, smoothed, current)
-    result = masks.copy()
-    result[:, organ] = edited
-    return result
-
-
-def _nearest_slice_copy(current: np.ndarray, gate: np.ndarray) -> np.ndarray:
-    """Copy the nearest non-empty slice of the organ into empty gated slices (a blind superior/inferior growth)."""
-    filled = current.copy()
-    occupied = np.nonzero(current.any(axis=(1, 2)))[0]
-    if occupied.size == 0:
-        return filled
-    for z in np.nonzero(gate.any(axis=(1, 2)) & ~current.any(axis=(1, 2)))[0]:
-        filled[z] = current[occupied[np.argmin(np.abs(occupied - z))]]
-    return filled

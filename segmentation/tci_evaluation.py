@@ -19,11 +19,13 @@ from causal_sam_llm.segmentation.clinician import choose_intervention, say
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
+from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.metrics import mean_dice_hd95
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
-from causal_sam_llm.segmentation.tci_apply import apply_blind, apply_learned
+from causal_sam_llm.segmentation.tci_apply import apply_learned
+from causal_sam_llm.segmentation.tci_blind import apply_blind
 from causal_sam_llm.segmentation.tci_gate import intervention_gate
 from causal_sam_llm.segmentation.training_set import class_masks
 
@@ -60,8 +62,9 @@ def correct_case(
     domain: str,
     rounds: int,
     seed: int = 0,
+    intensity_weight: float = INTENSITY_WEIGHT,
 ) -> list[RoundScore]:
-    spacing = case.axial_spacing_mm()
+    spacing, image = case.axial_spacing_mm(), case.axial_image()
     reference = class_masks(case, segmenter.classes)
     decoded = decode_volume(segmenter, embed_case(embedder, case))
     organs = list(range(len(segmenter.classes)))
@@ -79,7 +82,17 @@ def correct_case(
     def apply(strategy: str, intervention: Intervention) -> np.ndarray:
         organ = segmenter.classes.index(intervention.organ)
         if strategy == "learned":
-            return apply_learned(segmenter, generator, decoded, state[strategy], intervention, case.label_set, spacing)
+            return apply_learned(
+                segmenter,
+                generator,
+                decoded,
+                state[strategy],
+                intervention,
+                case.label_set,
+                spacing,
+                image,
+                intensity_weight,
+            )
         if strategy == "blind":
             return apply_blind(state[strategy], organ, intervention, spacing)
         return apply_oracle(state[strategy], reference, organ, intervention, spacing)
@@ -101,7 +114,13 @@ def correct_case(
 
 
 def evaluate_tci(
-    segmenter, generator, embedder, domains: dict[str, list[Case]], rounds: int = 3, progress: bool = True
+    segmenter,
+    generator,
+    embedder,
+    domains: dict[str, list[Case]],
+    rounds: int = 3,
+    progress: bool = True,
+    intensity_weight: float = INTENSITY_WEIGHT,
 ) -> list[RoundScore]:
     rows: list[RoundScore] = []
     total = sum(len(c) for c in domains.values())
@@ -109,7 +128,7 @@ def evaluate_tci(
         task = bar.add_task("simulated corrections", total=total)
         for domain, cases in domains.items():
             for index, case in enumerate(cases):
-                rows += correct_case(segmenter, generator, embedder, case, domain, rounds, seed=index)
+                rows += correct_case(segmenter, generator, embedder, case, domain, rounds, index, intensity_weight)
                 bar.advance(task)
     return rows
 

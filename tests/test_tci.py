@@ -10,8 +10,11 @@ from causal_sam_llm.segmentation.clinician import (
     choose_intervention,
     say,
 )
+from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.tci_apply import apply_blind, commanded_change, drop_islands, offset_for_amount
+from causal_sam_llm.segmentation.tci_amount import commanded_change
+from causal_sam_llm.segmentation.tci_apply import drop_islands, offset_for_amount
+from causal_sam_llm.segmentation.tci_blind import apply_blind
 from causal_sam_llm.segmentation.tci_gate import intervention_gate
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
@@ -160,6 +163,34 @@ def test_simulated_clinician_asks_for_the_correction_that_could_fix_most():
         for c in _candidate_corrections(prediction, reference, classes, SPACING)
     }
     assert len(gains) > 1 and gains[command] == max(gains.values()) > 0
+
+
+def test_simulated_clinician_asks_for_as_much_as_is_missing():
+    """The strength the clinician says is the missing slab's thickness over the full reach, so that the command asks
+    the system to change as many voxels as are missing (the surface it measures is the one the command moves)."""
+    reference = _organ_masks()
+    prediction = reference.copy()
+    prediction[3:7, 0, 12:18] = False  # liver cut short at the front by 6 rows of 2 mm = 12 mm
+    command = choose_intervention(prediction, reference, ["liver", "spleen"], SPACING)
+    assert (command.organ, command.action, command.region) == ("liver", "expand", "anterior")
+    assert command.strength == round(12 / 30, 2)
+    missing = int((reference[:, 0] & ~prediction[:, 0]).sum())
+    assert commanded_change(prediction[:, 0], command, SPACING) == missing
+
+
+def test_intensity_evidence_favours_the_organs_own_intensities():
+    rng = np.random.default_rng(0)
+    image = rng.normal(0, 5, (4, 30, 30))
+    organ = np.zeros(image.shape, bool)
+    organ[:, 5:15, 5:15] = True
+    image[organ] += 100  # the organ is bright in this image, its surroundings dark
+    surroundings = ~organ
+    ratio = intensity_log_ratio(image, organ, surroundings)
+    assert ratio[organ].min() > 0 > ratio[surroundings].max()
+    assert np.isfinite(ratio).all()  # intensities between the two (no samples on either side) weigh nothing
+    few = np.zeros(image.shape, bool)
+    few[0, 0, :10] = True  # ten voxels make no histogram: no evidence either way
+    assert not intensity_log_ratio(image, few, surroundings).any()
 
 
 def test_simulated_clinician_phrasings_vary_and_use_lay_words():

@@ -208,7 +208,8 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
     from causal_sam_llm.segmentation.embedder import SliceEmbedder
     from causal_sam_llm.segmentation.inference import embed_case
     from causal_sam_llm.segmentation.intervention import Intervention
-    from causal_sam_llm.segmentation.tci_apply import apply_learned, commanded_change
+    from causal_sam_llm.segmentation.tci_amount import commanded_change
+    from causal_sam_llm.segmentation.tci_apply import apply_learned
     from causal_sam_llm.segmentation.tci_gate import intervention_gate
 
     segmenter, _ = load_segmenter(tiny_lad)
@@ -222,12 +223,13 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
     masks = before > 0.5
     masks[:, 0] |= case.label_set.mask(case.axial_labels(), "liver")  # make sure there is a liver to act on
     before[:, 0] = np.maximum(before[:, 0], masks[:, 0] * 0.9)
-    spacing = case.axial_spacing_mm()
+    spacing, image = case.axial_spacing_mm(), case.axial_image()
     change = {}
     for action in ("expand", "shrink"):
         command = Intervention(organ="liver", action=action, region="anterior", strength=0.8)
-        after = apply_learned(segmenter, generator, decoded, before, command, case.label_set, spacing)
+        after = apply_learned(segmenter, generator, decoded, before, command, case.label_set, spacing, image)
         gate = intervention_gate(command, masks[:, 0], spacing)
+        assert np.isfinite(after).all()
         np.testing.assert_array_equal(after[:, 1:], before[:, 1:])  # other organs untouched
         np.testing.assert_array_equal(after[:, 0][gate == 0], before[:, 0][gate == 0])  # nothing outside the gate
         change[action] = float((after[:, 0] - before[:, 0])[gate > 0.5].mean())
@@ -240,7 +242,7 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
     absent = before.copy()
     absent[:, 1] = 0.0  # no spleen at all: nothing to measure the amount from, the generator's own shift decides
     command = Intervention(organ="spleen", action="add_region", strength=0.5)
-    after = apply_learned(segmenter, generator, decoded, absent, command, case.label_set, spacing)
+    after = apply_learned(segmenter, generator, decoded, absent, command, case.label_set, spacing, image)
     np.testing.assert_array_equal(np.delete(after, 1, axis=1), np.delete(absent, 1, axis=1))
     assert (after[:, 1] >= 0).all() and np.isfinite(after).all()
     assert embedder.encoder_calls == calls  # corrections never run the encoder

@@ -15,6 +15,7 @@ from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_ge
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.encoder_registry import default_device
+from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_evaluation import evaluate_tci, write_tci_report
 from causal_sam_llm.segmentation.tci_training import train_tci
@@ -40,6 +41,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=["learned", "identity"],
         default="learned",
         help="identity: γ = 1, β = 0 from an untrained generator — the ablation of what training the response adds",
+    )
+    score.add_argument(
+        "--intensity-weight",
+        type=float,
+        default=INTENSITY_WEIGHT,
+        help=f"weight of the image's intensity evidence in the learned response (default {INTENSITY_WEIGHT:g}; 0: the "
+        "decoder's evidence alone)",
+    )
+    score.add_argument(
+        "--split",
+        choices=["test", "train"],
+        default="test",
+        help="train: the training domains (where the intensity weight was chosen), not the OOD test domains",
     )
     score.set_defaults(run=run_eval)
 
@@ -82,13 +96,15 @@ def run_eval(args: argparse.Namespace) -> int:
     else:
         generator = load_generator(args.checkpoint, len(segmenter.classes))
     generator = generator.to(next(segmenter.parameters()).device)
-    domains = protocol.cases("test", parse_assignments(args.set))
+    domains = protocol.cases(args.split, parse_assignments(args.set))
     if args.max_cases:
         domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     with torch.inference_mode():
-        rows = evaluate_tci(segmenter, generator, embedder, domains, args.rounds)
-    title = f"TCI on {protocol.name} test domains"
+        rows = evaluate_tci(
+            segmenter, generator, embedder, domains, args.rounds, intensity_weight=args.intensity_weight
+        )
+    title = f"TCI on {protocol.name} {args.split} domains"
     if args.film == "identity":
         title += " — ablation: the learned row uses an untrained (identity) FiLM"
     console.print(write_tci_report(rows, args.json, title, " ".join(["causal-sam-llm", *sys.argv[1:]])), markup=False)

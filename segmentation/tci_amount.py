@@ -1,0 +1,46 @@
+"""How much a command asks to change: the organ's surface facing the named region moved by the commanded reach
+(strength × 30 mm). Shared by the learned response, which spends exactly this amount where the image evidence points,
+and the simulated clinician, who words what it sees in the same terms."""
+
+import numpy as np
+
+from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.tci_blind import apply_blind
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
+
+# (axis, step) of the faces a region's boundary moves through; axes are (slice, row, col) with slices growing toward
+# the head, rows toward the back and columns toward the patient's left
+FACING = {
+    "superior": [(0, 1)],
+    "inferior": [(0, -1)],
+    "posterior": [(1, 1)],
+    "anterior": [(1, -1)],
+    "left": [(2, 1)],
+    "right": [(2, -1)],
+    "whole": [(axis, step) for axis in range(3) for step in (1, -1)],
+}
+
+
+def commanded_change(mask: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float]) -> int:
+    """How many voxels the command asks to change: the boundary facing its region moved by strength × 30 mm, i.e.
+    that part of the surface's area × the reach, but never more than a uniform morphological move by the reach
+    changes inside the gate (the area × reach estimate overshoots when the reach nears the organ's own size)."""
+    uniform = {"add_region": "expand", "remove_region": "shrink"}.get(intervention.action, intervention.action)
+    moved = apply_blind(mask[:, None], 0, intervention.model_copy(update={"action": uniform}), spacing_mm)[:, 0]
+    reach_mm = intervention.strength * MAX_REACH_MM
+    by_area = round(facing_area_mm2(mask, intervention.region, spacing_mm) * reach_mm / float(np.prod(spacing_mm)))
+    return min(by_area, int((moved != mask).sum()))
+
+
+def facing_area_mm2(mask: np.ndarray, region: str, spacing_mm: tuple[float, float, float]) -> float:
+    """Area of the organ's surface that faces `region`. Exposed voxel faces overcount a smooth surface by about 1.5×
+    (exactly so for a sphere seen from all six sides), so the whole-organ area is divided by that."""
+    area_mm2 = 0.0
+    for axis, step in FACING[region]:
+        beyond = np.roll(mask, -step, axis=axis)
+        edge = [slice(None)] * 3
+        edge[axis] = -1 if step == 1 else 0
+        beyond[tuple(edge)] = False  # the volume's edge is open
+        face_mm2 = float(np.prod([s for a, s in enumerate(spacing_mm) if a != axis]))
+        area_mm2 += int((mask & ~beyond).sum()) * face_mm2
+    return area_mm2 / 1.5 if region == "whole" else area_mm2
