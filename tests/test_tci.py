@@ -15,7 +15,7 @@ from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_amount import commanded_change
 from causal_sam_llm.segmentation.tci_apply import drop_islands, offset_for_amount
 from causal_sam_llm.segmentation.tci_blind import apply_blind
-from causal_sam_llm.segmentation.tci_gate import intervention_gate
+from causal_sam_llm.segmentation.tci_gate import GATE_BAND, intervention_gate
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
 
@@ -37,6 +37,18 @@ def test_gates_point_in_patient_directions():
     superior = intervention_gate(Intervention(organ="liver", action="expand", region="superior"), organ, SPACING)
     touched = np.nonzero(superior.max(axis=(1, 2)) > 0)[0]
     assert touched.min() >= 5 and touched.max() > 6  # upper part of the organ and the slices above it
+
+
+def test_a_grow_may_reach_deeper_than_its_average_move_but_not_beyond_the_band():
+    """The strength fixes how much (area × reach); the gate lets that amount go up to GATE_BAND × reach deep where the
+    evidence says, and no further."""
+    organ = _organ_masks()[:, 0]  # rows 12..27 on slices 3..6
+    command = Intervention(organ="liver", action="expand", region="anterior", strength=0.1)  # reach 3 mm = 1.5 rows
+    gate = intervention_gate(command, organ, SPACING)
+    depth_rows = GATE_BAND * 3.0 / SPACING[1]
+    assert GATE_BAND >= 2 and gate[4, 12 - 3, 18] > 0.5  # 6 mm out: twice the 3 mm average move
+    assert gate[4, : int(12 - depth_rows) - 2, 18].max() < 0.1  # beyond the band: nothing
+    assert commanded_change(organ, command, SPACING) == round(4 * 16 * 10 * 3 / 20)  # the amount: 3 mm of the face
 
 
 def test_blind_expand_grows_only_inside_the_gate_and_only_that_organ():
@@ -84,7 +96,7 @@ def test_simulated_clinician_asks_to_grow_a_liver_cut_short_toward_the_head():
 
 def test_growing_into_new_slices_stays_under_the_organ():
     organ = _organ_masks()[:, 0]  # slices 3..6, rows 12..27, cols 10..25
-    gate = intervention_gate(Intervention(organ="liver", action="expand", strength=0.2), organ, SPACING)
+    gate = intervention_gate(Intervention(organ="liver", action="expand", strength=0.1), organ, SPACING)
     assert gate[7, 20, 18] > 0.9  # above the organ's footprint
     assert gate[7, 2:, 36:].max() < 0.01 and gate[7, :4].max() < 0.01  # not the far corners of the slice
 

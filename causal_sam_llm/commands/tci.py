@@ -11,6 +11,7 @@ from causal_sam_llm.commands.common import console
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.segmentation import tci_gate
 from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_generator, load_segmenter
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
@@ -48,6 +49,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=INTENSITY_WEIGHT,
         help=f"weight of the image's intensity evidence in the learned response (default {INTENSITY_WEIGHT:g}; 0: the "
         "decoder's evidence alone)",
+    )
+    score.add_argument(
+        "--gate-band",
+        type=float,
+        default=tci_gate.GATE_BAND,
+        help=f"how many times the commanded reach a grow or shrink may act from the boundary (default "
+        f"{tci_gate.GATE_BAND:g}; 1: no deeper than a uniform move)",
     )
     score.add_argument(
         "--split",
@@ -90,6 +98,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
+    tci_gate.GATE_BAND = args.gate_band  # the one setting every gate of this run (learned, blind, oracle) reads
     segmenter, _ = load_segmenter(args.checkpoint, args.device or default_device(), expected_classes=protocol.classes)
     if args.film == "identity":
         generator = InterventionFilmGenerator(len(segmenter.classes)).eval()
