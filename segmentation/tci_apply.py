@@ -56,6 +56,8 @@ def apply_learned(
     film = organ_film(generator, intervention, organ, gate_input)
     logits = organ_logits(segmenter, decoded, [organ], slices, {organ: film})[:, 0]
     weight = gate[slices]
+    if label_set.kind == "exclusive" and intervention.action in ("expand", "add_region"):
+        weight = weight * ~_other_organs(masks[slices], organ)  # growing one organ must not eat its neighbours
     old = probabilities[slices, organ]
     if intervention.action != "smooth" and masks[:, organ].any():  # an absent organ has no surface to move
         member = old > 0.5
@@ -69,6 +71,11 @@ def apply_learned(
     if intervention.action in ("expand", "add_region") and label_set.kind == "nested":
         _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
     return updated
+
+
+def _other_organs(masks: np.ndarray, organ: int) -> np.ndarray:
+    """(Z, rows, cols): voxels another organ holds now."""
+    return np.delete(masks, organ, axis=1).any(axis=1)
 
 
 def drop_islands(updated: np.ndarray, old: np.ndarray) -> None:
