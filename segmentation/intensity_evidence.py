@@ -6,7 +6,7 @@ Why: in an unseen domain the decoder's logits rank the voxels a command may move
 missed and the wrongly added voxels have nearly the same logits), while inside one image an organ's intensities
 still differ from its neighbours'. The log-likelihood ratio is added to the logits before the commanded amount is
 spent. Its weight was chosen on the TRAINING domain's simulated corrections (README, "TCI": `eval-tci --split train
---intensity-weight W` for W in 0, 1, 2, 4, 8 on ct_to_mr's CT cases), not on the test domains."""
+--intensity-weight W --gate-band 1` for W in 0, 1, 2, 4, 8 on ct_to_mr's CT cases), not on the test domains."""
 
 import numpy as np
 

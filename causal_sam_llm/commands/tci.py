@@ -61,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--split",
         choices=["test", "train"],
         default="test",
-        help="train: the training domains (where the intensity weight was chosen), not the OOD test domains",
+        help="train: the training domains (where the intensity weight and gate band were chosen), not the OOD tests",
     )
     score.set_defaults(run=run_eval)
 
