@@ -61,7 +61,8 @@ def apply_learned(
     old = probabilities[slices, organ]
     if intervention.action != "smooth" and masks[:, organ].any():  # an absent organ has no surface to move
         member = old > 0.5
-        logits = logits + intensity_weight * intensity_log_ratio(image[slices], member, (weight > 0.5) & ~member)
+        around = intensity_surroundings(intervention, masks[:, organ], spacing_mm, slices, weight, member)
+        logits = logits + intensity_weight * intensity_log_ratio(image[slices], member, around)
         amount = commanded_change(masks[:, organ], intervention, spacing_mm)
         logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old
@@ -71,6 +72,23 @@ def apply_learned(
     if intervention.action in ("expand", "add_region") and label_set.kind == "nested":
         _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
     return updated
+
+
+def intensity_surroundings(
+    intervention: Intervention,
+    mask: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    slices: np.ndarray,
+    weight: np.ndarray,
+    member: np.ndarray,
+) -> np.ndarray:
+    """(len(slices), rows, cols): what the organ's intensities (`member`, on `slices`) are weighed against. A grow:
+    the gated voxels it may take. A shrink: the band just outside the organ that the same command would grow into —
+    its own gate lies inside the organ, so weighing against that would leave no surroundings and no evidence."""
+    if intervention.action in ("expand", "add_region"):
+        return (weight > 0.5) & ~member
+    outward = intervention.model_copy(update={"action": "expand"})
+    return (intervention_gate(outward, mask, spacing_mm)[slices] > 0.5) & ~member
 
 
 def _other_organs(masks: np.ndarray, organ: int) -> np.ndarray:

@@ -13,7 +13,12 @@ from causal_sam_llm.segmentation.clinician import (
 from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_amount import commanded_change
-from causal_sam_llm.segmentation.tci_apply import drop_islands, offset_for_amount
+from causal_sam_llm.segmentation.tci_apply import (
+    drop_islands,
+    intensity_surroundings,
+    offset_for_amount,
+    touched_slices,
+)
 from causal_sam_llm.segmentation.tci_blind import apply_blind
 from causal_sam_llm.segmentation.tci_gate import GATE_BAND, intervention_gate
 
@@ -203,6 +208,30 @@ def test_intensity_evidence_favours_the_organs_own_intensities():
     few = np.zeros(image.shape, bool)
     few[0, 0, :10] = True  # ten voxels make no histogram: no evidence either way
     assert not intensity_log_ratio(image, few, surroundings).any()
+
+
+def test_a_shrink_weighs_the_organ_against_the_band_outside_it():
+    """A shrink's gate lies inside the organ, so the intensity evidence must take its surroundings from outside:
+    the band the same command would grow into. (Weighed against the gate, a shrink had no evidence at all.)"""
+    organ = _organ_masks()[:, 0]
+    rng = np.random.default_rng(1)
+    image = rng.normal(0, 5, organ.shape) + 100 * organ  # a bright organ on dark surroundings
+    for action in ("shrink", "remove_region"):
+        command = Intervention(organ="liver", action=action, region="anterior", strength=0.2)
+        gate = intervention_gate(command, organ, SPACING)
+        slices = touched_slices(gate)
+        member, weight = organ[slices], gate[slices]
+        around = intensity_surroundings(command, organ, SPACING, slices, weight, member)
+        assert not ((weight > 0.5) & ~member).any()  # the shrink's own gate has no surroundings
+        assert around.any() and not (around & member).any()
+        assert around[:, :12].any() and not around[:, 28:].any()  # outside, on the commanded (anterior) side
+        ratio = intensity_log_ratio(image[slices], member, around)
+        assert ratio[member].min() > 0 > ratio[around].max()
+    grow = Intervention(organ="liver", action="expand", region="anterior", strength=0.2)
+    gate = intervention_gate(grow, organ, SPACING)
+    slices = touched_slices(gate)
+    around = intensity_surroundings(grow, organ, SPACING, slices, gate[slices], organ[slices])
+    np.testing.assert_array_equal(around, (gate[slices] > 0.5) & ~organ[slices])  # a grow: what it may take
 
 
 def test_simulated_clinician_phrasings_vary_and_use_lay_words():
