@@ -1,18 +1,21 @@
 """How much a clinician asks for, read from the words: "by 20%" → 0.2, "by 6 mm" → 0.2 (30 mm is the full
-strength), the system prompt's amount words and their common variants → 0.25 / 0.5 / 0.8. Shared by the guard
-rails (an amount the text never stated becomes the default, not the model's guess) and the keyword parser."""
+strength), the system prompt's amount words and their common variants → 0.1 / 0.25 / 0.5 / 0.8 (a touch: 3 mm, a
+little: 7.5 mm). Shared by the guard rails (an amount the text never stated becomes the default, not the model's
+guess) and the keyword parser."""
 
 import re
 
 from causal_sam_llm.agent.phrase_table import REPEAT_WORDS, any_word, labels_in_order
 
-SMALL, DEFAULT, LARGE = 0.25, 0.5, 0.8
+TINY, SMALL, DEFAULT, LARGE = 0.1, 0.25, 0.5, 0.8
 FULL_STRENGTH_MM = 30.0
+# "a touch" asks for less than "a little": most of the simulated clinician's requests are 3-5 mm (strength 0.1-0.17),
+# which read as 0.25 grew or shrank a small organ 2-3x what was meant (a kidney halved in the demo).
 AMOUNT_WORDS: tuple[tuple[float, tuple[str, ...]], ...] = (
-    (SMALL, (
-        "a little", "slightly", "slight", "a bit", "a touch", "a tad", "a smidge", "a hair", "just a", "tiny",
-        "minimally", "marginally", "mildly", "gently", "subtly", "barely",
+    (TINY, (
+        "a touch", "a tad", "a smidge", "a hair", "a tiny bit", "tiny", "minimally", "marginally", "barely",
     )),
+    (SMALL, ("a little", "slightly", "slight", "a bit", "mildly", "gently", "subtly")),
     (DEFAULT, ("somewhat", "moderately", "moderate", "fairly", "reasonably")),
     (LARGE, (
         "a lot", "lots", "much", "substantially", "way too", "significantly", "considerably", "greatly", "heavily",

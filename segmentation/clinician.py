@@ -56,9 +56,13 @@ TEMPLATES = {
 
 
 def amount_words(strength: float, rng: np.random.Generator) -> str:
-    if strength < 0.35:
+    """Words for the amount the agent reads nearest the strength meant (agent/amount_words.py: a touch 0.1, a little
+    0.25, nothing or somewhat 0.5, a lot 0.8; the boundaries halfway between)."""
+    if strength < 0.175:
+        return str(rng.choice(["a touch", "a tad", "a hair"]))
+    if strength < 0.375:
         return str(rng.choice(["a little", "slightly", "just a bit"]))
-    if strength > 0.7:
+    if strength > 0.65:
         return str(rng.choice(["a lot", "much more", "substantially"]))
     return str(rng.choice(["", "somewhat", "moderately"]))
 

@@ -138,7 +138,8 @@ def test_decoding_offers_only_the_regions_a_command_names():
     [
         ("L kidney too big anteriorly", 0.5),  # nothing said: the default, whatever the model guessed
         ("smooth it out somewhat", 0.5),
-        ("pull the liver in a tad at the top", 0.25),
+        ("pull the liver in a tad at the top", 0.1),
+        ("grow the spleen just a touch", 0.1),  # a touch is less than a little
         ("grow it a bit, then a lot more if needed", 0.25),  # the first amount said wins
         ("the spleen is way too big", 0.8),
         ("shrink the right kidney by 30% on the dorsal side", 0.3),
@@ -154,6 +155,23 @@ def test_a_correction_strength_is_the_amount_the_text_states(text, strength):
     assert ground_strength(guessed, text).args["strength"] == pytest.approx(strength)
     segment = ParsedCall(tool="segment", args={"organ": "liver", "slices": None})
     assert ground_strength(segment, text) == segment
+
+
+def test_the_simulated_clinicians_amount_words_read_back_as_the_nearest_strength():
+    """The clinician (replay, demo) and the agent share one vocabulary: what the clinician says for a strength is read
+    back as the agent's value nearest to it."""
+    import numpy as np
+
+    from causal_sam_llm.agent.amount_words import DEFAULT, LARGE, SMALL, TINY, stated_amount
+    from causal_sam_llm.segmentation.clinician import amount_words
+
+    rng = np.random.default_rng(0)
+    for strength in (0.1, 0.12, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0):
+        nearest = min((TINY, SMALL, DEFAULT, LARGE), key=lambda value: abs(value - strength))
+        for _ in range(6):
+            words = amount_words(strength, rng)
+            read = stated_amount(words)
+            assert (DEFAULT if read is None else read) == nearest, (strength, words)
 
 
 def test_guided_decoding_writes_schema_valid_json_with_fewer_forward_passes_than_tokens(llm_parser):
