@@ -10,8 +10,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from causal_sam_llm.agent.amount_words import DEFAULT, LARGE, SMALL, TINY, stated_amount
 from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.agent.audit_log import AuditLog
 from causal_sam_llm.agent.call_schema import (
@@ -24,6 +26,7 @@ from causal_sam_llm.agent.call_schema import (
 from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.command_set import load_command_set, score
 from causal_sam_llm.agent.guard_rails import ground_strength, groundable_organs, groundable_regions
+from causal_sam_llm.segmentation.clinician import amount_words
 from causal_sam_llm.tools.registry import TOOLS
 
 COMMANDS = Path(__file__).parent / "data" / "commands.yaml"
@@ -160,11 +163,6 @@ def test_a_correction_strength_is_the_amount_the_text_states(text, strength):
 def test_the_simulated_clinicians_amount_words_read_back_as_the_nearest_strength():
     """The clinician (replay, demo) and the agent share one vocabulary: what the clinician says for a strength is read
     back as the agent's value nearest to it."""
-    import numpy as np
-
-    from causal_sam_llm.agent.amount_words import DEFAULT, LARGE, SMALL, TINY, stated_amount
-    from causal_sam_llm.segmentation.clinician import amount_words
-
     rng = np.random.default_rng(0)
     for strength in (0.1, 0.12, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0):
         nearest = min((TINY, SMALL, DEFAULT, LARGE), key=lambda value: abs(value - strength))
