@@ -197,12 +197,26 @@ def _gain_if_done_perfectly(
     classes: list[str],
     spacing_mm: tuple[float, float, float],
 ) -> float:
-    """Dice gain of the commanded organ (so of the mean, up to the organ count) if the organ became the reference
-    exactly inside the command's gate."""
+    """Dice gain of the commanded organ (so of the mean, up to the organ count) if the command were carried out
+    perfectly (`perfect_edit`)."""
     index = classes.index(command.organ)
     pred, ref = prediction[:, index], reference[:, index]
-    gate = intervention_gate(command, pred, spacing_mm) > 0.5
-    return _dice(np.where(gate, ref, pred), ref) - _dice(pred, ref)
+    return _dice(perfect_edit(command, pred, ref, spacing_mm), ref) - _dice(pred, ref)
+
+
+def perfect_edit(
+    command: Intervention, mask: np.ndarray, reference: np.ndarray, spacing_mm: tuple[float, float, float]
+) -> np.ndarray:
+    """The organ's mask after the best edit the command allows: inside its gate the organ becomes the reference, but
+    only in the commanded direction — a grow adds what is missing there, a shrink removes what is extra, a smoothing
+    does both. (An edit in both directions would credit "grow the kidney" with trimming its over-segmented rim,
+    which the gate's soft edge reaches, and no grow can do.)"""
+    gate = intervention_gate(command, mask, spacing_mm) > 0.5
+    if command.action in ("expand", "add_region"):
+        return mask | (gate & reference)
+    if command.action in ("shrink", "remove_region"):
+        return mask & ~(gate & ~reference)
+    return np.where(gate, reference, mask)
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,6 +1,7 @@
 """eval-tci: on OOD cases, Dice and HD95 after 0..R simulated corrections, for the learned TCI, a blind
-morphological edit driven by the same Intervention, no correction, and an oracle that makes the organ exactly the
-reference inside the command's gate (the most any edit confined to that gate could give: an upper bound)."""
+morphological edit driven by the same Intervention, no correction, and an oracle that makes the organ the reference
+inside the command's gate, in the commanded direction (the most any edit confined to that gate and direction could
+give: an upper bound)."""
 
 import json
 from dataclasses import asdict, dataclass
@@ -15,7 +16,7 @@ import torch
 from rich.progress import Progress
 
 from causal_sam_llm.datasets.case import Case
-from causal_sam_llm.segmentation.clinician import choose_intervention, say
+from causal_sam_llm.segmentation.clinician import choose_intervention, perfect_edit, say
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
@@ -26,7 +27,6 @@ from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 from causal_sam_llm.segmentation.tci_blind import apply_blind
-from causal_sam_llm.segmentation.tci_gate import intervention_gate
 from causal_sam_llm.segmentation.training_set import class_masks
 
 STRATEGIES = ("none", "blind", "learned", "oracle")
@@ -47,10 +47,10 @@ class RoundScore:
 def apply_oracle(
     masks: np.ndarray, reference: np.ndarray, organ: int, intervention: Intervention, spacing_mm
 ) -> np.ndarray:
-    """Inside the command's gate the organ becomes the reference exactly; elsewhere nothing changes."""
-    gate = intervention_gate(intervention, masks[:, organ], spacing_mm) > 0.5
+    """Inside the command's gate the organ becomes the reference in the commanded direction (`perfect_edit`);
+    elsewhere nothing changes."""
     result = masks.copy()
-    result[:, organ] = np.where(gate, reference[:, organ], masks[:, organ])
+    result[:, organ] = perfect_edit(intervention, masks[:, organ], reference[:, organ], spacing_mm)
     return result
 
 

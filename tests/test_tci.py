@@ -8,6 +8,7 @@ from causal_sam_llm.segmentation.clinician import (
     _candidate_corrections,
     _gain_if_done_perfectly,
     choose_intervention,
+    perfect_edit,
     say,
 )
 from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
@@ -180,6 +181,24 @@ def test_simulated_clinician_asks_for_the_correction_that_could_fix_most():
         for c in _candidate_corrections(prediction, reference, classes, SPACING)
     }
     assert len(gains) > 1 and gains[command] == max(gains.values()) > 0
+
+
+def test_a_perfect_edit_moves_only_the_commanded_way():
+    """The oracle and the clinician's choice credit a command only with what an edit in its direction can do: a grow
+    never gets credit for trimming an over-segmented rim that its gate's soft edge reaches."""
+    reference = _organ_masks()[:, 0]  # rows 12..27 on slices 3..6
+    prediction = reference.copy()
+    prediction[3:7, 12:16] = False  # cut short at the front
+    prediction[3:7, 28, 10:26] = True  # one row too many at the back
+    grow = Intervention(organ="liver", action="expand", region="whole", strength=0.2)
+    grown = perfect_edit(grow, prediction, reference, SPACING)
+    assert (grown >= prediction).all() and grown[3:7, 12:16, 10:26].all()  # the missing part added...
+    assert grown[3:7, 28, 10:26].all()  # ...the extra row kept
+    shrink = grow.model_copy(update={"action": "shrink"})
+    trimmed = perfect_edit(shrink, prediction, reference, SPACING)
+    assert (trimmed <= prediction).all() and not trimmed[3:7, 28, 12:24].any()  # the extra row removed (but its
+    # corners, where the soft gate stays below 0.5), nothing added
+    assert _gain_if_done_perfectly(grow, prediction[:, None], reference[:, None], ["liver"], SPACING) > 0
 
 
 def test_simulated_clinician_asks_for_as_much_as_is_missing():
