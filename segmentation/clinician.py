@@ -6,7 +6,7 @@ import re
 import numpy as np
 from scipy.ndimage import label as connected_components
 
-from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.intervention import Intervention, in_commanded_direction
 from causal_sam_llm.segmentation.tci_amount import facing_area_mm2
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate
 
@@ -212,11 +212,7 @@ def perfect_edit(
     does both. (An edit in both directions would credit "grow the kidney" with trimming its over-segmented rim,
     which the gate's soft edge reaches, and no grow can do.)"""
     gate = intervention_gate(command, mask, spacing_mm) > 0.5
-    if command.action in ("expand", "add_region"):
-        return mask | (gate & reference)
-    if command.action in ("shrink", "remove_region"):
-        return mask & ~(gate & ~reference)
-    return np.where(gate, reference, mask)
+    return in_commanded_direction(command.action, mask, np.where(gate, reference, mask))
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:

@@ -4,6 +4,7 @@ validation context); a bad value raises an error that says what is allowed, befo
 
 from typing import Literal, get_args
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from causal_sam_llm.errors import CausalSamError
@@ -12,6 +13,18 @@ Action = Literal["expand", "shrink", "remove_region", "add_region", "smooth"]
 Region = Literal["whole", "superior", "inferior", "anterior", "posterior", "left", "right"]
 ACTIONS: tuple[str, ...] = get_args(Action)
 REGIONS: tuple[str, ...] = get_args(Region)
+GROWING: tuple[str, ...] = ("expand", "add_region")  # may only add to the organ
+SHRINKING: tuple[str, ...] = ("shrink", "remove_region")  # may only take from it (smooth may do both)
+
+
+def in_commanded_direction(action: str, old: np.ndarray, proposed: np.ndarray) -> np.ndarray:
+    """`proposed` (probabilities or a boolean mask) limited to the way the command moves the organ from `old`: a
+    grow never removes and a shrink never adds — evidence decides how far, the command which way."""
+    if action in GROWING:
+        return np.maximum(old, proposed)
+    if action in SHRINKING:
+        return np.minimum(old, proposed)
+    return proposed
 
 
 class InterventionError(CausalSamError, ValueError):

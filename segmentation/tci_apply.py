@@ -18,7 +18,7 @@ from causal_sam_llm.datasets.label_maps import LabelSet
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, organ_logits
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT, intensity_log_ratio
-from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.intervention import GROWING, Intervention, in_commanded_direction
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
@@ -56,7 +56,7 @@ def apply_learned(
     film = organ_film(generator, intervention, organ, gate_input)
     logits = organ_logits(segmenter, decoded, [organ], slices, {organ: film})[:, 0]
     weight = gate[slices]
-    if label_set.kind == "exclusive" and intervention.action in ("expand", "add_region"):
+    if label_set.kind == "exclusive" and intervention.action in GROWING:
         weight = weight * ~_other_organs(masks[slices], organ)  # growing one organ must not eat its neighbours
     old = probabilities[slices, organ]
     if intervention.action != "smooth" and masks[:, organ].any():  # an absent organ has no surface to move
@@ -66,10 +66,10 @@ def apply_learned(
         amount = commanded_change(masks[:, organ], intervention, spacing_mm)
         logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old
-    updated[slices, organ] = _in_commanded_direction(intervention.action, old, blended)
+    updated[slices, organ] = in_commanded_direction(intervention.action, old, blended)
     if intervention.action == "expand":
         drop_islands(updated[:, organ], probabilities[:, organ])
-    if intervention.action in ("expand", "add_region") and label_set.kind == "nested":
+    if intervention.action in GROWING and label_set.kind == "nested":
         _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
     return updated
 
@@ -85,7 +85,7 @@ def intensity_surroundings(
     """(len(slices), rows, cols): what the organ's intensities (`member`, on `slices`) are weighed against. A grow:
     the gated voxels it may take. A shrink: the band just outside the organ that the same command would grow into —
     its own gate lies inside the organ, so weighing against that would leave no surroundings and no evidence."""
-    if intervention.action in ("expand", "add_region"):
+    if intervention.action in GROWING:
         return (weight > 0.5) & ~member
     outward = intervention.model_copy(update={"action": "expand"})
     return (intervention_gate(outward, mask, spacing_mm)[slices] > 0.5) & ~member
@@ -120,7 +120,7 @@ def offset_for_amount(action: str, logits: np.ndarray, weight: np.ndarray, old: 
     """The offset c for which `amount` voxels cross 0.5 in the commanded direction once the gated logits L + c·g are
     blended with the old probabilities p as g·σ(L + c·g) + (1 − g)·p. Solved per voxel (where it crosses), then the
     amount-th crossing is taken: no search, one partition."""
-    growing = action in ("expand", "add_region")
+    growing = action in GROWING
     member = old > 0.5
     movable = (weight > 1e-3) & (~member if growing else member)
     if amount <= 0 or not movable.any():
@@ -135,12 +135,3 @@ def offset_for_amount(action: str, logits: np.ndarray, weight: np.ndarray, old: 
     if growing:  # the amount-th smallest offset that lifts a voxel over 0.5
         return float(np.partition(np.where(reachable, crossing, np.inf), k)[k]) + 1e-3
     return float(-np.partition(np.where(reachable, -crossing, np.inf), k)[k]) - 1e-3
-
-
-def _in_commanded_direction(action: str, old: np.ndarray, proposed: np.ndarray) -> np.ndarray:
-    """A grow never removes and a shrink never adds: the image evidence decides how far, the command which way."""
-    if action in ("expand", "add_region"):
-        return np.maximum(old, proposed)
-    if action in ("shrink", "remove_region"):
-        return np.minimum(old, proposed)
-    return proposed

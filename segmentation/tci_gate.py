@@ -5,7 +5,7 @@ slice index grows toward the head (superior)."""
 import numpy as np
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
-from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.intervention import GROWING, Intervention
 
 MAX_REACH_MM = 30.0  # how far strength 1.0 moves a boundary on average
 # Where a grow or shrink may act in-plane: within GATE_BAND × the commanded reach of the boundary. The strength fixes
@@ -34,7 +34,7 @@ def slice_range(
         return max(first, last - third + 1), min(depth - 1, last + reach)
     if intervention.region == "inferior":
         return max(0, first - reach), min(last, first + third - 1)
-    grow = reach if intervention.action in ("expand", "add_region") else 0
+    grow = reach if intervention.action in GROWING else 0
     return max(0, first - grow), min(depth - 1, last + grow)
 
 
@@ -60,7 +60,7 @@ def _boundary_band(intervention: Intervention, mask: np.ndarray, spacing_mm) -> 
         [distance_transform_edt(~m, sampling=spacing_mm[1:]) if m.any() else np.full(m.shape, 1e6) for m in mask]
     )
     inside = np.stack([distance_transform_edt(m, sampling=spacing_mm[1:]) for m in mask])
-    if intervention.action in ("expand", "add_region"):
+    if intervention.action in GROWING:
         empty = ~mask.any(axis=(1, 2))  # only when the organ is absent everywhere: any voxel may receive it
         outside[empty] = 0
         return outside <= reach_mm

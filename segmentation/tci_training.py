@@ -15,7 +15,7 @@ from rich.progress import Progress
 from scipy.ndimage import binary_dilation, binary_erosion
 
 from causal_sam_llm.segmentation.film import OrganFilm
-from causal_sam_llm.segmentation.intervention import ACTIONS, REGIONS, Intervention
+from causal_sam_llm.segmentation.intervention import ACTIONS, GROWING, REGIONS, SHRINKING, Intervention
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_gate import _in_plane_side, intervention_gate
@@ -42,12 +42,12 @@ def _plant_error(
     """(current mask the clinician sees, error zone Z, logit offset δ) for one slice."""
     depth = 2 + round(strength * 12)
     side = _in_plane_side(region, reference[None])[0] > 0.5
-    if action in ("expand", "add_region"):
+    if action in GROWING:
         zone = reference & ~binary_erosion(reference, iterations=depth) & side
         if action == "add_region":
             zone = reference & side
         return reference & ~zone, zone, -(2.0 + 6.0 * strength)
-    if action in ("shrink", "remove_region"):
+    if action in SHRINKING:
         zone = binary_dilation(reference, iterations=depth) & ~reference & side
         return reference | zone, zone, 2.0 + 6.0 * strength
     noise = rng.standard_normal(reference.shape) > 1.0
