@@ -8,7 +8,7 @@ from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import Intervention, in_commanded_direction
 from causal_sam_llm.segmentation.tci_amount import facing_area_mm2
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate, organ_body
 
 ORGAN_WORDS = {
     "liver": ["liver", "the liver", "hepatic contour"],
@@ -143,7 +143,8 @@ def _candidate_corrections(
         size = max(int(ref.sum()) + int(pred.sum()), 1)
         for kind, error in (("missing", ref & ~pred), ("extra", pred & ~ref)):
             if error.any():
-                found.append((error.sum() / size, organ, kind, error, ref if ref.any() else pred, pred))
+                moved = organ_body(pred) if kind == "missing" else pred  # what a grow moves (tci_gate.organ_body)
+                found.append((error.sum() / size, organ, kind, error, ref if ref.any() else pred, moved))
     found.sort(key=lambda item: -item[0])
     candidates = []
     for _share, organ, kind, error, anchor, pred in found[:errors]:

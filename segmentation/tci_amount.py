@@ -4,9 +4,9 @@ and the simulated clinician, who words what it sees in the same terms."""
 
 import numpy as np
 
-from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.intervention import GROWING, Intervention
 from causal_sam_llm.segmentation.tci_blind import apply_blind
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, organ_body
 
 # (axis, step) of the faces a region's boundary moves through; axes are (slice, row, col) with slices growing toward
 # the head, rows toward the back and columns toward the patient's left
@@ -28,7 +28,8 @@ def commanded_change(mask: np.ndarray, intervention: Intervention, spacing_mm: t
     uniform = {"add_region": "expand", "remove_region": "shrink"}.get(intervention.action, intervention.action)
     moved = apply_blind(mask[:, None], 0, intervention.model_copy(update={"action": uniform}), spacing_mm)[:, 0]
     reach_mm = intervention.strength * MAX_REACH_MM
-    by_area = round(facing_area_mm2(mask, intervention.region, spacing_mm) * reach_mm / float(np.prod(spacing_mm)))
+    surface = organ_body(mask) if intervention.action in GROWING else mask
+    by_area = round(facing_area_mm2(surface, intervention.region, spacing_mm) * reach_mm / float(np.prod(spacing_mm)))
     return min(by_area, int((moved != mask).sum()))
 
 

@@ -22,7 +22,7 @@ from causal_sam_llm.segmentation.intervention import GROWING, Intervention, in_c
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
-from causal_sam_llm.segmentation.tci_gate import intervention_gate
+from causal_sam_llm.segmentation.tci_gate import gate_about, intervention_gate
 
 
 def touched_slices(gate: np.ndarray) -> np.ndarray:
@@ -84,11 +84,12 @@ def intensity_surroundings(
 ) -> np.ndarray:
     """(len(slices), rows, cols): what the organ's intensities (`member`, on `slices`) are weighed against. A grow:
     the gated voxels it may take. A shrink: the band just outside the organ that the same command would grow into —
-    its own gate lies inside the organ, so weighing against that would leave no surroundings and no evidence."""
+    its own gate lies inside the organ, so weighing against that would leave no surroundings and no evidence. (Around
+    every piece the shrink may take from, specks included.)"""
     if intervention.action in GROWING:
         return (weight > 0.5) & ~member
     outward = intervention.model_copy(update={"action": "expand"})
-    return (intervention_gate(outward, mask, spacing_mm)[slices] > 0.5) & ~member
+    return (gate_about(outward, mask, spacing_mm)[slices] > 0.5) & ~member
 
 
 def _other_organs(masks: np.ndarray, organ: int) -> np.ndarray:

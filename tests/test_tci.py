@@ -21,7 +21,7 @@ from causal_sam_llm.segmentation.tci_apply import (
     touched_slices,
 )
 from causal_sam_llm.segmentation.tci_blind import apply_blind
-from causal_sam_llm.segmentation.tci_gate import GATE_BAND, intervention_gate
+from causal_sam_llm.segmentation.tci_gate import GATE_BAND, intervention_gate, organ_body
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
 
@@ -122,6 +122,20 @@ def test_the_commanded_amount_is_the_facing_surface_moved_by_the_reach():
     gone = whole.model_copy(update={"action": "shrink", "strength": 1.0})
     eroded = int((apply_blind(organ[:, None], 0, gone, SPACING)[:, 0] != organ).sum())
     assert commanded_change(organ, gone, SPACING) == eroded <= organ.sum() < faces / 1.5 * 30 / 20
+
+
+def test_a_grow_acts_on_the_organs_body_not_on_specks_elsewhere():
+    """A speck the segmenter left far from the organ neither receives the growth nor adds to its amount; a shrink
+    may still take it."""
+    organ = _organ_masks()[:, 0]
+    speckled = organ.copy()
+    speckled[8, 34:36, 34:36] = True  # 4 voxels, 0.4 % of the organ, on another slice
+    grow = Intervention(organ="liver", action="expand", strength=0.2)
+    np.testing.assert_array_equal(intervention_gate(grow, speckled, SPACING), intervention_gate(grow, organ, SPACING))
+    assert commanded_change(speckled, grow, SPACING) == commanded_change(organ, grow, SPACING)
+    assert organ_body(speckled).sum() == organ.sum()
+    shrink = grow.model_copy(update={"action": "shrink"})
+    assert intervention_gate(shrink, speckled, SPACING)[8, 34:36, 34:36].max() > 0.2
 
 
 @pytest.mark.parametrize("action", ["expand", "shrink"])
