@@ -6,7 +6,7 @@ import re
 import numpy as np
 from scipy.ndimage import label as connected_components
 
-from causal_sam_llm.segmentation.intervention import Intervention, in_commanded_direction
+from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention, in_commanded_direction
 from causal_sam_llm.segmentation.tci_amount import facing_area_mm2
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate, organ_body
 
@@ -103,12 +103,23 @@ def choose_intervention(
     liver) and asks for the correction a perfect edit inside its gate would gain most from; the strength is the
     error's mean thickness over the surface the command moves, over MAX_REACH_MM (at least 0.1). None when nothing is
     wrong.
-    `previous`: the correction said last; asking for the same thing again means it was not enough, so the clinician
-    asks at least twice as strongly."""
+    `previous`: the correction said last; asking for the same thing again while the organ is still short (a grow) or
+    too big (a shrink) means it was not enough, so the clinician asks at least twice as strongly."""
     chosen = _most_useful(prediction, reference, classes, spacing_mm)
     if chosen is None or previous is None or not _same_request(chosen, previous):
         return chosen
+    if not _still_short(chosen, prediction, reference, classes):
+        return chosen  # the last request moved enough, only partly in the wrong place: asked as measured
     return chosen.model_copy(update={"strength": round(min(1.0, max(chosen.strength, 2 * previous.strength)), 2)})
+
+
+def _still_short(command: Intervention, prediction: np.ndarray, reference: np.ndarray, classes: list[str]) -> bool:
+    """Whether the organ is still smaller (a grow) or larger (a shrink) than the reference overall (smoothing: yes)."""
+    index = classes.index(command.organ)
+    predicted, wanted = int(prediction[:, index].sum()), int(reference[:, index].sum())
+    if command.action in GROWING:
+        return predicted < wanted
+    return predicted > wanted if command.action in SHRINKING else True
 
 
 def _same_request(a: Intervention, b: Intervention) -> bool:

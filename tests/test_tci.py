@@ -98,6 +98,12 @@ def test_simulated_clinician_asks_to_grow_a_liver_cut_short_toward_the_head():
     assert again.strength == min(1.0, round(2 * command.strength, 2))
     other = command.model_copy(update={"region": "inferior"})
     assert choose_intervention(prediction, reference, ["liver", "spleen"], SPACING, previous=other) == command
+    # ... but not when the organ is already as large as the reference: the last request moved enough, partly in the
+    # wrong place, so it is asked again as measured
+    prediction[2, 0, 12:28, 10:26] = True  # as much again below the organ
+    command = choose_intervention(prediction, reference, ["liver", "spleen"], SPACING)
+    assert (command.action, command.region) == ("expand", "superior")
+    assert choose_intervention(prediction, reference, ["liver", "spleen"], SPACING, previous=command) == command
 
 
 def test_growing_into_new_slices_stays_under_the_organ():
