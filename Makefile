@@ -39,7 +39,7 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
 
-# The experiments behind README's results table (CPU: about an hour; each step resumes/reuses the embedding cache).
+# The experiments behind README's results tables (CPU: over an hour; each step resumes/reuses the embedding cache).
 # The shipped checkpoints predate gradient clipping (now on by default): `--grad-clip none` reproduces their setting.
 results: $(STAMP)
 	$(BIN)/causal-sam-llm data make-benchmark
@@ -53,6 +53,8 @@ results: $(STAMP)
 	for method in lad erm; do $(BIN)/causal-sam-llm train --protocol brats_cross_sequence --method $$method --slice-stride 1 --foreground-repeats 4 --grad-clip none; done
 	$(BIN)/causal-sam-llm eval --protocol brats_cross_sequence --checkpoint runs/brats_cross_sequence/{lad,erm}/model.pt --json results/brats_cross_sequence.json
 	$(BIN)/causal-sam-llm train-tci --checkpoint runs/brats_cross_sequence/lad/model.pt
+	$(BIN)/causal-sam-llm eval-tci --protocol brats_cross_sequence --checkpoint runs/brats_cross_sequence/lad/model.pt \
+		--json results/tci_brats_cross_sequence.json
 
 # LAD, ERM and style augmentation on ct_to_mr over three training seeds, gradient norm clipped to 1 (the default;
 # CPU: about 1.2 h).
