@@ -4,10 +4,11 @@ in varied natural language (several phrasings per slot, lay words included). Use
 import re
 
 import numpy as np
+from scipy.ndimage import distance_transform_edt
 from scipy.ndimage import label as connected_components
 
-from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention, in_commanded_direction
-from causal_sam_llm.segmentation.tci_amount import facing_area_mm2
+from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention
+from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate, organ_body
 
 ORGAN_WORDS = {
@@ -219,12 +220,31 @@ def _gain_if_done_perfectly(
 def perfect_edit(
     command: Intervention, mask: np.ndarray, reference: np.ndarray, spacing_mm: tuple[float, float, float]
 ) -> np.ndarray:
-    """The organ's mask after the best edit the command allows: inside its gate the organ becomes the reference, but
-    only in the commanded direction — a grow adds what is missing there, a shrink removes what is extra, a smoothing
-    does both. (An edit in both directions would credit "grow the kidney" with trimming its over-segmented rim,
-    which the gate's soft edge reaches, and no grow can do.)"""
+    """The organ's mask after the best edit the command allows: inside its gate, in the commanded direction only, it
+    moves exactly the commanded amount (`commanded_change`, as the learned response does) — the wrong voxels first,
+    then, if the command asks for more than is wrong, right ones; each nearest the boundary first. A smoothing makes
+    the organ the reference inside its gate. (An edit in both directions would credit "grow the kidney" with trimming
+    its over-segmented rim, which the gate's soft edge reaches and no grow can do; an edit of any amount would credit
+    "shrink the enhancing rim a touch" with removing its 264 wrong voxels when a touch on that thin rim means 357.)"""
     gate = intervention_gate(command, mask, spacing_mm) > 0.5
-    return in_commanded_direction(command.action, mask, np.where(gate, reference, mask))
+    if command.action not in GROWING + SHRINKING:
+        return np.where(gate, reference, mask)
+    growing = command.action in GROWING
+    movable = gate & (~mask if growing else mask)
+    wrong = movable & (reference if growing else ~reference)
+    amount = commanded_change(mask, command, spacing_mm)
+    depth = distance_transform_edt(~mask if growing else mask, sampling=spacing_mm)
+    moved = _nearest_first(wrong, depth, amount)
+    moved = np.concatenate([moved, _nearest_first(movable & ~wrong, depth, amount - moved.size)])
+    edited = mask.copy()
+    edited.ravel()[moved] = growing
+    return edited
+
+
+def _nearest_first(candidates: np.ndarray, depth: np.ndarray, count: int) -> np.ndarray:
+    """Flat indices of up to `count` candidate voxels, smallest depth first."""
+    flat = np.flatnonzero(candidates)
+    return flat[np.argsort(depth.ravel()[flat], kind="stable")[: max(count, 0)]]
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,7 +1,7 @@
 """eval-tci: on OOD cases, Dice and HD95 after 0..R simulated corrections, for the learned TCI, a blind
-morphological edit driven by the same Intervention, no correction, and an oracle that makes the organ the reference
-inside the command's gate, in the commanded direction (the most any edit confined to that gate and direction could
-give: an upper bound)."""
+morphological edit driven by the same Intervention, no correction, and an oracle that carries each command out
+perfectly: inside its gate, in its direction, exactly its amount, the wrong voxels first (the most an edit that does
+what the learned response is asked to do could give: its upper bound)."""
 
 import json
 from dataclasses import asdict, dataclass
@@ -47,8 +47,7 @@ class RoundScore:
 def apply_oracle(
     masks: np.ndarray, reference: np.ndarray, organ: int, intervention: Intervention, spacing_mm
 ) -> np.ndarray:
-    """Inside the command's gate the organ becomes the reference in the commanded direction (`perfect_edit`);
-    elsewhere nothing changes."""
+    """The command carried out perfectly (`perfect_edit`); elsewhere nothing changes."""
     result = masks.copy()
     result[:, organ] = perfect_edit(intervention, masks[:, organ], reference[:, organ], spacing_mm)
     return result

@@ -203,22 +203,28 @@ def test_simulated_clinician_asks_for_the_correction_that_could_fix_most():
     assert len(gains) > 1 and gains[command] == max(gains.values()) > 0
 
 
-def test_a_perfect_edit_moves_only_the_commanded_way():
-    """The oracle and the clinician's choice credit a command only with what an edit in its direction can do: a grow
-    never gets credit for trimming an over-segmented rim that its gate's soft edge reaches."""
+def test_a_perfect_edit_moves_only_the_commanded_way_and_exactly_the_commanded_amount():
+    """The oracle and the clinician's choice credit a command only with what an edit in its direction and of its
+    amount can do: a grow never gets credit for trimming an over-segmented rim that its gate's soft edge reaches, and
+    a command asking for more than is wrong moves right voxels too."""
     reference = _organ_masks()[:, 0]  # rows 12..27 on slices 3..6
     prediction = reference.copy()
-    prediction[3:7, 12:16] = False  # cut short at the front
-    prediction[3:7, 28, 10:26] = True  # one row too many at the back
-    grow = Intervention(organ="liver", action="expand", region="whole", strength=0.2)
+    prediction[3:7, 12:16] = False  # cut short at the front: 256 voxels
+    prediction[3:7, 28, 10:26] = True  # one row too many at the back: 64 voxels
+    grow = Intervention(organ="liver", action="expand", region="anterior", strength=0.2)
     grown = perfect_edit(grow, prediction, reference, SPACING)
-    assert (grown >= prediction).all() and grown[3:7, 12:16, 10:26].all()  # the missing part added...
-    assert grown[3:7, 28, 10:26].all()  # ...the extra row kept
-    shrink = grow.model_copy(update={"action": "shrink"})
-    trimmed = perfect_edit(shrink, prediction, reference, SPACING)
-    # the extra row removed (all but its corners, where the soft gate stays below 0.5), nothing added
-    assert (trimmed <= prediction).all() and not trimmed[3:7, 28, 12:24].any()
+    added = grown & ~prediction
+    assert (grown >= prediction).all() and added.sum() == commanded_change(prediction, grow, SPACING) < 256
+    assert reference[added].all() and grown[3:7, 28, 10:26].all()  # only missing voxels added; the extra row kept
     assert _gain_if_done_perfectly(grow, prediction[:, None], reference[:, None], ["liver"], SPACING) > 0
+    shrink = Intervention(organ="liver", action="shrink", region="posterior", strength=0.05)
+    trimmed = perfect_edit(shrink, prediction, reference, SPACING)
+    removed = prediction & ~trimmed
+    assert (trimmed <= prediction).all() and removed.sum() == commanded_change(prediction, shrink, SPACING) < 64
+    assert not reference[removed].any()  # only the extra row's voxels taken
+    too_much = grow.model_copy(update={"region": "whole"})  # asks for 744 voxels where 256 are missing
+    assert (perfect_edit(too_much, prediction, reference, SPACING) & ~prediction).sum() == 744
+    assert _gain_if_done_perfectly(too_much, prediction[:, None], reference[:, None], ["liver"], SPACING) < 0
 
 
 def test_simulated_clinician_asks_for_as_much_as_is_missing():
