@@ -101,7 +101,7 @@ def choose_intervention(
 ) -> Intervention | None:
     """prediction, reference: (Z, C, rows, cols) bool, axial. Like a clinician scoring mean Dice, it looks at the three
     largest errors (organ and missing vs extra) RELATIVE to the organ (a 20 ml miss on a kidney matters more than on a
-    liver) and asks for the correction a perfect edit inside its gate would gain most from; the strength is the
+    liver) and asks for the correction whose perfect execution (`perfect_edit`) would gain most; the strength is the
     error's mean thickness over the surface the command moves, over MAX_REACH_MM (at least 0.1). None when nothing is
     wrong.
     `previous`: the correction said last; asking for the same thing again while the organ is still short (a grow) or
