@@ -2,6 +2,9 @@
 organ's current mask. Rows run anterior → posterior and columns patient right → left (radiological display);
 slice index grows toward the head (superior)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 from scipy.ndimage import label as connected_components
@@ -17,6 +20,20 @@ GATE_BAND = 3.0
 # scatters elsewhere (a predicted liver had up to 48 pieces on MR, a brain tumour 33) neither receive the growth nor
 # count in the surface that sets its amount.
 BODY_SHARE = 0.1
+
+
+@contextmanager
+def gate_band(band: float) -> Iterator[None]:
+    """Every gate made inside the block (learned, blind, oracle and the clinician's alike) acts `band` reaches deep;
+    the default comes back afterwards. For sweeps of the band (`eval-tci --gate-band`)."""
+    global GATE_BAND
+    if band <= 0:
+        raise ValueError(f"the gate band must be positive (times the commanded reach), got {band:g}")
+    default, GATE_BAND = GATE_BAND, band
+    try:
+        yield
+    finally:
+        GATE_BAND = default
 
 
 def organ_body(mask: np.ndarray) -> np.ndarray:

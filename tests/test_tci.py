@@ -4,6 +4,7 @@ cached embeddings (zero encoder calls), every version is kept, and the simulated
 import numpy as np
 import pytest
 
+from causal_sam_llm.segmentation import tci_gate
 from causal_sam_llm.segmentation.clinician import (
     _candidate_corrections,
     _gain_if_done_perfectly,
@@ -21,7 +22,7 @@ from causal_sam_llm.segmentation.tci_apply import (
     touched_slices,
 )
 from causal_sam_llm.segmentation.tci_blind import apply_blind
-from causal_sam_llm.segmentation.tci_gate import GATE_BAND, intervention_gate, organ_body
+from causal_sam_llm.segmentation.tci_gate import GATE_BAND, gate_band, intervention_gate, organ_body
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
 
@@ -55,6 +56,20 @@ def test_a_grow_may_reach_deeper_than_its_average_move_but_not_beyond_the_band()
     assert GATE_BAND >= 2 and gate[4, 12 - 3, 18] > 0.5  # 6 mm out: twice the 3 mm average move
     assert gate[4, : int(12 - depth_rows) - 2, 18].max() < 0.1  # beyond the band: nothing
     assert commanded_change(organ, command, SPACING) == round(4 * 16 * 10 * 3 / 20)  # the amount: 3 mm of the face
+
+
+def test_a_gate_band_sweep_holds_only_inside_its_block():
+    """`eval-tci --gate-band B`: every gate made inside the block acts B reaches deep; afterwards the default holds."""
+    organ = _organ_masks()[:, 0]
+    command = Intervention(organ="liver", action="expand", region="anterior", strength=0.1)  # reach 3 mm = 1.5 rows
+    with gate_band(1.0):
+        shallow = intervention_gate(command, organ, SPACING)
+    assert tci_gate.GATE_BAND == GATE_BAND
+    deep = intervention_gate(command, organ, SPACING)
+    assert shallow[4, 12 - 3, 18] < 0.5 < deep[4, 12 - 3, 18]  # 6 mm out: beyond one reach, within three
+    with pytest.raises(ValueError, match="must be positive"), gate_band(0):
+        pass
+    assert tci_gate.GATE_BAND == GATE_BAND
 
 
 def test_blind_expand_grows_only_inside_the_gate_and_only_that_organ():

@@ -98,7 +98,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
-    tci_gate.GATE_BAND = args.gate_band  # the one setting every gate of this run (learned, blind, oracle) reads
     segmenter, _ = load_segmenter(args.checkpoint, args.device or default_device(), expected_classes=protocol.classes)
     if args.film == "identity":
         generator = InterventionFilmGenerator(len(segmenter.classes)).eval()
@@ -109,7 +108,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.max_cases:
         domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
-    with torch.inference_mode():
+    with torch.inference_mode(), tci_gate.gate_band(args.gate_band):
         rows = evaluate_tci(
             segmenter, generator, embedder, domains, args.rounds, intensity_weight=args.intensity_weight
         )
