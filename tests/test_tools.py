@@ -151,6 +151,22 @@ def test_a_resumed_workbench_is_where_it_was(bench):
     np.testing.assert_array_equal(resumed.probabilities(), bench.probabilities())
 
 
+def test_a_session_resumes_the_mask_history_of_the_study_it_had_loaded_last(home_benchmark, tmp_path):
+    """Two studies loaded within the same second each get their own history; resuming finds the second one's."""
+    session = Workbench.create(tmp_path / "two")
+    run_tool(session, "load_study", {"study": CASE})
+    run_tool(session, "segment", {"organ": "all"})
+    run_tool(session, "load_study", {"study": "benchmark:mr_t2-0002"})
+    run_tool(session, "segment", {"organ": "liver"})
+    run_tool(session, "intervene_decoder", {"organ": "liver", "action": "expand", "region": "whole"})
+    resumed = Workbench.resume(session.folder)
+    assert resumed.case.case_id == "mr_t2-0002"
+    assert resumed.history.folder == session.history.folder != session.folder / "masks"
+    assert resumed.history.current == session.history.current == 1
+    np.testing.assert_array_equal(resumed.probabilities(), session.probabilities())
+    assert len(list(session.folder.glob("masks*"))) == 2  # the first study's masks stay on disk
+
+
 def test_tools_are_langchain_structured_tools_with_schemas(bench):
     tools = {t.name: t for t in langchain_tools(bench)}
     assert set(tools) >= {"load_study", "segment", "describe_style", "intervene_decoder", "measure", "undo", "export"}

@@ -73,7 +73,7 @@ class Workbench:
         saved = json.loads((folder / "study.json").read_text()) if (folder / "study.json").is_file() else {}
         bench = cls.create(folder, saved.get("checkpoint"), cache)
         if saved.get("study"):
-            bench.load(saved["study"], saved.get("labels"), keep_history=True)
+            bench.load(saved["study"], saved.get("labels"), masks_folder=saved.get("masks", "masks"))
         return bench
 
     @property
@@ -94,15 +94,15 @@ class Workbench:
             raise NoStudyError("there is no mask yet: segment the study first.")
         return self.history
 
-    def load(self, study: str, labels: str | None = None, keep_history: bool = False) -> Case:
-        """Open a study, embed it (from the cache when seen before) and decode its features once."""
+    def load(self, study: str, labels: str | None = None, masks_folder: str | None = None) -> Case:
+        """Open a study, embed it (from the cache when seen before) and decode its features once. `masks_folder`:
+        carry on with the mask history kept there (the one study.json names, when resuming); otherwise a new history
+        starts in a folder of its own (earlier studies' masks stay on disk)."""
         case = open_study(study, labels)
         start = time.perf_counter()
         decoded = decode_volume(self.segmenter, embed_case(self.embedder, case, progress=True))
         self.timings_ms["load"] = 1000 * (time.perf_counter() - start)
-        study_folder = self.folder / "masks"
-        if not keep_history and study_folder.exists():
-            study_folder = self.folder / f"masks-{time.strftime('%Y%m%d-%H%M%S')}"  # earlier masks stay on disk
+        study_folder = self.folder / masks_folder if masks_folder else self._new_masks_folder()
         self.case, self.decoded, self.history = case, decoded, MaskHistory(study_folder)
         self._reference = None
         self.study_spec = {
@@ -113,6 +113,15 @@ class Workbench:
         }
         write_atomically(self.folder / "study.json", json.dumps(self.study_spec, indent=1).encode())
         return case
+
+    def _new_masks_folder(self) -> Path:
+        """`masks` for the session's first study, then `masks-<time>` (with a counter when two loads share a second)."""
+        folder = self.folder / "masks"
+        stamp, count = time.strftime("%Y%m%d-%H%M%S"), 1
+        while folder.exists():
+            folder = self.folder / (f"masks-{stamp}" if count == 1 else f"masks-{stamp}-{count}")
+            count += 1
+        return folder
 
     def probabilities(self) -> np.ndarray:
         return self.require_history().probabilities()
