@@ -60,6 +60,16 @@ def failed_expectations(expect: Expectation | None, turn: Turn, dice_after: floa
     return failures
 
 
+def fresh_session_folder(out: Path) -> Path:
+    """Every replay starts a new session: an earlier run's session in the same report folder is kept, not resumed
+    (its conversation would reach the LLM's prompt and change what this run parses)."""
+    folder, count = out / "session", 1
+    while folder.exists():
+        count += 1
+        folder = out / f"session-{count}"
+    return folder
+
+
 class SessionReplayer:
     """Replays sessions, sharing one loaded LLM between sessions whose models segment the same organs."""
 
@@ -70,7 +80,8 @@ class SessionReplayer:
     def replay(self, path: Path, simulate: int = 0) -> list[TurnReport]:
         session = read_session(path)
         out = self.report_dir / path.stem
-        assistant = Assistant(out / "session", resolve_checkpoint(session.checkpoint), self.llm, self.llm_model)
+        checkpoint = resolve_checkpoint(session.checkpoint)
+        assistant = Assistant(fresh_session_folder(out), checkpoint, self.llm, self.llm_model)
         key = tuple(assistant.bench.classes)
         if key in self._parsers:
             assistant.parser = self._parsers[key]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from causal_sam_llm.agent.assistant import Assistant
+from causal_sam_llm.agent.audit_log import AuditLog
 from causal_sam_llm.chat.app import ChatApp
 from causal_sam_llm.cli import main
 from causal_sam_llm.eval_sessions.session_file import SessionFileError, read_session
@@ -115,6 +116,11 @@ def test_a_failing_expectation_exits_non_zero(home_benchmark, tmp_path):
     )
     assert main(["replay", str(session), "--report", str(tmp_path / "r"), "--llm", "none"]) == 1
     assert "FAIL" in (tmp_path / "r" / "report.md").read_text()
+    # replayed again into the same report: a new session beside the first, which is kept and not resumed
+    assert main(["replay", str(session), "--report", str(tmp_path / "r"), "--llm", "none"]) == 1
+    for folder in ("session", "session-2"):
+        records = AuditLog(tmp_path / "r" / "failing" / folder / "audit.jsonl").records()
+        assert [r.text for r in records] == ["load benchmark:mr_t2-0001", "segment everything"]
 
 
 def test_a_malformed_session_file_names_the_line(tmp_path):
