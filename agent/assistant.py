@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy
 from causal_sam_llm.agent.command_parser import CommandParser
-from causal_sam_llm.errors import CausalSamError
+from causal_sam_llm.errors import CausalSamError, validation_problems
 from causal_sam_llm.paths import app_home
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.workbench import Workbench
@@ -82,7 +82,8 @@ class Assistant:
             start = time.perf_counter()
             try:
                 outcome = run_tool(self.bench, call.tool, call.args)
-                ok, reply, result, version = True, outcome.message, outcome.data, outcome.version or version
+                ok, reply, result = True, outcome.message, outcome.data
+                version = version if outcome.version is None else outcome.version  # version 0 is a version
             except (CausalSamError, ValidationError, ValueError, LookupError, OSError) as exc:
                 ok, reply = False, f"Could not {call.tool.replace('_', ' ')}: {_first_line(exc)}"
             timings["tool_ms"] = 1000 * (time.perf_counter() - start)
@@ -96,4 +97,7 @@ class Assistant:
 
 
 def _first_line(exc: Exception) -> str:
+    """What went wrong, in one line; for a malformed call every field's problem and what it allows."""
+    if isinstance(exc, ValidationError):
+        return validation_problems(exc)
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

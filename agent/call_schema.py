@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from causal_sam_llm.errors import CausalSamError
+from causal_sam_llm.errors import CausalSamError, validation_problems
 
 CLARIFY = "clarify"
 
@@ -109,8 +109,7 @@ def validate_call(raw: dict, argument_models: dict[str, type[BaseModel]]) -> Par
     try:
         args = models[call.tool].model_validate(call.args)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ToolCallError(f"invalid arguments for {call.tool}: {problems}") from exc
+        raise ToolCallError(f"invalid arguments for {call.tool}: {validation_problems(exc)}") from exc
     return ParsedCall(tool=call.tool, args=args.model_dump(mode="json"))
 
 

@@ -1,5 +1,7 @@
 """One exception type per failure a user can act on. Every message names the offending thing and the fix."""
 
+from pydantic import ValidationError
+
 
 class CausalSamError(Exception):
     """Base class for all errors this package raises on purpose."""
@@ -26,3 +28,15 @@ class CacheError(CausalSamError, OSError):
 
 class DataLayoutError(CausalSamError, ValueError):
     """A data set folder or file does not match the layout its loader expects."""
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """Every problem pydantic found, as `field: what is allowed (got what was given)`, joined by "; "."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']} (got {_shortened(repr(e['input']))})"
+        for e in exc.errors()
+    )
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

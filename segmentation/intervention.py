@@ -5,9 +5,18 @@ validation context); a bad value raises an error that says what is allowed, befo
 from typing import Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from causal_sam_llm.errors import CausalSamError
+from causal_sam_llm.errors import CausalSamError, validation_problems
 
 Action = Literal["expand", "shrink", "remove_region", "add_region", "smooth"]
 Region = Literal["whole", "superior", "inferior", "anterior", "posterior", "left", "right"]
@@ -15,6 +24,8 @@ ACTIONS: tuple[str, ...] = get_args(Action)
 REGIONS: tuple[str, ...] = get_args(Region)
 GROWING: tuple[str, ...] = ("expand", "add_region")  # may only add to the organ
 SHRINKING: tuple[str, ...] = ("shrink", "remove_region")  # may only take from it (smooth may do both)
+# Inclusive [first, last] axial indices. Strict: `true` or "3" is a malformed call, not slice 1 or 3.
+SliceRange = tuple[StrictInt, StrictInt]
 
 
 def in_commanded_direction(action: str, old: np.ndarray, proposed: np.ndarray) -> np.ndarray:
@@ -40,8 +51,8 @@ class Intervention(BaseModel):
     organ: str
     action: Action
     region: Region = "whole"
-    strength: float = Field(default=0.5, ge=0.0, le=1.0)
-    slices: tuple[int, int] | None = None
+    strength: float = Field(default=0.5, ge=0.0, le=1.0, strict=True)  # `true` is not the full 30 mm move
+    slices: SliceRange | None = None
 
     @field_validator("organ")
     @classmethod
@@ -70,8 +81,7 @@ def parse_intervention(data: dict, classes: list[str], depth: int) -> Interventi
     try:
         return Intervention.model_validate(data, context={"classes": classes, "depth": depth})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'intervention'}: {e['msg']}" for e in exc.errors())
         raise InterventionError(
-            f"invalid intervention ({problems}). Allowed actions: {', '.join(ACTIONS)}; regions: {', '.join(REGIONS)}; "
-            f"strength 0..1; organs: {', '.join(classes)}."
+            f"invalid intervention ({validation_problems(exc)}). Allowed actions: {', '.join(ACTIONS)}; "
+            f"regions: {', '.join(REGIONS)}; strength 0..1; organs: {', '.join(classes)}."
         ) from exc

@@ -97,6 +97,9 @@ def test_every_version_stays_on_disk(bench):
         {"organ": "liver", "action": "expand", "region": "sideways"},
         {"organ": "liver", "action": "expand", "slices": [9, 2]},
         {"organ": "liver", "action": "expand", "slices": [0, 500]},
+        {"organ": "liver", "action": "expand", "strength": True},  # not the full 30 mm move
+        {"organ": "liver", "action": "expand", "strength": "0.5"},
+        {"organ": "liver", "action": "expand", "slices": [True, 3]},
     ],
 )
 def test_a_malformed_correction_is_rejected_before_touching_state(bench, args):

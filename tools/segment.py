@@ -5,6 +5,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from causal_sam_llm.segmentation.intervention import SliceRange
 from causal_sam_llm.tools.schemas import OrganName, ToolResult
 from causal_sam_llm.tools.workbench import Workbench
 
@@ -17,7 +18,7 @@ DESCRIPTION = (
 class SegmentArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     organ: OrganName | Literal["all"] = "all"
-    slices: tuple[int, int] | None = Field(default=None, description="inclusive [first, last] axial slice indices")
+    slices: SliceRange | None = Field(default=None, description="inclusive [first, last] axial slice indices")
 
 
 def segment(bench: Workbench, args: SegmentArgs) -> ToolResult:
