@@ -10,6 +10,8 @@ import pydicom
 import pytest
 from pydantic import ValidationError
 
+from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.tools.export import SEGMENT_CODES
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.workbench import NoStudyError, Workbench
 
@@ -141,11 +143,26 @@ def test_dicom_seg_export_of_a_real_ct_slice(tmp_path):
     seg = pydicom.dcmread(path)
     assert seg.Modality == "SEG"
     assert [s.SegmentLabel for s in seg.SegmentSequence] == bench.classes
+    types = [s.SegmentedPropertyTypeCodeSequence[0].CodeMeaning for s in seg.SegmentSequence]
+    assert types == ["Liver", "Spleen", "Kidney", "Kidney"]
 
 
-def test_dicom_seg_of_a_nifti_study_is_refused_clearly(bench):
+def test_every_shipped_class_has_its_own_dicom_seg_code():
+    """Tumour regions are coded as neoplasm under 'morphologically abnormal structure', organs as themselves."""
+    shipped = {name for protocol in ("ct_to_mr", "brats_cross_sequence") for name in load_protocol(protocol).classes}
+    assert shipped <= set(SEGMENT_CODES)
+    assert SEGMENT_CODES["enhancing_tumour"][0].meaning == "Morphologically Abnormal Structure"
+    assert SEGMENT_CODES["enhancing_tumour"][1].meaning in ("Neoplasm", "Tumor")
+
+
+def test_dicom_seg_of_a_nifti_study_is_refused_clearly(home_benchmark, tmp_path):
+    fresh = Workbench.create(tmp_path / "fresh")
+    run_tool(fresh, "load_study", {"study": CASE})
+    run_tool(fresh, "segment", {"organ": "liver"})
+    before = sorted(fresh.folder.rglob("*"))
     with pytest.raises(ValueError, match="needs a DICOM study"):
-        run_tool(bench, "export", {"format": "dicom_seg"})
+        run_tool(fresh, "export", {"format": "dicom_seg"})
+    assert sorted(fresh.folder.rglob("*")) == before  # refused before anything was written (no exports/ either)
 
 
 def test_a_resumed_workbench_is_where_it_was(bench):

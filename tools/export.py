@@ -21,7 +21,18 @@ from causal_sam_llm.tools.workbench import Workbench
 
 DESCRIPTION = "Save the current masks: format nifti (label map) or dicom_seg (only for a DICOM study)."
 # NIfTI values are the unified label set's (abdomen: liver 1, spleen 2, right kidney 3, left kidney 4).
-PROPERTY_TYPES = {"liver": codes.SCT.Liver, "spleen": codes.SCT.Spleen}
+# DICOM-SEG (category, type) per class, SNOMED CT as DICOM CID 7150/7151 use them; the side of a kidney is in the
+# segment label. The tumour regions are all neoplasm: BraTS's nesting (core inside whole) is in their labels.
+_ORGAN, _ABNORMAL = codes.SCT.Organ, codes.SCT.MorphologicallyAbnormalStructure
+SEGMENT_CODES = {
+    "liver": (_ORGAN, codes.SCT.Liver),
+    "spleen": (_ORGAN, codes.SCT.Spleen),
+    "right_kidney": (_ORGAN, codes.SCT.Kidney),
+    "left_kidney": (_ORGAN, codes.SCT.Kidney),
+    "whole_tumour": (_ABNORMAL, codes.SCT.Neoplasm),
+    "tumour_core": (_ABNORMAL, codes.SCT.Neoplasm),
+    "enhancing_tumour": (_ABNORMAL, codes.SCT.Neoplasm),
+}
 
 
 class ExportArgs(BaseModel):
@@ -33,6 +44,8 @@ def export(bench: Workbench, args: ExportArgs) -> ToolResult:
     case = bench.require_case()
     masks = bench.masks()  # (Z, C, rows, cols) axial
     ras = np.stack([axial_stack_to_ras(masks[:, c]) for c in range(masks.shape[1])])  # (C, X, Y, Z)
+    if args.format == "dicom_seg":
+        _check_dicom_seg_possible(case.source, bench.classes)  # refused before anything is written
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = bench.folder / "exports"
     out.mkdir(parents=True, exist_ok=True)
@@ -40,11 +53,20 @@ def export(bench: Workbench, args: ExportArgs) -> ToolResult:
         path = out / f"{case.case_id}-v{bench.require_history().current}-{stamp}.nii.gz"
         _write_nifti(ras, bench.classes, _grid_of(case), case.label_set_name, path)
     else:
-        if case.source != "dicom":
-            raise ValueError("DICOM-SEG needs a DICOM study; this one is NIfTI. Export format nifti instead.")
         path = out / f"{case.case_id}-v{bench.require_history().current}-{stamp}-seg.dcm"
         _write_dicom_seg(ras, bench.classes, Path(case.source_path), path)
     return ToolResult(tool="export", message=f"Saved {path}.", data={"path": str(path)})
+
+
+def _check_dicom_seg_possible(source: str, classes: list[str]) -> None:
+    if source != "dicom":
+        raise ValueError("DICOM-SEG needs a DICOM study; this one is NIfTI. Export format nifti instead.")
+    uncoded = [name for name in classes if name not in SEGMENT_CODES]
+    if uncoded:
+        raise ValueError(
+            f"DICOM-SEG has no SNOMED code here for {', '.join(uncoded)} (coded: {', '.join(SEGMENT_CODES)}); "
+            "export format nifti instead."
+        )
 
 
 def _grid_of(case) -> np.ndarray:
@@ -75,8 +97,8 @@ def _write_dicom_seg(ras: np.ndarray, classes: list[str], source: Path, path: Pa
         hd.seg.SegmentDescription(
             segment_number=i + 1,
             segment_label=name,
-            segmented_property_category=codes.SCT.Organ,
-            segmented_property_type=PROPERTY_TYPES.get(name, codes.SCT.Kidney),
+            segmented_property_category=SEGMENT_CODES[name][0],
+            segmented_property_type=SEGMENT_CODES[name][1],
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
             algorithm_identification=algorithm,
         )
