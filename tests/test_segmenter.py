@@ -62,8 +62,15 @@ def test_lad_terms_are_finite_and_reverse_the_style_gradient():
     terms = objective(adapted, logits, targets, text, torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1]))
     assert all(torch.isfinite(v) for v in terms.values())
     terms["style"].backward()
-    head = objective.feature_head[0].weight.grad
-    assert head is not None and adapted.grad is not None  # heads learn; the features get the reversed gradient
+    reversed_to_features = adapted.grad.clone()
+    to_head = objective.feature_head[0].weight.grad.clone()
+    # the same term with the reversal layer passing the gradient through unchanged (factor −1 undoes the sign flip)
+    adapted.grad, objective.reversal = None, -1.0
+    objective.zero_grad()
+    objective.style_term(adapted, text, torch.tensor([0, 0, 1, 1])).backward()
+    assert reversed_to_features.abs().max() > 0
+    torch.testing.assert_close(reversed_to_features, -adapted.grad)  # the features are pushed to hide the style
+    torch.testing.assert_close(to_head, objective.feature_head[0].weight.grad)  # while the heads learn to find it
 
 
 def test_checkpoint_round_trip_and_refusals(tmp_path):
