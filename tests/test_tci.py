@@ -204,18 +204,21 @@ def test_a_tumour_region_grown_past_its_enclosing_regions_grows_them_too():
 
 
 def test_simulated_clinician_asks_for_the_correction_that_could_fix_most():
+    """The liver misses more voxels (192: 3 rows at the front, a 19 % miss: Dice 0.90), the spleen a larger share of
+    itself (36: 2 rows at the front, 33 %: Dice 0.80); fixing the spleen raises the mean Dice most, so the clinician
+    asks for it: grow the spleen at the front by its missing 4 mm (strength 4 / 30)."""
     reference = _organ_masks()
     prediction = reference.copy()
-    prediction[6, 0] = False  # liver cut short at the top
-    prediction[3:7, 0, 12:14] = False  # and at the front
+    prediction[3:7, 0, 12:15] = False  # liver cut short at the front
     prediction[2:5, 1, 30:32] = False  # spleen cut short at the front
     classes = ["liver", "spleen"]
     command = choose_intervention(prediction, reference, classes, SPACING)
-    gains = {
-        c: _gain_if_done_perfectly(c, prediction, reference, classes, SPACING)
-        for c in _candidate_corrections(prediction, reference, classes, SPACING)
-    }
-    assert len(gains) > 1 and gains[command] == max(gains.values()) > 0
+    assert (command.organ, command.action, command.region, command.strength) == ("spleen", "expand", "anterior", 0.13)
+    candidates = _candidate_corrections(prediction, reference, classes, SPACING)
+    liver_front = next(c for c in candidates if (c.organ, c.region) == ("liver", "anterior"))  # considered
+    assert _gain_if_done_perfectly(liver_front, prediction, reference, classes, SPACING) < _gain_if_done_perfectly(
+        command, prediction, reference, classes, SPACING
+    )
 
 
 def test_a_perfect_edit_moves_only_the_commanded_way_and_exactly_the_commanded_amount():
