@@ -8,6 +8,8 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
+import torch
+from monai.metrics import compute_hausdorff_distance
 from pydantic import ValidationError
 
 from causal_sam_llm.datasets.protocol import load_protocol
@@ -111,11 +113,21 @@ def test_a_malformed_correction_is_rejected_before_touching_state(bench, args):
     assert (bench.history.current, len(bench.history.versions)) == (current, versions)
 
 
-def test_measure_reports_dice_and_volumes_against_the_reference(bench):
+def test_measure_reports_dice_hd95_and_volumes_against_the_reference(bench):
+    """Checked against values computed here from the masks: voxel counts, the Dice formula, MONAI's HD95 called
+    directly with the study's spacing (rows, cols, slices in the order the masks are stored)."""
+    masks, reference, spacing = bench.masks(), bench.reference(), bench.require_case().axial_spacing_mm()
+    spleen = bench.classes.index("spleen")
+    predicted, wanted = masks[:, spleen], reference[:, spleen]
     dice = run_tool(bench, "measure", {"metric": "dice", "organ": "all"})
-    assert all(0 <= v["dice"] <= 100 for v in dice.data.values())
+    expected_dice = 200 * (predicted & wanted).sum() / (predicted.sum() + wanted.sum())
+    assert dice.data["spleen"]["dice"] == pytest.approx(expected_dice, abs=0.05)
+    hd95 = run_tool(bench, "measure", {"metric": "hd95", "organ": "spleen"})
+    as_tensor = [torch.from_numpy(m.astype(np.float32))[None, None] for m in (predicted, wanted)]
+    expected_hd95 = compute_hausdorff_distance(*as_tensor, percentile=95, spacing=list(spacing)).item()
+    assert hd95.data["spleen"]["hd95_mm"] == pytest.approx(expected_hd95, abs=0.05) and " mm" in hd95.message
     volume = run_tool(bench, "measure", {"metric": "volume_ml", "organ": "spleen"})
-    assert volume.data["volume_ml"]["spleen"] == pytest.approx(bench.organ_volumes_ml()["spleen"], abs=0.1)
+    assert volume.data["volume_ml"]["spleen"] == pytest.approx(predicted.sum() * np.prod(spacing) / 1000, abs=0.05)
 
 
 def test_describe_style_names_the_modality(bench):
