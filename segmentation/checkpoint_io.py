@@ -92,6 +92,11 @@ def load_generator(path: Path, organs: int) -> InterventionFilmGenerator:
     return generator.eval()
 
 
+def shipped_checkpoints() -> list[Path]:
+    """Every checkpoint shipped inside the package, as <protocol>/<method>.pt, sorted."""
+    return sorted(Path(str(importlib.resources.files("causal_sam_llm.trained"))).glob("*/*.pt"))
+
+
 def shipped_checkpoint(protocol: str, method: str) -> Path:
     """A checkpoint trained by `make results` and shipped inside the package (causal_sam_llm/trained/)."""
     path = Path(str(importlib.resources.files("causal_sam_llm.trained").joinpath(protocol, f"{method}.pt")))

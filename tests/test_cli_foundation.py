@@ -2,7 +2,11 @@
 
 import re
 
+from rich.console import Console
+
 from causal_sam_llm.cli import main
+from causal_sam_llm.commands.info import shipped_table
+from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoints
 
 
 def test_info_prints_encoder_sha256_and_parameter_counts(capsys):
@@ -15,6 +19,20 @@ def test_info_prints_encoder_sha256_and_parameter_counts(capsys):
     assert "92,100 (adapter" in out
     assert "0.93% (budget: under 8%)" in out
     assert "cpu" in out
+
+
+def test_info_lists_what_each_shipped_checkpoint_was_trained_with(capsys):
+    """The README's parameter counts and training minutes come from here; every trained model stays under 8 %
+    except the full-decoder baseline, which exists to show what training the whole decoder costs."""
+    assert main(["info", "--shipped"]) == 0
+    assert "ct_to_mr" in capsys.readouterr().out
+    wide = Console(width=250, record=True)  # one line per checkpoint, whatever the terminal
+    wide.print(shipped_table(shipped_checkpoints()))
+    rows = {line.split("│")[1].strip(): line for line in wide.export_text().splitlines() if "%)" in line}
+    assert set(rows) >= {"ct_to_mr/lad", "ct_to_mr/erm", "ct_to_mr/aug", "ct_to_mr/full_decoder", "cross_scanner/lad"}
+    assert "190,788 (1.91%)" in rows["ct_to_mr/lad"] and "--protocol ct_to_mr --method lad" in rows["ct_to_mr/lad"]
+    fractions = {name: float(re.search(r"\(([\d.]+)%\)", line).group(1)) for name, line in rows.items()}
+    assert all(f < 8 for name, f in fractions.items() if not name.endswith("full_decoder"))
 
 
 def test_cache_info_and_clear(tmp_path, capsys):

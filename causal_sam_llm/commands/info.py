@@ -1,12 +1,15 @@
-"""`causal-sam-llm info`: which encoder, which weights (sha256), which device, how many parameters are trained."""
+"""`causal-sam-llm info`: which encoder, which weights (sha256), which device, how many parameters are trained;
+`--shipped`: what each checkpoint shipped in the package was trained with (its stored counts, times and command)."""
 
 import argparse
+from pathlib import Path
 
 from rich.table import Table
 
 from causal_sam_llm import __version__
 from causal_sam_llm.commands.common import add_encoder_arguments, console
 from causal_sam_llm.segmentation.backbone import resolve_precision
+from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint, shipped_checkpoints
 from causal_sam_llm.segmentation.encoder_registry import build_backbone, default_device
 from causal_sam_llm.segmentation.parameters import count_parameters
 from causal_sam_llm.segmentation.segmenter import build_segmenter
@@ -17,10 +20,18 @@ ABDOMEN_CLASSES = ["liver", "spleen", "right_kidney", "left_kidney"]
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("info", help="print encoder, weights sha256, device and parameter counts")
     add_encoder_arguments(parser)
+    parser.add_argument(
+        "--shipped",
+        action="store_true",
+        help="list the shipped checkpoints instead: trainable parameters, training slices and minutes, command",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.shipped:
+        console.print(shipped_table(shipped_checkpoints()))
+        return 0
     device = args.device or default_device()
     backbone = build_backbone(args.encoder, args.checkpoint, device)
     counts = count_parameters(backbone)
@@ -44,3 +55,23 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(name, value)
     console.print(table)
     return 0
+
+
+def shipped_table(paths: list[Path]) -> Table:
+    """One row per checkpoint, from what `train` stored in it (counts include LAD's projection heads while training;
+    minutes are the training loop's wall time, embeddings already cached, as the machine ran then)."""
+    table = Table(title="shipped checkpoints (causal_sam_llm/trained)")
+    for column in ("checkpoint", "trainable", "slices", "train min", "embed s", "command"):
+        table.add_column(column, overflow="fold")
+    for path in paths:
+        meta = read_checkpoint(path)
+        counts = meta["parameters"]
+        table.add_row(
+            f"{path.parent.name}/{path.stem}",
+            f"{counts['trainable']:,} ({100 * counts['trainable_fraction']:.2f}%)",
+            str(meta["training_slices"]),
+            f"{meta['train_seconds'] / 60:.1f}",
+            f"{meta['embedding_seconds']:.0f}",
+            meta["command"],
+        )
+    return table
