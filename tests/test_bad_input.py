@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from causal_sam_llm.cli import main
 from causal_sam_llm.errors import InvalidImageError
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.validation import check_image
@@ -81,3 +82,39 @@ def test_cli_error_is_one_line_and_writes_nothing_beside_the_input(tmp_path, rea
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: checkpoint not found")
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "c.pt", "--json", "o.json", "--gate-band", "0"],
+            "argument --gate-band: must be above 0, got 0",
+        ),
+        (
+            ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "c.pt", "--json", "o.json", "--max-cases", "0"],
+            "argument --max-cases: must be 1 or more, got 0",
+        ),  # it scored every case
+        (
+            [
+                "eval-tci",
+                "--protocol",
+                "ct_to_mr",
+                "--checkpoint",
+                "c.pt",
+                "--json",
+                "o.json",
+                "--intensity-weight",
+                "-1",
+            ],
+            "argument --intensity-weight: must be 0 or more, got -1",
+        ),
+        (["train", "--protocol", "ct_to_mr", "--epochs", "0"], "argument --epochs: must be 1 or more, got 0"),
+        (["demo", "--corrections", "-1"], "argument --corrections: must be 0 or more, got -1"),
+        (["replay", "s.yaml", "--simulate", "-2"], "argument --simulate: must be 0 or more, got -2"),
+    ],
+)
+def test_a_count_or_amount_out_of_range_is_a_usage_error_naming_the_flag(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err

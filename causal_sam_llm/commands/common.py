@@ -13,6 +13,35 @@ from causal_sam_llm.segmentation.encoder_registry import DEFAULT_ENCODER, encode
 console = Console()
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a number above 0 (a usage error naming the flag otherwise)."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder", default=DEFAULT_ENCODER, help=f"one of: {', '.join(encoder_names())}")
     parser.add_argument("--checkpoint", type=Path, help="weights file (required for sam_vit_b and medsam_vit_b)")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from causal_sam_llm.commands.common import console
+from causal_sam_llm.commands.common import at_least_one, console, non_negative_int
 from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
 from causal_sam_llm.datasets.montage import write_montage
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
@@ -19,9 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="data_action", required=True)
     make = actions.add_parser("make-benchmark", help="write the built-in multi-domain phantom benchmark")
     make.add_argument("--out", type=Path, default=None, help=f"folder (default {default_benchmark_dir()})")
-    make.add_argument("--cases", type=int, default=BenchmarkSpec.cases, help="abdominal anatomies")
-    make.add_argument("--variant-cases", type=int, default=BenchmarkSpec.variant_cases)
-    make.add_argument("--brain-cases", type=int, default=BenchmarkSpec.brain_cases)
+    make.add_argument("--cases", type=at_least_one, default=BenchmarkSpec.cases, help="abdominal anatomies")
+    make.add_argument("--variant-cases", type=non_negative_int, default=BenchmarkSpec.variant_cases)
+    make.add_argument("--brain-cases", type=non_negative_int, default=BenchmarkSpec.brain_cases)
     make.add_argument("--seed", type=int, default=0)
     make.set_defaults(run=run_make)
     show = actions.add_parser("show", help="PNG montage of one benchmark case across its styles")

@@ -9,7 +9,7 @@ import numpy as np
 
 from causal_sam_llm.agent.assistant import Assistant, Turn
 from causal_sam_llm.commands import embed, info
-from causal_sam_llm.commands.common import add_cache_arguments, add_encoder_arguments, console
+from causal_sam_llm.commands.common import add_cache_arguments, add_encoder_arguments, console, non_negative_int
 from causal_sam_llm.commands.parse import add_llm_arguments
 from causal_sam_llm.datasets.benchmark.make import MANIFEST, make_benchmark
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_cache_arguments(parser)
     add_llm_arguments(parser)
     parser.add_argument("--case", default=DEMO_CASE, help="benchmark case (or any study with reference labels)")
-    parser.add_argument("--corrections", type=int, default=3)
+    parser.add_argument("--corrections", type=non_negative_int, default=3)
     parser.set_defaults(run=run)
 
 

@@ -4,7 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
-from causal_sam_llm.commands.common import add_cache_arguments, add_encoder_arguments, console, open_cache
+from causal_sam_llm.commands.common import add_cache_arguments, add_encoder_arguments, at_least_one, console, open_cache
 from causal_sam_llm.datasets.dicom_slice import read_dicom_slice
 from causal_sam_llm.datasets.sample_images import SAMPLES, sample_path
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
@@ -17,7 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("dicom", nargs="?", type=Path, help="a CT or MR DICOM file")
     source.add_argument("--sample", choices=[n for n in SAMPLES if n != "liver_seg"], help="a shipped real image")
     parser.add_argument("--window", default="abdomen", help="CT window preset (abdomen, liver, brain, bone, lung)")
-    parser.add_argument("--repeat", type=int, default=1, help="embed this many times (shows the cache at work)")
+    parser.add_argument(
+        "--repeat", type=at_least_one, default=1, help="embed this many times (shows the cache at work)"
+    )
     add_encoder_arguments(parser)
     add_cache_arguments(parser)
     parser.set_defaults(run=run)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from causal_sam_llm.commands.common import console
+from causal_sam_llm.commands.common import at_least_one, console, non_negative_float, positive_float
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
@@ -27,15 +27,15 @@ from causal_sam_llm.segmentation.training_set import build_training_slices
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     learn = subparsers.add_parser("train-tci", help="learn the TCI response of a trained checkpoint (adds it in place)")
     learn.add_argument("--checkpoint", type=Path, required=True)
-    learn.add_argument("--steps", type=int, default=400)
+    learn.add_argument("--steps", type=at_least_one, default=400)
     learn.add_argument("--seed", type=int, default=0)
     learn.add_argument("--set", action="append", default=[], metavar="NAME=PATH")
     learn.set_defaults(run=run_train)
     score = subparsers.add_parser("eval-tci", help="Dice/HD95 after 0..3 simulated corrections")
     add_protocol_arguments(score)
     score.add_argument("--checkpoint", type=Path, required=True)
-    score.add_argument("--rounds", type=int, default=3)
-    score.add_argument("--max-cases", type=int, default=None, help="per test domain")
+    score.add_argument("--rounds", type=at_least_one, default=3)
+    score.add_argument("--max-cases", type=at_least_one, default=None, help="per test domain")
     score.add_argument("--json", type=Path, required=True)
     score.add_argument(
         "--film",
@@ -45,14 +45,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     score.add_argument(
         "--intensity-weight",
-        type=float,
+        type=non_negative_float,
         default=INTENSITY_WEIGHT,
         help=f"weight of the image's intensity evidence in the learned response (default {INTENSITY_WEIGHT:g}; 0: the "
         "decoder's evidence alone)",
     )
     score.add_argument(
         "--gate-band",
-        type=float,
+        type=positive_float,
         default=tci_gate.GATE_BAND,
         help=f"how many times the commanded reach a grow or shrink may act from the boundary (default "
         f"{tci_gate.GATE_BAND:g}; 1: no deeper than a uniform move)",
@@ -105,7 +105,7 @@ def run_eval(args: argparse.Namespace) -> int:
         generator = load_generator(args.checkpoint, len(segmenter.classes))
     generator = generator.to(next(segmenter.parameters()).device)
     domains = protocol.cases(args.split, parse_assignments(args.set))
-    if args.max_cases:
+    if args.max_cases is not None:
         domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     with torch.inference_mode(), tci_gate.gate_band(args.gate_band):

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 from typing import get_args
 
-from causal_sam_llm.commands.common import console
+from causal_sam_llm.commands.common import at_least_one, console, non_negative_int, positive_float
 from causal_sam_llm.datasets.protocol import protocol_names
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
 from causal_sam_llm.segmentation.encoder_registry import default_device
@@ -39,13 +39,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train LAD or a baseline on a protocol")
     add_protocol_arguments(parser)
     parser.add_argument("--method", choices=get_args(Method), default="lad")
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--epochs", type=at_least_one, default=TrainConfig.epochs)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: 3e-3; 1e-4 for full_decoder)")
-    parser.add_argument("--slice-stride", type=int, default=TrainConfig.slice_stride, help="train on every k-th slice")
+    parser.add_argument(
+        "--lr", type=positive_float, default=None, help="learning rate (default: 3e-3; 1e-4 for full_decoder)"
+    )
+    parser.add_argument(
+        "--slice-stride", type=at_least_one, default=TrainConfig.slice_stride, help="train on every k-th slice"
+    )
     parser.add_argument(
         "--foreground-repeats",
-        type=_at_least_one,
+        type=at_least_one,
         default=TrainConfig.foreground_repeats,
         help="use slices with foreground this many times per epoch (small targets, e.g. brain tumours)",
     )
@@ -55,7 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=TrainConfig.grad_clip,
         help=f"clip the gradient norm to this, or 'none' (default {TrainConfig.grad_clip}; shipped checkpoints: none)",
     )
-    parser.add_argument("--restyles", type=int, default=TrainConfig.restyles, help="restyled views per anatomy")
+    parser.add_argument(
+        "--restyles", type=non_negative_int, default=TrainConfig.restyles, help="restyled views per anatomy"
+    )
     parser.add_argument("--encoder", default="litemedsam")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/PROTOCOL/METHOD)")
     parser.add_argument("--vlm-model", default=None, help="vision-language GGUF: it writes the style sentences")
@@ -63,22 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
-
-
 def _clip_norm(text: str) -> float | None:
-    return None if text.lower() == "none" else _positive(text)
-
-
-def _at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+    return None if text.lower() == "none" else positive_float(text)
 
 
 def run(args: argparse.Namespace) -> int:
