@@ -13,10 +13,15 @@ from causal_sam_llm.agent.assistant import Assistant, Turn
 from causal_sam_llm.agent.call_schema import Strategy
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.command_set import matches
+from causal_sam_llm.errors import CausalSamError
 from causal_sam_llm.eval_sessions.overlay import busiest_slice, write_overlay
 from causal_sam_llm.eval_sessions.session_file import Expectation, read_session
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
 from causal_sam_llm.segmentation.clinician import choose_intervention, say
+
+
+class SimulationError(CausalSamError, ValueError):
+    """Simulated clinician turns were asked for where they cannot be made."""
 
 
 @dataclass
@@ -87,6 +92,11 @@ class SessionReplayer:
             assistant.parser = self._parsers[key]
         self._parsers[key] = assistant.parser
         reports = [self._record(path.stem, 0, assistant, lambda: assistant.load(session.study, session.labels), None)]
+        if simulate and (assistant.bench.case is None or not assistant.bench.case.has_labels):
+            raise SimulationError(
+                f"{path}: --simulate needs a study with reference labels; {session.study} has none "
+                "(refused before any scripted turn ran)."
+            )
         for index, scripted in enumerate(session.turns, start=1):
             reports.append(
                 self._record(path.stem, index, assistant, lambda t=scripted.say: assistant.ask(t), scripted.expect)
@@ -97,9 +107,7 @@ class SessionReplayer:
     def _simulated_turns(self, name: str, assistant: Assistant, count: int, start: int) -> list[TurnReport]:
         reports, rng = [], np.random.default_rng(0)
         bench = assistant.bench
-        reference = bench.reference() if bench.case is not None else None
-        if count and reference is None:
-            raise ValueError(f"{name}: --simulate needs a study with reference labels.")
+        reference = bench.reference() if count else None  # replay() made sure there is one
         if count and (bench.history is None or bench.history.current is None):
             reports.append(self._record(name, start, assistant, lambda: assistant.ask("segment everything"), None))
         wanted = None

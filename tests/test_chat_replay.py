@@ -126,6 +126,26 @@ def test_a_failing_expectation_exits_non_zero(home_benchmark, tmp_path):
         assert [r.text for r in records] == ["load benchmark:mr_t2-0001", "segment everything"]
 
 
+def test_replay_adds_turns_spoken_by_the_simulated_clinician(home_benchmark, tmp_path):
+    """`--simulate 2`: after the scripted turns the clinician compares the mask with the reference and says its
+    correction in words; the agent parses the words (here the keyword parser) and the mean Dice rises."""
+    session = tmp_path / "short.yaml"
+    session.write_text("study: benchmark:mr_t1-0002\nturns:\n  - say: segment everything\n")
+    report = tmp_path / "r"
+    assert main(["replay", str(session), "--report", str(report), "--llm", "none", "--simulate", "2"]) == 0
+    turns = json.loads((report / "report.json").read_text())
+    spoken = [t for t in turns if t["simulated"]]
+    assert len(spoken) == 2 and all(t["ok"] and t["call"]["tool"] == "intervene_decoder" for t in spoken)
+    assert spoken[-1]["dice_after"] > turns[1]["dice_after"]  # better than the segmentation the turns started from
+
+
+def test_simulated_turns_on_a_study_without_labels_are_refused_before_any_scripted_turn(tmp_path, capsys):
+    report = tmp_path / "r"
+    assert main(["replay", str(SESSIONS / "real_ct_dicom.yaml"), "--report", str(report), "--simulate", "1"]) == 2
+    assert "--simulate needs a study with reference labels" in capsys.readouterr().err
+    assert not list(report.rglob("turn-01.png"))  # the scripted 'segment everything' never ran
+
+
 def test_a_malformed_session_file_names_the_line(tmp_path):
     session = tmp_path / "bad.yaml"
     session.write_text(
