@@ -118,3 +118,8 @@ def test_a_count_or_amount_out_of_range_is_a_usage_error_naming_the_flag(argv, m
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_demo_on_a_study_without_labels_says_why_it_cannot_correct_it(home_benchmark, capsys):
+    assert main(["demo", "--case", "sample:abdomen_ct", "--llm", "none", "--corrections", "1"]) == 2
+    assert "sample:abdomen_ct has no reference labels" in capsys.readouterr().err

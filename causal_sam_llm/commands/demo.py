@@ -13,13 +13,23 @@ from causal_sam_llm.commands.common import add_cache_arguments, add_encoder_argu
 from causal_sam_llm.commands.parse import add_llm_arguments
 from causal_sam_llm.datasets.benchmark.make import MANIFEST, make_benchmark
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
+from causal_sam_llm.errors import CausalSamError
 from causal_sam_llm.segmentation.clinician import choose_intervention, say
 
 DEMO_CASE = "benchmark:mr_t2-0011"
 
 
+class DemoError(CausalSamError, ValueError):
+    """The demo cannot run as asked."""
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="run the demo")
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the demo",
+        description="--encoder, --checkpoint, --device and --cache-dir choose the encoder of the first part (a real CT "
+        "slice embedded twice); the correction session uses the shipped CT-trained checkpoint and its encoder.",
+    )
     add_encoder_arguments(parser)
     add_cache_arguments(parser)
     add_llm_arguments(parser)
@@ -30,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     console.rule("encoder")
-    info.run(args)
+    info.run(argparse.Namespace(**vars(args), shipped=False))
     console.rule("embedding a real abdominal CT slice twice (second pass: from the cache)")
     embed.run(argparse.Namespace(**vars(args), dicom=None, sample="abdomen_ct", window="abdomen", repeat=2))
     console.rule("a CT-trained segmenter on an MR case, corrected in plain language through the LLM agent")
@@ -59,6 +69,8 @@ def correction_session(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(0)
     bench = assistant.bench
     reference, spacing = bench.reference(), bench.require_case().axial_spacing_mm()
+    if reference is None and args.corrections:
+        raise DemoError(f"{args.case} has no reference labels, so the simulated clinician cannot correct it.")
     wanted = None
     for _ in range(args.corrections):
         before = bench.mean_dice()
