@@ -66,11 +66,6 @@ class CommandParser:
             self.bound = self.model.bind_tools(definitions)
             self.prefix = prefix_messages(definitions, self.classes)
 
-    def warm_up(self) -> None:
-        """Evaluate the system prompt and examples once, so the first real command is as fast as later ones."""
-        if self.strategy == "llm":
-            self.parse("segment everything", [])
-
     def parse(self, text: str, history: list[tuple[str, ParsedCall]]) -> ParsedCall:
         start = time.perf_counter()
         previous = previous_organ(history, self.classes)

@@ -70,10 +70,6 @@ def encoder_names() -> list[str]:
     return list(_REGISTRY)
 
 
-def encoder_spec(name: str) -> EncoderSpec:
-    return _entry(name).spec
-
-
 def _entry(name: str) -> _Entry:
     if name not in _REGISTRY:
         raise UnknownEncoderError(f"unknown encoder {name!r}; choose one of: {', '.join(_REGISTRY)}.")

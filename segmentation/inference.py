@@ -21,13 +21,6 @@ class CaseSegmentation:
     probabilities: np.ndarray  # (Z, C, rows, cols) float32, axial
     masks: np.ndarray  # (C, X, Y, Z) bool, RAS
 
-    def label_map(self, classes: list[str], label_set: LabelSet) -> np.ndarray:
-        """Unified label values (RAS uint8); nested sets keep the innermost region's value."""
-        labels = np.zeros(self.masks.shape[1:], np.uint8)
-        for index, name in sorted(enumerate(classes), key=lambda item: label_set.classes[item[1]]):
-            labels[self.masks[index]] = label_set.classes[name]
-        return labels
-
 
 def embed_case(embedder: SliceEmbedder, case: Case, progress: bool = False) -> EmbeddedVolume:
     return embedder.embed(case.axial_image(), case.modality, window_for(case.label_set_name), progress)

@@ -160,10 +160,3 @@ def _float(value) -> float | None:
         return float(value) if value not in (None, "", "None") else None
     except (TypeError, ValueError):
         return None
-
-
-class MeasuredStyleDescriber:
-    """The default, offline backend."""
-
-    def describe(self, case: Case) -> StyleProfile:
-        return describe_style(case)
