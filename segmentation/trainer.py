@@ -143,23 +143,8 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
     cases = cases[: config.max_cases] if config.max_cases else cases
     backbone = build_backbone(config.encoder, device=device)
     embedder = SliceEmbedder(backbone, EmbeddingCache(embedding_cache_dir()))
-    restyles = config.restyles if config.method in USES_RESTYLED_VIEWS else 0
     start = time.perf_counter()
-    for turn in range(world):  # rank 0 fills the cache first; the others then read it
-        if turn == rank:
-            data = build_training_slices(
-                cases,
-                protocol.classes,
-                embedder,
-                shared_text_encoder(),
-                config.slice_stride,
-                restyles,
-                config.seed,
-                progress and rank == 0,
-                describer,
-            )
-        if world > 1:
-            dist.barrier()
+    data = _embed_in_turns(config, cases, protocol.classes, embedder, describer, rank, world, progress)
     embed_seconds = time.perf_counter() - start
     segmenter = build_segmenter(backbone, protocol.classes, config.method).to(device)
     objective = (
@@ -196,13 +181,34 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
             "training_slices": len(data),
             "embedding_seconds": embed_seconds,
             "encoder_calls": embedder.encoder_calls,
-            "train_seconds": time.perf_counter() - start,
+            "train_seconds": time.perf_counter() - start,  # embedding included
         }
         save_checkpoint(path, segmenter, metadata)
         (run_dir / "train.json").write_text(json.dumps(metadata, indent=2, default=str))
     if world > 1:
         dist.barrier()
     return path
+
+
+def _embed_in_turns(config, cases, classes, embedder, describer, rank: int, world: int, progress: bool):
+    """The training slices, embedded by one process after another: rank 0 fills the cache, the others read it."""
+    restyles = config.restyles if config.method in USES_RESTYLED_VIEWS else 0
+    for turn in range(world):
+        if turn == rank:
+            data = build_training_slices(
+                cases,
+                classes,
+                embedder,
+                shared_text_encoder(),
+                config.slice_stride,
+                restyles,
+                config.seed,
+                progress and rank == 0,
+                describer,
+            )
+        if world > 1:
+            dist.barrier()
+    return data
 
 
 def _run_epoch(model, data, config, epoch, optimizer, device, rank, world, progress) -> dict:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
 def shipped_table(paths: list[Path]) -> Table:
     """One row per checkpoint, from what `train` stored in it (counts include LAD's projection heads while training;
-    minutes are the training loop's wall time, embeddings already cached, as the machine ran then)."""
+    minutes: wall time from the first embedding to the checkpoint, `embed s` of it, as the machine ran then)."""
     table = Table(title="shipped checkpoints (causal_sam_llm/trained)")
     for column in ("checkpoint", "trainable", "slices", "train min", "embed s", "command"):
         table.add_column(column, overflow="fold")
