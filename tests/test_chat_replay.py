@@ -65,8 +65,41 @@ async def _chat_error(tmp_path: Path, llm_parser) -> None:
     app = ChatApp(Assistant(tmp_path / "err", llm="none", parser=llm_parser))
     async with app.run_test(size=(120, 40)) as pilot:
         await _submit(app, pilot, "segment everything")  # nothing loaded yet
-        log = "\n".join(str(line.text) for line in app.query_one("#log").lines)
-        assert "no study is loaded" in log and "Traceback" not in log
+        assert "no study is loaded" in _log(app) and "Traceback" not in _log(app)
+        app.busy = True  # as while a turn runs: quitting or sending waits, and the typed text is kept
+        await pilot.press("ctrl+q")
+        app.query_one("#command").value = "grow the liver"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.is_running and app.query_one("#command").value == "grow the liver"
+        app.busy = False
+    missing = ChatApp(Assistant(tmp_path / "missing", llm="none", parser=llm_parser), "benchmark:mr_t2-9999")
+    async with missing.run_test(size=(120, 40)) as pilot:  # a first study that cannot be opened
+        await missing.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Could not load study" in _log(missing) and missing.is_running
+
+
+def _log(app: ChatApp) -> str:
+    return "\n".join(str(line.text) for line in app.query_one("#log").lines)
+
+
+def test_chat_on_a_resumed_session_with_the_same_study_carries_on_where_it_was(home_benchmark, tmp_path, llm_parser):
+    asyncio.run(_chat_resumed(tmp_path, llm_parser))
+
+
+async def _chat_resumed(tmp_path: Path, llm_parser) -> None:
+    first = Assistant(tmp_path / "s", llm="none", parser=llm_parser)
+    first.load("benchmark:mr_t2-0004")
+    first.ask("segment everything")
+    first.ask("grow the liver a little")  # version 1
+    app = ChatApp(Assistant(tmp_path / "s", llm="none", parser=llm_parser), "benchmark:mr_t2-0004")
+    async with app.run_test(size=(140, 44)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Resumed benchmark:mr_t2-0004 at mask version 1" in _log(app)
+        assert "liver:" in app.legend_text()
+    assert [p.name for p in (tmp_path / "s").glob("masks*")] == ["masks"]  # the study was not opened afresh
 
 
 def test_chat_in_a_graphics_terminal_draws_the_slice_as_pixels(home_benchmark, tmp_path, llm_parser):

@@ -47,9 +47,12 @@ class ChatApp(App):
         self.query_one("#busy").display = False
         self.query_one("#command", Input).focus()
         self.say("assistant", f"Session folder: {self.assistant.session_dir}")
-        if self.study:
+        resumed = self.assistant.bench.study_spec.get("study")
+        if self.study and self.study != resumed:
             self.submit(f"open {self.study}", direct_load=self.study)
-        elif self.assistant.bench.case is not None:
+        elif resumed is not None:  # the same study again after a crash: carry on where the session was
+            self.say("assistant", f"Resumed {resumed} at mask version {self._current_version()}.")
+            self.slice_index = self.assistant.bench.depth // 2
             self.refresh_view()
 
     def say(self, who: str, text: str) -> None:
@@ -58,10 +61,12 @@ class ChatApp(App):
 
     @on(Input.Submitted)
     def on_command(self, event: Input.Submitted) -> None:
+        if self.busy:  # the text stays in the box, to be sent once the turn in progress is done
+            self.notify("Still working on the last command; press Enter again when it is done.")
+            return
         text = event.value
         event.input.value = ""
-        if not self.busy:
-            self.submit(text)
+        self.submit(text)
 
     def submit(self, text: str, direct_load: str | None = None) -> None:
         self.say("you", text)
@@ -83,7 +88,7 @@ class ChatApp(App):
             self.say("error", error)
             return
         self.say("assistant" if turn.ok else "error", turn.reply)
-        if turn.call.tool == "load_study":
+        if turn.call.tool == "load_study" and turn.ok:
             self.slice_index = self.assistant.bench.depth // 2
         self.refresh_view()
 
@@ -97,7 +102,8 @@ class ChatApp(App):
             self.refresh_view()
 
     def action_slice(self, step: int) -> None:
-        if self.assistant.bench.case is not None:
+        # while a turn runs the worker may be swapping the study and masks under the view: wait for it
+        if not self.busy and self.assistant.bench.case is not None:
             self.slice_index = max(0, min(self.assistant.bench.depth - 1, self.slice_index + step))
 
     def action_undo(self) -> None:
@@ -107,6 +113,16 @@ class ChatApp(App):
     def action_export(self) -> None:
         if not self.busy:
             self.submit("export the masks")
+
+    async def action_quit(self) -> None:
+        if self.busy:  # quitting now would leave the worker writing a mask version the audit log may never record
+            self.notify("Still working on the last command; quit when it is done.")
+            return
+        await super().action_quit()
+
+    def _current_version(self) -> int | None:
+        history = self.assistant.bench.history
+        return None if history is None else history.current
 
     def update_status(self) -> None:
         bench = self.assistant.bench
