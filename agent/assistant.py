@@ -4,6 +4,7 @@ One turn: text → `CommandParser` (LLM by default) → one validated call → t
 a reply, a new mask version where the masks changed, and one audit-log line. A call that fails validation or a tool
 that raises leaves the masks as they were and says why. A session folder holds everything; re-opening it resumes."""
 
+import itertools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,19 @@ class Turn:
 
 
 def new_session_dir() -> Path:
-    return app_home() / "sessions" / time.strftime("%Y%m%d-%H%M%S")
+    """A new folder under sessions/, named by the time and claimed atomically (mkdir), so two sessions started in the
+    same second never share one."""
+    root = app_home() / "sessions"
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for count in itertools.count(1):
+        folder = root / (stamp if count == 1 else f"{stamp}-{count}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise AssertionError("unreachable")
 
 
 class Assistant:

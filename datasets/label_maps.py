@@ -47,6 +47,19 @@ def source_labels(source: str) -> dict:
     return _yaml("source_labels.yaml")[source]
 
 
+# The data set whose label values a user's own label file (and an exported label map) is in, per unified label set.
+FILE_CONVENTION = {"abdomen": "btcv", "brain_tumour": "brats2021"}
+
+
+def to_source_values(unified: np.ndarray, source: str) -> np.ndarray:
+    """Unified label values → the data set's own (the inverse of `remap_labels`), e.g. for an export that the same
+    loader reads back as labels."""
+    lookup = np.zeros(max(int(unified.max(initial=0)), *source_labels(source)["map"].values()) + 1, np.uint8)
+    for source_value, unified_value in source_labels(source)["map"].items():
+        lookup[unified_value] = int(source_value)
+    return lookup[unified.astype(np.int64)]
+
+
 def remap_labels(original: np.ndarray, source: str, path: Path) -> np.ndarray:
     """Source label values → unified values (uint8). Values outside the source's documented set are an error."""
     spec = source_labels(source)

@@ -1,5 +1,6 @@
 """Open one study for interactive work from what a user types: a built-in benchmark case, a shipped sample, a NIfTI
-file (optionally with a label NIfTI in BTCV values), a DICOM file or a folder holding one DICOM series."""
+file (optionally with a label NIfTI in the label set's file convention: BTCV values for the abdomen, BraTS 2021 values
+for brain tumours), a DICOM file or a folder holding one DICOM series."""
 
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from causal_sam_llm.datasets.btcv import load_btcv
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.dicom_series import dicom_files
 from causal_sam_llm.datasets.dicom_study import load_dicom_case
-from causal_sam_llm.datasets.label_maps import remap_labels
+from causal_sam_llm.datasets.label_maps import FILE_CONVENTION, remap_labels
 from causal_sam_llm.datasets.nifti import read_label_volume, read_volume
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
 from causal_sam_llm.datasets.sample_images import SAMPLES, sample_path
@@ -20,8 +21,11 @@ BENCHMARK_PREFIX = "benchmark:"
 SAMPLE_PREFIX = "sample:"
 
 
-def open_study(spec: str, labels: str | Path | None = None, benchmark: Path | None = None) -> Case:
-    """`benchmark:mr_t2-0011`, `sample:abdomen_ct`, `scan.nii.gz` (+ labels), `slice.dcm` or a DICOM series folder."""
+def open_study(
+    spec: str, labels: str | Path | None = None, benchmark: Path | None = None, label_set_name: str = "abdomen"
+) -> Case:
+    """`benchmark:mr_t2-0011`, `sample:abdomen_ct`, `scan.nii.gz` (+ labels), `slice.dcm` or a DICOM series folder.
+    `label_set_name`: the model's, for a study opened by path (a benchmark case knows its own)."""
     spec = str(spec).strip()
     if spec.startswith(BENCHMARK_PREFIX):
         return benchmark_case(spec.removeprefix(BENCHMARK_PREFIX), benchmark or default_benchmark_dir())
@@ -34,10 +38,10 @@ def open_study(spec: str, labels: str | Path | None = None, benchmark: Path | No
             f"benchmark:<case id> (e.g. benchmark:mr_t2-0011) or sample:<{'|'.join(SAMPLES)}>."
         )
     if path.is_dir():
-        return load_dicom_case(dicom_files(path))
+        return load_dicom_case(dicom_files(path), label_set_name)
     if path.name.endswith((".nii", ".nii.gz")):
-        return nifti_case(path, Path(labels).expanduser() if labels else None)
-    return load_dicom_case([path])
+        return nifti_case(path, Path(labels).expanduser() if labels else None, label_set_name)
+    return load_dicom_case([path], label_set_name)
 
 
 def benchmark_case(case_id: str, root: Path) -> Case:
@@ -70,21 +74,22 @@ def _brain_case(case_id: str, root: Path) -> Case:
     return next(c for c in load_brats(folder, (sequence,)) if c.case_id == case_id)
 
 
-def nifti_case(image: Path, labels: Path | None = None) -> Case:
-    """A user's NIfTI volume; CT is recognised by air near -1000 HU, anything else is treated as MR."""
+def nifti_case(image: Path, labels: Path | None = None, label_set_name: str = "abdomen") -> Case:
+    """A user's NIfTI volume; CT is recognised by air near -1000 HU, anything else is treated as MR. Labels are read
+    in the label set's file convention (`FILE_CONVENTION`)."""
     volume = read_volume(image)
     modality = "CT" if float(np.percentile(volume.array, 1)) < -500 else "MR"
 
     def load_labels():
         original = read_label_volume(labels, image)
-        return remap_labels(original, "btcv", labels), original
+        return remap_labels(original, FILE_CONVENTION[label_set_name], labels), original
 
     return Case(
         case_id=image.name.removesuffix(".gz").removesuffix(".nii"),
         source="nifti",
         modality=modality,
         sequence="CT" if modality == "CT" else "MR",
-        label_set_name="abdomen",
+        label_set_name=label_set_name,
         source_path=image,
         _load_image=lambda: volume,
         _load_labels=load_labels if labels else None,

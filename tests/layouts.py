@@ -51,8 +51,12 @@ def save_nifti(array: np.ndarray, affine: np.ndarray, path: Path) -> None:
     nib.save(nib.Nifti1Image(np.asarray(array), affine), str(path))
 
 
-def write_btcv(root: Path, codes: str = "RAS", numbers=(1, 2)) -> np.ndarray:
+def write_btcv(root: Path, codes: str = "RAS", numbers=(1, 2), other_organs: bool = False) -> np.ndarray:
+    """`other_organs`: also BTCV's gallbladder (4), oesophagus (5) and 7-13, which the abdomen set does not segment."""
     labels = truth_labels()
+    if other_organs:
+        free = np.flatnonzero(labels == 0)
+        labels.ravel()[free[: 9 * 3 : 3]] = [4, 5, 7, 8, 9, 10, 11, 12, 13]
     for number in numbers:
         image, affine = reorient_for_file(encode_image(labels), ras_affine(), codes)
         stored_labels, _ = reorient_for_file(labels, ras_affine(), codes)

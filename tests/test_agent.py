@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from causal_sam_llm.agent.amount_words import DEFAULT, LARGE, SMALL, TINY, stated_amount
-from causal_sam_llm.agent.assistant import Assistant
+from causal_sam_llm.agent.assistant import Assistant, new_session_dir
 from causal_sam_llm.agent.audit_log import AuditLog
 from causal_sam_llm.agent.call_schema import (
     ParsedCall,
@@ -293,12 +293,18 @@ def test_a_malformed_call_is_answered_with_what_is_allowed_and_every_version_is_
     assert versions == [None, 0, 0, 1, 0]
 
 
+def test_sessions_started_in_the_same_second_get_their_own_folders(monkeypatch):
+    monkeypatch.setattr(time, "strftime", lambda _format: "20261129-120000")
+    first, second = new_session_dir(), new_session_dir()
+    assert first != second and first.is_dir() and second.is_dir() and second.name == "20261129-120000-2"
+
+
 def test_a_killed_session_resumes_with_its_history(home_benchmark, tmp_path):
     folder = tmp_path / "killed"
     script = textwrap.dedent(
         f"""
         import os
-        from causal_sam_llm.agent.assistant import Assistant
+        from causal_sam_llm.agent.assistant import Assistant, new_session_dir
         a = Assistant({str(folder)!r}, llm="none")
         a.load("benchmark:mr_t2-0003")
         a.ask("segment everything")

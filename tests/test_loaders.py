@@ -18,9 +18,11 @@ from causal_sam_llm.datasets.btcv import load_btcv
 from causal_sam_llm.datasets.chaos import load_chaos
 from causal_sam_llm.datasets.dicom_slice import read_dicom_slice
 from causal_sam_llm.datasets.dicom_study import load_dicom_case
+from causal_sam_llm.datasets.label_maps import FILE_CONVENTION, label_set, remap_labels, to_source_values
 from causal_sam_llm.datasets.orientation import axcodes
 from causal_sam_llm.datasets.registry import detect_layout, open_dataset
 from causal_sam_llm.datasets.sample_images import sample_path
+from causal_sam_llm.datasets.study import open_study
 
 BTCV_TO_UNIFIED = {0: 0, 6: 1, 1: 2, 2: 3, 3: 4}
 
@@ -41,6 +43,15 @@ def test_btcv_round_trips_labels_spacing_and_orientation(tmp_path, codes):
     np.testing.assert_array_equal(case.original_labels, truth)
     np.testing.assert_array_equal(case.labels, np.vectorize(BTCV_TO_UNIFIED.get)(truth))
     np.testing.assert_array_equal(case.image, 1000 * _z_index(truth.shape) + 100 * truth)
+
+
+def test_btcv_organs_outside_the_abdomen_set_become_background(tmp_path):
+    """BTCV's 4 is the gallbladder, not the unified left kidney (4): it and every other unsegmented organ read as 0."""
+    truth = write_btcv(tmp_path, other_organs=True)
+    assert set(np.unique(truth)) == {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
+    case = load_btcv(tmp_path)[0]
+    np.testing.assert_array_equal(case.labels, np.vectorize(lambda v: BTCV_TO_UNIFIED.get(v, 0))(truth))
+    assert not case.labels[truth == 4].any() and (case.labels[truth == 3] == 4).all()
 
 
 def test_axial_stack_puts_anterior_up_and_patient_right_on_the_left(tmp_path):
@@ -123,6 +134,27 @@ def test_brats_sequences_and_nested_regions(tmp_path, edition):
     np.testing.assert_array_equal(regions.mask(case.labels, "tumour_core"), (seg == 1) | (seg == et_value))
     np.testing.assert_array_equal(regions.mask(case.labels, "enhancing_tumour"), seg == et_value)
     np.testing.assert_array_equal(case.image, 1000 * _z_index(seg.shape) + 100 * seg + 3)
+
+
+def test_a_brain_nifti_opened_by_path_reads_its_labels_as_brats_nested_regions(tmp_path):
+    """With the brain model (label set brain_tumour), a user's own FLAIR + seg NIfTI give the same nested regions as
+    the BraTS loader; read as abdomen, BraTS's 4 would be an error and its 1/2 would become organs."""
+    seg = write_brats(tmp_path)
+    folder = tmp_path / "BraTS2021_00042"
+    flair, labels = folder / "BraTS2021_00042_flair.nii.gz", folder / "BraTS2021_00042_seg.nii.gz"
+    case = open_study(str(flair), labels, label_set_name="brain_tumour")
+    assert case.label_set_name == "brain_tumour"
+    regions = {"whole_tumour": seg > 0, "tumour_core": (seg == 1) | (seg == 4), "enhancing_tumour": seg == 4}
+    for region, truth in regions.items():
+        np.testing.assert_array_equal(case.label_set.mask(case.labels, region), truth)
+
+
+@pytest.mark.parametrize(("label_set_name", "source"), [("abdomen", "btcv"), ("brain_tumour", "brats2021")])
+def test_unified_values_written_in_a_data_sets_own_values_read_back_unchanged(label_set_name, source, tmp_path):
+    unified = np.array([*sorted(label_set(label_set_name).classes.values()), 0], np.uint8)
+    written = to_source_values(unified, source)
+    assert FILE_CONVENTION[label_set_name] == source
+    np.testing.assert_array_equal(remap_labels(written, source, tmp_path / "export.nii.gz"), unified)
 
 
 def test_registry_detects_each_layout_and_filters(tmp_path):

@@ -13,6 +13,8 @@ from monai.metrics import compute_hausdorff_distance
 from pydantic import ValidationError
 
 from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.datasets.study import open_study
+from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.workbench import NoStudyError, Workbench
@@ -143,8 +145,11 @@ def test_nifti_export_lands_in_the_session_folder_with_the_source_geometry(bench
     image, exported = nib.load(str(source)), nib.load(path)
     assert exported.shape == image.shape
     np.testing.assert_allclose(exported.affine, image.affine, atol=1e-4)
-    assert set(np.unique(np.asarray(exported.dataobj))) <= {0, 1, 2, 3, 4}
+    assert set(np.unique(np.asarray(exported.dataobj))) <= {0, 6, 1, 2, 3}  # BTCV: liver 6, spleen 1, kidneys 2, 3
     assert hashlib.sha256(source.read_bytes()).hexdigest() == digest  # the source is never written
+    # it loads back as the study's labels: the same masks, organ by organ
+    reloaded = open_study(str(source), labels=path)
+    np.testing.assert_array_equal(class_masks(reloaded, bench.classes), bench.masks())
 
 
 def test_dicom_seg_export_of_a_real_ct_slice(tmp_path):

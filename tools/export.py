@@ -1,5 +1,6 @@
-"""Tool `export`: the current masks as a NIfTI label map (BTCV values, the study's geometry) or, for a DICOM study,
-a DICOM-SEG (highdicom) referencing the source images. Files go into the session's exports/ folder only."""
+"""Tool `export`: the current masks as a NIfTI label map (the study's geometry, in the values its labels are read in:
+BTCV for the abdomen, BraTS 2021 for brain tumours, so an export loads back as labels) or, for a DICOM study, a
+DICOM-SEG (highdicom) referencing the source images. Files go into the session's exports/ folder only."""
 
 import time
 from pathlib import Path
@@ -14,13 +15,13 @@ from pydicom.sr.codedict import codes
 
 from causal_sam_llm import __version__
 from causal_sam_llm.datasets.dicom_series import dicom_files, order_files
+from causal_sam_llm.datasets.label_maps import FILE_CONVENTION, to_source_values
 from causal_sam_llm.datasets.label_maps import label_set as unified_label_set
 from causal_sam_llm.datasets.orientation import axial_stack_to_ras, from_ras
 from causal_sam_llm.tools.schemas import ToolResult
 from causal_sam_llm.tools.workbench import Workbench
 
 DESCRIPTION = "Save the current masks: format nifti (label map) or dicom_seg (only for a DICOM study)."
-# NIfTI values are the unified label set's (abdomen: liver 1, spleen 2, right kidney 3, left kidney 4).
 # DICOM-SEG (category, type) per class, SNOMED CT as DICOM CID 7150/7151 use them; the side of a kidney is in the
 # segment label. The tumour regions are all neoplasm: BraTS's nesting (core inside whole) is in their labels.
 _ORGAN, _ABNORMAL = codes.SCT.Organ, codes.SCT.MorphologicallyAbnormalStructure
@@ -78,10 +79,12 @@ def _grid_of(case) -> np.ndarray:
 
 
 def _write_nifti(ras: np.ndarray, classes: list[str], affine: np.ndarray, label_set: str, path: Path) -> None:
+    values = unified_label_set(label_set).classes
     labels = np.zeros(ras.shape[1:], np.uint8)
-    for index, name in enumerate(classes):
-        labels[ras[index]] = unified_label_set(label_set).classes[name]
-    nib.save(nib.Nifti1Image(from_ras(labels, affine), affine), str(path))
+    for index, name in sorted(enumerate(classes), key=lambda item: values[item[1]]):  # nested: innermost wins
+        labels[ras[index]] = values[name]
+    written = to_source_values(labels, FILE_CONVENTION[label_set])
+    nib.save(nib.Nifti1Image(from_ras(written, affine), affine), str(path))
 
 
 def _write_dicom_seg(ras: np.ndarray, classes: list[str], source: Path, path: Path) -> None:
