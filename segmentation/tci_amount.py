@@ -21,12 +21,20 @@ FACING = {
 }
 
 
-def commanded_change(mask: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float]) -> int:
+def commanded_change(
+    mask: np.ndarray,
+    intervention: Intervention,
+    spacing_mm: tuple[float, float, float],
+    gate: np.ndarray | None = None,
+) -> int:
     """How many voxels the command asks to change: the boundary facing its region moved by strength × 30 mm, i.e.
     that part of the surface's area × the reach, but never more than a uniform morphological move by the reach
-    changes inside the gate (the area × reach estimate overshoots when the reach nears the organ's own size)."""
+    changes inside the gate (the area × reach estimate overshoots when the reach nears the organ's own size).
+    `gate`: the command's `intervention_gate`, when the caller has it already."""
     uniform = {"add_region": "expand", "remove_region": "shrink"}.get(intervention.action, intervention.action)
-    moved = apply_blind(mask[:, None], 0, intervention.model_copy(update={"action": uniform}), spacing_mm)[:, 0]
+    same_gate = gate if uniform == intervention.action or intervention.action == "add_region" else None
+    command = intervention.model_copy(update={"action": uniform})
+    moved = apply_blind(mask[:, None], 0, command, spacing_mm, same_gate)[:, 0]
     reach_mm = intervention.strength * MAX_REACH_MM
     surface = organ_body(mask) if intervention.action in GROWING else mask
     by_area = round(facing_area_mm2(surface, intervention.region, spacing_mm) * reach_mm / float(np.prod(spacing_mm)))

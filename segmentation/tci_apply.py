@@ -63,7 +63,7 @@ def apply_learned(
         member = old > 0.5
         around = intensity_surroundings(intervention, masks[:, organ], spacing_mm, slices, weight, member)
         logits = logits + intensity_weight * intensity_log_ratio(image[slices], member, around)
-        amount = commanded_change(masks[:, organ], intervention, spacing_mm)
+        amount = commanded_change(masks[:, organ], intervention, spacing_mm, gate)
         logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old
     updated[slices, organ] = in_commanded_direction(intervention.action, old, blended)

@@ -8,11 +8,16 @@ from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate
 
 
 def apply_blind(
-    masks: np.ndarray, organ: int, intervention: Intervention, spacing_mm: tuple[float, float, float]
+    masks: np.ndarray,
+    organ: int,
+    intervention: Intervention,
+    spacing_mm: tuple[float, float, float],
+    gate: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The baseline: dilate/erode/cut the organ's mask inside the same gate, ignoring the image."""
+    """The baseline: dilate/erode/cut the organ's mask inside the same gate, ignoring the image. `gate`: the
+    command's `intervention_gate` when the caller has it already (it is most of the cost)."""
     current = masks[:, organ]
-    gate = intervention_gate(intervention, current, spacing_mm) > 0.5
+    gate = (intervention_gate(intervention, current, spacing_mm) if gate is None else gate) > 0.5
     radius = max(1, round(intervention.strength * MAX_REACH_MM / spacing_mm[1]))
     structure = np.zeros((1, 3, 3), bool)
     structure[0] = [[0, 1, 0], [1, 1, 1], [0, 1, 0]]

@@ -85,21 +85,29 @@ def _in_plane_side(region: str, mask: np.ndarray) -> np.ndarray:
 
 
 def _boundary_band(intervention: Intervention, mask: np.ndarray, spacing_mm) -> np.ndarray:
-    """Where along the boundary the action works: outside for growing, inside for shrinking, both for smoothing."""
+    """Where along the boundary the action works: outside for growing, inside for shrinking, both for smoothing.
+    Only the distances the action needs are computed (they are most of a correction's time)."""
     reach_mm = GATE_BAND * max(intervention.strength, 0.1) * MAX_REACH_MM
-    outside = np.stack(
-        [distance_transform_edt(~m, sampling=spacing_mm[1:]) if m.any() else np.full(m.shape, 1e6) for m in mask]
-    )
-    inside = np.stack([distance_transform_edt(m, sampling=spacing_mm[1:]) for m in mask])
     if intervention.action in GROWING:
-        empty = ~mask.any(axis=(1, 2))  # only when the organ is absent everywhere: any voxel may receive it
-        outside[empty] = 0
+        outside = _distance_outside(mask, spacing_mm[1:])
+        outside[~mask.any(axis=(1, 2))] = 0  # only when the organ is absent everywhere: any voxel may receive it
         return outside <= reach_mm
     if intervention.action == "shrink":
-        return mask & (inside <= reach_mm)
+        return mask & (_distance_inside(mask, spacing_mm[1:]) <= reach_mm)
     if intervention.action == "remove_region":
         return mask.copy()
-    return (outside <= 3 * spacing_mm[1]) & (inside <= 3 * spacing_mm[1])  # smooth: a thin band around the edge
+    thin = 3 * spacing_mm[1]  # smooth: a thin band around the edge
+    return (_distance_outside(mask, spacing_mm[1:]) <= thin) & (_distance_inside(mask, spacing_mm[1:]) <= thin)
+
+
+def _distance_outside(mask: np.ndarray, pixel_mm) -> np.ndarray:
+    """Per slice, each voxel's in-plane distance (mm) to the organ; far (1e6) on slices without it."""
+    return np.stack([distance_transform_edt(~m, sampling=pixel_mm) if m.any() else np.full(m.shape, 1e6) for m in mask])
+
+
+def _distance_inside(mask: np.ndarray, pixel_mm) -> np.ndarray:
+    """Per slice, each organ voxel's in-plane distance (mm) to the outside; 0 elsewhere."""
+    return np.stack([distance_transform_edt(m, sampling=pixel_mm) if m.any() else np.zeros(m.shape) for m in mask])
 
 
 def _with_empty_slices_filled(mask: np.ndarray, first: int, last: int) -> np.ndarray:
