@@ -16,6 +16,7 @@ from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES
+from causal_sam_llm.tools.mask_history import MaskHistory
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.workbench import NoStudyError, Workbench
 
@@ -84,13 +85,20 @@ def test_undo_restores_the_previous_version_exactly_and_redo_returns(bench):
     run_tool(bench, "undo", {})
 
 
-def test_every_version_stays_on_disk(bench):
+def test_every_version_stays_on_disk_and_can_be_made_current_again(bench):
     count = len(bench.history.versions)
     run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "smooth"})
+    smoothed = bench.probabilities()
     run_tool(bench, "undo", {})
     run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "shrink", "strength": 0.3})
     assert len(bench.history.versions) == count + 2
     assert all((bench.history.folder / v.file).is_file() for v in bench.history.versions)
+    # the smoothed version sits on a branch the shrink left; the Python API returns to it
+    bench.history.go_to(count)
+    np.testing.assert_array_equal(bench.probabilities(), smoothed)
+    assert MaskHistory(bench.history.folder).current == count  # and a resumed session finds it there
+    with pytest.raises(LookupError, match="versions are 0 to"):
+        bench.history.go_to(count + 2)
     run_tool(bench, "undo", {})
 
 

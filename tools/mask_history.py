@@ -2,7 +2,7 @@
 
 A version is the (Z, C, rows, cols) organ probabilities on the axial grid (float16 .npy, written atomically) plus
 what produced it. Undo/redo only move a pointer; a new version after an undo drops nothing: the redo branch stays on
-disk and in `versions`, only the pointer's path changes."""
+disk and in `versions`, and `go_to(number)` returns to any version (the agent's undo/redo walk the current branch)."""
 
 import io
 import json
@@ -84,6 +84,16 @@ class MaskHistory:
         self.current = self._redo.pop()
         self._save()
         return self.versions[self.current]
+
+    def go_to(self, number: int) -> MaskVersion:
+        """Make any kept version the current one (e.g. one on a branch a later edit left); undo then walks back
+        along its own parents."""
+        if not 0 <= number < len(self.versions):
+            raise LookupError(f"no mask version {number}: versions are 0 to {len(self.versions) - 1}.")
+        if number != self.current:
+            self.current, self._redo = number, []
+            self._save()
+        return self.versions[number]
 
     def _save(self) -> None:
         state = {"versions": [asdict(v) for v in self.versions], "current": self.current, "redo": self._redo}
