@@ -15,7 +15,7 @@ from causal_sam_llm.agent.command_set import CommandOutcome, load_command_set, s
 from causal_sam_llm.bench.report import markdown_table, write_section
 
 CLASSES = ["liver", "spleen", "right_kidney", "left_kidney"]
-DATA = Path("tests/data")
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"  # the repository's command sets (not installed)
 VARIANTS = [  # (row name, strategy, draft)
     ("Qwen2.5-Coder-1.5B Q4_K_M, schema-guided, keyword draft (default)", "llm", True),
     ("Qwen2.5-Coder-1.5B Q4_K_M, schema-guided, no draft", "llm", False),
@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/llm.md"))
     args = parser.parse_args(argv)
+    missing = [str(path) for path in args.commands if not path.is_file()]
+    if missing:
+        parser.error(f"no command set at {', '.join(missing)}: run from a repository checkout or pass --commands")
     sets = {path.name: load_command_set(path) for path in args.commands}
     rows, failures = [], []
     for name, strategy, draft in VARIANTS:

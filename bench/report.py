@@ -3,6 +3,7 @@
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -24,4 +25,5 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def write_section(path: Path, title: str, command: str, body: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"## {title}\n\nMachine: {machine_line()}\n\nCommand: `{command}`\n\n{body}\n")
+    run = time.strftime("%Y-%m-%d %H:%M %Z")  # results.md joins parts run at different times: say when
+    path.write_text(f"## {title}\n\nMachine: {machine_line()}\n\nRun: {run}\n\nCommand: `{command}`\n\n{body}\n")

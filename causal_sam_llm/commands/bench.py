@@ -39,6 +39,8 @@ def collect(folder: Path) -> Path:
     sections = [(folder / f"{part}.md").read_text() for part in PARTS if (folder / f"{part}.md").is_file()]
     combined = folder.parent / "results.md"
     combined.write_text(
-        "# Benchmark results\n\nProduced by `causal-sam-llm bench` (`make bench`).\n\n" + "\n".join(sections)
+        "# Benchmark results\n\nProduced by `causal-sam-llm bench` (`make bench`). Each section is its part's latest "
+        "run (`--only` re-runs some parts): compare rows within a section, which were measured side by side.\n\n"
+        + "\n".join(sections)
     )
     return combined
