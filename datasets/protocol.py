@@ -72,9 +72,17 @@ class Protocol(BaseModel):
         return {domain: [c for c in cases if c.anatomy_key not in seen] for domain, cases in selected.items()}
 
     def _select(self, split: Split, overrides: dict[str, str] | None) -> dict[str, list[Case]]:
+        """A domain pointing at the same images as an earlier one of the split (real data with one CT source for
+        several training domains) is left out: its cases would be counted twice, and LAD would pair identical images
+        as two styles."""
         result: dict[str, list[Case]] = {}
+        sources: set[tuple] = set()
         for spec in getattr(self, split):
             root = self.resolve_path(spec, overrides)
+            source = (root.resolve(), spec.folder_split, spec.modality, spec.sequence, tuple(spec.cases))
+            if source in sources:
+                continue
+            sources.add(source)
             if not root.exists():
                 raise DataLayoutError(
                     f"protocol {self.name}: domain {spec.domain!r} ({split}) points to {root}, which does not exist. "

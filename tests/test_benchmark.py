@@ -110,6 +110,16 @@ def test_every_shipped_protocol_resolves_and_never_tests_on_training_anatomy(ben
     assert all(c.label_set_name == protocol.label_set for c in train + test)
 
 
+def test_one_image_source_named_for_several_domains_is_used_once(benchmark):
+    """The README's real-data recipe points ct_to_mr's three CT training domains at one BTCV folder."""
+    ct_a = str(benchmark / "abdomen" / "ct_a")
+    overrides = {"benchmark": str(benchmark), "ct_root": ct_a, "ct_b_root": ct_a, "ct_lowdose_root": ct_a}
+    train = load_protocol("ct_to_mr").cases("train", overrides)
+    assert list(train) == ["CT"]
+    paths = [str(c.source_path) for c in train["CT"]]
+    assert len(paths) == len(set(paths)) > 0
+
+
 def test_protocol_names_and_a_missing_domain(tmp_path):
     assert protocol_names() == ["brats_cross_sequence", "cross_anatomy", "cross_scanner", "ct_to_mr"]
     with pytest.raises(DataLayoutError, match=r"domain 'CT' \(train\) points to .*does not exist"):
