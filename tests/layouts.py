@@ -157,6 +157,7 @@ def write_series(
     modality="CT",
     echo_time=None,
     png_names=None,
+    series_prefix="IMG-0001",
 ) -> None:
     """One series, files named in an order that differs from anatomy (slice k at z = 3·k mm, but written
     shuffled), with Ground PNGs. Pixel value = 1000·k + 100·unified label of that pixel."""
@@ -164,7 +165,7 @@ def write_series(
     for file_index, k in enumerate(order):
         grey = grey_slices[k]
         unified = np.vectorize(lambda g: grey_to_value.get(int(g), 0))(grey)
-        name = f"IMG-0001-{file_index + 1:05d}"
+        name = f"{series_prefix}-{file_index + 1:05d}"
         write_dicom_slice(
             folder / f"{name}.dcm",
             1000 * k + 100 * unified,

@@ -100,7 +100,10 @@ def test_chaos_mr_grey_ranges_and_t1dual_phases(tmp_path):
     write_series(t2 / "DICOM_anon", t2 / "Ground", grey, mapping, modality="MR")
     t1 = tmp_path / "MR" / "3" / "T1DUAL"
     write_series(t1 / "DICOM_anon" / "InPhase", t1 / "Ground", grey, mapping, modality="MR", echo_time=4.6)
-    write_series(t1 / "DICOM_anon" / "OutPhase", t1 / "Ground", grey, mapping, modality="MR", echo_time=2.3)
+    # OutPhase files are named unlike the Ground PNGs (as in CHAOS, where one phase's names match): paired by order
+    write_series(
+        t1 / "DICOM_anon" / "OutPhase", None, grey, mapping, modality="MR", echo_time=2.3, series_prefix="IMG-0002"
+    )
     cases = {c.sequence: c for c in load_chaos(tmp_path)}
     assert set(cases) == {"T2SPIR", "T1DUAL-InPhase", "T1DUAL-OutPhase"}
     expected = _expected_ras(grey, mapping, flipped_rows=False)
