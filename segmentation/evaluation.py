@@ -101,7 +101,8 @@ def _score_case(segmenter, embedder, case: Case, method: str, domain: str, seed:
 
 
 def summarise(scores: list[Score]) -> dict:
-    """method → domain → organ (and "mean") → {dice_mean, dice_std, hd95_mean, hd95_std, n}."""
+    """method → domain → organ (and "mean") → {dice_mean, dice_std, hd95_mean, hd95_std, n}. "mean" pools every
+    case × organ value of the domain: its std is over those values (organs included), not over per-case means."""
     summary: dict = {}
     keys = {(s.method, s.domain) for s in scores}
     for method, domain in sorted(keys):
@@ -214,7 +215,9 @@ def box_plot(scores: list[Score], out: Path) -> None:
 def write_report(scores: list[Score], out_json: Path, title: str, command: str) -> str:
     summary = summarise(scores)
     over_seeds = seed_summary(scores)
-    table = markdown_table(summary)
+    table = markdown_table(summary) + (
+        "\n\nmean ± std: an organ's row over its cases; the mean row over every case × organ value of the domain."
+    )
     if over_seeds:
         table += "\n\nAcross training seeds (each seed's mean over cases and organs; std is the sample std):\n\n"
         table += seed_table(over_seeds)
