@@ -95,6 +95,31 @@ def _distributed() -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
+def _rank_device(device: str, world: int) -> str:
+    """With several processes on GPUs, each uses its own (torchrun's LOCAL_RANK), not all cuda:0."""
+    if world == 1 or not device.startswith("cuda"):
+        return device
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    torch.cuda.set_device(local)
+    return f"cuda:{local}"
+
+
+def _parallel(step: nn.Module, device: str, world: int, unused_parameters: bool) -> nn.Module:
+    """DDP across processes. `unused_parameters`: the full decoder's IoU head and unused hypernetwork MLPs are
+    trainable but get no gradient, which DDP must be told of."""
+    if world == 1:
+        return step
+    device_ids = [torch.device(device).index] if device.startswith("cuda") else None
+    return nn.parallel.DistributedDataParallel(step, device_ids=device_ids, find_unused_parameters=unused_parameters)
+
+
+def shard(batches: list, rank: int, world: int) -> list:
+    """This process's share of an epoch's batches; every process gets the same count (the few left over, different
+    ones each epoch as batches are shuffled, are skipped): DDP waits for every process at every step."""
+    usable = len(batches) - len(batches) % world
+    return batches[:usable][rank::world]
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -136,6 +161,7 @@ def _repeats(data: EmbeddedSlices, foreground_repeats: int) -> list[int]:
 def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: bool = True) -> Path:
     """Train and write `run_dir/model.pt` (the trained part only); resume from `run_dir/state.pt` if present."""
     rank, world = _distributed()
+    device = _rank_device(device, world)
     _seed_everything(config.seed)
     describer = config.describer()
     protocol = load_protocol(config.protocol)
@@ -153,7 +179,7 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
         else None
     )
     step = _TrainStep(segmenter, objective).to(device)
-    model = nn.parallel.DistributedDataParallel(step) if world > 1 else step
+    model = _parallel(step, device, world, unused_parameters=config.method == "full_decoder")
     trainable = [p for p in step.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         trainable, lr=config.learning_rate or DEFAULT_LEARNING_RATES[config.method], weight_decay=1e-4
@@ -212,7 +238,7 @@ def _embed_in_turns(config, cases, classes, embedder, describer, rank: int, worl
 
 
 def _run_epoch(model, data, config, epoch, optimizer, device, rank, world, progress) -> dict:
-    batches = _batches(data, config, epoch)[rank::world]
+    batches = shard(_batches(data, config, epoch), rank, world)
     totals: dict[str, float] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[loss]}"), TimeRemainingColumn())
     trained = [p for group in optimizer.param_groups for p in group["params"]]

@@ -15,6 +15,7 @@ from causal_sam_llm.cli import main
 from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
 from causal_sam_llm.errors import DataLayoutError
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
+from causal_sam_llm.segmentation.trainer import shard
 
 TINY = BenchmarkSpec(
     cases=4, variant_cases=0, brain_cases=0, seed=3, abdomen_shape=(48, 48, 12), abdomen_spacing_mm=(7.3, 7.3, 20.0)
@@ -139,6 +140,15 @@ def test_data_parallel_training_with_torchrun_on_two_cpu_processes(tiny_benchmar
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert read_checkpoint(tmp_path / "ddp" / "model.pt")["method"] == "erm"
+
+
+def test_every_process_gets_the_same_number_of_batches():
+    """An epoch of 7 batches on 2 processes: 3 each (one skipped), never 4 against 3, which would leave one process
+    waiting in DDP's all-reduce forever."""
+    batches = list(range(7))
+    shares = [shard(batches, rank, 2) for rank in range(2)]
+    assert [len(s) for s in shares] == [3, 3] and not set(shares[0]) & set(shares[1])
+    assert shard(batches, 0, 1) == batches  # one process: everything, as the shipped runs trained
 
 
 def test_eval_on_an_empty_folder_and_a_missing_domain(tmp_path, capsys):
