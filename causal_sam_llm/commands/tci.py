@@ -69,7 +69,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     segmenter, meta = load_segmenter(args.checkpoint)
     protocol = load_protocol(meta["protocol"])
-    cases = [c for d in protocol.cases("train", parse_assignments(args.set)).values() for c in d]
+    trained_on = meta["config"]  # the same data the segmenter was trained on, unless --set says otherwise
+    variables = {**(trained_on.get("variables") or {}), **parse_assignments(args.set)}
+    cases = [c for d in protocol.cases("train", variables).values() for c in d]
+    cases = cases[: trained_on["max_cases"]] if trained_on.get("max_cases") else cases
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     data = build_training_slices(
         cases, segmenter.classes, embedder, shared_text_encoder(), meta["config"]["slice_stride"], restyles=0
