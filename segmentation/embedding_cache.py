@@ -6,6 +6,7 @@ float16), written to a temporary file and renamed, so a reader sees a whole entr
 corrupt entry, which is deleted and recomputed. Least recently used entries are evicted past `max_bytes`.
 """
 
+import contextlib
 import hashlib
 import io
 import os
@@ -90,7 +91,7 @@ class EmbeddingCache:
         return sorted(self.root.glob("*/*.emb"))
 
     def total_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.entries())
+        return sum(size for _, size, _ in self._stats_of_entries())
 
     def clear(self) -> int:
         """Remove every entry; returns how many were removed."""
@@ -100,8 +101,19 @@ class EmbeddingCache:
             removed += 1
         return removed
 
+    def _stats_of_entries(self) -> list[tuple[int, int, Path]]:
+        """(last use, size, path) of every entry; one another process removed meanwhile is simply not there."""
+        found = []
+        for path in self.entries():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            found.append((stat.st_mtime_ns, stat.st_size, path))
+        return found
+
     def _evict_beyond_limit(self) -> None:
-        entries = [(p.stat().st_mtime_ns, p.stat().st_size, p) for p in self.entries()]
+        entries = self._stats_of_entries()
         total = sum(size for _, size, _ in entries)
         for _, size, path in sorted(entries):
             if total <= self.max_bytes:
@@ -114,7 +126,8 @@ class EmbeddingCache:
 def _touch(path: Path) -> None:
     # Explicit nanosecond stamps: the file system's own clock is too coarse to order quick successive uses (LRU).
     now = time.time_ns()
-    os.utime(path, ns=(now, now))
+    with contextlib.suppress(FileNotFoundError):  # another process sharing the cache evicted it just now
+        os.utime(path, ns=(now, now))
 
 
 def _encode(array: np.ndarray) -> bytes:

@@ -66,3 +66,15 @@ def test_clear_removes_every_entry(cache_dir):
     cache.put("bb" * 32, _array(1))
     assert cache.clear() == 2
     assert cache.entries() == []
+
+
+def test_an_entry_another_process_removed_meanwhile_is_skipped(cache_dir):
+    """Two processes share one cache: an entry listed, then evicted by the other before it is stat-ed or touched."""
+    cache = EmbeddingCache(cache_dir, max_bytes=10**9)
+    cache.put("aa" * 32, np.zeros((4, 4), np.float16))
+    cache.put("bb" * 32, np.ones((4, 4), np.float16))
+    listed = cache.entries()
+    listed[0].unlink()
+    cache.entries = lambda: listed  # this process still holds the listing made before the removal
+    cache.put("cc" * 32, np.ones((4, 4), np.float16))
+    assert cache.total_bytes() > 0
