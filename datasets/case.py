@@ -44,8 +44,15 @@ class Case:
     @property
     def anatomy_key(self) -> str:
         """Identifies the body imaged: equal for two renderings/sequences of the same patient or phantom, so that
-        protocols never test on an anatomy seen in training and LAD can pair style views."""
+        protocols never test on an anatomy seen in training."""
         return self.metadata.get("anatomy_key", f"{self.source}:{self.case_id}")
+
+    @property
+    def voxel_key(self) -> str:
+        """Equal only for voxel-aligned views of one anatomy (the benchmark's styles, BraTS's co-registered
+        sequences, CHAOS's T1 in- and opposed-phase): slice z of one is slice z of the other, so LAD may pair them.
+        CHAOS's T2-SPIR and T1-DUAL image the same patient on different grids."""
+        return self.metadata.get("voxel_key", self.anatomy_key)
 
     @cached_property
     def volume(self) -> Volume:

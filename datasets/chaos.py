@@ -79,7 +79,11 @@ def _case(patient: Path, dicom_dir: Path, ground_dir: Path, modality: str, seque
         source_path=dicom_dir,
         _load_image=image,
         _load_labels=labels if ground_dir.is_dir() else None,
-        metadata={"patient": patient.name, "anatomy_key": f"chaos:{modality}:{patient.name}"},
+        metadata={
+            "patient": patient.name,
+            "anatomy_key": f"chaos:{modality}:{patient.name}",
+            "voxel_key": f"chaos:{modality}:{patient.name}:{sequence.split('-')[0]}",  # T1DUAL's phases: one grid
+        },
     )
 
 

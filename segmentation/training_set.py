@@ -90,7 +90,7 @@ def build_training_slices(
                 targets = np.stack([[embedded.letterbox.mask_to_input(m.astype(np.uint8)) for m in s] for s in masks])
                 chunks.append((embedded.embeddings, targets))
                 sentences += [profile.sentence] * len(keep)
-                pair_keys += [f"{case.anatomy_key}:{z}" for z in keep]
+                pair_keys += [f"{case.voxel_key}:{z}" for z in keep]
                 bar.advance(task)
     return _as_tensors(chunks, sentences, pair_keys, text)
 

@@ -112,6 +112,9 @@ def test_chaos_mr_grey_ranges_and_t1dual_phases(tmp_path):
         np.testing.assert_array_equal(case.labels, expected)
         np.testing.assert_array_equal(case.image, 1000 * _z_index(expected.shape) + 100 * case.labels.astype(int))
     assert set(np.unique(cases["T2SPIR"].original_labels)) == {0, 63, 126, 189, 252}
+    # one patient (never tested on after training on it), but LAD may pair slices only within one grid
+    assert len({c.anatomy_key for c in cases.values()}) == 1
+    assert cases["T1DUAL-InPhase"].voxel_key == cases["T1DUAL-OutPhase"].voxel_key != cases["T2SPIR"].voxel_key
 
 
 def test_amos_modality_from_id_and_label_remap(tmp_path):
