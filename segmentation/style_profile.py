@@ -88,7 +88,8 @@ def measure_style(
     """Profile of a RAS volume (x, y, z) in HU (CT) or scanner units (MR)."""
     header = header or {}
     image = image.astype(np.float32)
-    body = _body_mask(image, modality)
+    # a restyled view is in 0..1, not HU: CT's −500 HU body threshold would take every voxel for body
+    body = _body_mask(image, modality if augmentation is None else "unit range")
     values = image[body] if body.any() else image.ravel()
     p1, p10, p50, p90, p99 = (float(v) for v in np.percentile(values, (1, 10, 50, 90, 99)))
     offset = 1024.0 if modality == "CT" and augmentation is None else 0.0
@@ -132,11 +133,12 @@ def style_sentence(p: StyleProfile) -> str:
     what = f"{p.modality} image" + (f" ({p.sequence})" if p.sequence not in ("CT", p.modality) else "")
     if p.augmentation:
         what += f" with {p.augmentation}"
+    digits = 2 if p.intensity_p99 - p.intensity_p1 < 10 else 0  # a restyled view's 0..1 range needs decimals
     return (
         f"{what}{' from ' + scanner if scanner else ''}; {p.pixel_spacing_mm:.1f} mm pixels, "
-        f"{p.slice_thickness_mm:.1f} mm slices; {p.noise_level} noise (sigma {p.noise_sigma:.0f} {p.unit}); "
+        f"{p.slice_thickness_mm:.1f} mm slices; {p.noise_level} noise (sigma {p.noise_sigma:.{digits}f} {p.unit}); "
         f"{p.bias_level} bias field; {p.contrast_level} tissue contrast; "
-        f"intensities {p.intensity_p1:.0f} to {p.intensity_p99:.0f} {p.unit}."
+        f"intensities {p.intensity_p1:.{digits}f} to {p.intensity_p99:.{digits}f} {p.unit}."
     )
 
 

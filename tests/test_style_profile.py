@@ -41,6 +41,17 @@ def test_restyled_view_keeps_anatomy_and_says_so():
     assert "intensities" in restyle.describe()
 
 
+def test_a_restyled_ct_view_is_measured_in_its_own_unit_range():
+    """Restyled views are 0..1: the body is what stands out of the background (not everything above −500 HU), and
+    the sentence keeps decimals instead of 'sigma 0, intensities 0 to 1'."""
+    rng = np.random.default_rng(0)
+    image = np.zeros((64, 64, 4), np.float32)
+    image[16:48, 16:48] = 0.6 + rng.normal(0, 0.03, (32, 32, 4)).astype(np.float32)
+    profile = measure_style(image, "CT", (1.0, 1.0, 3.0), "CT", augmentation="gamma 0.8")
+    assert profile.unit == "a.u." and 0.5 < profile.intensity_p1 < profile.intensity_p99 < 0.7  # the body only
+    assert "sigma 0.0" in profile.sentence and "intensities 0.5" in profile.sentence
+
+
 def test_vision_language_describer_names_missing_weights_and_renders_the_slice_it_would_show(tmp_path):
     """The VLM backend's weights cannot be had offline; what runs here: its input image and its errors."""
     import io
