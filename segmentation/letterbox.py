@@ -9,6 +9,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# Side of the mask decoder's output: 4 × the 64×64 embedding, whatever the encoder's input size (256 for LiteMedSAM,
+# 1024 for MobileSAM and the ViTs). Training targets and TCI gates live on this grid.
+MASK_GRID = 256
+
 
 @dataclass(frozen=True)
 class Letterbox:
@@ -32,6 +36,11 @@ class Letterbox:
         batch = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(-1, 1, self.rows, self.cols)
         resized = F.interpolate(batch, size=self.inner_shape, mode="bilinear", align_corners=False, antialias=True)
         return self._pad(resized).expand(-1, 3, -1, -1).contiguous()
+
+    def on_mask_grid(self) -> "Letterbox":
+        """The same placement on the decoder's MASK_GRID × MASK_GRID output (masks and gates go there, not on the
+        encoder's input grid)."""
+        return Letterbox(self.rows, self.cols, MASK_GRID)
 
     def mask_to_input(self, mask: np.ndarray) -> np.ndarray:
         """Label mask (rows, cols) → (S, S) nearest-neighbour, padding labelled 0."""

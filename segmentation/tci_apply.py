@@ -52,7 +52,8 @@ def apply_learned(
     updated = probabilities.copy()
     if slices.size == 0:
         return updated
-    gate_input = np.stack([decoded.letterbox.image_to_input(gate[z])[0, 0].numpy() for z in slices])
+    on_grid = decoded.letterbox.on_mask_grid()  # the gate modulates the decoder's upscaled features
+    gate_input = np.stack([on_grid.image_to_input(gate[z])[0, 0].numpy() for z in slices])
     film = organ_film(generator, intervention, organ, gate_input)
     logits = organ_logits(segmenter, decoded, [organ], slices, {organ: film})[:, 0]
     weight = gate[slices]

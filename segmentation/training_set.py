@@ -87,7 +87,8 @@ def build_training_slices(
                     )
                     pixels = styled[keep]
                 embedded = embedder.embed_unit(pixels)
-                targets = np.stack([[embedded.letterbox.mask_to_input(m.astype(np.uint8)) for m in s] for s in masks])
+                on_grid = embedded.letterbox.on_mask_grid()  # the decoder's output grid, not the encoder's input
+                targets = np.stack([[on_grid.mask_to_input(m.astype(np.uint8)) for m in s] for s in masks])
                 chunks.append((embedded.embeddings, targets))
                 sentences += [profile.sentence] * len(keep)
                 pair_keys += [f"{case.voxel_key}:{z}" for z in keep]

@@ -2,6 +2,7 @@
 processes on gloo; runs of several seeds summarised across seeds; clear errors for bad protocol input."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from causal_sam_llm.cli import main
 from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
 from causal_sam_llm.errors import DataLayoutError
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
-from causal_sam_llm.segmentation.trainer import shard
+from causal_sam_llm.segmentation.trainer import TrainConfig, shard, train
 
 TINY = BenchmarkSpec(
     cases=4, variant_cases=0, brain_cases=0, seed=3, abdomen_shape=(48, 48, 12), abdomen_spacing_mm=(7.3, 7.3, 20.0)
@@ -138,6 +139,19 @@ def test_data_parallel_training_with_torchrun_on_two_cpu_processes(tiny_benchmar
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert read_checkpoint(tmp_path / "ddp" / "model.pt")["method"] == "erm"
+
+
+def test_an_encoder_with_a_1024_input_trains_against_targets_on_the_decoders_256_grid(tiny_benchmark, tmp_path):
+    """MobileSAM takes 1024×1024 images, but the mask decoder answers on 256×256 (4 × the 64×64 embedding) for every
+    encoder: targets made on the input grid could not meet the logits."""
+    config = TrainConfig(
+        "ct_to_mr", "erm", encoder="mobilesam", epochs=1, slice_stride=12, max_cases=1,
+        variables={"benchmark": str(tiny_benchmark)},
+    )  # fmt: skip
+    path = train(config, tmp_path / "mobilesam", "cpu", progress=False)
+    meta = read_checkpoint(path)
+    assert meta["encoder"] == "mobilesam" and meta["training_slices"] >= 1
+    assert all(math.isfinite(epoch["seg"]) for epoch in meta["history"])
 
 
 def test_every_process_gets_the_same_number_of_batches():

@@ -17,6 +17,7 @@ from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.encoder_registry import default_device
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT
+from causal_sam_llm.segmentation.letterbox import MASK_GRID
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_evaluation import evaluate_tci, write_tci_report
 from causal_sam_llm.segmentation.tci_training import train_tci
@@ -78,7 +79,7 @@ def run_train(args: argparse.Namespace) -> int:
         cases, segmenter.classes, embedder, shared_text_encoder(), meta["config"]["slice_stride"], restyles=0
     )
     z, rows, cols = cases[0].axial_spacing_mm()
-    scale = max(cases[0].axial_image().shape[1:]) / segmenter.backbone.spec.input_size
+    scale = max(cases[0].axial_image().shape[1:]) / MASK_GRID  # mm per pixel of the grid the response acts on
     generator = train_tci(segmenter, data, (z, rows * scale, cols * scale), args.steps, seed=args.seed)
     add_to_checkpoint(
         args.checkpoint,
