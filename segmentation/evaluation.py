@@ -58,6 +58,7 @@ def score_checkpoints(
 ) -> list[Score]:
     domains = test_cases(protocol, overrides or {}, data)  # data errors first: they name what the user passed
     check_distinct_runs(checkpoints)
+    check_trained_for(checkpoints, protocol.name)
     scores: list[Score] = []
     total = len(checkpoints) * sum(len(c) for c in domains.values())
     with Progress(disable=not progress) as bar:
@@ -70,6 +71,18 @@ def score_checkpoints(
                     scores += _score_case(segmenter, embedder, case, meta["method"], domain, _seed(meta))
                     bar.advance(task)
     return scores
+
+
+def check_trained_for(checkpoints: list[Path], protocol: str) -> None:
+    """A protocol keeps its test anatomies out of ITS training split; a checkpoint trained under another protocol may
+    have trained on them (and the same classes are no guarantee), so it is refused."""
+    for path in checkpoints:
+        trained = read_checkpoint(path).get("protocol")
+        if trained != protocol:
+            raise CheckpointError(
+                f"{path} was trained under protocol {trained!r}, not {protocol!r}: its training cases may be among "
+                f"{protocol}'s test cases. Evaluate it with --protocol {trained}."
+            )
 
 
 def check_distinct_runs(checkpoints: list[Path]) -> None:

@@ -216,6 +216,15 @@ def test_eval_refuses_two_checkpoints_of_the_same_method_and_seed(tiny_benchmark
     assert not (tmp_path / "r.json").exists()
 
 
+def test_eval_refuses_a_checkpoint_trained_under_another_protocol(tiny_benchmark, tiny_lad, tmp_path, capsys):
+    """cross_scanner has the same four organs, but its test cases may be ct_to_mr's training anatomies."""
+    args = ["eval", "--protocol", "cross_scanner", "--checkpoint", str(tiny_lad)]
+    args += ["--set", f"benchmark={tiny_benchmark}", "--json", str(tmp_path / "r.json")]
+    assert main(args) == 2
+    assert "trained under protocol 'ct_to_mr', not 'cross_scanner'" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_protocol_errors_are_data_layout_errors():
     from causal_sam_llm.datasets.protocol import load_protocol
 
