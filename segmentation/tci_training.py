@@ -97,7 +97,10 @@ def _step(segmenter, generator, upscaled, weights, data, present, spacing_mm, ba
     zone = torch.from_numpy(np.stack([p[1] for p in planted]).astype(np.float32))[:, None]
     offset = torch.tensor([p[2] for p in planted]).reshape(-1, 1, 1, 1)
     command = Intervention(organ=segmenter.classes[organ], action=action, region=region, strength=strength)
-    gate = torch.from_numpy(intervention_gate(command, current, spacing_mm))[:, None]
+    # one slice at a time: the picks come from different cases, so a gate over the stack would take its side from a
+    # centroid of unrelated slices and its organ body from pieces "connected" across them (the error is planted per
+    # slice, about each slice's own centroid)
+    gate = torch.from_numpy(np.concatenate([intervention_gate(command, c[None], spacing_mm) for c in current]))[:, None]
     gamma, beta = generator(
         torch.tensor([organ]),
         torch.tensor([ACTIONS.index(action)]),
