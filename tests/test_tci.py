@@ -68,7 +68,7 @@ def test_a_gate_band_sweep_holds_only_inside_its_block():
     deep = intervention_gate(command, organ, SPACING)
     assert shallow[4, 12 - 3, 18] < 0.5 < deep[4, 12 - 3, 18]  # 6 mm out: beyond one reach, within three
     with pytest.raises(ValueError, match="must be positive"), gate_band(0):
-        pass
+        intervention_gate(command, organ, SPACING)  # never reached: the band is refused on entry
     assert tci_gate.GATE_BAND == GATE_BAND
 
 
