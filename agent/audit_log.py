@@ -27,10 +27,17 @@ class AuditLog:
 
     def append(self, record: TurnRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # a line cut off by a crash has no newline: end it first, or this record would be glued onto it and lost too
+        cut_off = self.path.is_file() and self.path.stat().st_size > 0 and not self._ends_with_newline()
         with self.path.open("a", encoding="utf-8") as stream:
-            stream.write(record.model_dump_json() + "\n")
+            stream.write(("\n" if cut_off else "") + record.model_dump_json() + "\n")
             stream.flush()
             os.fsync(stream.fileno())
+
+    def _ends_with_newline(self) -> bool:
+        with self.path.open("rb") as stream:
+            stream.seek(-1, os.SEEK_END)
+            return stream.read(1) == b"\n"
 
     def records(self) -> list[TurnRecord]:
         """Every complete line; a line cut off by a crash mid-write is skipped."""

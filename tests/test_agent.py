@@ -15,7 +15,7 @@ import pytest
 
 from causal_sam_llm.agent.amount_words import DEFAULT, LARGE, SMALL, TINY, stated_amount
 from causal_sam_llm.agent.assistant import Assistant, new_session_dir
-from causal_sam_llm.agent.audit_log import AuditLog
+from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import (
     ParsedCall,
     ToolCallError,
@@ -291,6 +291,17 @@ def test_a_malformed_call_is_answered_with_what_is_allowed_and_every_version_is_
     assert assistant.ask("undo").version == 0
     versions = [r.version for r in AuditLog(tmp_path / "s" / "audit.jsonl").records()]
     assert versions == [None, 0, 0, 1, 0]
+
+
+def test_a_line_cut_off_by_a_crash_costs_only_itself(tmp_path):
+    """Killed mid-write, the log ends without a newline; the next turn's record must not be glued onto it."""
+    log = AuditLog(tmp_path / "audit.jsonl")
+    call = ParsedCall(tool="clarify", args={"question": "?"})
+    log.append(TurnRecord(text="one", call=call, ok=True, reply="r"))
+    with log.path.open("a") as stream:
+        stream.write('{"time": "2026-11-29", "text": "tw')  # the crash
+    log.append(TurnRecord(text="three", call=call, ok=True, reply="r"))
+    assert [r.text for r in log.records()] == ["one", "three"]
 
 
 def test_sessions_started_in_the_same_second_get_their_own_folders(monkeypatch):
