@@ -12,8 +12,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
-from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy
+from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError
 from causal_sam_llm.agent.command_parser import CommandParser
+from causal_sam_llm.agent.guard_rails import clarify
 from causal_sam_llm.errors import CausalSamError, validation_problems
 from causal_sam_llm.paths import app_home
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
@@ -73,7 +74,10 @@ class Assistant:
 
     def ask(self, text: str) -> Turn:
         start = time.perf_counter()
-        call = self.parser.parse(text, self.history)
+        try:
+            call = self.parser.parse(text, self.history)
+        except ToolCallError as exc:  # e.g. a model answer that is no valid call: a logged turn, not an exception
+            call = clarify(f"I could not turn that into a command ({exc}); please rephrase it.")
         timings = {"parse_ms": 1000 * (time.perf_counter() - start), **self._llm_timings()}
         return self._execute(text, call, timings)
 

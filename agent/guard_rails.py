@@ -3,12 +3,27 @@ a side get a plain answer without calling the model. After it: a call that names
 named or implied becomes a question, not a guess, and a correction's strength is the amount the text states (the
 default when it states none) rather than the model's guess."""
 
+import re
+
 from causal_sam_llm.agent.amount_words import DEFAULT, repeats_earlier_request, stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.organ_words import bare_kidney, organs_mentioned, refers_back, unsupported_mentioned
 from causal_sam_llm.agent.region_words import leaves_region_to_the_model, regions_mentioned
 
 MAX_COMMAND_CHARS = 1000
+# Text that tries to change the assistant's instructions or act outside segmentation never reaches the model: the
+# model has answered such text with a correction of the last organ (ground keeps an unnamed organ as the previous one)
+INSTRUCTION_OVERRIDE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompt|rules)\b|\brm\s+-rf\b"
+    r"|\bdelete\s+(all\s+)?(the\s+)?files\b|\bsystem\s+prompt\b",
+    re.IGNORECASE,
+)
+# "don't grow the liver" must not become a grow: a negated action is asked back, not guessed
+NEGATED_ACTION = re.compile(
+    r"\b(don'?t|do\s+not|never|no\s+need\s+to)\s+(\w+\s+){0,2}?(grow|expand|extend|enlarge|shrink|trim|reduce|"
+    r"remove|delete|cut|erase|segment|undo|redo|export|smooth|add|include)\b",
+    re.IGNORECASE,
+)
 ORGAN_TOOLS = ("segment", "intervene_decoder", "measure")
 
 
@@ -31,6 +46,13 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
             f"That message has {len(stripped):,} characters; please send one command of at most "
             f"{MAX_COMMAND_CHARS} characters."
         )
+    if INSTRUCTION_OVERRIDE.search(stripped):
+        return clarify(
+            f"I can only segment, describe, correct, measure, load, undo and export the {pretty(classes)} masks; "
+            "tell me what to do with them."
+        )
+    if NEGATED_ACTION.search(stripped):
+        return clarify("Please tell me what to do rather than what not to do, e.g. 'grow the spleen a little'.")
     named = organs_mentioned(stripped, classes)
     unsupported = unsupported_mentioned(stripped)
     if unsupported and not named:

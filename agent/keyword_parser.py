@@ -10,7 +10,7 @@ from causal_sam_llm.agent.region_words import regions_mentioned
 
 ACTION_WORDS = [
     ("smooth", ("smooth", "ragged", "jagged", "clean", "tidy")),
-    ("remove_region", ("remove", "delete", "cut away", "not part", "is not", "isn't", "erase")),
+    ("remove_region", ("remove", "delete", "cut away", "not part", "erase")),
     ("add_region", ("missed", "missing", "include", "add")),
     ("shrink", ("shrink", "smaller", "too big", "spills", "leak", "pull it in", "tighten", "over-segment", "reduce")),
     ("expand", ("grow", "extend", "bigger", "cut short", "too small", "expand", "enlarge", "under-segment", "more")),
