@@ -47,11 +47,11 @@ async def _chat_turns(tmp_path: Path, llm_parser) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.legend_text() == segmented
-        shown = app.legend_text().splitlines()[0]  # "slice i/n"
-        number, depth = map(int, shown.removeprefix("slice ").split("/"))
+        shown = app.legend_text().splitlines()[0]  # "slice i of 0–last", as commands number slices
+        number, last = map(int, shown.removeprefix("slice ").split(" of 0–"))
         await pilot.press("pageup")
         await pilot.pause()
-        assert number < depth and app.legend_text().splitlines()[0] == f"slice {number + 1}/{depth}"  # one slice up
+        assert number < last and app.legend_text().splitlines()[0] == f"slice {number + 1} of 0–{last}"  # one up
         svg = app.export_screenshot()
         (tmp_path / "chat.svg").write_text(svg)
         assert "liver" in svg and "Causal-SAM-LLM" in svg

@@ -56,7 +56,7 @@ async def _render(graphics: str) -> tuple[str, str, object]:
 def test_half_block_pane_matches_its_svg_snapshot(svg_snapshot):
     svg, legend, _picture = asyncio.run(_render("halfblock"))
     svg_snapshot("slice_pane_halfblock", svg)
-    assert "slice 7/12" in legend and "liver: 1520 ml" in legend and "spleen: 180 ml" in legend
+    assert "slice 6 of 0–11" in legend and "liver: 1520 ml" in legend and "spleen: 180 ml" in legend
     assert "right kidney: —" in legend
 
 

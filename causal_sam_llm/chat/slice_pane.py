@@ -31,7 +31,8 @@ class SliceScene:
 
 
 def legend_text(scene: SliceScene) -> str:
-    lines = [f"slice {scene.index + 1}/{scene.depth}"]
+    # numbered as commands number slices ("grow the liver on slices 10 to 20" are 0-based axial indices)
+    lines = [f"slice {scene.index} of 0–{scene.depth - 1}"]
     for index, name in enumerate(scene.classes):
         r, g, b = organ_colour(index)
         volume = f"{scene.volumes_ml[name]:.0f} ml" if name in scene.volumes_ml else "—"
