@@ -19,6 +19,13 @@ UNSUPPORTED_ORGANS = (
     "bone", "spine", "vertebra", "rib", "muscle", "thyroid", "brain", "appendix",
 )  # fmt: skip
 PRONOUNS = re.compile(r"\b(it|its|that|this|same|there|them)\b")
+# Words of UNSUPPORTED_ORGANS that here name a direction or the tumour's whereabouts, not an organ to segment:
+# "toward the spine" is posterior (region_words), "the brain tumour" is the tumour model's own subject.
+NOT_AN_ORGAN = re.compile(
+    r"\b(toward|towards|to|near|by|at|against)\s+the\s+spine\b|\bbrain\s+(tumou?rs?|lesions?|glioma)\b"
+    r"|\bin\s+the\s+brain\b",
+    re.IGNORECASE,
+)
 
 
 def words(text: str) -> list[str]:
@@ -48,7 +55,7 @@ def organs_mentioned(text: str, classes: list[str]) -> list[str]:
 
 
 def unsupported_mentioned(text: str) -> list[str]:
-    text_words = words(text)
+    text_words = words(NOT_AN_ORGAN.sub(" ", text))
     return [o for o in UNSUPPORTED_ORGANS if _fuzzy_contains(text_words, o)]
 
 

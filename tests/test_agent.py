@@ -312,6 +312,17 @@ def test_instruction_overrides_and_negated_actions_are_asked_back_before_any_mod
     assert CommandParser(ORGANS, "none").parse(text, history).tool == "clarify"
 
 
+def test_direction_words_and_the_tumours_whereabouts_are_not_unsupported_organs():
+    """'toward the spine' is a direction (posterior), 'brain tumour' the tumour model's subject; 'the spine' and
+    'the brain' alone are still organs these models do not segment."""
+    tumour = ["whole_tumour", "tumour_core", "enhancing_tumour"]
+    assert screen("shrink it toward the spine", ORGANS) is None
+    assert screen("segment the brain tumour", tumour) is None
+    assert screen("the tumour in the brain is too small", tumour) is None
+    assert "does not segment the spine" in screen("segment the spine", ORGANS).args["question"]
+    assert "does not segment the brain" in screen("segment the brain", tumour).args["question"]
+
+
 def test_the_liver_is_not_big_enough_is_not_a_removal():
     call = CommandParser(ORGANS, "none").parse("the liver is not big enough, grow it", [])
     assert (call.tool, call.args["organ"], call.args["action"]) == ("intervene_decoder", "liver", "expand")
