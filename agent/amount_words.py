@@ -31,7 +31,13 @@ def _number_amount(text: str) -> float | None:
         return min(float(match.group(1)) / 100, 1.0)
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", text):
         return min(float(match.group(1)) / FULL_STRENGTH_MM, 1.0)
+    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:cm\b|centimet)", text):
+        return min(10 * float(match.group(1)) / FULL_STRENGTH_MM, 1.0)
     return None
+
+
+# "not too much" / "but not a lot" limit the amount: they are a small request, not a large one
+NOT_MUCH = re.compile(r"\bnot\s+(too\s+|so\s+|very\s+)?(much|a\s+lot|far|many)\b")
 
 
 def stated_amount(text: str) -> float | None:
@@ -40,6 +46,8 @@ def stated_amount(text: str) -> float | None:
     number = _number_amount(lower)
     if number is not None:
         return number
+    if NOT_MUCH.search(lower):
+        return SMALL
     return next(iter(labels_in_order(lower, AMOUNT_WORDS)), None)  # the first amount word said wins
 
 

@@ -148,6 +148,8 @@ def test_decoding_offers_only_the_regions_a_command_names():
         ("the spleen is way too big", 0.8),
         ("shrink the right kidney by 30% on the dorsal side", 0.3),
         ("extend it by 6 mm", 0.2),
+        ("shrink the liver by 0.5 cm", 5 / 30),  # centimetres too
+        ("grow the liver, but not too much", 0.25),  # 'not too much' limits the amount: a small request
         ("same again for the left kidney", 0.9),  # a repeat keeps the model's value: it saw the earlier request
     ],
 )
