@@ -31,8 +31,9 @@ def load_command_set(path: Path) -> list[CommandCase]:
 
 
 def matches(call: ParsedCall, expect: dict) -> bool:
-    """The tool is the expected one and every listed argument has the expected value (strength within 0.05)."""
-    if call.tool != expect["tool"]:
+    """The tool is the expected one (when one is named) and every listed argument has the expected value (strength
+    within 0.05)."""
+    if "tool" in expect and call.tool != expect["tool"]:
         return False
     for key, wanted in expect.items():
         if key == "tool":

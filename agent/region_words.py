@@ -2,6 +2,8 @@
 the guard rails (decoding only offers the regions a command names, or `whole` when it names none) and the keyword
 parser. Sides are phrases ("on the left", "patient's right"), never a bare "left", which names a kidney."""
 
+import re
+
 from causal_sam_llm.agent.phrase_table import REPEAT_WORDS, any_word, labels_in_order
 
 REGION_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -32,9 +34,13 @@ ORGAN_RELATIVE = any_word(("medial", "medially", "lateral", "laterally", "hilum"
 CONTINUATION = any_word((*REPEAT_WORDS, "more", "further"))
 
 
+# Verbs whose "up" is no direction: "clean it up", "tidy up the edge", "fix up", "open up", "make up"
+PHRASAL_UP = re.compile(r"\b(clean|tidy|fix|smooth|clear|open|make|sort|tighten|firm|join|close)(\s+\w+){0,2}\s+up\b")
+
+
 def regions_mentioned(text: str) -> list[str]:
     """Regions whose words appear in `text`, in the order of their first appearance."""
-    return labels_in_order(text.lower(), REGION_WORDS)
+    return labels_in_order(PHRASAL_UP.sub(" ", text.lower()), REGION_WORDS)
 
 
 def leaves_region_to_the_model(text: str) -> bool:

@@ -26,6 +26,7 @@ from causal_sam_llm.agent.call_schema import (
 from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.command_set import load_command_set, score
 from causal_sam_llm.agent.guard_rails import ground_strength, groundable_organs, groundable_regions, screen
+from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.segmentation.clinician import amount_words
 from causal_sam_llm.tools.registry import TOOLS
 
@@ -323,6 +324,12 @@ def test_direction_words_and_the_tumours_whereabouts_are_not_unsupported_organs(
     assert screen("the tumour in the brain is too small", tumour) is None
     assert "does not segment the spine" in screen("segment the spine", ORGANS).args["question"]
     assert "does not segment the brain" in screen("segment the brain", tumour).args["question"]
+
+
+def test_an_up_that_belongs_to_a_verb_is_no_direction():
+    assert regions_mentioned("the left kidney edge is ragged, clean it up") == []
+    assert regions_mentioned("tidy up the spleen border") == []
+    assert regions_mentioned("extend it upward") == regions_mentioned("grow the liver up") == ["superior"]
 
 
 def test_the_liver_is_not_big_enough_is_not_a_removal():

@@ -179,6 +179,16 @@ def test_simulated_turns_on_a_study_without_labels_are_refused_before_any_script
     assert not list(report.rglob("turn-01.png"))  # the scripted 'segment everything' never ran
 
 
+def test_an_expectation_on_arguments_alone_is_checked(home_benchmark, tmp_path):
+    """`expect: {args: {organ: spleen}}` without a tool still fails when the call names another organ."""
+    session = tmp_path / "args_only.yaml"
+    session.write_text(
+        "study: benchmark:mr_t2-0001\nturns:\n  - say: segment the liver\n    expect: {args: {organ: spleen}}\n"
+    )
+    assert main(["replay", str(session), "--report", str(tmp_path / "r"), "--llm", "none"]) == 1
+    assert "expected a call {'organ': 'spleen'}" in (tmp_path / "r" / "report.md").read_text()
+
+
 def test_a_malformed_session_file_names_the_line(tmp_path):
     session = tmp_path / "bad.yaml"
     session.write_text(

@@ -103,6 +103,8 @@ class Workbench:
         """Open a study, embed it (from the cache when seen before) and decode its features once. `masks_folder`:
         carry on with the mask history kept there (the one study.json names, when resuming); otherwise a new history
         starts in a folder of its own (earlier studies' masks stay on disk)."""
+        if masks_folder and Path(masks_folder).name != masks_folder:  # study.json is a file a user could edit
+            raise NoStudyError(f"study.json names the masks folder {masks_folder!r}: only a folder inside the session.")
         case = open_study(study, labels, label_set_name=self.label_set_name)
         if case.label_set_name != self.label_set_name:
             raise StudyMismatchError(
