@@ -4,7 +4,6 @@ One turn: text → `CommandParser` (LLM by default) → one validated call → t
 a reply, a new mask version where the masks changed, and one audit-log line. A call that fails validation or a tool
 that raises leaves the masks as they were and says why. A session folder holds everything; re-opening it resumes."""
 
-import itertools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, Tool
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.guard_rails import clarify
 from causal_sam_llm.errors import CausalSamError, validation_problems
-from causal_sam_llm.paths import app_home
+from causal_sam_llm.paths import app_home, claim_folder, numbered
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.workbench import Workbench
 
@@ -35,17 +34,7 @@ class Turn:
 def new_session_dir() -> Path:
     """A new folder under sessions/, named by the time and claimed atomically (mkdir), so two sessions started in the
     same second never share one."""
-    root = app_home() / "sessions"
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for count in itertools.count(1):
-        folder = root / (stamp if count == 1 else f"{stamp}-{count}")
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            continue
-        return folder
-    raise AssertionError("unreachable")
+    return claim_folder(app_home() / "sessions", numbered(time.strftime("%Y%m%d-%H%M%S")))
 
 
 class Assistant:

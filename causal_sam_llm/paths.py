@@ -1,6 +1,8 @@
 """Where the package keeps its own files. Never next to the user's data."""
 
+import itertools
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 HOME_ENV = "CAUSAL_SAM_LLM_HOME"
@@ -10,6 +12,26 @@ def app_home() -> Path:
     """Root folder for caches and sessions: `$CAUSAL_SAM_LLM_HOME`, else `~/.cache/causal-sam-llm`."""
     configured = os.environ.get(HOME_ENV)
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "causal-sam-llm"
+
+
+def claim_folder(parent: Path, names: Iterable[str]) -> Path:
+    """The first of `names` not yet under `parent`, created atomically (mkdir), so two claimants in the same moment
+    never share one and nothing earlier is reused."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        try:
+            (parent / name).mkdir()
+        except FileExistsError:
+            continue
+        return parent / name
+    raise FileExistsError(f"every candidate folder name under {parent} is taken")
+
+
+def numbered(base: str) -> Iterator[str]:
+    """base, base-2, base-3, …"""
+    yield base
+    for count in itertools.count(2):
+        yield f"{base}-{count}"
 
 
 def embedding_cache_dir() -> Path:

@@ -16,6 +16,7 @@ from causal_sam_llm.agent.command_set import matches
 from causal_sam_llm.errors import CausalSamError
 from causal_sam_llm.eval_sessions.overlay import busiest_slice, write_overlay
 from causal_sam_llm.eval_sessions.session_file import Expectation, read_session
+from causal_sam_llm.paths import claim_folder, numbered
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
 from causal_sam_llm.segmentation.clinician import choose_intervention, say
 
@@ -69,11 +70,7 @@ def failed_expectations(expect: Expectation | None, turn: Turn, dice_after: floa
 def fresh_session_folder(out: Path) -> Path:
     """Every replay starts a new session: an earlier run's session in the same report folder is kept, not resumed
     (its conversation would reach the LLM's prompt and change what this run parses)."""
-    folder, count = out / "session", 1
-    while folder.exists():
-        count += 1
-        folder = out / f"session-{count}"
-    return folder
+    return claim_folder(out, numbered("session"))
 
 
 class SessionReplayer:

@@ -32,7 +32,7 @@ def commanded_change(
     changes inside the gate (the area × reach estimate overshoots when the reach nears the organ's own size).
     `gate`: the command's `intervention_gate`, when the caller has it already."""
     uniform = {"add_region": "expand", "remove_region": "shrink"}.get(intervention.action, intervention.action)
-    same_gate = gate if uniform == intervention.action or intervention.action == "add_region" else None
+    same_gate = None if intervention.action == "remove_region" else gate  # its gate is the whole organ, a shrink's not
     command = intervention.model_copy(update={"action": uniform})
     moved = apply_blind(mask[:, None], 0, command, spacing_mm, same_gate)[:, 0]
     reach_mm = intervention.strength * MAX_REACH_MM

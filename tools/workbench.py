@@ -4,6 +4,7 @@ response, the cached embeddings and decoder features, every mask version, and an
 It lives in one session folder and writes nowhere else; `Workbench.resume(folder)` rebuilds it after a crash (the
 embedding cache makes re-opening the study cheap). The source image is only ever read."""
 
+import itertools
 import json
 import math
 import time
@@ -15,7 +16,7 @@ import numpy as np
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.errors import CausalSamError
-from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.paths import claim_folder, embedding_cache_dir, numbered
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter, shipped_checkpoint
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
@@ -129,12 +130,8 @@ class Workbench:
 
     def _new_masks_folder(self) -> Path:
         """`masks` for the session's first study, then `masks-<time>` (with a counter when two loads share a second)."""
-        folder = self.folder / "masks"
-        stamp, count = time.strftime("%Y%m%d-%H%M%S"), 1
-        while folder.exists():
-            folder = self.folder / (f"masks-{stamp}" if count == 1 else f"masks-{stamp}-{count}")
-            count += 1
-        return folder
+        later = numbered(f"masks-{time.strftime('%Y%m%d-%H%M%S')}")
+        return claim_folder(self.folder, itertools.chain(["masks"], later))
 
     def probabilities(self) -> np.ndarray:
         return self.require_history().probabilities()
