@@ -1,14 +1,23 @@
 """Shared fixtures: real backbones built once per run, and an app home in a temporary folder."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
-# Everything the package writes during tests goes to a throwaway home, never to ~/.cache.
-os.environ.setdefault("CAUSAL_SAM_LLM_HOME", tempfile.mkdtemp(prefix="csl-test-home-"))
+# Everything the package writes during tests goes to a throwaway home, never to ~/.cache; it is removed at the end
+# (it holds the assembled LLM, 1.3 GB: left behind, 160 runs had filled the disk).
+THROWAWAY_HOME = None if "CAUSAL_SAM_LLM_HOME" in os.environ else tempfile.mkdtemp(prefix="csl-test-home-")
+if THROWAWAY_HOME is not None:
+    os.environ["CAUSAL_SAM_LLM_HOME"] = THROWAWAY_HOME
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if THROWAWAY_HOME is not None:
+        shutil.rmtree(THROWAWAY_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
