@@ -56,6 +56,15 @@ TEMPLATES = {
 }
 
 
+# a command limited to some slices names them as the viewer numbers them (0-based, as the chat's legend)
+SLICE_WORDS = [
+    "on slices {first} to {last}, {command}",
+    "{command} on slices {first}-{last}",
+    "slices {first} through {last}: {command}",
+]
+ONE_SLICE_WORDS = ["on slice {first}, {command}", "{command} on slice {first}"]
+
+
 def amount_words(strength: float, rng: np.random.Generator) -> str:
     """Words for the amount the agent reads nearest the strength meant (agent/amount_words.py: a touch 0.1, a little
     0.25, nothing or somewhat 0.5, a lot 0.8; the boundaries halfway between)."""
@@ -76,15 +85,25 @@ def say(intervention: Intervention, rng: np.random.Generator) -> str:
         region=rng.choice(REGION_WORDS[intervention.region]),
         amount=amount_words(intervention.strength, rng),
     )
+    if intervention.slices is not None:
+        first, last = intervention.slices
+        words = ONE_SLICE_WORDS if first == last else SLICE_WORDS
+        text = str(rng.choice(words)).format(first=first, last=last, command=text)
     text = " ".join(text.split()).replace(" ,", ",").replace(" ;", ";")
     return re.sub(r"\bthe the\b", "the", text)
 
 
-def _region_of(error: np.ndarray, organ: np.ndarray, spacing_mm: tuple[float, float, float]) -> str:
-    """Direction of the error's centre relative to the organ's, in patient terms (axial display convention)."""
+def _region_of(
+    error: np.ndarray, organ: np.ndarray, spacing_mm: tuple[float, float, float], axes: tuple[int, ...] = (0, 1, 2)
+) -> str:
+    """Direction of the error's centre relative to the organ's, in patient terms (axial display convention), along
+    `axes` only (slice, row, column)."""
+    if not organ.any():
+        return "whole"
     offset = (np.argwhere(error).mean(0) - np.argwhere(organ).mean(0)) * np.array(spacing_mm)
     extent = (np.ptp(np.argwhere(organ), axis=0) + 1) * np.array(spacing_mm)
-    relative = offset / np.maximum(extent, 1e-6)
+    relative = np.zeros(3)
+    relative[list(axes)] = (offset / np.maximum(extent, 1e-6))[list(axes)]
     axis = int(np.argmax(np.abs(relative)))
     if abs(relative[axis]) < 0.12:
         return "whole"
@@ -165,7 +184,50 @@ def _candidate_corrections(
         if aimed.region != "whole":  # the same action, for the whole error around the organ
             whole = {"region": "whole", "strength": _strength(error, pred, anchor, "whole", spacing_mm)}
             candidates.append(aimed.model_copy(update=whole))
+        candidates += _slab_corrections(aimed, error, anchor, pred, spacing_mm)
     return candidates
+
+
+SLAB_SHARES = (0.5, 0.25)  # a slab: the slices around the error's worst one holding at least this share of its area
+
+
+def _slab_corrections(
+    aimed: Intervention,
+    error: np.ndarray,
+    anchor: np.ndarray,
+    pred: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+) -> list[Intervention]:
+    """The same action limited to the run of slices around the one where most of the error lies (as a clinician
+    scrolling through the study names them), aimed in-plane; none where that run is the organ's whole extent."""
+    per_slice = error.sum(axis=(1, 2))
+    extent = np.nonzero((anchor | pred).any(axis=(1, 2)))[0]
+    found = []
+    for share in SLAB_SHARES:
+        first, last = _run_around_peak(per_slice >= share * per_slice.max(), int(np.argmax(per_slice)))
+        if extent.size and first <= extent[0] and last >= extent[-1]:
+            continue
+        slices = (first, last)
+        piece, organ = _within(error, slices), _within(anchor, slices)
+        region = _region_of(piece, organ, spacing_mm, axes=(1, 2))
+        strength = _strength(piece, pred, anchor, region, spacing_mm, slices)
+        found.append(aimed.model_copy(update={"region": region, "strength": strength, "slices": slices}))
+    return list({(c.region, c.slices): c for c in found}.values())
+
+
+def _run_around_peak(flags: np.ndarray, peak: int) -> tuple[int, int]:
+    first, last = peak, peak
+    while first > 0 and flags[first - 1]:
+        first -= 1
+    while last < len(flags) - 1 and flags[last + 1]:
+        last += 1
+    return first, last
+
+
+def _within(mask: np.ndarray, slices: tuple[int, int]) -> np.ndarray:
+    kept = np.zeros_like(mask)
+    kept[slices[0] : slices[1] + 1] = mask[slices[0] : slices[1] + 1]
+    return kept
 
 
 def _correction_for(
@@ -189,14 +251,19 @@ def _correction_for(
 
 
 def _strength(
-    piece: np.ndarray, pred: np.ndarray, anchor: np.ndarray, region: str, spacing_mm: tuple[float, float, float]
+    piece: np.ndarray,
+    pred: np.ndarray,
+    anchor: np.ndarray,
+    region: str,
+    spacing_mm: tuple[float, float, float],
+    slices: tuple[int, int] | None = None,
 ) -> float:
     """The error's mean thickness over the surface the command moves (the predicted organ's surface facing the region,
     as the system measures it), over MAX_REACH_MM, at least 0.1. With no prediction to move, over a sphere's surface
     of the reference's size (a directional error covering about a quarter of it)."""
     voxel = float(np.prod(spacing_mm))
     if pred.any():
-        surface_mm2 = facing_area_mm2(pred, region, spacing_mm)
+        surface_mm2 = facing_area_mm2(pred, region, spacing_mm, slices)
     else:
         surface_mm2 = 4.84 * (anchor.sum() * voxel) ** (2 / 3) * (1.0 if region == "whole" else 0.25)
     thickness_mm = piece.sum() * voxel / max(surface_mm2, 1.0)

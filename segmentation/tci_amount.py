@@ -37,13 +37,22 @@ def commanded_change(
     moved = apply_blind(mask[:, None], 0, command, spacing_mm, same_gate)[:, 0]
     reach_mm = intervention.strength * MAX_REACH_MM
     surface = organ_body(mask) if intervention.action in GROWING else mask
-    by_area = round(facing_area_mm2(surface, intervention.region, spacing_mm) * reach_mm / float(np.prod(spacing_mm)))
+    area_mm2 = facing_area_mm2(surface, intervention.region, spacing_mm, intervention.slices)
+    by_area = round(area_mm2 * reach_mm / float(np.prod(spacing_mm)))
     return min(by_area, int((moved != mask).sum()))
 
 
-def facing_area_mm2(mask: np.ndarray, region: str, spacing_mm: tuple[float, float, float]) -> float:
-    """Area of the organ's surface that faces `region`. Exposed voxel faces overcount a smooth surface by about 1.5×
-    (exactly so for a sphere seen from all six sides), so the whole-organ area is divided by that."""
+def facing_area_mm2(
+    mask: np.ndarray,
+    region: str,
+    spacing_mm: tuple[float, float, float],
+    slices: tuple[int, int] | None = None,
+) -> float:
+    """Area of the organ's surface that faces `region` (on `slices` only, inclusive, when given). Exposed voxel faces
+    overcount a smooth surface by about 1.5× (exactly so for a sphere seen from all six sides), so the whole-organ
+    area is divided by that."""
+    on = np.zeros(mask.shape[0], bool)
+    on[slice(None) if slices is None else slice(slices[0], slices[1] + 1)] = True
     area_mm2 = 0.0
     for axis, step in FACING[region]:
         beyond = np.roll(mask, -step, axis=axis)
@@ -51,5 +60,5 @@ def facing_area_mm2(mask: np.ndarray, region: str, spacing_mm: tuple[float, floa
         edge[axis] = -1 if step == 1 else 0
         beyond[tuple(edge)] = False  # the volume's edge is open
         face_mm2 = float(np.prod([s for a, s in enumerate(spacing_mm) if a != axis]))
-        area_mm2 += int((mask & ~beyond).sum()) * face_mm2
+        area_mm2 += int((mask & ~beyond)[on].sum()) * face_mm2
     return area_mm2 / 1.5 if region == "whole" else area_mm2

@@ -4,6 +4,7 @@ cached embeddings (zero encoder calls), every version is kept, and the simulated
 import numpy as np
 import pytest
 
+from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.segmentation import tci_gate
 from causal_sam_llm.segmentation.clinician import (
     _candidate_corrections,
@@ -14,7 +15,7 @@ from causal_sam_llm.segmentation.clinician import (
 )
 from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.tci_amount import commanded_change
+from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
 from causal_sam_llm.segmentation.tci_apply import (
     drop_islands,
     intensity_surroundings,
@@ -295,6 +296,33 @@ def test_a_shrink_weighs_the_organ_against_the_band_outside_it():
     slices = touched_slices(gate)
     around = intensity_surroundings(grow, organ, SPACING, slices, gate[slices], organ[slices])
     np.testing.assert_array_equal(around, (gate[slices] > 0.5) & ~organ[slices])  # a grow: what it may take
+
+
+def test_simulated_clinician_names_the_slices_where_the_error_lies():
+    """The liver misses 3 front rows on its bottom slice only. Asked for the whole organ's front, the least amount
+    (a touch, 3 mm over 4 slices: 96 voxels) would move as many right voxels as the 48 missing ones; limited to that
+    slice, 6 mm moves exactly the 48. The clinician names the slice, and the agent's keyword parser reads it back."""
+    reference = _organ_masks()
+    prediction = reference.copy()
+    prediction[3, 0, 12:15] = False
+    classes = ["liver", "spleen"]
+    command = choose_intervention(prediction, reference, classes, SPACING)
+    assert (command.organ, command.action, command.region, command.slices) == ("liver", "expand", "anterior", (3, 3))
+    assert command.strength == 0.2 and commanded_change(prediction[:, 0], command, SPACING) == 48
+    everywhere = command.model_copy(update={"slices": None, "strength": 0.1})
+    assert commanded_change(prediction[:, 0], everywhere, SPACING) == 96
+    for seed in range(5):
+        text = say(command, np.random.default_rng(seed))
+        assert keyword_parse(text, classes, None).args["slices"] == [3, 3], text
+    wider = command.model_copy(update={"slices": (3, 5)})
+    assert keyword_parse(say(wider, np.random.default_rng(0)), classes, None).args["slices"] == [3, 5]
+
+
+def test_the_facing_surface_of_some_slices_counts_only_their_faces():
+    organ = _organ_masks()[:, 0]  # 4 slices of a 16 × 16 square
+    assert facing_area_mm2(organ, "anterior", SPACING, (3, 4)) == 2 * 16 * 10
+    assert facing_area_mm2(organ, "superior", SPACING, (3, 5)) == 0  # the top face lies on slice 6
+    assert facing_area_mm2(organ, "superior", SPACING, (6, 6)) == 16 * 16 * 4
 
 
 def test_simulated_clinician_phrasings_vary_and_use_lay_words():
