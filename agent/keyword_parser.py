@@ -5,38 +5,64 @@ import re
 
 from causal_sam_llm.agent.amount_words import DEFAULT, stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.history_words import stated_steps, stated_version
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
+from causal_sam_llm.agent.slice_words import stated_slices
 
 ACTION_WORDS = [
     ("smooth", ("smooth", "ragged", "jagged", "clean", "tidy")),
     ("remove_region", ("remove", "delete", "cut away", "not part", "erase")),
     ("add_region", ("missed", "missing", "include", "add")),
-    ("shrink", ("shrink", "smaller", "too big", "spills", "leak", "pull it in", "tighten", "over-segment", "reduce")),
+    (
+        "shrink",
+        (
+            "shrink",
+            "smaller",
+            "too big",
+            "spills",
+            "leak",
+            "pull it in",
+            "tighten",
+            "over-segment",
+            "reduce",
+            "trim",
+            "shave",
+        ),
+    ),
     ("expand", ("grow", "extend", "bigger", "cut short", "too small", "expand", "enlarge", "under-segment", "more")),
 ]
-
-
-def _slices(text: str) -> list[int] | None:
-    if match := re.search(r"slices?\s+(\d+)\s*(?:-|to|through|–)\s*(\d+)", text):
-        return [int(match.group(1)), int(match.group(2))]
-    if match := re.search(r"slice\s+(\d+)", text):
-        return [int(match.group(1))] * 2
-    return None
+HISTORY_WORDS = r"\b(undo|redo|go back|revert|restore|return|show|back to|switch)\b"
 
 
 def _first(table, text: str, default: str | None) -> str | None:
     return next((name for name, keys in table if any(k in text for k in keys)), default)
 
 
+# a clause that names an organ only to say it is right ("the liver is fine", "leave the spleen alone")
+SETTLED = re.compile(r"\b(is|are|looks?|seems?)\s+(fine|ok|okay|good|right|correct|perfect)\b|\balone\b|\bleave\b")
+CLAUSE_BREAK = re.compile(r"[,;.]|\b(?:and|but|then)\b")
+
+
+def _organ_acted_on(text: str, classes: list[str], organs: list[str]) -> str | None:
+    """Of several organs named, the one in the first clause that asks for an action and is not settled."""
+    for clause in CLAUSE_BREAK.split(text.lower()):
+        named = organs_mentioned(clause, classes)
+        if named and _first(ACTION_WORDS, clause, None) and not SETTLED.search(clause):
+            return named[0]
+    return organs[0] if organs else None
+
+
 def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> ParsedCall:
     lower = text.lower()
     organs = organs_mentioned(text, classes)
-    organ = organs[0] if organs else previous_organ
+    organ = _organ_acted_on(text, classes, organs) if len(organs) > 1 else organs[0] if organs else previous_organ
+    if (version := stated_version(lower)) is not None and re.search(HISTORY_WORDS, lower):
+        return ParsedCall(tool="go_to_version", args={"version": version})
     if re.search(r"\b(undo|go back|revert)\b", lower):
-        return ParsedCall(tool="undo", args={})
+        return ParsedCall(tool="undo", args={"steps": stated_steps(lower) or 1})
     if re.search(r"\bredo\b", lower):
-        return ParsedCall(tool="redo", args={})
+        return ParsedCall(tool="redo", args={"steps": stated_steps(lower) or 1})
     if re.search(r"\b(export|save)\b", lower):
         return ParsedCall(tool="export", args={"format": "dicom_seg" if "dicom" in lower else "nifti"})
     if match := re.search(r"\b(?:open|load)\s+(\S+)", text, re.IGNORECASE):
@@ -48,7 +74,8 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
         return ParsedCall(tool="measure", args={"metric": metric, "organ": organs[0] if organs else "all"})
     action = _first(ACTION_WORDS, lower, None)
     if action is None and re.search(r"\bsegment\b", lower):
-        return ParsedCall(tool="segment", args={"organ": organs[0] if organs else "all", "slices": _slices(lower)})
+        segment_args = {"organ": organs[0] if organs else "all", "slices": stated_slices(lower)}
+        return ParsedCall(tool="segment", args=segment_args)
     if action is None or organ is None:
         return ParsedCall(tool=CLARIFY, args={"question": "Which organ, and what should I change?"})
     args = {
@@ -56,6 +83,6 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
         "action": action,
         "region": next(iter(regions_mentioned(lower)), "whole"),
         "strength": DEFAULT if (amount := stated_amount(lower)) is None else amount,
-        "slices": _slices(lower),
+        "slices": stated_slices(lower),
     }
     return ParsedCall(tool="intervene_decoder", args=args)

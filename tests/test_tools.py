@@ -85,6 +85,43 @@ def test_undo_restores_the_previous_version_exactly_and_redo_returns(bench):
     run_tool(bench, "undo", {})
 
 
+def test_undo_and_redo_take_several_steps_all_or_nothing_and_any_version_can_be_gone_to(bench):
+    start = bench.history.current
+    original = bench.probabilities()
+    first = run_tool(bench, "intervene_decoder", {"organ": "spleen", "action": "shrink", "strength": 0.3}).version
+    once = bench.probabilities()
+    run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "shrink", "strength": 0.3})
+    twice = bench.probabilities()
+    assert run_tool(bench, "undo", {"steps": 2}).version == start
+    np.testing.assert_array_equal(bench.probabilities(), original)
+    with pytest.raises(LookupError, match="only 2 undone version"):
+        run_tool(bench, "redo", {"steps": 3})
+    assert bench.history.current == start  # a request beyond the history changed nothing
+    run_tool(bench, "redo", {"steps": 2})
+    np.testing.assert_array_equal(bench.probabilities(), twice)
+    depth = _branch_length(bench.history)
+    with pytest.raises(LookupError, match=f"only {depth} change"):
+        run_tool(bench, "undo", {"steps": depth + 1})
+    np.testing.assert_array_equal(bench.probabilities(), twice)
+    result = run_tool(bench, "go_to_version", {"version": first})
+    assert result.version == first and f"version {first}" in result.message
+    np.testing.assert_array_equal(bench.probabilities(), once)
+    for bad in ({"steps": 0}, {"steps": True}, {"steps": "2"}):
+        with pytest.raises(ValidationError):
+            run_tool(bench, "undo", bad)
+    with pytest.raises(ValidationError):
+        run_tool(bench, "go_to_version", {"version": -1})
+    run_tool(bench, "go_to_version", {"version": start})
+
+
+def _branch_length(history: MaskHistory) -> int:
+    """Versions with a parent along the current branch: how far undo can walk."""
+    count, number = 0, history.current
+    while history.versions[number].parent is not None:
+        count, number = count + 1, history.versions[number].parent
+    return count
+
+
 def test_every_version_stays_on_disk_and_can_be_made_current_again(bench):
     count = len(bench.history.versions)
     run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "smooth"})

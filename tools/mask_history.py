@@ -2,7 +2,8 @@
 
 A version is the (Z, C, rows, cols) organ probabilities on the axial grid (float16 .npy, written atomically) plus
 what produced it. Undo/redo only move a pointer; a new version after an undo drops nothing: the redo branch stays on
-disk and in `versions`, and `go_to(number)` returns to any version (the agent's undo/redo walk the current branch)."""
+disk and in `versions`, and `go_to(number)` returns to any version (undo/redo walk the current branch, any number of
+steps at once; the agent has all three)."""
 
 import io
 import json
@@ -70,20 +71,37 @@ class MaskHistory:
             self._loaded = (number, np.load(self.folder / self.versions[number].file).astype(np.float32))
         return self._loaded[1].copy()
 
-    def undo(self) -> MaskVersion:
-        if self.current is None or self.versions[self.current].parent is None:
-            raise LookupError("nothing to undo: this is the first mask version.")
-        self._redo.append(self.current)
-        self.current = self.versions[self.current].parent
+    def undo(self, steps: int = 1) -> MaskVersion:
+        """Walk `steps` versions back along the current branch; all or nothing."""
+        back = self._ancestors(steps)
+        self._redo.extend(back[:steps])
+        self.current = self.versions[back[steps - 1]].parent
         self._save()
         return self.versions[self.current]
 
-    def redo(self) -> MaskVersion:
+    def redo(self, steps: int = 1) -> MaskVersion:
+        """Walk `steps` undone versions forward again; all or nothing."""
         if not self._redo:
             raise LookupError("nothing to redo.")
-        self.current = self._redo.pop()
+        if len(self._redo) < steps:
+            raise LookupError(f"only {len(self._redo)} undone version(s) to redo; nothing was redone.")
+        for _ in range(steps):
+            self.current = self._redo.pop()
         self._save()
         return self.versions[self.current]
+
+    def _ancestors(self, steps: int) -> list[int]:
+        """The current version and its parents, `steps` of them that have a parent; an error before any change when
+        the branch is shorter."""
+        walked, number = [], self.current
+        while number is not None and self.versions[number].parent is not None and len(walked) < steps:
+            walked.append(number)
+            number = self.versions[number].parent
+        if not walked:
+            raise LookupError("nothing to undo: this is the first mask version.")
+        if len(walked) < steps:
+            raise LookupError(f"only {len(walked)} change(s) to undo on this branch; nothing was undone.")
+        return walked
 
     def go_to(self, number: int) -> MaskVersion:
         """Make any kept version the current one (e.g. one on a branch a later edit left); undo then walks back

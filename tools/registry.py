@@ -31,8 +31,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec("intervene_decoder", intervene_decoder.DESCRIPTION, InterventionArgs, intervene_decoder.intervene_decoder),
     ToolSpec("measure", measure.DESCRIPTION, measure.MeasureArgs, measure.measure),
-    ToolSpec("undo", undo.UNDO_DESCRIPTION, undo.NoArgs, undo.undo),
-    ToolSpec("redo", undo.REDO_DESCRIPTION, undo.NoArgs, undo.redo),
+    ToolSpec("undo", undo.UNDO_DESCRIPTION, undo.StepsArgs, undo.undo),
+    ToolSpec("redo", undo.REDO_DESCRIPTION, undo.StepsArgs, undo.redo),
+    ToolSpec("go_to_version", undo.GO_TO_DESCRIPTION, undo.VersionArgs, undo.go_to_version),
     ToolSpec("export", export.DESCRIPTION, export.ExportArgs, export.export),
 )
 TOOL_NAMES = tuple(spec.name for spec in TOOLS)

@@ -1,0 +1,32 @@
+"""How far back or forward a clinician asks to go in the mask versions: "undo twice", "go back three steps", "undo the
+last 2 changes" → 2 steps; "go back to version 3", "show v3 again" → version 3. Shared by the guard rails (a count or
+version the text states is the one used, never the model's guess) and the keyword parser."""
+
+import re
+
+COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+TIMES = {"once": 1, "twice": 2, "thrice": 3}
+_COUNT = r"(\d+|" + "|".join(COUNT_WORDS) + r")"
+STEPS = re.compile(_COUNT + r"\s+(?:more\s+)?(?:times|steps?|versions?|changes?|edits?|corrections?|moves?)\b")
+LAST_N = re.compile(r"\blast\s+" + _COUNT + r"\b")
+VERSION = re.compile(r"\b(?:version|v)\s*(?:number\s*|no\.?\s*|#\s*)?(\d+)\b")
+
+
+def _as_int(word: str) -> int:
+    return int(word) if word.isdigit() else COUNT_WORDS[word]
+
+
+def stated_steps(text: str) -> int | None:
+    """The number of versions `text` asks to step over, or None when it states none."""
+    lower = text.lower()
+    for word, count in TIMES.items():
+        if re.search(rf"\b{word}\b", lower):
+            return count
+    match = STEPS.search(lower) or LAST_N.search(lower)
+    return _as_int(match.group(1)) if match else None
+
+
+def stated_version(text: str) -> int | None:
+    """The mask version number `text` names ("version 3", "v3", "version #3"), or None."""
+    match = VERSION.search(text.lower())
+    return int(match.group(1)) if match else None
