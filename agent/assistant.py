@@ -68,7 +68,7 @@ class Assistant:
         except ToolCallError as exc:  # e.g. a model answer that is no valid call: a logged turn, not an exception
             call = clarify(f"I could not turn that into a command ({exc}); please rephrase it.")
         timings = {"parse_ms": 1000 * (time.perf_counter() - start), **self._llm_timings()}
-        return self._execute(text, call, timings)
+        return self._execute(text, call, timings, self.parser.last_answer)
 
     def run(self, call: ParsedCall, text: str = "") -> Turn:
         """Execute an already-validated call (from replay, another app, or `parse --json` output)."""
@@ -78,7 +78,9 @@ class Assistant:
         llm_ms = self.parser.last_timings.get("llm_ms")
         return {"llm_ms": llm_ms} if llm_ms is not None else {}
 
-    def _execute(self, text: str, call: ParsedCall, timings: dict[str, float] | None = None) -> Turn:
+    def _execute(
+        self, text: str, call: ParsedCall, timings: dict[str, float] | None = None, answer: dict | None = None
+    ) -> Turn:
         timings = dict(timings or {})
         result: dict = {}
         version = self.bench.history.current if self.bench.history else None
@@ -95,7 +97,16 @@ class Assistant:
             timings["tool_ms"] = 1000 * (time.perf_counter() - start)
         turn = Turn(text, call, reply, ok, version, timings, result)
         self.log.append(
-            TurnRecord(text=text, call=call, ok=ok, reply=reply, result=result, version=version, timings_ms=timings)
+            TurnRecord(
+                text=text,
+                call=call,
+                answer=answer,
+                ok=ok,
+                reply=reply,
+                result=result,
+                version=version,
+                timings_ms=timings,
+            )
         )
         self.history.append((text, call))
         self.last_timings_ms = timings

@@ -1,5 +1,6 @@
-"""The append-only audit log of a session: one JSON line per turn (time, text, parsed call, result, timings),
-flushed and fsynced before the turn is reported, so a killed process loses nothing it already answered."""
+"""The append-only audit log of a session: one JSON line per turn (time, text, the model's answer, the call that ran,
+result, timings), flushed and fsynced before the turn is reported, so a killed process loses nothing it already
+answered."""
 
 import os
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ class TurnRecord(BaseModel):
     time: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
     text: str
     call: ParsedCall
+    answer: dict | None = None  # the model's own answer before validation and the guard rails (None: not asked)
     ok: bool
     reply: str
     result: dict = Field(default_factory=dict)

@@ -72,6 +72,11 @@ def restrict_choices(schema, field: str, allowed: list[str]):
     return fixed
 
 
+def without_tool(schema: dict, name: str) -> dict:
+    """`schema` (a `call_json_schema` union) without the member for tool `name`."""
+    return {"oneOf": [member for member in schema["oneOf"] if name not in member["properties"]]}
+
+
 def _kept_choices(choice: dict, allowed: list[str]) -> dict:
     if "enum" in choice:
         kept = [value for value in choice["enum"] if value in allowed]

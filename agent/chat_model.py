@@ -21,11 +21,13 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
 from causal_sam_llm.agent.call_schema import (
+    CLARIFY,
     ToolCallError,
     call_as_written,
     call_from_written,
     call_json_schema,
     restrict_choices,
+    without_tool,
 )
 from causal_sam_llm.agent.guided_decoder import guided_decode
 from causal_sam_llm.agent.schema_emitter import SEPARATORS, emit_value
@@ -99,12 +101,16 @@ class LlamaToolCaller(BaseChatModel):
         draft: str | None = None,
         organs: list[str] | None = None,
         regions: list[str] | None = None,
+        may_ask_back: bool = True,
         **kwargs: Any,
     ) -> ChatResult:
         """`draft`: a likely answer in the output's JSON form; it speeds decoding up and never changes the answer.
-        `organs`, `regions`: the values an answer may use (default: every value the tool schemas list)."""
+        `organs`, `regions`: the values an answer may use (default: every value the tool schemas list).
+        `may_ask_back`: False leaves `clarify` out, so the answer is a call of a bound tool."""
         start = time.perf_counter()
         schema = call_json_schema(tools or [])
+        if not may_ask_back:
+            schema = without_tool(schema, CLARIFY)
         if organs:
             schema = restrict_choices(schema, "organ", organs)
         if regions:

@@ -11,11 +11,22 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from causal_sam_llm.agent.call_schema import ParsedCall, Strategy, ToolCallError, call_as_written, validate_call
+from causal_sam_llm.agent.call_schema import (
+    CLARIFY,
+    ParsedCall,
+    Strategy,
+    ToolCallError,
+    call_as_written,
+    validate_call,
+)
 from causal_sam_llm.agent.chat_model import LlamaToolCaller
 from causal_sam_llm.agent.guard_rails import (
+    asks_for_an_action,
     clarify,
     ground,
+    ground_follow_up,
+    ground_history,
+    ground_region,
     ground_strength,
     groundable_organs,
     groundable_regions,
@@ -60,6 +71,9 @@ class CommandParser:
         self.draft = draft
         self.argument_models = {spec.name: spec.args for spec in TOOLS}
         self.last_timings: dict[str, float] = {}
+        # what the model (or keyword parser) answered for the last text, before validation and the guard rails;
+        # None when the guard rails answered without it. Audited next to the call that ran.
+        self.last_answer: dict | None = None
         if strategy == "llm":
             self.model = LlamaToolCaller(model_path=str(model_path or default_model_path()))
             definitions = [convert_to_openai_tool(t) for t in (tools or tool_definitions())]
@@ -68,6 +82,7 @@ class CommandParser:
 
     def parse(self, text: str, history: list[tuple[str, ParsedCall]]) -> ParsedCall:
         start = time.perf_counter()
+        self.last_answer = None
         previous = previous_organ(history, self.classes)
         reply = screen(text, self.classes)
         if reply is not None:
@@ -77,11 +92,15 @@ class CommandParser:
             raw = keyword_parse(text, self.classes, previous).model_dump()
         else:
             raw = self._ask_model(text, history, previous)
+        self.last_answer = raw
         try:
             call = validate_call(raw, self.argument_models)
         except ToolCallError as exc:
             call = clarify(f"I could not turn that into a valid command ({exc}). Could you rephrase it?")
-        call = ground_strength(ground(call, text, previous, self.classes), text)
+        call = ground(call, text, previous, self.classes)
+        call = ground_follow_up(call, text, history[-1][1] if history else None, self.classes)
+        for rail in (ground_strength, ground_region, ground_history):
+            call = rail(call, text)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call
 
@@ -94,13 +113,16 @@ class CommandParser:
             messages.append(HumanMessage(said))
             messages.append(AIMessage("", tool_calls=[{"name": call.tool, "args": call.args, "id": "history"}]))
         messages.append(HumanMessage(text))
-        answer = self.bound.invoke(
-            messages,
-            draft=self._draft(text, previous) if self.draft else None,
-            organs=groundable_organs(text, previous, self.classes),
-            regions=groundable_regions(text),
-        )
+        choices = {
+            "organs": groundable_organs(text, previous, self.classes),
+            "regions": groundable_regions(text),
+        }
+        draft = self._draft(text, previous) if self.draft else None
+        answer = self.bound.invoke(messages, draft=draft, **choices)
         self.last_timings = dict(self.model.last_timings)
+        if answer.tool_calls[0]["name"] == CLARIFY and asks_for_an_action(text, self.classes):
+            answer = self.bound.invoke(messages, draft=draft, may_ask_back=False, **choices)  # a second decode
+            self.last_timings = {k: v + self.last_timings.get(k, 0) for k, v in self.model.last_timings.items()}
         tool_call = answer.tool_calls[0]
         return {"tool": tool_call["name"], "args": tool_call["args"]}
 

@@ -1,14 +1,22 @@
 """Checks around the LLM. Before it: empty or oversized text, organs this model cannot segment, and a kidney without
 a side get a plain answer without calling the model. After it: a call that names an organ the conversation never
 named or implied becomes a question, not a guess, and a correction's strength is the amount the text states (the
-default when it states none) rather than the model's guess."""
+default when it states none) rather than the model's guess; so are the steps and version numbers of undo and redo."""
 
 import re
 
 from causal_sam_llm.agent.amount_words import DEFAULT, repeats_earlier_request, stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.history_words import stated_steps, stated_version
+from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.organ_words import bare_kidney, organs_mentioned, refers_back, unsupported_mentioned
-from causal_sam_llm.agent.region_words import leaves_region_to_the_model, regions_mentioned
+from causal_sam_llm.agent.region_words import (
+    CONTINUATION,
+    leaves_region_to_the_model,
+    names_whole_organ,
+    regions_mentioned,
+)
+from causal_sam_llm.agent.slice_words import stated_slices
 
 MAX_COMMAND_CHARS = 1000
 # Text that tries to change the assistant's instructions or act outside segmentation never reaches the model: the
@@ -25,6 +33,8 @@ NEGATED_ACTION = re.compile(
     re.IGNORECASE,
 )
 ORGAN_TOOLS = ("segment", "intervene_decoder", "measure")
+SEGMENT_WORDS = re.compile(r"\b(segment\w*|seg|contour\w*|outline|delineate|run)\b", re.IGNORECASE)
+HISTORY_TOOLS = ("undo", "redo", "go_to_version")
 
 
 def pretty(classes: list[str]) -> str:
@@ -113,3 +123,72 @@ def ground_strength(call: ParsedCall, text: str) -> ParsedCall:
     if stated is None and repeats_earlier_request(text):
         return call
     return ParsedCall(tool=call.tool, args={**call.args, "strength": DEFAULT if stated is None else stated})
+
+
+def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | None, classes: list[str]) -> ParsedCall:
+    """A follow-up of the previous correction is that correction again: text that continues it ("a bit more on it",
+    "do the same on slices 30-42") for the same organ, or names one other organ and no action of its own ("now the
+    left kidney too"), where the model asked back or segmented; and text that only repeats it ("same for the spleen",
+    "again, but toward the feet") whatever the model wrote. The amount, direction and slices the text states replace
+    the previous ones. Measured reason: the model asked back, segmented, or changed the direction on four such
+    follow-ups of the fifth and sixth held-out sets. Never when the text asks to segment."""
+    if previous_call is None or previous_call.tool != "intervene_decoder" or SEGMENT_WORDS.search(text):
+        return call
+    has_action = keyword_parse(text, classes, None).tool != CLARIFY
+    only_repeats = repeats_earlier_request(text) and not has_action
+    if call.tool not in (CLARIFY, "segment") and not (call.tool == "intervene_decoder" and only_repeats):
+        return call
+    named, before = organs_mentioned(text, classes), previous_call.args.get("organ")
+    if CONTINUATION.search(text.lower()) and set(named) <= {before}:
+        organ = before
+    elif len(named) == 1 and not has_action:
+        organ = named[0]
+    else:
+        return call
+    args = {**previous_call.args, "organ": organ}
+    regions = regions_mentioned(text)
+    if len(regions) == 1:
+        args["region"] = regions[0]
+    if (slices := stated_slices(text)) is not None:
+        args["slices"] = slices
+    if (amount := stated_amount(text)) is not None:
+        args["strength"] = amount
+    return ParsedCall(tool="intervene_decoder", args=args)
+
+
+def asks_for_an_action(text: str, classes: list[str]) -> bool:
+    """Text that names one of the model's organs and something the tools do (the keyword parser reads a call from
+    it): a question back from the model is needless there. Measured reason: the model asked back on "remove the false
+    positive island on the left side of the liver mask" (sixth held-out set) and "Trim the liever toward the head by
+    15 mm" (fourth)."""
+    guess = keyword_parse(text, classes, None)
+    return guess.tool != CLARIFY and guess.args.get("organ") in organs_mentioned(text, classes)
+
+
+def ground_region(call: ParsedCall, text: str) -> ParsedCall:
+    """A correction whose text names exactly one direction goes that way, not `whole`: the model wrote `whole` for
+    "ventrally" twice on held-out commands although decoding offered only the named region and `whole`. Left to the
+    model: text naming several directions, the whole organ ("all around"), an organ-relative direction or a
+    follow-up."""
+    if call.tool != "intervene_decoder" or call.args.get("region") != "whole":
+        return call
+    named = regions_mentioned(text)
+    if len(named) != 1 or names_whole_organ(text) or leaves_region_to_the_model(text):
+        return call
+    return ParsedCall(tool=call.tool, args={**call.args, "region": named[0]})
+
+
+def ground_history(call: ParsedCall, text: str) -> ParsedCall:
+    """Moves through the mask versions as the text states them: a version number it names is gone to ("go back to
+    version 2" is not one undo), a count it states is the number of steps ("undo twice"), one step otherwise; a
+    version asked for without a number is asked back. Like the strength, never the model's guess."""
+    if call.tool not in HISTORY_TOOLS:
+        return call
+    version, steps = stated_version(text), stated_steps(text)
+    if version is not None:
+        return ParsedCall(tool="go_to_version", args={"version": version})
+    if call.tool == "go_to_version":
+        if steps is None:
+            return clarify("Which version number? The legend shows the current one; 'undo' steps back one.")
+        return ParsedCall(tool="undo", args={"steps": steps})
+    return ParsedCall(tool=call.tool, args={"steps": steps or 1})

@@ -38,9 +38,25 @@ CONTINUATION = any_word((*REPEAT_WORDS, "more", "further"))
 PHRASAL_UP = re.compile(r"\b(clean|tidy|fix|smooth|clear|open|make|sort|tighten|firm|join|close)(\s+\w+){0,2}\s+up\b")
 
 
+# A "back" after a verb or a pronoun is no direction: "add it back in", "add back the lower pole", "pull back 6 mm"
+# ("at the back", "toward the back" stay posterior)
+PHRASAL_BACK = re.compile(
+    r"\b(add|put|bring|pull|take|cut|trim|shave|dial|scale|roll|set|give|get|it|that|them|this|those|these)\s+back\b"
+)
+# Organ names that contain a side: "the kidney on the left" names the left kidney, not a region
+SIDED_ORGAN = re.compile(r"\bkidney\s+on\s+the\s+(left|right)\b")
+# Words that ask for the whole organ even where a direction is named too
+WHOLE_WORDS = any_word(("all around", "everywhere", "overall", "all over", "whole", "entire", "circumferentially"))
+
+
 def regions_mentioned(text: str) -> list[str]:
     """Regions whose words appear in `text`, in the order of their first appearance."""
-    return labels_in_order(PHRASAL_UP.sub(" ", text.lower()), REGION_WORDS)
+    lower = PHRASAL_BACK.sub(r"\1 ", PHRASAL_UP.sub(" ", text.lower()))
+    return labels_in_order(SIDED_ORGAN.sub("kidney", lower), REGION_WORDS)
+
+
+def names_whole_organ(text: str) -> bool:
+    return bool(WHOLE_WORDS.search(text.lower()))
 
 
 def leaves_region_to_the_model(text: str) -> bool:

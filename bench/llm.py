@@ -26,7 +26,10 @@ VARIANTS = [  # (row name, strategy, draft)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--commands", type=Path, nargs="+", default=[DATA / "commands.yaml", DATA / "commands_heldout.yaml"]
+        "--commands",
+        type=Path,
+        nargs="+",
+        default=[DATA / "commands.yaml", DATA / "commands_heldout.yaml"],
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/llm.md"))
     args = parser.parse_args(argv)

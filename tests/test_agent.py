@@ -22,10 +22,21 @@ from causal_sam_llm.agent.call_schema import (
     call_json_schema,
     restrict_choices,
     validate_call,
+    without_tool,
 )
 from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.command_set import load_command_set, score
-from causal_sam_llm.agent.guard_rails import ground_strength, groundable_organs, groundable_regions, screen
+from causal_sam_llm.agent.guard_rails import (
+    asks_for_an_action,
+    ground_follow_up,
+    ground_history,
+    ground_region,
+    ground_strength,
+    groundable_organs,
+    groundable_regions,
+    screen,
+)
+from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.segmentation.clinician import amount_words
 from causal_sam_llm.tools.registry import TOOLS
@@ -50,11 +61,18 @@ SUBSET = [
     "save it as a dicom seg",
     "open benchmark:mr_t1-0012",
     "make it bigger",
+    "undo the last three changes",
+    "go back to version 2",
+    "Please remove the false positive island on the left side of the liver mask.",  # asked back, then decoded again
+    "now the left kidney too",  # a follow-up for another organ
 ]
 
 
 def test_the_representative_commands_parse_right_with_the_real_model(llm_parser):
-    cases = [c for c in load_command_set(COMMANDS) if c.text in SUBSET]
+    first_of_each = {}  # folded held-out sets repeat a few texts ("segment everything"): each is scored once
+    for case in load_command_set(COMMANDS):
+        first_of_each.setdefault(case.text, case)
+    cases = [first_of_each[text] for text in SUBSET if text in first_of_each]
     outcomes = score(llm_parser, cases, time.perf_counter)
     wrong = [f"{o.case.text!r} → {o.call.model_dump_json()}" for o in outcomes if not o.right]
     assert len(cases) == len(SUBSET)
@@ -162,6 +180,119 @@ def test_a_correction_strength_is_the_amount_the_text_states(text, strength):
     assert ground_strength(guessed, text).args["strength"] == pytest.approx(strength)
     segment = ParsedCall(tool="segment", args={"organ": "liver", "slices": None})
     assert ground_strength(segment, text) == segment
+
+
+@pytest.mark.parametrize(
+    ("text", "model_call", "grounded"),
+    [
+        ("undo twice", ("undo", {"steps": 1}), ("undo", {"steps": 2})),
+        ("undo the last three changes", ("undo", {"steps": 1}), ("undo", {"steps": 3})),
+        ("go back 2 steps", ("go_to_version", {"version": 2}), ("undo", {"steps": 2})),
+        ("undo the last edit", ("undo", {"steps": 3}), ("undo", {"steps": 1})),
+        ("go back to version 2", ("undo", {"steps": 1}), ("go_to_version", {"version": 2})),
+        ("show v0 again", ("redo", {"steps": 1}), ("go_to_version", {"version": 0})),
+        ("redo both, two steps", ("redo", {"steps": 1}), ("redo", {"steps": 2})),
+        ("go back to an earlier version", ("go_to_version", {"version": 7}), ("clarify", None)),
+        ("grow the liver twice as much", ("intervene_decoder", {"organ": "liver"}), ("intervene_decoder", None)),
+    ],
+)
+def test_steps_and_version_numbers_are_the_ones_the_text_states(text, model_call, grounded):
+    call = ground_history(ParsedCall(tool=model_call[0], args=model_call[1]), text)
+    assert call.tool == grounded[0]
+    if grounded[1] is not None:
+        assert call.args == grounded[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "args"),
+    [
+        ("undo twice", "undo", {"steps": 2}),
+        ("revert the last two edits", "undo", {"steps": 2}),
+        ("go back to version 2", "go_to_version", {"version": 2}),
+        ("redo", "redo", {"steps": 1}),
+        ("between slices 10 and 20 grow the liver", "intervene_decoder", {"slices": [10, 20]}),
+        ("from slice 3 to slice 9, shrink the spleen", "intervene_decoder", {"slices": [3, 9]}),
+        ("the liver is fine, shrink the spleen", "intervene_decoder", {"organ": "spleen", "action": "shrink"}),
+        ("leave the spleen alone and grow the liver", "intervene_decoder", {"organ": "liver", "action": "expand"}),
+    ],
+)
+def test_the_keyword_parser_reads_counts_versions_slice_ranges_and_the_organ_acted_on(text, tool, args):
+    call = keyword_parse(text, ["liver", "spleen"], None)
+    assert call.tool == tool and {key: call.args[key] for key in args} == args
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "model_call", "grounded"),
+    [
+        # the same organ, continued: the stated amount or slices replace the previous ones
+        ("a bit more on it please", "shrink left_kidney anterior 0.5", "clarify", "shrink left_kidney anterior 0.25"),
+        ("same on slices 30-42", "expand spleen posterior 0.25", "segment", "expand spleen posterior 0.25 30-42"),
+        # another organ and no action of its own
+        ("now the left kidney too", "smooth right_kidney whole 0.5", "clarify", "smooth left_kidney whole 0.5"),
+        # only a repeat: the previous correction whatever the model wrote, with the direction the text states
+        (
+            "do the same for the spleen",
+            "shrink liver posterior 0.1",
+            "shrink spleen inferior 0.15",
+            "shrink spleen posterior 0.1",
+        ),
+        (
+            "again, but toward the feet",
+            "expand liver posterior 0.25",
+            "expand liver posterior 0.25",
+            "expand liver inferior 0.25",
+        ),
+        ("grow the spleen a bit more", "smooth right_kidney whole 0.5", "expand spleen whole 0.25", None),
+        # left alone: an explicit segmentation, a new action, a call of another tool, no earlier correction
+        ("segment the left kidney too", "smooth right_kidney whole 0.5", "segment", None),
+        ("grow the spleen a bit more", "smooth right_kidney whole 0.5", "clarify", None),
+        ("a bit more", None, "clarify", None),
+    ],
+)
+def test_a_follow_up_of_a_correction_is_that_correction_again(text, previous, model_call, grounded):
+    def correction(spec: str) -> ParsedCall:
+        action, organ, region, strength, *slices = spec.split()
+        span = [int(n) for n in slices[0].split("-")] if slices else None
+        args = {"organ": organ, "action": action, "region": region, "strength": float(strength), "slices": span}
+        return ParsedCall(tool="intervene_decoder", args=args)
+
+    if " " in model_call:
+        model = correction(model_call)
+    else:
+        model = ParsedCall(tool=model_call, args={"question": "?"} if model_call == "clarify" else {"organ": "all"})
+    before = correction(previous) if previous else None
+    expected = correction(grounded) if grounded else model
+    assert ground_follow_up(model, text, before, ORGANS) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        ("livr mask spills out ventrally, pull it in moderately", "anterior"),
+        ("theres a missing chunk of liver on the caudal side, slices 40-52, add it back in", "inferior"),
+        ("L kidney: add back the missing lower pole", "inferior"),
+        ("trim the liver at the back", "posterior"),
+        ("grow the kidney on the left", "whole"),  # names the left kidney, no direction
+        ("extend the spleen all around, a bit more at the top", "whole"),  # the whole organ named too
+        ("shrink the liver at the front and the back", "whole"),  # two directions: the model's choice stands
+    ],
+)
+def test_a_correction_naming_one_direction_goes_that_way(text, region):
+    call = ParsedCall(
+        tool="intervene_decoder",
+        args={"organ": "liver", "action": "expand", "region": "whole", "strength": 0.5, "slices": None},
+    )
+    assert ground_region(call, text).args["region"] == region
+
+
+def test_a_question_back_is_needless_only_where_an_organ_and_an_action_are_named():
+    assert asks_for_an_action("Please remove the false positive island on the left side of the liver mask.", ORGANS)
+    assert asks_for_an_action("Trim the liever toward the head by 15 mm", ORGANS)
+    assert not asks_for_an_action("make it bigger", ORGANS)  # no organ: asking back is right
+    assert not asks_for_an_action("now the left kidney too", ORGANS)  # no action: the follow-up rail's case
+    union = call_json_schema(tool_definitions())
+    assert "clarify" not in json.dumps(without_tool(union, "clarify"))
+    assert len(without_tool(union, "clarify")["oneOf"]) == len(union["oneOf"]) - 1
 
 
 def test_the_simulated_clinicians_amount_words_read_back_as_the_nearest_strength():
@@ -277,6 +408,9 @@ def test_assistant_turns_are_logged_and_bad_input_changes_nothing(home_benchmark
         "make the pancreas bigger",
     ]
     assert all(r.timings_ms for r in records[1:])
+    # the model's own answer is kept next to the call that ran; text the guard rails answered never reached it
+    assert records[1].answer == {"tool": "segment", "args": {"organ": "all", "slices": None}}
+    assert records[0].answer is None and all(r.answer is None for r in records[2:])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # nothing written outside the session folder
 
 
