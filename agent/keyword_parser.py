@@ -14,24 +14,12 @@ ACTION_WORDS = [
     ("smooth", ("smooth", "ragged", "jagged", "clean", "tidy")),
     ("remove_region", ("remove", "delete", "cut away", "not part", "erase")),
     ("add_region", ("missed", "missing", "include", "add")),
-    (
-        "shrink",
-        (
-            "shrink",
-            "smaller",
-            "too big",
-            "spills",
-            "leak",
-            "pull it in",
-            "tighten",
-            "over-segment",
-            "reduce",
-            "trim",
-            "shave",
-        ),
-    ),
+    ("shrink", (
+        "shrink", "smaller", "too big", "spills", "leak", "pull it in", "tighten", "over-segment", "reduce", "trim",
+        "shave",
+    )),
     ("expand", ("grow", "extend", "bigger", "cut short", "too small", "expand", "enlarge", "under-segment", "more")),
-]
+]  # fmt: skip
 HISTORY_WORDS = r"\b(undo|redo|go back|revert|restore|return|show|back to|switch)\b"
 
 

@@ -73,9 +73,9 @@ class MaskHistory:
 
     def undo(self, steps: int = 1) -> MaskVersion:
         """Walk `steps` versions back along the current branch; all or nothing."""
-        back = self._ancestors(steps)
-        self._redo.extend(back[:steps])
-        self.current = self.versions[back[steps - 1]].parent
+        stepped_over = self._versions_to_undo(steps)
+        self._redo.extend(stepped_over)
+        self.current = self.versions[stepped_over[-1]].parent
         self._save()
         return self.versions[self.current]
 
@@ -90,9 +90,9 @@ class MaskHistory:
         self._save()
         return self.versions[self.current]
 
-    def _ancestors(self, steps: int) -> list[int]:
-        """The current version and its parents, `steps` of them that have a parent; an error before any change when
-        the branch is shorter."""
+    def _versions_to_undo(self, steps: int) -> list[int]:
+        """The current version and its parents back along the branch, `steps` of them; an error before any change
+        when the branch is shorter."""
         walked, number = [], self.current
         while number is not None and self.versions[number].parent is not None and len(walked) < steps:
             walked.append(number)
