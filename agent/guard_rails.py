@@ -127,19 +127,22 @@ def ground_strength(call: ParsedCall, text: str) -> ParsedCall:
 
 def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | None, classes: list[str]) -> ParsedCall:
     """A follow-up of the previous correction is that correction again: text that continues it ("a bit more on it",
-    "do the same on slices 30-42") for the same organ, or names one other organ and no action of its own ("now the
-    left kidney too"), where the model asked back or segmented; and text that only repeats it ("same for the spleen",
-    "again, but toward the feet") whatever the model wrote. The amount, direction and slices the text states replace
-    the previous ones. Measured reason: the model asked back, segmented, or changed the direction on four such
-    follow-ups of the fifth and sixth held-out sets. Never when the text asks to segment."""
+    "do the same on slices 30-42", "keep going, another 6 mm") for the same organ, or names one other organ and no
+    action of its own ("now the left kidney too", "same for the spleen"). Where the text has no action of its own
+    ("more" is none: after a shrink it means more shrinking) this holds whatever the model wrote; otherwise only where
+    the model asked back or segmented. The amount, direction and slices the text states replace the previous ones.
+    Text that only names slices continues it there. Measured reason: the model asked back, segmented, grew instead
+    of shrank or lost the direction on seven such follow-ups of the fifth to eighth held-out sets. Never when the
+    text asks to segment."""
     if previous_call is None or previous_call.tool != "intervene_decoder" or SEGMENT_WORDS.search(text):
         return call
-    has_action = keyword_parse(text, classes, None).tool != CLARIFY
-    only_repeats = repeats_earlier_request(text) and not has_action
-    if call.tool not in (CLARIFY, "segment") and not (call.tool == "intervene_decoder" and only_repeats):
-        return call
+    has_action = keyword_parse(CONTINUATION.sub(" ", text.lower()), classes, None).tool != CLARIFY
     named, before = organs_mentioned(text, classes), previous_call.args.get("organ")
-    if CONTINUATION.search(text.lower()) and set(named) <= {before}:
+    only_slices = stated_slices(text) is not None and not named  # "just on slices 20 to 35 though"
+    continues = bool(CONTINUATION.search(text.lower()) or only_slices) and not has_action
+    if call.tool not in (CLARIFY, "segment") and not (call.tool == "intervene_decoder" and continues):
+        return call
+    if continues and set(named) <= {before}:
         organ = before
     elif len(named) == 1 and not has_action:
         organ = named[0]

@@ -7,12 +7,18 @@ import re
 ORGAN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "liver": ("liver", "hepatic"),
     "spleen": ("spleen", "splenic"),
-    "right_kidney": ("right kidney", "kidney on the right", "right renal", "r kidney", "rt kidney"),
-    "left_kidney": ("left kidney", "kidney on the left", "left renal", "l kidney", "lt kidney"),
+    "right_kidney": (
+        "right kidney", "kidney on the right", "right renal", "r kidney", "rt kidney", "rght kidney", "kidney r",
+        "kidney rt",
+    ),
+    "left_kidney": (
+        "left kidney", "kidney on the left", "left renal", "l kidney", "lt kidney", "lft kidney", "kidney l",
+        "kidney lt",
+    ),
     "whole_tumour": ("whole tumour", "whole tumor", "oedema", "edema", "whole lesion"),
     "tumour_core": ("tumour core", "tumor core", "core"),
     "enhancing_tumour": ("enhancing tumour", "enhancing tumor", "enhancing"),
-}
+}  # fmt: skip
 UNSUPPORTED_ORGANS = (
     "pancreas", "heart", "lung", "lungs", "stomach", "gallbladder", "gall bladder", "aorta", "bladder", "prostate",
     "uterus", "colon", "bowel", "intestine", "oesophagus", "esophagus", "adrenal", "duodenum", "vena cava", "ivc",

@@ -31,7 +31,7 @@ REGION_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Directions that depend on the organ (medial is the patient's right for the left kidney) or on context: the model
 # decides, unrestricted, as it does for a follow-up that continues an earlier request.
 ORGAN_RELATIVE = any_word(("medial", "medially", "lateral", "laterally", "hilum", "hilar", "inner", "outer"))
-CONTINUATION = any_word((*REPEAT_WORDS, "more", "further"))
+CONTINUATION = any_word((*REPEAT_WORDS, "more", "further", "another", "keep going", "continue"))
 
 
 # Verbs whose "up" is no direction: "clean it up", "tidy up the edge", "fix up", "open up", "make up"
@@ -43,8 +43,8 @@ PHRASAL_UP = re.compile(r"\b(clean|tidy|fix|smooth|clear|open|make|sort|tighten|
 PHRASAL_BACK = re.compile(
     r"\b(add|put|bring|pull|take|cut|trim|shave|dial|scale|roll|set|give|get|it|that|them|this|those|these)\s+back\b"
 )
-# Organ names that contain a side: "the kidney on the left" names the left kidney, not a region
-SIDED_ORGAN = re.compile(r"\bkidney\s+on\s+the\s+(left|right)\b")
+# Organ names that contain a side: "the kidney on the left" and "on the left kidney" name the left kidney, not a region
+SIDED_ORGAN = re.compile(r"\bkidney\s+on\s+the\s+(left|right)\b|\b(on|to|for|at)\s+the\s+(left|right)\s+(?=kidn?e?y)")
 # Words that ask for the whole organ even where a direction is named too
 WHOLE_WORDS = any_word(("all around", "everywhere", "overall", "all over", "whole", "entire", "circumferentially"))
 

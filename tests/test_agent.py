@@ -37,6 +37,7 @@ from causal_sam_llm.agent.guard_rails import (
     screen,
 )
 from causal_sam_llm.agent.keyword_parser import keyword_parse
+from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.segmentation.clinician import amount_words
 from causal_sam_llm.tools.registry import TOOLS
@@ -243,6 +244,22 @@ def test_the_keyword_parser_reads_counts_versions_slice_ranges_and_the_organ_act
             "expand liver inferior 0.25",
         ),
         ("grow the spleen a bit more", "smooth right_kidney whole 0.5", "expand spleen whole 0.25", None),
+        # only slices: the previous correction there; "on the left kidney" names an organ, not a direction
+        ("just on slices 20 to 35 though", "smooth spleen whole 0.5", "clarify", "smooth spleen whole 0.5 20-35"),
+        (
+            "now do the same on the left kidney",
+            "shrink right_kidney anterior 0.25",
+            "clarify",
+            "shrink left_kidney anterior 0.25",
+        ),
+        # "more" is no action of its own: after a shrink it is more shrinking, in the previous direction
+        ("bit more please", "shrink spleen anterior 0.5", "expand spleen anterior 0.5", "shrink spleen anterior 0.5"),
+        (
+            "keep going, another 6 mm",
+            "shrink spleen posterior 0.1",
+            "shrink spleen whole 0.2",
+            "shrink spleen posterior 0.2",
+        ),
         # left alone: an explicit segmentation, a new action, a call of another tool, no earlier correction
         ("segment the left kidney too", "smooth right_kidney whole 0.5", "segment", None),
         ("grow the spleen a bit more", "smooth right_kidney whole 0.5", "clarify", None),
@@ -273,6 +290,7 @@ def test_a_follow_up_of_a_correction_is_that_correction_again(text, previous, mo
         ("L kidney: add back the missing lower pole", "inferior"),
         ("trim the liver at the back", "posterior"),
         ("grow the kidney on the left", "whole"),  # names the left kidney, no direction
+        ("grow it on the left kidney", "whole"),
         ("extend the spleen all around, a bit more at the top", "whole"),  # the whole organ named too
         ("shrink the liver at the front and the back", "whole"),  # two directions: the model's choice stands
     ],
@@ -283,6 +301,12 @@ def test_a_correction_naming_one_direction_goes_that_way(text, region):
         args={"organ": "liver", "action": "expand", "region": "whole", "strength": 0.5, "slices": None},
     )
     assert ground_region(call, text).args["region"] == region
+
+
+def test_a_kidney_side_in_shorthand_names_the_kidney():
+    assert organs_mentioned("lft kidny mask goes too far caudally, shrink it a tad", ORGANS) == ["left_kidney"]
+    assert organs_mentioned("kidney R: lower pole is missing entirely, add it", ORGANS) == ["right_kidney"]
+    assert screen("kidney R: lower pole is missing entirely, add it", ORGANS) is None  # no "which kidney?"
 
 
 def test_a_question_back_is_needless_only_where_an_organ_and_an_action_are_named():
