@@ -138,7 +138,8 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
         return call
     has_action = keyword_parse(CONTINUATION.sub(" ", text.lower()), classes, None).tool != CLARIFY
     named, before = organs_mentioned(text, classes), previous_call.args.get("organ")
-    only_slices = stated_slices(text) is not None and not named  # "just on slices 20 to 35 though"
+    slices = stated_slices(text)
+    only_slices = slices is not None and not named  # "just on slices 20 to 35 though"
     continues = bool(CONTINUATION.search(text.lower()) or only_slices) and not has_action
     if call.tool not in (CLARIFY, "segment") and not (call.tool == "intervene_decoder" and continues):
         return call
@@ -152,7 +153,7 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     regions = regions_mentioned(text)
     if len(regions) == 1:
         args["region"] = regions[0]
-    if (slices := stated_slices(text)) is not None:
+    if slices is not None:
         args["slices"] = slices
     if (amount := stated_amount(text)) is not None:
         args["strength"] = amount
