@@ -9,8 +9,11 @@ from pathlib import Path
 
 from causal_sam_llm.commands.common import console
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
+from causal_sam_llm.segmentation.encoder_registry import default_device
 
 PARTS = ("encoder", "tci", "llm", "memory")
+# the tci part runs on the GPU when one is present; its CPU figures are kept apart from the GPU's
+SECTIONS = ("encoder", "tci", "tci_gpu", "llm", "memory")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,14 +32,18 @@ def run(args: argparse.Namespace) -> int:
         # each part in its own process: peak RSS is per process, and a part measured after others in one process
         # ran 10-15% slower (their heap and thread pools stay behind)
         command = [sys.executable, "-m", f"causal_sam_llm.bench.{part}", *arguments.get(part, [])]
-        subprocess.run([*command, "--out", str(folder / f"{part}.md")], check=True)
+        subprocess.run([*command, "--out", str(folder / f"{_section(part)}.md")], check=True)
     console.print(f"wrote {collect(folder)}")
     return 0
 
 
+def _section(part: str) -> str:
+    return f"{part}_gpu" if part == "tci" and default_device() == "cuda" else part
+
+
 def collect(folder: Path) -> Path:
     """Join the parts' latest sections (`folder/*.md`) into results.md next to `folder`."""
-    sections = [(folder / f"{part}.md").read_text() for part in PARTS if (folder / f"{part}.md").is_file()]
+    sections = [(folder / f"{name}.md").read_text() for name in SECTIONS if (folder / f"{name}.md").is_file()]
     combined = folder.parent / "results.md"
     combined.write_text(
         "# Benchmark results\n\nProduced by `causal-sam-llm bench` (`make bench`). Each section is its part's latest "
