@@ -26,7 +26,13 @@ AMOUNT_WORDS: tuple[tuple[float, tuple[str, ...]], ...] = (
 REPEAT = any_word(REPEAT_WORDS)
 
 
+# the Intervention's own word, as a clinician who knows the tool types it: "strength 0.7", "0.3 strength"
+STRENGTH_NUMBER = re.compile(r"\bstrength\s*(?:of|=|:)?\s*(\d*\.\d+|[01])\b|(\d*\.\d+)\s+strength\b")
+
+
 def _number_amount(text: str) -> float | None:
+    if (match := STRENGTH_NUMBER.search(text)) and float(match.group(1) or match.group(2)) <= 1:
+        return float(match.group(1) or match.group(2))
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", text):
         return min(float(match.group(1)) / 100, 1.0)
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", text):

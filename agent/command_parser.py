@@ -28,6 +28,7 @@ from causal_sam_llm.agent.guard_rails import (
     ground_history,
     ground_region,
     ground_strength,
+    ground_study,
     groundable_organs,
     groundable_regions,
     screen,
@@ -97,9 +98,10 @@ class CommandParser:
             call = validate_call(raw, self.argument_models)
         except ToolCallError as exc:
             call = clarify(f"I could not turn that into a valid command ({exc}). Could you rephrase it?")
-        call = ground(call, text, previous, self.classes)
+        call = ground_strength(ground(call, text, previous, self.classes), text)
+        # after the strength rail: a follow-up keeps the previous amount unless the text states one
         call = ground_follow_up(call, text, history[-1][1] if history else None, self.classes)
-        for rail in (ground_strength, ground_region, ground_history):
+        for rail in (ground_region, ground_history, ground_study):
             call = rail(call, text)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call

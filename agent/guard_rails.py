@@ -12,6 +12,8 @@ from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.organ_words import bare_kidney, organs_mentioned, refers_back, unsupported_mentioned
 from causal_sam_llm.agent.region_words import (
     CONTINUATION,
+    OPPOSITE_REGION,
+    OTHER_SIDE,
     leaves_region_to_the_model,
     names_whole_organ,
     regions_mentioned,
@@ -131,16 +133,20 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     action of its own ("now the left kidney too", "same for the spleen"). Where the text has no action of its own
     ("more" is none: after a shrink it means more shrinking) this holds whatever the model wrote; otherwise only where
     the model asked back or segmented. The amount, direction and slices the text states replace the previous ones.
-    Text that only names slices continues it there. Measured reason: the model asked back, segmented, grew instead
-    of shrank or lost the direction on seven such follow-ups of the fifth to eighth held-out sets. Never when the
-    text asks to segment."""
+    Text that only names slices or an amount continues it with them ("just on slices 20 to 35", "actually make it
+    1.5 cm"); "the other side too" mirrors it. Measured reason: the model asked back, segmented, grew instead of
+    shrank or lost the direction on ten such follow-ups of the fifth to ninth held-out sets. Never when the text
+    asks to segment."""
     if previous_call is None or previous_call.tool != "intervene_decoder" or SEGMENT_WORDS.search(text):
         return call
-    has_action = keyword_parse(CONTINUATION.sub(" ", text.lower()), classes, None).tool != CLARIFY
-    named, before = organs_mentioned(text, classes), previous_call.args.get("organ")
-    slices = stated_slices(text)
-    only_slices = slices is not None and not named  # "just on slices 20 to 35 though"
-    continues = bool(CONTINUATION.search(text.lower()) or only_slices) and not has_action
+    lower, before = text.lower(), previous_call.args.get("organ")
+    # "again but smaller" after a grow is the grow again ("smaller" is its amount), "shrink slices 3-8" is no detail
+    has_action = keyword_parse(CONTINUATION.sub(" ", lower), classes, None).tool != CLARIFY
+    own_action = keyword_parse(lower, classes, before).tool != CLARIFY
+    named, slices, amount = organs_mentioned(text, classes), stated_slices(text), stated_amount(text)
+    only_details = (slices is not None or amount is not None) and not named  # "just on slices 20 to 35 though"
+    mirrored = bool(OTHER_SIDE.search(lower)) and not named
+    continues = (bool(CONTINUATION.search(lower)) and not has_action) or ((only_details or mirrored) and not own_action)
     if call.tool not in (CLARIFY, "segment") and not (call.tool == "intervene_decoder" and continues):
         return call
     if continues and set(named) <= {before}:
@@ -153,11 +159,23 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     regions = regions_mentioned(text)
     if len(regions) == 1:
         args["region"] = regions[0]
+    if mirrored:
+        args.update(_mirror(args, lower, classes))
     if slices is not None:
         args["slices"] = slices
-    if (amount := stated_amount(text)) is not None:
+    if amount is not None:
         args["strength"] = amount
     return ParsedCall(tool="intervene_decoder", args=args)
+
+
+def _mirror(args: dict, lower: str, classes: list[str]) -> dict:
+    """For "the other side": the opposite patient side of a sided correction; for a kidney corrected elsewhere, the
+    other kidney ("add the upper pole of the left kidney" … "other side too"); else the opposite direction."""
+    region, organ = args.get("region"), args.get("organ")
+    kidneys = {"left_kidney": "right_kidney", "right_kidney": "left_kidney"}
+    if region not in ("left", "right") and organ in kidneys and "side" in lower and kidneys[organ] in classes:
+        return {"organ": kidneys[organ]}
+    return {"region": OPPOSITE_REGION.get(region, region)}
 
 
 def asks_for_an_action(text: str, classes: list[str]) -> bool:
@@ -196,3 +214,15 @@ def ground_history(call: ParsedCall, text: str) -> ParsedCall:
             return clarify("Which version number? The legend shows the current one; 'undo' steps back one.")
         return ParsedCall(tool="undo", args={"steps": steps})
     return ParsedCall(tool=call.tool, args={"steps": steps or 1})
+
+
+def ground_study(call: ParsedCall, text: str) -> ParsedCall:
+    """A study is loaded by the path or id as the text gives it: where the model's is the tail of a word of the text,
+    that word (trailing punctuation aside). Measured reason: the model dropped the leading "/" of
+    "/data/incoming/abdomen_ct_0042.nii.gz" (tuning set), which made an absolute path relative."""
+    study = call.args.get("study") if call.tool == "load_study" else None
+    if not study:
+        return call
+    typed = [word.strip("\"'`()").rstrip(".,;:!?") for word in text.split()]
+    whole = next((word for word in typed if word != study and word.endswith(study)), None)
+    return call if whole is None else ParsedCall(tool=call.tool, args={**call.args, "study": whole})

@@ -5,15 +5,15 @@ import difflib
 import re
 
 ORGAN_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "liver": ("liver", "hepatic"),
+    "liver": ("liver", "hepatic", "liv"),
     "spleen": ("spleen", "splenic"),
     "right_kidney": (
         "right kidney", "kidney on the right", "right renal", "r kidney", "rt kidney", "rght kidney", "kidney r",
-        "kidney rt",
+        "kidney rt", "right kid", "rt kid", "r kid",
     ),
     "left_kidney": (
         "left kidney", "kidney on the left", "left renal", "l kidney", "lt kidney", "lft kidney", "kidney l",
-        "kidney lt",
+        "kidney lt", "left kid", "lt kid", "l kid", "lft kid",
     ),
     "whole_tumour": ("whole tumour", "whole tumor", "oedema", "edema", "whole lesion"),
     "tumour_core": ("tumour core", "tumor core", "core"),

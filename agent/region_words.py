@@ -34,6 +34,14 @@ ORGAN_RELATIVE = any_word(("medial", "medially", "lateral", "laterally", "hilum"
 CONTINUATION = any_word((*REPEAT_WORDS, "more", "further", "another", "keep going", "continue"))
 
 
+# "the other side too", "now the opposite pole": a follow-up asking for the previous correction mirrored
+OTHER_SIDE = re.compile(r"\b(other|opposite)\s+(side|edge|end|pole|border|margin)\b")
+OPPOSITE_REGION = {
+    "left": "right", "right": "left", "superior": "inferior", "inferior": "superior", "anterior": "posterior",
+    "posterior": "anterior",
+}  # fmt: skip
+
+
 # Verbs whose "up" is no direction: "clean it up", "tidy up the edge", "fix up", "open up", "make up"
 PHRASAL_UP = re.compile(r"\b(clean|tidy|fix|smooth|clear|open|make|sort|tighten|firm|join|close)(\s+\w+){0,2}\s+up\b")
 

@@ -32,6 +32,7 @@ from causal_sam_llm.agent.guard_rails import (
     ground_history,
     ground_region,
     ground_strength,
+    ground_study,
     groundable_organs,
     groundable_regions,
     screen,
@@ -171,6 +172,8 @@ def test_decoding_offers_only_the_regions_a_command_names():
         ("shrink the liver by 0.5 cm", 5 / 30),  # centimetres too
         ("grow the liver, but not too much", 0.25),  # 'not too much' limits the amount: a small request
         ("same again for the left kidney", 0.9),  # a repeat keeps the model's value: it saw the earlier request
+        ("kidney R: smooth, strength 0.7", 0.7),  # the Intervention's own word and scale
+        ("use 0.3 strength on the spleen", 0.3),
     ],
 )
 def test_a_correction_strength_is_the_amount_the_text_states(text, strength):
@@ -260,7 +263,25 @@ def test_the_keyword_parser_reads_counts_versions_slice_ranges_and_the_organ_act
             "shrink spleen whole 0.2",
             "shrink spleen posterior 0.2",
         ),
+        # only slices or only an amount: the previous correction, with its amount unless a new one is stated
+        ("now only on slices 60 to 72", "expand liver anterior 0.05", "clarify", "expand liver anterior 0.05 60-72"),
+        (
+            "actually make it 1.5 cm",
+            "expand spleen posterior 0.33",
+            "expand spleen whole 0.5",
+            "expand spleen posterior 0.5",
+        ),
+        # "the other side": a sided correction mirrored; for a kidney corrected elsewhere, the other kidney
+        ("other side too", "shrink liver right 0.2", "shrink liver whole 0.5", "shrink liver left 0.2"),
+        (
+            "other side too",
+            "remove_region right_kidney superior 0.5",
+            "clarify",
+            "remove_region left_kidney superior 0.5",
+        ),
+        ("now the other end", "shrink spleen superior 0.25", "clarify", "shrink spleen inferior 0.25"),
         # left alone: an explicit segmentation, a new action, a call of another tool, no earlier correction
+        ("now shrink it by 5 mm", "expand liver whole 0.25", "shrink liver whole 0.17", None),
         ("segment the left kidney too", "smooth right_kidney whole 0.5", "segment", None),
         ("grow the spleen a bit more", "smooth right_kidney whole 0.5", "clarify", None),
         ("a bit more", None, "clarify", None),
@@ -303,10 +324,32 @@ def test_a_correction_naming_one_direction_goes_that_way(text, region):
     assert ground_region(call, text).args["region"] == region
 
 
-def test_a_kidney_side_in_shorthand_names_the_kidney():
+@pytest.mark.parametrize(
+    ("text", "model_study", "study"),
+    [
+        (
+            "Please load /data/incoming/abdomen_ct_0042.nii.gz",
+            "data/incoming/abdomen_ct_0042.nii.gz",
+            "/data/incoming/abdomen_ct_0042.nii.gz",
+        ),
+        ("load '~/scans/img0003.nii.gz'", "scans/img0003.nii.gz", "~/scans/img0003.nii.gz"),  # quotes aside
+        ("Load study CT_abd_0417.", "CT_abd_0417", "CT_abd_0417"),
+        ("open benchmark:mr_t1-0012", "benchmark:mr_t1-0012", "benchmark:mr_t1-0012"),
+    ],
+)
+def test_a_study_is_loaded_by_the_path_as_typed(text, model_study, study):
+    call = ParsedCall(tool="load_study", args={"study": model_study, "labels": None})
+    assert ground_study(call, text).args == {"study": study, "labels": None}
+
+
+def test_organs_in_shorthand_are_named():
     assert organs_mentioned("lft kidny mask goes too far caudally, shrink it a tad", ORGANS) == ["left_kidney"]
     assert organs_mentioned("kidney R: lower pole is missing entirely, add it", ORGANS) == ["right_kidney"]
     assert screen("kidney R: lower pole is missing entirely, add it", ORGANS) is None  # no "which kidney?"
+    assert organs_mentioned("lt kid mask has a stray blob anteriorly", ORGANS) == ["left_kidney"]
+    assert organs_mentioned("rt kid is too small", ORGANS) == ["right_kidney"]
+    assert organs_mentioned("liv looks undersegmented up at the dome", ORGANS) == ["liver"]
+    assert organs_mentioned("the kid's scan", ORGANS) == []  # a kid is no kidney without a side
 
 
 def test_a_question_back_is_needless_only_where_an_organ_and_an_action_are_named():
