@@ -142,11 +142,12 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     lower, before = text.lower(), previous_call.args.get("organ")
     # "again but smaller" after a grow is the grow again ("smaller" is its amount), "shrink slices 3-8" is no detail
     has_action = keyword_parse(CONTINUATION.sub(" ", lower), classes, None).tool != CLARIFY
-    own_action = keyword_parse(lower, classes, before).tool != CLARIFY
     named, slices, amount = organs_mentioned(text, classes), stated_slices(text), stated_amount(text)
     only_details = (slices is not None or amount is not None) and not named  # "just on slices 20 to 35 though"
     mirrored = bool(OTHER_SIDE.search(lower)) and not named
-    continues = (bool(CONTINUATION.search(lower)) and not has_action) or ((only_details or mirrored) and not own_action)
+    continues = (bool(CONTINUATION.search(lower)) and not has_action) or (
+        (only_details or mirrored) and keyword_parse(lower, classes, before).tool == CLARIFY  # no action of its own
+    )
     if call.tool not in (CLARIFY, "segment") and not (call.tool == "intervene_decoder" and continues):
         return call
     if continues and set(named) <= {before}:
