@@ -31,8 +31,8 @@ STRENGTH_NUMBER = re.compile(r"\bstrength\s*(?:of|=|:)?\s*(\d*\.\d+|[01])\b|(\d*
 
 
 def _number_amount(text: str) -> float | None:
-    if (match := STRENGTH_NUMBER.search(text)) and float(match.group(1) or match.group(2)) <= 1:
-        return float(match.group(1) or match.group(2))
+    if (match := STRENGTH_NUMBER.search(text)) and (value := float(match.group(1) or match.group(2))) <= 1:
+        return value
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", text):
         return min(float(match.group(1)) / 100, 1.0)
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", text):

@@ -144,7 +144,8 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     has_action = keyword_parse(CONTINUATION.sub(" ", lower), classes, None).tool != CLARIFY
     named, slices, amount = organs_mentioned(text, classes), stated_slices(text), stated_amount(text)
     only_details = (slices is not None or amount is not None) and not named  # "just on slices 20 to 35 though"
-    mirrored = bool(OTHER_SIDE.search(lower)) and not named
+    other = OTHER_SIDE.search(lower)  # "the other side", "the opposite pole"
+    mirrored = other is not None and not named
     continues = (bool(CONTINUATION.search(lower)) and not has_action) or (
         (only_details or mirrored) and keyword_parse(lower, classes, before).tool == CLARIFY  # no action of its own
     )
@@ -161,7 +162,7 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     if len(regions) == 1:
         args["region"] = regions[0]
     if mirrored:
-        args.update(_mirror(args, lower, classes))
+        args.update(_mirror(args, other.group(2), classes))
     if slices is not None:
         args["slices"] = slices
     if amount is not None:
@@ -169,12 +170,13 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     return ParsedCall(tool="intervene_decoder", args=args)
 
 
-def _mirror(args: dict, lower: str, classes: list[str]) -> dict:
-    """For "the other side": the opposite patient side of a sided correction; for a kidney corrected elsewhere, the
-    other kidney ("add the upper pole of the left kidney" … "other side too"); else the opposite direction."""
+def _mirror(args: dict, part: str, classes: list[str]) -> dict:
+    """For "the other side" (`part` "side", "end", "pole" …): the opposite patient side of a sided correction; for a
+    kidney corrected elsewhere, the other kidney ("add the upper pole of the left kidney" … "other side too"); else
+    the opposite direction."""
     region, organ = args.get("region"), args.get("organ")
     kidneys = {"left_kidney": "right_kidney", "right_kidney": "left_kidney"}
-    if region not in ("left", "right") and organ in kidneys and "side" in lower and kidneys[organ] in classes:
+    if region not in ("left", "right") and organ in kidneys and part == "side" and kidneys[organ] in classes:
         return {"organ": kidneys[organ]}
     return {"region": OPPOSITE_REGION.get(region, region)}
 
