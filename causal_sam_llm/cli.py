@@ -2,25 +2,36 @@
 
 import argparse
 import sys
+from importlib import import_module
 
 from causal_sam_llm import __version__
-from causal_sam_llm.commands import bench, cache, chat, data, demo, embed, evaluate, info, parse, replay, tci, train
+from causal_sam_llm.commands import COMMANDS
 from causal_sam_llm.errors import CausalSamError
 
-SUBCOMMANDS = (info, cache, embed, data, train, evaluate, tci, parse, replay, chat, bench, demo)
 
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand listed; only `command`'s module is imported to give its arguments (the
+    others are names and summaries until asked for)."""
     parser = argparse.ArgumentParser(prog="causal-sam-llm", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in SUBCOMMANDS:
-        module.add_parser(subparsers)
+    chosen = COMMANDS[command][0] if command in COMMANDS else None
+    for name, (module, summary) in COMMANDS.items():
+        if module != chosen:
+            subparsers.add_parser(name, help=summary)
+    if chosen is not None:
+        import_module(f"causal_sam_llm.commands.{chosen}").add_parser(subparsers)
     return parser
 
 
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand: the first word that is no option (the top level has only --help and --version)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command_in(words)).parse_args(words)
     try:
         return args.run(args)
     except CausalSamError as exc:

@@ -1,10 +1,14 @@
-"""`info` and `cache` as a user runs them."""
+"""`info` and `cache` as a user runs them; the command's own start-up."""
 
+import argparse
 import re
+import subprocess
+import sys
 
 from rich.console import Console
 
-from causal_sam_llm.cli import main
+from causal_sam_llm.cli import build_parser, main
+from causal_sam_llm.commands import COMMANDS
 from causal_sam_llm.commands.info import shipped_table
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoints
 
@@ -46,3 +50,25 @@ def test_cache_info_and_clear(tmp_path, capsys):
     assert main(["cache", "clear", "--cache-dir", str(tmp_path)]) == 0
     assert "removed 1 embeddings" in capsys.readouterr().out
     assert EmbeddingCache(tmp_path).entries() == []
+
+
+def test_the_top_level_help_lists_every_subcommand_without_importing_their_modules():
+    """`causal-sam-llm --help` took 7 s and 1 GB when every subcommand's module (torch, MONAI, the LLM stack,
+    Textual) was imported to list them."""
+    probe = (
+        "import sys; from causal_sam_llm.cli import build_parser; help = build_parser().format_help(); "
+        "print(sorted(m for m in ('torch', 'monai', 'langchain_core', 'llama_cpp', 'textual') if m in sys.modules)); "
+        "print(help)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    loaded, help_text = out.split("\n", 1)
+    assert loaded == "[]"
+    assert all(name in help_text and summary.split()[0] in help_text for name, (_, summary) in COMMANDS.items())
+
+
+def test_each_subcommand_is_registered_by_the_module_the_table_names():
+    for name in COMMANDS:
+        parser = build_parser(name)
+        choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+        assert set(choices) == set(COMMANDS)  # the others stay listed
+        assert len(choices[name]._actions) > 1, name  # its own arguments, not only --help: the module's parser

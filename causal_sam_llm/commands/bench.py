@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import console
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
 from causal_sam_llm.segmentation.encoder_registry import default_device
@@ -17,7 +18,7 @@ SECTIONS = ("encoder", "tci", "tci_gpu", "llm", "memory")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="run the benchmark suite; writes bench/results.md")
+    parser = subparsers.add_parser("bench", help=summary("bench"))
     parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts")
     parser.add_argument("--results", type=Path, default=Path("bench/results"))
     parser.set_defaults(run=run)

@@ -2,11 +2,12 @@
 
 import argparse
 
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import add_cache_arguments, console, open_cache
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("cache", help="inspect or clear the embedding cache")
+    parser = subparsers.add_parser("cache", help=summary("cache"))
     parser.add_argument("action", choices=["info", "clear"])
     add_cache_arguments(parser)
     parser.set_defaults(run=run)

@@ -4,11 +4,12 @@ import argparse
 from pathlib import Path
 
 from causal_sam_llm.chat.graphics import GRAPHICS_MODES
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.parse import add_llm_arguments
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("chat", help="open the terminal chat")
+    parser = subparsers.add_parser("chat", help=summary("chat"))
     parser.add_argument("study", nargs="?", default=None, help="study to open (path, benchmark:<id>, sample:<name>)")
     parser.add_argument("--session", type=Path, default=None, help="session folder (an existing one resumes)")
     parser.add_argument("--segmenter", type=Path, default=None, help="trained checkpoint (default: shipped LAD)")

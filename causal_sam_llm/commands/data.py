@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import at_least_one, console, non_negative_int
 from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
 from causal_sam_llm.datasets.montage import write_montage
@@ -15,7 +16,7 @@ from causal_sam_llm.errors import DataLayoutError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("data", help="build, show and list data")
+    parser = subparsers.add_parser("data", help=summary("data"))
     actions = parser.add_subparsers(dest="data_action", required=True)
     make = actions.add_parser("make-benchmark", help="write the built-in multi-domain phantom benchmark")
     make.add_argument("--out", type=Path, default=None, help=f"folder (default {default_benchmark_dir()})")

@@ -8,7 +8,7 @@ import argparse
 import numpy as np
 
 from causal_sam_llm.agent.assistant import Assistant, Turn
-from causal_sam_llm.commands import embed, info
+from causal_sam_llm.commands import embed, info, summary
 from causal_sam_llm.commands.common import add_cache_arguments, add_encoder_arguments, console, non_negative_int
 from causal_sam_llm.commands.parse import add_llm_arguments
 from causal_sam_llm.datasets.benchmark.make import MANIFEST, make_benchmark
@@ -26,7 +26,7 @@ class DemoError(CausalSamError, ValueError):
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run the demo",
+        help=summary("demo"),
         description="--encoder, --checkpoint, --device and --cache-dir choose the encoder of the first part (a real CT "
         "slice embedded twice); the correction session uses the shipped CT-trained checkpoint and its encoder.",
     )

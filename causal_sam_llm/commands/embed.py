@@ -4,6 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import add_cache_arguments, add_encoder_arguments, at_least_one, console, open_cache
 from causal_sam_llm.datasets.dicom_slice import read_dicom_slice
 from causal_sam_llm.datasets.sample_images import SAMPLES, sample_path
@@ -12,7 +13,7 @@ from causal_sam_llm.segmentation.encoder_registry import build_backbone, default
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("embed", help="embed one DICOM slice with the frozen encoder (cached)")
+    parser = subparsers.add_parser("embed", help=summary("embed"))
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("dicom", nargs="?", type=Path, help="a CT or MR DICOM file")
     source.add_argument("--sample", choices=[n for n in SAMPLES if n != "liver_seg"], help="a shipped real image")

@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import add_precision_argument, console
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
@@ -12,7 +13,7 @@ from causal_sam_llm.segmentation.evaluation import score_checkpoints, write_repo
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("eval", help="score checkpoints side by side (Dice, HD95 in mm)")
+    parser = subparsers.add_parser("eval", help=summary("eval"))
     add_protocol_arguments(parser)
     parser.add_argument("--checkpoint", type=Path, nargs="+", required=True, help="one or more model.pt files")
     parser.add_argument("--data", type=Path, default=None, help="score this labelled folder (e.g. BTCV layout)")

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from causal_sam_llm import __version__
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import add_encoder_arguments, console
 from causal_sam_llm.segmentation.backbone import resolve_precision
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint, shipped_checkpoints
@@ -18,7 +19,7 @@ ABDOMEN_CLASSES = ["liver", "spleen", "right_kidney", "left_kidney"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("info", help="print encoder, weights sha256, device and parameter counts")
+    parser = subparsers.add_parser("info", help=summary("info"))
     add_encoder_arguments(parser)
     parser.add_argument(
         "--shipped",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from causal_sam_llm.agent.call_schema import ParsedCall
 from causal_sam_llm.agent.command_parser import CommandParser
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import console
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
 from causal_sam_llm.tools.workbench import default_segmenter_checkpoint
@@ -20,7 +21,7 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("parse", help="turn clinician text into a validated tool call")
+    parser = subparsers.add_parser("parse", help=summary("parse"))
     parser.add_argument("text", help="the command, or - to read one command per line from stdin")
     parser.add_argument("--json", action="store_true", help="print only the JSON call(s)")
     parser.add_argument("--conversation", action="store_true", help="stdin lines form one conversation ('it')")

@@ -6,6 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import console, non_negative_int
 from causal_sam_llm.commands.parse import add_llm_arguments
 from causal_sam_llm.eval_sessions.replay import SessionReplayer, write_report
@@ -13,7 +14,7 @@ from causal_sam_llm.eval_sessions.session_file import read_session
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("replay", help="replay correction sessions (eval_sessions/*.yaml)")
+    parser = subparsers.add_parser("replay", help=summary("replay"))
     parser.add_argument("files", nargs="+", type=Path, help="session YAML files")
     parser.add_argument("--report", type=Path, default=Path("out/replay"), help="report folder")
     parser.add_argument(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import at_least_one, console, non_negative_float, positive_float
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
@@ -26,13 +27,13 @@ from causal_sam_llm.segmentation.training_set import build_training_slices
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    learn = subparsers.add_parser("train-tci", help="learn the TCI response of a trained checkpoint (adds it in place)")
+    learn = subparsers.add_parser("train-tci", help=summary("train-tci"))
     learn.add_argument("--checkpoint", type=Path, required=True)
     learn.add_argument("--steps", type=at_least_one, default=400)
     learn.add_argument("--seed", type=int, default=0)
     learn.add_argument("--set", action="append", default=[], metavar="NAME=PATH")
     learn.set_defaults(run=run_train)
-    score = subparsers.add_parser("eval-tci", help="Dice/HD95 after 0..3 simulated corrections")
+    score = subparsers.add_parser("eval-tci", help=summary("eval-tci"))
     add_protocol_arguments(score)
     score.add_argument("--checkpoint", type=Path, required=True)
     score.add_argument("--rounds", type=at_least_one, default=3)

@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 from typing import get_args
 
+from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import at_least_one, console, non_negative_int, positive_float
 from causal_sam_llm.datasets.protocol import protocol_names
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
@@ -36,7 +37,7 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="train LAD or a baseline on a protocol")
+    parser = subparsers.add_parser("train", help=summary("train"))
     add_protocol_arguments(parser)
     parser.add_argument("--method", choices=get_args(Method), default="lad")
     parser.add_argument("--epochs", type=at_least_one, default=TrainConfig.epochs)
