@@ -7,9 +7,16 @@ import re
 
 from causal_sam_llm.agent.amount_words import DEFAULT, repeats_earlier_request, stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
-from causal_sam_llm.agent.history_words import stated_steps, stated_version
+from causal_sam_llm.agent.history_words import asks_to_redo, stated_steps, stated_version
 from causal_sam_llm.agent.keyword_parser import keyword_parse
-from causal_sam_llm.agent.organ_words import bare_kidney, organs_mentioned, refers_back, unsupported_mentioned
+from causal_sam_llm.agent.organ_words import (
+    KIDNEYS,
+    OTHER_KIDNEY,
+    bare_kidney,
+    organs_mentioned,
+    refers_back,
+    unsupported_mentioned,
+)
 from causal_sam_llm.agent.region_words import (
     CONTINUATION,
     OPPOSITE_REGION,
@@ -69,7 +76,7 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
     unsupported = unsupported_mentioned(stripped)
     if unsupported and not named:
         return clarify(f"This model does not segment the {unsupported[0]}; it segments {pretty(classes)}.")
-    if bare_kidney(stripped) and not named and "right_kidney" in classes:
+    if bare_kidney(stripped) and not named and "right_kidney" in classes and not OTHER_KIDNEY.search(stripped.lower()):
         return clarify("Which kidney do you mean: the patient's right or left?")
     return None
 
@@ -143,6 +150,8 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     # "again but smaller" after a grow is the grow again ("smaller" is its amount), "shrink slices 3-8" is no detail
     has_action = keyword_parse(CONTINUATION.sub(" ", lower), classes, None).tool != CLARIFY
     named, slices, amount = organs_mentioned(text, classes), stated_slices(text), stated_amount(text)
+    if OTHER_KIDNEY.search(lower) and not named and before in KIDNEYS:  # "same on the other kidney"
+        named = [KIDNEYS[before]]
     only_details = (slices is not None or amount is not None) and not named  # "just on slices 20 to 35 though"
     other = OTHER_SIDE.search(lower)  # "the other side", "the opposite pole"
     mirrored = other is not None and not named
@@ -175,9 +184,8 @@ def _mirror(args: dict, part: str, classes: list[str]) -> dict:
     kidney corrected elsewhere, the other kidney ("add the upper pole of the left kidney" … "other side too"); else
     the opposite direction."""
     region, organ = args.get("region"), args.get("organ")
-    kidneys = {"left_kidney": "right_kidney", "right_kidney": "left_kidney"}
-    if region not in ("left", "right") and organ in kidneys and part == "side" and kidneys[organ] in classes:
-        return {"organ": kidneys[organ]}
+    if region not in ("left", "right") and organ in KIDNEYS and part == "side" and KIDNEYS[organ] in classes:
+        return {"organ": KIDNEYS[organ]}
     return {"region": OPPOSITE_REGION.get(region, region)}
 
 
@@ -212,6 +220,8 @@ def ground_history(call: ParsedCall, text: str) -> ParsedCall:
     version, steps = stated_version(text), stated_steps(text)
     if version is not None:
         return ParsedCall(tool="go_to_version", args={"version": version})
+    if call.tool == "undo" and asks_to_redo(text):
+        return ParsedCall(tool="redo", args={"steps": steps or 1})
     if call.tool == "go_to_version":
         if steps is None:
             return clarify("Which version number? The legend shows the current one; 'undo' steps back one.")

@@ -1,15 +1,30 @@
 """How far back or forward a clinician asks to go in the mask versions: "undo twice", "go back three steps", "undo the
-last 2 changes" → 2 steps; "go back to version 3", "show v3 again" → version 3. Shared by the guard rails (a count or
-version the text states is the one used, never the model's guess) and the keyword parser."""
+last 2 changes" → 2 steps; "go back to version 3", "roll back to version five" → that version; "put back what I
+undid" is a redo. Shared by the guard rails (a count or version the text states is the one used, never the model's
+guess) and the keyword parser."""
 
 import re
 
-COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+COUNT_WORDS = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
 TIMES = {"once": 1, "twice": 2, "thrice": 3}
 _COUNT = r"(\d+|" + "|".join(COUNT_WORDS) + r")"
 STEPS = re.compile(_COUNT + r"\s+(?:more\s+)?(?:times|steps?|versions?|changes?|edits?|corrections?|moves?)\b")
 LAST_N = re.compile(r"\blast\s+" + _COUNT + r"\b")
-VERSION = re.compile(r"\b(?:version|v)\s*(?:number\s*|no\.?\s*|#\s*)?(\d+)\b")
+VERSION = re.compile(r"\b(?:version|v)\s*(?:number\s*|no\.?\s*|#\s*)?" + _COUNT + r"\b")
+# "put back the last three things I undid": what was undone comes back, whatever the verb
+UNDONE = re.compile(r"\b(undid|undone)\b")
 
 
 def _as_int(word: str) -> int:
@@ -29,4 +44,9 @@ def stated_steps(text: str) -> int | None:
 def stated_version(text: str) -> int | None:
     """The mask version number `text` names ("version 3", "v3", "version #3"), or None."""
     match = VERSION.search(text.lower())
-    return int(match.group(1)) if match else None
+    return _as_int(match.group(1)) if match else None
+
+
+def asks_to_redo(text: str) -> bool:
+    """Text about bringing back what was undone ("reapply the change I undid"), not about undoing."""
+    return bool(UNDONE.search(text.lower()))

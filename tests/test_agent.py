@@ -197,6 +197,9 @@ def test_a_correction_strength_is_the_amount_the_text_states(text, strength):
         ("show v0 again", ("redo", {"steps": 1}), ("go_to_version", {"version": 0})),
         ("redo both, two steps", ("redo", {"steps": 1}), ("redo", {"steps": 2})),
         ("go back to an earlier version", ("go_to_version", {"version": 7}), ("clarify", None)),
+        ("roll back to version five", ("clarify", {"question": "?"}), ("clarify", None)),  # not a history call
+        ("roll back to version five", ("undo", {"steps": 1}), ("go_to_version", {"version": 5})),
+        ("put back the last three things I undid", ("undo", {"steps": 3}), ("redo", {"steps": 3})),
         ("grow the liver twice as much", ("intervene_decoder", {"organ": "liver"}), ("intervene_decoder", None)),
     ],
 )
@@ -270,6 +273,12 @@ def test_the_keyword_parser_reads_counts_versions_slice_ranges_and_the_organ_act
             "expand spleen posterior 0.33",
             "expand spleen whole 0.5",
             "expand spleen posterior 0.5",
+        ),
+        (
+            "same on the other kidney",
+            "shrink right_kidney superior 0.25",
+            "clarify",
+            "shrink left_kidney superior 0.25",
         ),
         # "the other side": a sided correction mirrored; for a kidney corrected elsewhere, the other kidney
         ("other side too", "shrink liver right 0.2", "shrink liver whole 0.5", "shrink liver left 0.2"),
@@ -346,6 +355,7 @@ def test_organs_in_shorthand_are_named():
     assert organs_mentioned("lft kidny mask goes too far caudally, shrink it a tad", ORGANS) == ["left_kidney"]
     assert organs_mentioned("kidney R: lower pole is missing entirely, add it", ORGANS) == ["right_kidney"]
     assert screen("kidney R: lower pole is missing entirely, add it", ORGANS) is None  # no "which kidney?"
+    assert screen("same on the other kidney", ORGANS) is None  # the conversation says which (a follow-up)
     assert organs_mentioned("lt kid mask has a stray blob anteriorly", ORGANS) == ["left_kidney"]
     assert organs_mentioned("rt kid is too small", ORGANS) == ["right_kidney"]
     assert organs_mentioned("liv looks undersegmented up at the dome", ORGANS) == ["liver"]
