@@ -6,18 +6,9 @@ guess) and the keyword parser."""
 import re
 
 COUNT_WORDS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10,
-}
+}  # fmt: skip
 TIMES = {"once": 1, "twice": 2, "thrice": 3}
 _COUNT = r"(\d+|" + "|".join(COUNT_WORDS) + r")"
 STEPS = re.compile(_COUNT + r"\s+(?:more\s+)?(?:times|steps?|versions?|changes?|edits?|corrections?|moves?)\b")
