@@ -1,5 +1,6 @@
 """A frozen SAM-family model: image encoder + prompt encoder + mask decoder, with the identity of its weights."""
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -63,6 +64,9 @@ class FrozenSamBackbone(nn.Module):
         self.precision: Precision = "fp32"
         # a tuple, so the bf16 copy is not a registered submodule: parameter counts and state stay the fp32 model's
         self._bf16_encoder: tuple[nn.Module, ...] = ()
+        # the mask decoder as its weights came, for box prompts (box_evidence.py): the segmenter later adds LoRA to
+        # the shared one, and the full-decoder baseline fine-tunes it. A tuple: not a submodule, so not counted.
+        self._promptable_decoder: tuple[nn.Module, ...] = (copy.deepcopy(sam.mask_decoder).eval(),)
         self.eval()
 
     @property
@@ -87,6 +91,13 @@ class FrozenSamBackbone(nn.Module):
         if self.precision == "bf16":
             return self._bf16_image_encoder()(normalized.to(torch.bfloat16)).float().contiguous()
         return self.image_encoder(normalized).contiguous()
+
+    def promptable_decoder(self) -> nn.Module:
+        """The pretrained mask decoder, untouched by any training here, on the backbone's device."""
+        decoder = self._promptable_decoder[0]
+        if next(decoder.parameters()).device != self.device:
+            self._promptable_decoder = (decoder.to(self.device),)
+        return self._promptable_decoder[0]
 
     def _bf16_image_encoder(self) -> nn.Module:
         """Built on first use, on the device the backbone is on then."""

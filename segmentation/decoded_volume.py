@@ -1,8 +1,9 @@
 """A segmented volume kept ready for corrections: the decoder's upscaled mask features and per-organ mask weights
 for every slice (computed once from cached embeddings), and the current organ probabilities on the source grid.
-A TCI correction only re-weights cached features of the touched organ and slices: no encoder, no transformer."""
+A TCI correction only re-weights cached features of the touched organ and slices, plus one box-prompted pass of the
+pretrained decoder over the cached embeddings of those slices: no encoder."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -19,6 +20,9 @@ class DecodedVolume:
     upscaled: torch.Tensor  # (Z, 32, S, S) float16
     weights: torch.Tensor  # (Z, C, 32) float32
     letterbox: Letterbox
+    embeddings: torch.Tensor  # (Z, 256, 64, 64) float16, the cached image embeddings (box prompts: box_evidence.py)
+    # organ → slice → (S, S) float16 logits of the box-prompted pretrained decoder, kept once computed
+    box_logits: dict[int, dict[int, torch.Tensor]] = field(default_factory=dict)
 
     @property
     def depth(self) -> int:
@@ -35,7 +39,9 @@ def decode_volume(segmenter: PromptFreeSegmenter, embedded: EmbeddedVolume, batc
         upscaled, organ_weights = segmenter.decode_features(segmenter.adapt(chunk), organs)
         features.append(upscaled.half().cpu())
         weights.append(organ_weights.cpu())
-    return DecodedVolume(torch.cat(features), torch.cat(weights), embedded.letterbox)
+    # the embeddings are float16-rounded already (embedder.py), so keeping them in float16 loses nothing
+    embeddings = torch.from_numpy(embedded.embeddings).half()
+    return DecodedVolume(torch.cat(features), torch.cat(weights), embedded.letterbox, embeddings)
 
 
 def organ_probabilities(

@@ -4,7 +4,8 @@ organ and slices, plus the image's own intensity evidence (the blind baseline is
 HOW MUCH a command changes is read from the command itself: the organ's surface facing the named region moved by the
 commanded reach, capped by what a uniform morphological move by that reach changes (`commanded_change`). WHERE is
 decided by evidence: the voxels the FiLM-modulated decoder logits plus the intensity log-likelihood ratio
-(intensity_evidence.py) rank most (shrinking: least) organ-like cross 0.5, by setting the scalar offset of the
+(intensity_evidence.py) plus the logits of the backbone's pretrained decoder prompted with a box around the organ
+(box_evidence.py) rank most (shrinking: least) organ-like cross 0.5, by setting the scalar offset of the
 modulation so that exactly that amount crosses (`offset_for_amount`; fewer where the gate holds fewer). The offset is
 solved rather than taken from the generator because the decoder's logits in an unseen domain are far from the scale
 the generator was trained on (measured: a kidney the MR segmenter cut short needed about +12, the learned β gave
@@ -15,6 +16,7 @@ from scipy.ndimage import label as connected_components
 from scipy.special import expit, logit
 
 from causal_sam_llm.datasets.label_maps import LabelSet
+from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT, organ_box_logits
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, organ_logits
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT, intensity_log_ratio
@@ -39,6 +41,7 @@ def apply_learned(
     spacing_mm: tuple[float, float, float],
     image: np.ndarray,
     intensity_weight: float = INTENSITY_WEIGHT,
+    box_weight: float = BOX_WEIGHT,
 ) -> np.ndarray:
     """New (Z, C, rows, cols) probabilities; only the named organ on the gated slices changes (in nested sets, growth
     also raises the regions enclosing it). `image`: the (Z, rows, cols) axial image the probabilities belong to.
@@ -64,6 +67,9 @@ def apply_learned(
         member = old > 0.5
         around = intensity_surroundings(intervention, masks[:, organ], spacing_mm, slices, weight, member)
         logits = logits + intensity_weight * intensity_log_ratio(image[slices], member, around)
+        if box_weight:
+            boxed = organ_box_logits(segmenter.backbone, decoded, masks[:, organ], organ, slices, spacing_mm)
+            logits = logits + box_weight * boxed
         amount = commanded_change(masks[:, organ], intervention, spacing_mm, gate)
         logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old

@@ -16,6 +16,7 @@ import torch
 from rich.progress import Progress
 
 from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT
 from causal_sam_llm.segmentation.clinician import choose_intervention, perfect_edit, say
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
@@ -62,6 +63,7 @@ def correct_case(
     rounds: int,
     seed: int = 0,
     intensity_weight: float = INTENSITY_WEIGHT,
+    box_weight: float = BOX_WEIGHT,
 ) -> list[RoundScore]:
     spacing, image = case.axial_spacing_mm(), case.axial_image()
     reference = class_masks(case, segmenter.classes)
@@ -91,6 +93,7 @@ def correct_case(
                 spacing,
                 image,
                 intensity_weight,
+                box_weight,
             )
         if strategy == "blind":
             return apply_blind(state[strategy], organ, intervention, spacing)
@@ -120,6 +123,7 @@ def evaluate_tci(
     rounds: int = 3,
     progress: bool = True,
     intensity_weight: float = INTENSITY_WEIGHT,
+    box_weight: float = BOX_WEIGHT,
 ) -> list[RoundScore]:
     rows: list[RoundScore] = []
     total = sum(len(c) for c in domains.values())
@@ -127,7 +131,9 @@ def evaluate_tci(
         task = bar.add_task("simulated corrections", total=total)
         for domain, cases in domains.items():
             for index, case in enumerate(cases):
-                rows += correct_case(segmenter, generator, embedder, case, domain, rounds, index, intensity_weight)
+                rows += correct_case(
+                    segmenter, generator, embedder, case, domain, rounds, index, intensity_weight, box_weight
+                )
                 bar.advance(task)
     return rows
 

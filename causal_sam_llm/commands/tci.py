@@ -13,6 +13,7 @@ from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignme
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation import tci_gate
+from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT
 from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_generator, load_segmenter
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
@@ -53,6 +54,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "decoder's evidence alone)",
     )
     score.add_argument(
+        "--box-weight",
+        type=non_negative_float,
+        default=BOX_WEIGHT,
+        help=f"weight of the box-prompted pretrained decoder's logits in the learned response (default {BOX_WEIGHT:g}; "
+        "0: none)",
+    )
+    score.add_argument(
         "--gate-band",
         type=positive_float,
         default=tci_gate.GATE_BAND,
@@ -63,7 +71,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--split",
         choices=["test", "train"],
         default="test",
-        help="train: the training domains (where the intensity weight and gate band were chosen), not the OOD tests",
+        help="train: the training domains (where the intensity and box weights and the gate band were chosen), not "
+        "the OOD tests",
     )
     score.set_defaults(run=run_eval)
 
@@ -115,7 +124,13 @@ def run_eval(args: argparse.Namespace) -> int:
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     with torch.inference_mode(), tci_gate.gate_band(args.gate_band):
         rows = evaluate_tci(
-            segmenter, generator, embedder, domains, args.rounds, intensity_weight=args.intensity_weight
+            segmenter,
+            generator,
+            embedder,
+            domains,
+            args.rounds,
+            intensity_weight=args.intensity_weight,
+            box_weight=args.box_weight,
         )
     title = f"TCI on {protocol.name} {args.split} domains"
     if args.film == "identity":
