@@ -7,10 +7,10 @@ commanded amount goes (tci_apply.py).
 Why: in an unseen domain the CT-trained prompt-free decoder is blindest exactly where an organ was cut short (its
 logits there are far below zero, and lowest on the slices it missed entirely), while the box-prompted decoder, asked
 "what is the object in this box", still outlines the organ there. It costs one pass of SAM's small two-way
-transformer per slice from the cached embeddings (no encoder call), ~50 ms on a laptop CPU: too slow to repeat in
-every correction of a large organ, so an organ's boxed logits are computed once, when a correction first needs them
-(or ahead, `prepare`), and kept with the decoded volume; the boxes are those of the organ at that moment, widened so
-that later corrections still move inside them. The weight was chosen on ct_to_mr's
+transformer per slice from the cached embeddings (no encoder call), 30–50 ms on 2 CPU cores: too slow to repeat in
+every correction of a large organ, so an organ's boxed logits are decoded once per slice, when a correction first
+needs them, and kept with the decoded volume; the boxes are those of the organ at that moment, widened so that later
+corrections still move inside them. The weight was chosen on ct_to_mr's
 TRAINING domain (README, "TCI": `eval-tci --split train --box-weight W`)."""
 
 from collections.abc import Iterable
@@ -21,7 +21,7 @@ import torch
 from causal_sam_llm.segmentation.backbone import FrozenSamBackbone
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume
 from causal_sam_llm.segmentation.letterbox import Letterbox
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, organ_body
+from causal_sam_llm.segmentation.tci_gate import organ_body
 
 BOX_WEIGHT = 1.0
 LOGIT_CLIP = 10.0  # beyond this the decoder is sure either way; unclipped, its ±30 would drown the other evidence
@@ -49,19 +49,6 @@ def organ_box_logits(
         kept.update({z: plane for z, plane in zip(new, grid, strict=True)})
     stacked = torch.stack([kept[z] for z in slices]).float()
     return decoded.letterbox.logits_to_source(stacked).clamp(-LOGIT_CLIP, LOGIT_CLIP).numpy()
-
-
-def prepare(
-    backbone: FrozenSamBackbone, decoded: DecodedVolume, masks: np.ndarray, spacing_mm: tuple[float, float, float]
-) -> None:
-    """Compute every present organ's boxed logits ahead (masks: Z, C, rows, cols), over its slices and as far
-    beyond its ends as a grow of full strength reaches, so that no correction waits for them."""
-    reach = 1 + int(np.ceil(MAX_REACH_MM / spacing_mm[0]))
-    for organ in range(masks.shape[1]):
-        occupied = np.nonzero(masks[:, organ].any(axis=(1, 2)))[0]
-        if occupied.size:
-            first, last = max(0, occupied[0] - reach), min(len(masks) - 1, occupied[-1] + reach)
-            organ_box_logits(backbone, decoded, masks[:, organ], organ, range(first, last + 1), spacing_mm)
 
 
 def organ_boxes(mask: np.ndarray, slices: np.ndarray, spacing_mm: tuple[float, float, float]) -> list[Box | None]:

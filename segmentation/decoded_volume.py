@@ -1,7 +1,7 @@
 """A segmented volume kept ready for corrections: the decoder's upscaled mask features and per-organ mask weights
 for every slice (computed once from cached embeddings), and the current organ probabilities on the source grid.
-A TCI correction only re-weights cached features of the touched organ and slices, plus one box-prompted pass of the
-pretrained decoder over the cached embeddings of those slices: no encoder."""
+A TCI correction only re-weights cached features of the touched organ and slices (the first correction of an organ
+also decodes its box evidence from the cached embeddings, kept here: box_evidence.py): no encoder."""
 
 from dataclasses import dataclass, field
 
