@@ -13,7 +13,8 @@ needs them, and kept with the decoded volume; the boxes are those of the organ a
 corrections still move inside them. The weight was chosen on ct_to_mr's
 TRAINING domain (README, "TCI": `eval-tci --split train --box-weight W`)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -25,9 +26,25 @@ from causal_sam_llm.segmentation.tci_gate import organ_body
 
 BOX_WEIGHT = 1.0
 LOGIT_CLIP = 10.0  # beyond this the decoder is sure either way; unclipped, its ±30 would drown the other evidence
-MARGIN_MM = 15.0  # how far beyond the organ a box reaches: about the gate of a typical grow (3 reaches of 5 mm)
+# how far beyond the organ a box reaches: about the gate of a typical grow (3 reaches of 5 mm). A tighter box outlines
+# the organ better on its own but votes against the rest of the gate (README, "TCI": `eval-tci --box-margin M`)
+MARGIN_MM = 15.0
 
 Box = tuple[int, int, int, int]  # first row, first column, last row, last column (inclusive), source pixels
+
+
+@contextmanager
+def box_margin(margin_mm: float) -> Iterator[None]:
+    """Every box made inside the block reaches `margin_mm` beyond the organ; the default comes back afterwards. For
+    sweeps of the margin (`eval-tci --box-margin`); boxed logits kept from before the block are not redone."""
+    global MARGIN_MM
+    if margin_mm < 0:
+        raise ValueError(f"the box margin must be at least 0 mm, got {margin_mm:g}")
+    default, MARGIN_MM = MARGIN_MM, margin_mm
+    try:
+        yield
+    finally:
+        MARGIN_MM = default
 
 
 def organ_box_logits(

@@ -109,6 +109,19 @@ def test_an_organs_boxes_hold_its_body_widened_and_take_the_nearest_slices_where
     assert organ_boxes(np.zeros_like(mask), np.array([0, 1]), spacing) == [None, None]
 
 
+def test_a_box_margin_sweep_holds_only_inside_its_block():
+    """`eval-tci --box-margin M`: boxes made inside the block reach M mm beyond the organ; afterwards the default."""
+    mask = np.zeros((3, 80, 80), bool)
+    mask[1, 30:50, 20:40] = True
+    with box_evidence.box_margin(3.0):
+        tight = organ_boxes(mask, np.array([1]), (5.0, 1.5, 1.5))
+    assert tight == [(28, 18, 51, 41)]  # 3 mm = 2 pixels of 1.5 mm
+    assert box_evidence.MARGIN_MM == MARGIN_MM
+    with pytest.raises(ValueError, match="at least 0 mm"), box_evidence.box_margin(-1.0):
+        organ_boxes(mask, np.array([1]), (5.0, 1.5, 1.5))  # never reached: refused on entry
+    assert box_evidence.MARGIN_MM == MARGIN_MM
+
+
 def test_an_organs_boxed_logits_are_decoded_once_and_kept(litemedsam, two_discs, monkeypatch):
     from causal_sam_llm.segmentation.decoded_volume import DecodedVolume
 

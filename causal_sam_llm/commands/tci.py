@@ -12,7 +12,7 @@ from causal_sam_llm.commands.common import at_least_one, console, non_negative_f
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
-from causal_sam_llm.segmentation import tci_gate
+from causal_sam_llm.segmentation import box_evidence, tci_gate
 from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT
 from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_generator, load_segmenter
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
@@ -59,6 +59,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=BOX_WEIGHT,
         help=f"weight of the box-prompted pretrained decoder's logits in the learned response (default {BOX_WEIGHT:g}; "
         "0: none)",
+    )
+    score.add_argument(
+        "--box-margin",
+        type=non_negative_float,
+        default=box_evidence.MARGIN_MM,
+        help=f"how far (mm) the box prompting the pretrained decoder reaches beyond the organ (default "
+        f"{box_evidence.MARGIN_MM:g})",
     )
     score.add_argument(
         "--gate-band",
@@ -122,7 +129,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.max_cases is not None:
         domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
-    with torch.inference_mode(), tci_gate.gate_band(args.gate_band):
+    with torch.inference_mode(), tci_gate.gate_band(args.gate_band), box_evidence.box_margin(args.box_margin):
         rows = evaluate_tci(
             segmenter,
             generator,
