@@ -1,7 +1,8 @@
 """eval-tci: on OOD cases, Dice and HD95 after 0..R simulated corrections, for the learned TCI, a blind
 morphological edit driven by the same Intervention, no correction, and an oracle that carries each command out
 perfectly: inside its gate, in its direction, exactly its amount, the wrong voxels first (the most an edit that does
-what the learned response is asked to do could give: its upper bound)."""
+what the learned response is asked to do could give: its upper bound). Each correction's share of changed voxels it
+set right (`right_share`) shows where a strategy loses against that bound: in the amount or in where it goes."""
 
 import json
 from dataclasses import asdict, dataclass
@@ -43,6 +44,15 @@ class RoundScore:
     dice: float  # mean over organs present, %
     hd95_mm: float
     command: str
+    right_share: float | None = None  # % of the voxels this round's correction changed that it set right
+
+
+def right_share(before: np.ndarray, after: np.ndarray, reference: np.ndarray) -> float | None:
+    """% of the voxels a correction changed (any organ) that now agree with the reference: where inside its gate
+    the commanded amount went (the oracle's are right first). None when nothing changed."""
+    changed = before != after
+    count = int(changed.sum())
+    return 100.0 * int((changed & (after == reference)).sum()) / count if count else None
 
 
 def apply_oracle(
@@ -102,16 +112,17 @@ def correct_case(
     said: dict[str, Intervention | None] = {strategy: None for strategy in STRATEGIES}
     for round_index in range(rounds + 1):
         for strategy in STRATEGIES:
-            masks, command = masks_of(strategy), ""
+            masks, command, share = masks_of(strategy), "", None
             if round_index > 0 and strategy != "none":
                 intervention = choose_intervention(masks, reference, segmenter.classes, spacing, said[strategy])
                 said[strategy] = intervention
                 if intervention is not None:
                     command = say(intervention, rng)
                     state[strategy] = apply(strategy, intervention)
-                    masks = masks_of(strategy)
+                    masks, before = masks_of(strategy), masks
+                    share = right_share(before, masks, reference)
             dice, hd95 = mean_dice_hd95(masks, reference, spacing)
-            rows.append(RoundScore(strategy, domain, case.case_id, round_index, dice, hd95, command))
+            rows.append(RoundScore(strategy, domain, case.case_id, round_index, dice, hd95, command, share))
     return rows
 
 
@@ -139,14 +150,17 @@ def evaluate_tci(
 
 
 def curves(rows: list[RoundScore]) -> dict:
-    """strategy → {"dice": [mean per round], "hd95_mm": [...]}."""
+    """strategy → {"dice": [mean per round], "hd95_mm": [...], "right_share": [...; None where no correction
+    changed anything]}."""
     result = {}
     for strategy in STRATEGIES:
         chosen = [r for r in rows if r.strategy == strategy]
         rounds = sorted({r.round for r in chosen})
+        shares = [[r.right_share for r in chosen if r.round == k and r.right_share is not None] for k in rounds]
         result[strategy] = {
             "dice": [float(np.nanmean([r.dice for r in chosen if r.round == k])) for k in rounds],
             "hd95_mm": [float(np.nanmean([r.hd95_mm for r in chosen if r.round == k])) for k in rounds],
+            "right_share": [float(np.mean(s)) if s else None for s in shares],
         }
     return result
 
@@ -177,7 +191,20 @@ def write_tci_report(rows: list[RoundScore], out_json: Path, title: str, command
     markdown = (
         f"## {title}\n\nCommand: `{command}`\n\nMean Dice % / HD95 mm after k simulated corrections\n\n"
         + "\n".join(lines)
+        + "\n\nWhere the k-th correction went: % of the voxels it changed that it set right (mean over cases)\n\n"
+        + "\n".join(_share_table(summary))
         + f"\n\n![curves]({out_json.with_suffix('.png').name})\n"
     )
     out_json.with_suffix(".md").write_text(markdown)
     return markdown
+
+
+def _share_table(summary: dict) -> list[str]:
+    corrections = len(summary["none"]["dice"]) - 1
+    lines = ["| strategy | " + " | ".join(f"correction {k}" for k in range(1, corrections + 1)) + " |"]
+    lines.append("|---|" + "---|" * corrections)
+    for strategy, values in summary.items():
+        if strategy != "none":
+            cells = ["–" if v is None else f"{v:.1f}" for v in values["right_share"][1:]]
+            lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
+    return lines

@@ -23,6 +23,7 @@ from causal_sam_llm.segmentation.tci_apply import (
     touched_slices,
 )
 from causal_sam_llm.segmentation.tci_blind import apply_blind
+from causal_sam_llm.segmentation.tci_evaluation import right_share
 from causal_sam_llm.segmentation.tci_gate import GATE_BAND, gate_band, intervention_gate, organ_body
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
@@ -358,3 +359,15 @@ def test_film_logits_equal_the_dot_product_over_explicitly_modulated_features(ga
     assert torch.allclose(
         modulated_logits(features, weights, None), (weights[:, :, None, None] * features).sum(1), atol=1e-4
     )
+
+
+def test_the_share_of_a_corrections_changed_voxels_that_it_set_right():
+    reference = np.zeros((1, 1, 4, 4), bool)
+    reference[0, 0, :2] = True  # the organ: the top two rows
+    before = np.zeros_like(reference)
+    before[0, 0, 0] = True  # cut short by a row
+    after = before.copy()
+    after[0, 0, 1] = True  # a grow by one row: 4 voxels, all right
+    after[0, 0, 2, :1] = True  # and one too far
+    assert right_share(before, after, reference) == 80.0
+    assert right_share(before, before, reference) is None  # nothing changed: no share

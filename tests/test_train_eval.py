@@ -312,6 +312,10 @@ def test_eval_tci_compares_learned_blind_none_and_an_oracle(tiny_benchmark, tiny
     assert none[0] == none[1] == none[2]  # no correction, no change
     oracle = result["curves"]["oracle"]["dice"]
     assert oracle[0] == none[0] and oracle[2] >= oracle[1] >= oracle[0]  # a perfect edit in the gate never hurts
+    shares = {strategy: values["right_share"] for strategy, values in result["curves"].items()}
+    assert shares["none"] == [None, None, None] and shares["learned"][0] is None  # nothing changed yet
+    assert all(0 <= share <= 100 for values in shares.values() for share in values[1:] if share is not None)
+    assert "set right" in report.with_suffix(".md").read_text()
     ablation = tmp_path / "identity.json"
     arguments = ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", str(tiny_lad), "--json", str(ablation)]
     arguments += ["--set", f"benchmark={tiny_benchmark}", "--rounds", "1", "--max-cases", "1", "--film", "identity"]
