@@ -1,8 +1,8 @@
 """eval-tci: on OOD cases, Dice and HD95 after 0..R simulated corrections, for the learned TCI, a blind
 morphological edit driven by the same Intervention, no correction, and an oracle that carries each command out
 perfectly: inside its gate, in its direction, exactly its amount, the wrong voxels first (the most an edit that does
-what the learned response is asked to do could give: its upper bound). Each correction's share of changed voxels it
-set right (`right_share`) shows where a strategy loses against that bound: in the amount or in where it goes."""
+what the learned response is asked to do could give: its upper bound). Each correction also reports the share of the
+voxels it changed that it set right (`right_share`): how well it placed what it moved."""
 
 import json
 from dataclasses import asdict, dataclass
