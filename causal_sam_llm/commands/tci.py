@@ -13,7 +13,6 @@ from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignme
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation import box_evidence, tci_gate
-from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT
 from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_generator, load_segmenter
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
@@ -56,9 +55,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument(
         "--box-weight",
         type=non_negative_float,
-        default=BOX_WEIGHT,
-        help=f"weight of the box-prompted pretrained decoder's logits in the learned response (default {BOX_WEIGHT:g}; "
-        "0: none)",
+        default=box_evidence.BOX_WEIGHT,
+        help="weight of the box-prompted pretrained decoder's logits in the learned response (default "
+        f"{box_evidence.BOX_WEIGHT:g}; 0: none)",
     )
     score.add_argument(
         "--box-margin",
