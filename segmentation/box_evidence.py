@@ -8,21 +8,25 @@ Why: in an unseen domain the CT-trained prompt-free decoder is blindest exactly 
 logits there are far below zero, and lowest on the slices it missed entirely), while the box-prompted decoder, asked
 "what is the object in this box", still outlines the organ there. It costs one pass of SAM's small two-way
 transformer per slice from the cached embeddings (no encoder call), 30–50 ms on 2 CPU cores: too slow to repeat in
-every correction of a large organ, so an organ's boxed logits are decoded once per slice, when a correction first
-needs them, and kept with the decoded volume; the boxes are those of the organ at that moment, widened so that later
-corrections still move inside them. The weight was chosen on ct_to_mr's
-TRAINING domain (README, "TCI": `eval-tci --split train --box-weight W`)."""
+every correction of a large organ (the liver's 93 slices took 3 s), so each organ's boxed logits are decoded once,
+right after segmentation and in the background (box_prefetch.py), on every slice a single command could touch
+(`keep_for_corrections`), and kept with the decoded volume; a slice a later correction reaches beyond those is
+decoded when first needed. The boxes are those of the
+organ at that moment, widened so that later corrections still move inside them. The weight was chosen on
+ct_to_mr's TRAINING domain (README, "TCI": `eval-tci --split train --box-weight W`)."""
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import torch
+from rich.progress import Progress
 
 from causal_sam_llm.segmentation.backbone import FrozenSamBackbone
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume
+from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.letterbox import Letterbox
-from causal_sam_llm.segmentation.tci_gate import organ_body
+from causal_sam_llm.segmentation.tci_gate import organ_body, slice_range
 
 BOX_WEIGHT = 1.0
 LOGIT_CLIP = 10.0  # beyond this the decoder is sure either way; unclipped, its ±30 would drown the other evidence
@@ -58,14 +62,58 @@ def organ_box_logits(
     """(len(slices), rows, cols) boxed logits of `organ` (its current `mask`: Z, rows, cols) on the source grid,
     from what `decoded` keeps; slices not seen yet are decoded now and kept."""
     slices = [int(z) for z in slices]
+    _decode_missing(backbone, decoded, mask, organ, slices, spacing_mm)
+    kept = decoded.box_logits[organ]
+    stacked = torch.stack([kept[z] for z in slices]).float()
+    return decoded.letterbox.logits_to_source(stacked).clamp(-LOGIT_CLIP, LOGIT_CLIP).numpy()
+
+
+def keep_for_corrections(
+    backbone: FrozenSamBackbone,
+    decoded: DecodedVolume,
+    masks: np.ndarray,
+    organs: list[int],
+    spacing_mm: tuple[float, float, float],
+    progress: bool = False,
+) -> int:
+    """Decode and keep each of `organs`' boxed logits (`masks`: Z, C, rows, cols, as just segmented) on every slice
+    one command without a slice range could touch, so that no correction has to decode them; slices kept already
+    are not redone. Returns how many slices were decoded."""
+    wanted = {o: _reachable_slices(masks[:, o], spacing_mm) for o in organs if masks[:, o].any()}
+    missing = {o: [z for z in s if z not in decoded.box_logits.get(o, {})] for o, s in wanted.items()}
+    total = sum(len(s) for s in missing.values())
+    with Progress(disable=not progress or total == 0, transient=True) as bar:
+        task = bar.add_task("box evidence for corrections", total=total)
+        for organ, slices in missing.items():
+            _decode_missing(backbone, decoded, masks[:, organ], organ, slices, spacing_mm)
+            bar.advance(task, len(slices))
+    return total
+
+
+def _reachable_slices(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> list[int]:
+    """The slices a full-strength grow of the whole organ can touch: no command without a slice range reaches
+    farther (tci_gate.slice_range)."""
+    widest = Intervention(organ="any", action="expand", region="whole", strength=1.0)
+    first, last = slice_range(widest, mask, spacing_mm)
+    return list(range(first, last + 1))
+
+
+def _decode_missing(
+    backbone: FrozenSamBackbone,
+    decoded: DecodedVolume,
+    mask: np.ndarray,
+    organ: int,
+    slices: list[int],
+    spacing_mm: tuple[float, float, float],
+) -> None:
+    """Decodes `organ`'s boxed logits on those of `slices` not kept yet, boxed around its current `mask`, and keeps
+    them."""
     kept = decoded.box_logits.setdefault(organ, {})
     new = [z for z in slices if z not in kept]
     if new:
         boxes = organ_boxes(mask, np.asarray(new), spacing_mm)
         grid = box_logits(backbone, decoded.embeddings, decoded.letterbox, np.asarray(new), boxes)
         kept.update({z: plane for z, plane in zip(new, grid, strict=True)})
-    stacked = torch.stack([kept[z] for z in slices]).float()
-    return decoded.letterbox.logits_to_source(stacked).clamp(-LOGIT_CLIP, LOGIT_CLIP).numpy()
 
 
 def organ_boxes(mask: np.ndarray, slices: np.ndarray, spacing_mm: tuple[float, float, float]) -> list[Box | None]:
@@ -108,11 +156,13 @@ def box_logits(
     letterbox: Letterbox,
     slices: np.ndarray,
     boxes: list[Box | None],
-    batch: int = 8,
+    batch: int = 2,
 ) -> torch.Tensor:
     """(len(slices), S, S) float16 logits on the decoder's output grid of the pretrained decoder prompted with each
     slice's box (source pixels), clipped to ±LOGIT_CLIP; −LOGIT_CLIP on slices without a box. `embeddings`: the
-    volume's (Z, 256, 64, 64) cached ones."""
+    volume's (Z, 256, 64, 64) cached ones. Two slices per batch: on 2 cores the fastest (37 ms per slice against 60
+    at 8, identical logits) and it holds about 60 MB while it runs instead of about 220 MB at 8, which matters
+    because the pass runs beside the LLM (box_prefetch.py; `python -m causal_sam_llm.bench.memory`)."""
     side = letterbox.on_mask_grid().size
     result = torch.full((len(slices), side, side), -LOGIT_CLIP, dtype=torch.float16)
     boxed = [i for i, box in enumerate(boxes) if box is not None]

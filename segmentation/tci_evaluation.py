@@ -17,7 +17,7 @@ import torch
 from rich.progress import Progress
 
 from causal_sam_llm.datasets.case import Case
-from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT
+from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT, keep_for_corrections
 from causal_sam_llm.segmentation.clinician import choose_intervention, perfect_edit, say
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
@@ -81,6 +81,8 @@ def correct_case(
     organs = list(range(len(segmenter.classes)))
     start = organ_probabilities(segmenter, decoded, organs)
     start_masks = masks_from_probabilities(start, case.label_set, segmenter.classes)
+    if box_weight:  # as the agent's `segment` does, so that the learned corrections find the same boxes
+        keep_for_corrections(segmenter.backbone, decoded, start_masks, organs, spacing)
     rng = np.random.default_rng(seed)
     rows: list[RoundScore] = []
     state = {strategy: start_masks if strategy in MASK_STRATEGIES else start for strategy in STRATEGIES}

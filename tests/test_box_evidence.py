@@ -11,6 +11,7 @@ from causal_sam_llm.segmentation.box_evidence import (
     MARGIN_MM,
     box_logits,
     decode_boxes,
+    keep_for_corrections,
     organ_box_logits,
     organ_boxes,
     slice_boxes,
@@ -137,3 +138,25 @@ def test_an_organs_boxed_logits_are_decoded_once_and_kept(litemedsam, two_discs,
     assert decoded_slices == [2, 1]  # slice 0 only, the second time
     np.testing.assert_array_equal(first, again[1:])
     assert first.shape == (2, ROWS, COLS) and (first[0][left] > 0).mean() > 0.95
+
+
+def test_segmentation_keeps_every_slice_one_command_could_touch(litemedsam, two_discs, monkeypatch):
+    """keep_for_corrections: the organ's slices and a full-strength grow's reach beyond them (1 + 30 mm / 10 mm = 4
+    slices each way), each decoded once; an absent organ costs nothing."""
+    from causal_sam_llm.segmentation.decoded_volume import DecodedVolume
+
+    embedded, left, _right = two_discs
+    volume = np.repeat(embedded.embeddings, 12, axis=0)
+    decoded = DecodedVolume(torch.zeros(12, 1), torch.zeros(12, 2, 32), embedded.letterbox, torch.from_numpy(volume))
+    masks = np.zeros((12, 2, ROWS, COLS), bool)
+    masks[5:7, 0] = left  # organ 0 on slices 5–6; organ 1 absent
+    decoded_slices = []
+    real = box_evidence.decode_boxes
+    monkeypatch.setattr(box_evidence, "decode_boxes", lambda b, e, p: decoded_slices.append(len(e)) or real(b, e, p))
+    spacing = (10.0, 1.0, 1.0)
+    assert keep_for_corrections(litemedsam, decoded, masks, [0, 1], spacing) == 10
+    assert sorted(decoded.box_logits[0]) == list(range(1, 11)) and 1 not in decoded.box_logits
+    assert keep_for_corrections(litemedsam, decoded, masks, [0, 1], spacing) == 0  # kept: nothing redone
+    decoded_before = sum(decoded_slices)
+    organ_box_logits(litemedsam, decoded, masks[:, 0], 0, range(2, 10), spacing)
+    assert sum(decoded_slices) == decoded_before == 10  # a correction finds them kept

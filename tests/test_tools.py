@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.datasets.study import open_study
+from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES
 from causal_sam_llm.tools.mask_history import MaskHistory
@@ -60,6 +61,53 @@ def test_expand_grows_only_the_named_organ_from_cached_features(bench):
     others = [o for o in bench.classes if o != "liver" and abs(after_volumes[o] - before_volumes[o]) >= 0.05]
     assert not others and "Also changed" not in result.message
     run_tool(bench, "undo", {})
+
+
+def test_a_correction_finds_its_box_evidence_decoded_at_segmentation(bench, monkeypatch):
+    """`segment` decodes the box evidence each organ's corrections weigh (in the background), so a correction
+    decodes none of it."""
+    from causal_sam_llm.segmentation import box_evidence
+
+    bench.wait_for_box_evidence()
+    assert set(bench.decoded.box_logits) == set(range(len(bench.classes))) and "box evidence" in bench.timings_ms
+    decoded = []
+    monkeypatch.setattr(box_evidence, "decode_boxes", lambda *args: decoded.append(args) or pytest.fail("decoded"))
+    for organ in bench.classes:
+        run_tool(bench, "intervene_decoder", {"organ": organ, "action": "expand", "region": "superior"})
+        run_tool(bench, "undo", {})
+    assert not decoded
+
+
+def test_a_correction_asked_during_the_background_pass_gets_what_eval_tci_measures(home_benchmark, tmp_path):
+    """The first correction, asked right after `segment`, waits for the background pass and equals the same
+    correction on box evidence decoded in the foreground from the segmented masks (as eval-tci decodes it)."""
+    from causal_sam_llm.segmentation.box_evidence import keep_for_corrections
+    from causal_sam_llm.segmentation.inference import masks_from_probabilities
+    from causal_sam_llm.segmentation.tci_apply import apply_learned
+
+    session = Workbench.create(tmp_path / "quick")
+    run_tool(session, "load_study", {"study": CASE})
+    run_tool(session, "segment", {"organ": "all"})
+    segmented, masks = session.probabilities().copy(), session.masks()
+    command = {"organ": "left_kidney", "action": "expand", "region": "superior", "strength": 0.6}
+    result = run_tool(session, "intervene_decoder", command)
+    assert result.data["waited_ms"] > 0 and session.history.current == 1
+    session.decoded.box_logits.clear()
+    organs = list(range(len(session.classes)))
+    keep_for_corrections(session.segmenter.backbone, session.decoded, masks, organs, session.case.axial_spacing_mm())
+    case = session.case
+    foreground = apply_learned(
+        session.segmenter,
+        session.generator,
+        session.decoded,
+        segmented,
+        Intervention(**command),
+        case.label_set,
+        case.axial_spacing_mm(),
+        case.axial_image(),
+    )
+    np.testing.assert_allclose(session.probabilities(), foreground, atol=1e-3)  # versions are kept in float16
+    assert (session.masks() != masks_from_probabilities(foreground, case.label_set, session.classes)).sum() == 0
 
 
 def test_a_correction_reports_every_other_region_it_changed():

@@ -21,6 +21,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     intervention = parse_intervention(args.model_dump(), bench.classes, bench.depth)
     volumes_before = bench.organ_volumes_ml()
     before = volumes_before[intervention.organ]
+    waited = bench.wait_for_box_evidence()
     start = time.perf_counter()
     updated = apply_learned(
         bench.segmenter,
@@ -42,11 +43,24 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         tool="intervene_decoder",
         message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
         f"{before:.0f} → {after:.0f} ml, re-decoded in {elapsed:.0f} ms."
-        + also_changed(volumes_before, volumes_after, intervention.organ),
-        data={"intervention": intervention.model_dump(mode="json"), "volume_ml": [round(before, 1), round(after, 1)]},
+        + also_changed(volumes_before, volumes_after, intervention.organ)
+        + waiting_note(waited),
+        data={
+            "intervention": intervention.model_dump(mode="json"),
+            "volume_ml": [round(before, 1), round(after, 1)],
+            "waited_ms": round(1000 * waited),
+        },
         version=version.number,
         elapsed_ms=elapsed,
     )
+
+
+def waiting_note(waited_s: float) -> str:
+    """Said when the correction had to wait for the box evidence still being decoded after segmentation, so that
+    the wait is not mistaken for the correction's own time."""
+    if waited_s < 0.05:
+        return ""
+    return f" Waited {1000 * waited_s:.0f} ms for the box evidence decoded after segmentation."
 
 
 def also_changed(before: dict[str, float], after: dict[str, float], organ: str) -> str:

@@ -33,6 +33,7 @@ def segment(bench: Workbench, args: SegmentArgs) -> ToolResult:
         probabilities = np.zeros((depth, len(bench.classes), *fresh.shape[2:]), np.float32)
     probabilities[np.ix_(slices, organs)] = fresh
     version = bench.history.add(probabilities, f"segment {args.organ} slices {first}-{last}")
+    bench.keep_box_evidence(organs)  # what corrections of these organs will weigh, decoded in the background
     volumes = bench.organ_volumes_ml()
     named = bench.classes if args.organ == "all" else [args.organ]
     summary = ", ".join(f"{name.replace('_', ' ')} {volumes[name]:.0f} ml" for name in named)

@@ -17,6 +17,7 @@ from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.errors import CausalSamError
 from causal_sam_llm.paths import claim_folder, embedding_cache_dir, numbered
+from causal_sam_llm.segmentation.box_prefetch import BackgroundBoxEvidence
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter, shipped_checkpoint
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
@@ -55,6 +56,7 @@ class Workbench:
     history: MaskHistory | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     _reference: np.ndarray | None = field(default=None, repr=False)
+    _box_pass: BackgroundBoxEvidence | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -80,6 +82,8 @@ class Workbench:
         bench = cls.create(folder, saved.get("checkpoint"), cache)
         if saved.get("study"):
             bench.load(saved["study"], saved.get("labels"), masks_folder=saved.get("masks", "masks"))
+            if bench.history is not None and bench.history.current is not None:
+                bench.keep_box_evidence(list(range(len(bench.classes))))
         return bench
 
     @property
@@ -107,6 +111,7 @@ class Workbench:
         if masks_folder and Path(masks_folder).name != masks_folder:  # study.json is a file a user could edit
             raise NoStudyError(f"study.json names the masks folder {masks_folder!r}: only a folder inside the session.")
         case = open_study(study, labels, label_set_name=self.label_set_name)
+        self.wait_for_box_evidence()  # the previous study's pass, before this one's encoder needs the cores
         if case.label_set_name != self.label_set_name:
             raise StudyMismatchError(
                 f"{study} is a {case.label_set_name.replace('_', ' ')} study, but this model segments "
@@ -152,6 +157,24 @@ class Workbench:
         if self.decoded is None:
             raise NoStudyError("no study is loaded.")
         return organ_probabilities(self.segmenter, self.decoded, organs, slices)
+
+    def keep_box_evidence(self, organs: list[int]) -> None:
+        """Start decoding, in the background, the box evidence that corrections of `organs` will weigh, from their
+        masks as they are now (segmentation/box_prefetch.py); a correction waits for it (`wait_for_box_evidence`)."""
+        if self.decoded is None:
+            raise NoStudyError("no study is loaded.")
+        self.wait_for_box_evidence()  # one pass at a time
+        spacing = self.require_case().axial_spacing_mm()
+        self._box_pass = BackgroundBoxEvidence(self.segmenter.backbone, self.decoded, self.masks(), organs, spacing)
+
+    def wait_for_box_evidence(self) -> float:
+        """Seconds waited for the background box evidence pass to end (0 when none was running)."""
+        if self._box_pass is None:
+            return 0.0
+        box_pass, self._box_pass = self._box_pass, None
+        waited = box_pass.wait()
+        self.timings_ms["box evidence"] = 1000 * box_pass.seconds
+        return waited
 
     def organ_volumes_ml(self) -> dict[str, float]:
         spacing = self.require_case().axial_spacing_mm()
