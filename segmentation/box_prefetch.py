@@ -45,11 +45,9 @@ class BackgroundBoxEvidence:
             self._error = error
         self.seconds = time.perf_counter() - start
 
-    def wait(self) -> float:
-        """Seconds spent waiting for the pass to end (about 0 when it had). Raises what went wrong in it, once."""
-        start = time.perf_counter()
+    def wait(self) -> None:
+        """Returns when the pass has ended. Raises what went wrong in it, once (what it kept before stays kept)."""
         self._thread.join()
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        return time.perf_counter() - start

@@ -110,6 +110,26 @@ def test_a_correction_asked_during_the_background_pass_gets_what_eval_tci_measur
     assert (session.masks() != masks_from_probabilities(foreground, case.label_set, session.classes)).sum() == 0
 
 
+def test_a_failed_background_pass_costs_no_correction(home_benchmark, tmp_path, monkeypatch):
+    """If the box evidence pass after segmentation fails, the next correction still runs (decoding the box evidence
+    it needs itself) and says what failed, once."""
+    from causal_sam_llm.segmentation import box_prefetch
+
+    def fail(*_args):
+        raise MemoryError("no room for the box pass")
+
+    monkeypatch.setattr(box_prefetch, "keep_for_corrections", fail)
+    session = Workbench.create(tmp_path / "failing")
+    run_tool(session, "load_study", {"study": CASE})
+    run_tool(session, "segment", {"organ": "all"})
+    command = {"organ": "spleen", "action": "expand", "region": "whole", "strength": 0.4}
+    first = run_tool(session, "intervene_decoder", command)
+    assert "failed (MemoryError: no room for the box pass)" in first.message
+    assert session.history.current == 1 and set(session.decoded.box_logits) == {session.classes.index("spleen")}
+    second = run_tool(session, "intervene_decoder", command)
+    assert "failed" not in second.message and session.history.current == 2
+
+
 def test_a_correction_reports_every_other_region_it_changed():
     from causal_sam_llm.tools.intervene_decoder import also_changed
 

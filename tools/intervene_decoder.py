@@ -22,6 +22,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     volumes_before = bench.organ_volumes_ml()
     before = volumes_before[intervention.organ]
     waited = bench.wait_for_box_evidence()
+    failure, bench.box_evidence_failure = bench.box_evidence_failure, None  # said once
     start = time.perf_counter()
     updated = apply_learned(
         bench.segmenter,
@@ -44,7 +45,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
         f"{before:.0f} → {after:.0f} ml, re-decoded in {elapsed:.0f} ms."
         + also_changed(volumes_before, volumes_after, intervention.organ)
-        + waiting_note(waited),
+        + waiting_note(waited, failure),
         data={
             "intervention": intervention.model_dump(mode="json"),
             "volume_ml": [round(before, 1), round(after, 1)],
@@ -55,9 +56,12 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     )
 
 
-def waiting_note(waited_s: float) -> str:
-    """Said when the correction had to wait for the box evidence still being decoded after segmentation, so that
-    the wait is not mistaken for the correction's own time."""
+def waiting_note(waited_s: float, failure: str | None = None) -> str:
+    """Said when the correction had to wait for the box evidence still being decoded after segmentation (so that the
+    wait is not mistaken for the correction's own time), or when that pass failed and the correction decoded its
+    own."""
+    if failure:
+        return f" The box evidence pass after segmentation failed ({failure}); this correction decoded its own."
     if waited_s < 0.05:
         return ""
     return f" Waited {1000 * waited_s:.0f} ms for the box evidence decoded after segmentation."

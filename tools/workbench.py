@@ -57,6 +57,7 @@ class Workbench:
     timings_ms: dict[str, float] = field(default_factory=dict)
     _reference: np.ndarray | None = field(default=None, repr=False)
     _box_pass: BackgroundBoxEvidence | None = field(default=None, repr=False)
+    box_evidence_failure: str | None = None  # why the last background box evidence pass failed, if it did
 
     @classmethod
     def create(
@@ -168,13 +169,19 @@ class Workbench:
         self._box_pass = BackgroundBoxEvidence(self.segmenter.backbone, self.decoded, self.masks(), organs, spacing)
 
     def wait_for_box_evidence(self) -> float:
-        """Seconds waited for the background box evidence pass to end (0 when none was running)."""
+        """Seconds waited for the background box evidence pass to end (0 when none was running). A pass that failed
+        is recorded in `box_evidence_failure`, not raised: a correction then decodes the box evidence it needs
+        itself (box_evidence.organ_box_logits), so a failed prefetch never costs the clinician a correction."""
         if self._box_pass is None:
             return 0.0
         box_pass, self._box_pass = self._box_pass, None
-        waited = box_pass.wait()
+        start = time.perf_counter()
+        try:
+            box_pass.wait()
+        except Exception as error:
+            self.box_evidence_failure = f"{type(error).__name__}: {error}"
         self.timings_ms["box evidence"] = 1000 * box_pass.seconds
-        return waited
+        return time.perf_counter() - start
 
     def organ_volumes_ml(self) -> dict[str, float]:
         spacing = self.require_case().axial_spacing_mm()
