@@ -11,16 +11,15 @@ transformer per slice from the cached embeddings (no encoder call), 30–50 ms o
 every correction of a large organ (the liver's 93 slices took 3 s), so each organ's boxed logits are decoded once,
 right after segmentation and in the background (box_prefetch.py), on every slice a single command could touch
 (`keep_for_corrections`), and kept with the decoded volume; a slice a later correction reaches beyond those is
-decoded when first needed. The boxes are those of the
-organ at that moment, widened so that later corrections still move inside them. The weight was chosen on
-ct_to_mr's TRAINING domain (README, "TCI": `eval-tci --split train --box-weight W`)."""
+decoded when first needed. The boxes are those of the organ at that moment, widened so that later corrections still
+move inside them. The weight was chosen on ct_to_mr's TRAINING domain (README, "TCI": `eval-tci --split train
+--box-weight W`)."""
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import torch
-from rich.progress import Progress
 
 from causal_sam_llm.segmentation.backbone import FrozenSamBackbone
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume
@@ -74,20 +73,15 @@ def keep_for_corrections(
     masks: np.ndarray,
     organs: list[int],
     spacing_mm: tuple[float, float, float],
-    progress: bool = False,
 ) -> int:
     """Decode and keep each of `organs`' boxed logits (`masks`: Z, C, rows, cols, as just segmented) on every slice
     one command without a slice range could touch, so that no correction has to decode them; slices kept already
     are not redone. Returns how many slices were decoded."""
     wanted = {o: _reachable_slices(masks[:, o], spacing_mm) for o in organs if masks[:, o].any()}
     missing = {o: [z for z in s if z not in decoded.box_logits.get(o, {})] for o, s in wanted.items()}
-    total = sum(len(s) for s in missing.values())
-    with Progress(disable=not progress or total == 0, transient=True) as bar:
-        task = bar.add_task("box evidence for corrections", total=total)
-        for organ, slices in missing.items():
-            _decode_missing(backbone, decoded, masks[:, organ], organ, slices, spacing_mm)
-            bar.advance(task, len(slices))
-    return total
+    for organ, slices in missing.items():
+        _decode_missing(backbone, decoded, masks[:, organ], organ, slices, spacing_mm)
+    return sum(len(s) for s in missing.values())
 
 
 def _reachable_slices(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> list[int]:
@@ -160,9 +154,9 @@ def box_logits(
 ) -> torch.Tensor:
     """(len(slices), S, S) float16 logits on the decoder's output grid of the pretrained decoder prompted with each
     slice's box (source pixels), clipped to ±LOGIT_CLIP; −LOGIT_CLIP on slices without a box. `embeddings`: the
-    volume's (Z, 256, 64, 64) cached ones. Two slices per batch: on 2 cores the fastest (37 ms per slice against 60
-    at 8, identical logits) and it holds about 60 MB while it runs instead of about 220 MB at 8, which matters
-    because the pass runs beside the LLM (box_prefetch.py; `python -m causal_sam_llm.bench.memory`)."""
+    volume's (Z, 256, 64, 64) cached ones. Two slices per batch: on 2 cores faster than eight (`make bench`: 37 vs
+    51 ms per slice, identical logits), and the pass holds about 60 MB while it runs instead of about 220 MB, which
+    matters because it runs beside the LLM (box_prefetch.py; measured in a throw-away run, the issue's note)."""
     side = letterbox.on_mask_grid().size
     result = torch.full((len(slices), side, side), -LOGIT_CLIP, dtype=torch.float16)
     boxed = [i for i, box in enumerate(boxes) if box is not None]

@@ -30,7 +30,6 @@ class BackgroundBoxEvidence:
         spacing_mm: tuple[float, float, float],
     ) -> None:
         self.seconds = 0.0
-        self.decoded_slices = 0
         self._error: BaseException | None = None
         arguments = (backbone, decoded, masks.copy(), list(organs), spacing_mm)
         # not a daemon: an interpreter that exits mid-pass lets it finish rather than kill it inside torch
@@ -40,7 +39,7 @@ class BackgroundBoxEvidence:
     def _run(self, *arguments) -> None:
         start = time.perf_counter()
         try:
-            self.decoded_slices = keep_for_corrections(*arguments)
+            keep_for_corrections(*arguments)
         except BaseException as error:  # handed to whoever waits, rather than lost with the thread
             self._error = error
         self.seconds = time.perf_counter() - start

@@ -66,7 +66,7 @@ def organ_logits(
 ) -> np.ndarray:
     """(len(slices), len(organs), rows, cols) logits on the source grid from the cached features. Slice by slice:
     the float32 copy of one slice's features (8 MB) stays in the CPU's cache, where 16 at a time (134 MB) did not —
-    the same logits, and the liver's correction in `make bench` took 0.45 s instead of 0.64 s."""
+    the same logits, and the liver's correction in `make bench` took 0.47 s instead of 0.64 s."""
     indices = np.arange(decoded.depth) if slices is None else np.asarray(slices)
     chunks = []
     for start in range(0, len(indices), batch):
