@@ -79,11 +79,10 @@ def _decoder_seconds(segmenter, embedded, device: str, repeats: int = 3) -> tupl
     return float(np.median(shipped)), float(np.median(fp32))
 
 
-def _box_evidence_row(segmenter, decoded, probabilities, case, device) -> list[str]:
+def _box_evidence_row(segmenter, decoded, masks, case, device) -> list[str]:
     """The pass that the agent's `segment` starts in the background (segmentation/box_prefetch.py), timed here in the
     foreground: every organ's box evidence on the slices within one command's reach, decoded once."""
     decoded.box_logits.clear()
-    masks = masks_from_probabilities(probabilities, case.label_set, segmenter.classes)
     organs = list(range(len(segmenter.classes)))
     start = _clock(device)
     count = keep_for_corrections(segmenter.backbone, decoded, masks, organs, case.axial_spacing_mm())
@@ -95,11 +94,12 @@ def _box_evidence_row(segmenter, decoded, probabilities, case, device) -> list[s
     ]
 
 
-def _box_batch_rows(segmenter, decoded, probabilities, case, device) -> list[list[str]]:
+def _box_batch_rows(segmenter, decoded, masks, case, device) -> list[list[str]]:
     """The liver's box pass at the shipped 2 slices per batch and at 8, side by side (box_evidence.box_logits)."""
-    masks = masks_from_probabilities(probabilities, case.label_set, segmenter.classes)
     liver = masks[:, segmenter.classes.index("liver")]
     slices = np.nonzero(liver.any(axis=(1, 2)))[0]
+    if slices.size == 0:  # a few-slice run (--slices) may hold no liver
+        return []
     boxes = organ_boxes(liver, slices, case.axial_spacing_mm())
     rows = []
     for batch in (2, 8):
@@ -164,8 +164,9 @@ def main(argv: list[str] | None = None) -> None:
         ["decoder only, fp32 decoder (before bf16 autocast)", f"{fp32_decode_seconds:.2f} s", "—"],
         ["first call after loading (4 slices: one-off set-up)", f"{warm_up_seconds:.2f} s", "—"],
     ]
-    rows.append(_box_evidence_row(segmenter, decoded, probabilities, case, device))
-    rows.extend(_box_batch_rows(segmenter, decoded, probabilities, case, device))
+    masks = masks_from_probabilities(probabilities, case.label_set, segmenter.classes)  # as segmented
+    rows.append(_box_evidence_row(segmenter, decoded, masks, case, device))
+    rows.extend(_box_batch_rows(segmenter, decoded, masks, case, device))
     rows.append(_first_correction_row(segmenter, generator, decoded, probabilities, case, image, resegment, device))
     # a shrink also measures the band outside the organ (intensity evidence); the last row leaves the kept box
     # evidence out (`eval-tci --box-weight 0`), to show what adding it costs a correction once it is kept
