@@ -77,11 +77,11 @@ def keep_for_corrections(
     """Decode and keep each of `organs`' boxed logits (`masks`: Z, C, rows, cols, as just segmented) on every slice
     one command without a slice range could touch, so that no correction has to decode them; slices kept already
     are not redone. Returns how many slices were decoded."""
-    wanted = {o: _reachable_slices(masks[:, o], spacing_mm) for o in organs if masks[:, o].any()}
-    missing = {o: [z for z in s if z not in decoded.box_logits.get(o, {})] for o, s in wanted.items()}
-    for organ, slices in missing.items():
-        _decode_missing(backbone, decoded, masks[:, organ], organ, slices, spacing_mm)
-    return sum(len(s) for s in missing.values())
+    present = [organ for organ in organs if masks[:, organ].any()]
+    return sum(
+        _decode_missing(backbone, decoded, masks[:, o], o, _reachable_slices(masks[:, o], spacing_mm), spacing_mm)
+        for o in present
+    )
 
 
 def _reachable_slices(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> list[int]:
@@ -99,15 +99,16 @@ def _decode_missing(
     organ: int,
     slices: list[int],
     spacing_mm: tuple[float, float, float],
-) -> None:
+) -> int:
     """Decodes `organ`'s boxed logits on those of `slices` not kept yet, boxed around its current `mask`, and keeps
-    them."""
+    them; returns how many it decoded."""
     kept = decoded.box_logits.setdefault(organ, {})
     new = [z for z in slices if z not in kept]
     if new:
         boxes = organ_boxes(mask, np.asarray(new), spacing_mm)
         grid = box_logits(backbone, decoded.embeddings, decoded.letterbox, np.asarray(new), boxes)
         kept.update({z: plane for z, plane in zip(new, grid, strict=True)})
+    return len(new)
 
 
 def organ_boxes(mask: np.ndarray, slices: np.ndarray, spacing_mm: tuple[float, float, float]) -> list[Box | None]:
