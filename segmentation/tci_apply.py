@@ -9,7 +9,11 @@ decided by evidence: the voxels the FiLM-modulated decoder logits plus the inten
 modulation so that exactly that amount crosses (`offset_for_amount`; fewer where the gate holds fewer). The offset is
 solved rather than taken from the generator because the decoder's logits in an unseen domain are far from the scale
 the generator was trained on (measured: a kidney the MR segmenter cut short needed about +12, the learned β gave
-about +3), while the ranking they give is still informative."""
+about +3), while the ranking they give is still informative.
+
+A `smooth` ("the edge is ragged, clean it up") has no amount: the thin band around the edge is re-decided from the same
+sum of evidence at its own threshold, both ways (`eval-smooth`: organ Dice +5.6 on ct_to_mr's MR cases against +0.8
+from the decoder's logits alone, as `smooth` worked before)."""
 
 import numpy as np
 from scipy.ndimage import label as connected_components
@@ -60,18 +64,19 @@ def apply_learned(
     film = organ_film(generator, intervention, organ, gate_input)
     logits = organ_logits(segmenter, decoded, [organ], slices, {organ: film})[:, 0]
     weight = gate[slices]
-    if label_set.kind == "exclusive" and intervention.action in GROWING:
+    if label_set.kind == "exclusive" and (intervention.action in GROWING or intervention.action == "smooth"):
         weight = weight * ~_other_organs(masks[slices], organ)  # growing one organ must not eat its neighbours
     old = probabilities[slices, organ]
-    if intervention.action != "smooth" and masks[:, organ].any():  # an absent organ has no surface to move
+    if masks[:, organ].any():  # an absent organ has no surface to move
         member = old > 0.5
         around = intensity_surroundings(intervention, masks[:, organ], spacing_mm, slices, weight, member)
         logits = logits + intensity_weight * intensity_log_ratio(image[slices], member, around)
         if box_weight:
             boxed = organ_box_logits(segmenter.backbone, decoded, masks[:, organ], organ, slices, spacing_mm)
             logits = logits + box_weight * boxed
-        amount = commanded_change(masks[:, organ], intervention, spacing_mm, gate)
-        logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
+        if intervention.action != "smooth":
+            amount = commanded_change(masks[:, organ], intervention, spacing_mm, gate)
+            logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old
     updated[slices, organ] = in_commanded_direction(intervention.action, old, blended)
     if intervention.action == "expand":
@@ -90,10 +95,10 @@ def intensity_surroundings(
     member: np.ndarray,
 ) -> np.ndarray:
     """(len(slices), rows, cols): what the organ's intensities (`member`, on `slices`) are weighed against. A grow:
-    the gated voxels it may take. A shrink: the band just outside the organ that the same command would grow into —
-    its own gate lies inside the organ, so weighing against that would leave no surroundings and no evidence. (Around
-    every piece the shrink may take from, specks included.)"""
-    if intervention.action in GROWING:
+    the gated voxels it may take; a smooth: its band's outer half. A shrink: the band just outside the organ that the
+    same command would grow into — its own gate lies inside the organ, so weighing against that would leave no
+    surroundings and no evidence. (Around every piece the shrink may take from, specks included.)"""
+    if intervention.action in GROWING or intervention.action == "smooth":
         return (weight > 0.5) & ~member
     outward = intervention.model_copy(update={"action": "expand"})
     return (gate_about(outward, mask, spacing_mm)[slices] > 0.5) & ~member

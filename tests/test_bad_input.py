@@ -100,6 +100,10 @@ def test_cli_error_is_one_line_and_writes_nothing_beside_the_input(tmp_path, rea
             "argument --max-cases: must be 1 or more, got 0",
         ),  # it scored every case
         (
+            ["eval-smooth", "--protocol", "ct_to_mr", "--checkpoint", "c.pt", "--json", "o.json", "--max-cases", "0"],
+            "argument --max-cases: must be 1 or more, got 0",
+        ),
+        (
             [
                 "eval-tci",
                 "--protocol",

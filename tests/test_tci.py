@@ -297,6 +297,12 @@ def test_a_shrink_weighs_the_organ_against_the_band_outside_it():
     slices = touched_slices(gate)
     around = intensity_surroundings(grow, organ, SPACING, slices, gate[slices], organ[slices])
     np.testing.assert_array_equal(around, (gate[slices] > 0.5) & ~organ[slices])  # a grow: what it may take
+    smooth = Intervention(organ="liver", action="smooth")
+    gate = intervention_gate(smooth, organ, SPACING)
+    slices = touched_slices(gate)
+    around = intensity_surroundings(smooth, organ, SPACING, slices, gate[slices], organ[slices])
+    assert around.any() and not (around & organ[slices]).any()  # a smooth: the band's outer half, around the edge
+    np.testing.assert_array_equal(around, (gate[slices] > 0.5) & ~organ[slices])
 
 
 def test_simulated_clinician_names_the_slices_where_the_error_lies():

@@ -63,6 +63,18 @@ def test_expand_grows_only_the_named_organ_from_cached_features(bench):
     run_tool(bench, "undo", {})
 
 
+def test_a_smooth_redraws_the_named_organs_edge_and_leaves_its_neighbours(bench):
+    before = bench.masks()
+    run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "smooth"})
+    after = bench.masks()
+    liver = bench.classes.index("liver")
+    assert (after[:, liver] != before[:, liver]).any()
+    for organ in ("spleen", "right_kidney", "left_kidney"):
+        index = bench.classes.index(organ)
+        np.testing.assert_array_equal(after[:, index], before[:, index], err_msg=organ)
+    run_tool(bench, "undo", {})
+
+
 def test_a_correction_finds_its_box_evidence_decoded_at_segmentation(bench, monkeypatch):
     """`segment` decodes the box evidence each organ's corrections weigh (in the background), so a correction
     decodes none of it."""

@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluate", "score checkpoints side by side (Dice, HD95 in mm)"),
     "train-tci": ("tci", "learn the TCI response of a trained checkpoint (adds it in place)"),
     "eval-tci": ("tci", "Dice/HD95 after 0..3 simulated corrections"),
+    "eval-smooth": ("smooth", "organ Dice/HD95 after one smooth of each organ"),
     "parse": ("parse", "turn clinician text into a validated tool call"),
     "replay": ("replay", "replay correction sessions (eval_sessions/*.yaml)"),
     "chat": ("chat", "open the terminal chat"),

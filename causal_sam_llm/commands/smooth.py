@@ -1,0 +1,45 @@
+"""`causal-sam-llm eval-smooth`: one learned `smooth` of each organ on OOD cases, with the image evidence and with the
+decoder's logits alone (segmentation/smooth_evaluation.py)."""
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from causal_sam_llm.commands import summary
+from causal_sam_llm.commands.common import at_least_one, console
+from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
+from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
+from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
+from causal_sam_llm.segmentation.encoder_registry import default_device
+from causal_sam_llm.segmentation.smooth_evaluation import evaluate_smooth, write_smooth_report
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    score = subparsers.add_parser("eval-smooth", help=summary("eval-smooth"))
+    add_protocol_arguments(score)
+    score.add_argument("--checkpoint", type=Path, required=True)
+    score.add_argument("--max-cases", type=at_least_one, default=None, help="per domain")
+    score.add_argument("--json", type=Path, required=True)
+    score.add_argument("--split", choices=["test", "train"], default="test")
+    score.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    segmenter, _ = load_segmenter(args.checkpoint, args.device or default_device(), expected_classes=protocol.classes)
+    generator = load_generator(args.checkpoint, len(segmenter.classes)).to(next(segmenter.parameters()).device)
+    domains = protocol.cases(args.split, parse_assignments(args.set))
+    if args.max_cases is not None:
+        domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
+    embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
+    with torch.inference_mode():
+        rows = evaluate_smooth(segmenter, generator, embedder, domains)
+    title = f"One smooth per organ on {protocol.name} {args.split} domains"
+    command = " ".join(["causal-sam-llm", *sys.argv[1:]])
+    console.print(write_smooth_report(rows, args.json, title, command), markup=False)
+    return 0
