@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(_first_correction_row(segmenter, generator, decoded, probabilities, case, image, resegment, device))
     # a shrink also measures the band outside the organ (intensity evidence); the last row leaves the kept box
     # evidence out (`eval-tci --box-weight 0`), to show what adding it costs a correction once it is kept
-    for action, box_weight, note in (("expand", 1.0, ""), ("shrink", 1.0, ""), ("expand", 0.0, ", no box evidence")):
+    # a smooth has no amount to solve: its band re-decided from the same evidence (tci_apply)
+    corrections = (("expand", 1.0, ""), ("shrink", 1.0, ""), ("smooth", 1.0, ""), ("expand", 0.0, ", no box evidence"))
+    for action, box_weight, note in corrections:
         command = Intervention(organ="liver", action=action, region="whole", strength=0.5)
         correction = _timed(
             lambda c=command, w=box_weight: apply_learned(
