@@ -61,8 +61,8 @@ def smooth_case(
             continue
         dice, hd95 = dice_hd95(masks[:, organ], reference[:, organ], spacing)
         after: dict[str, tuple[float, float]] = {}
+        command = Intervention(organ=name, action="smooth")
         for way, (intensity_weight, box_weight) in WAYS.items():
-            command = Intervention(organ=name, action="smooth")
             smoothed = apply_learned(
                 segmenter,
                 generator,

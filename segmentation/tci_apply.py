@@ -24,7 +24,7 @@ from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT, organ_box_logit
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, organ_logits
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT, intensity_log_ratio
-from causal_sam_llm.segmentation.intervention import GROWING, Intervention, in_commanded_direction
+from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention, in_commanded_direction
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
@@ -64,8 +64,8 @@ def apply_learned(
     film = organ_film(generator, intervention, organ, gate_input)
     logits = organ_logits(segmenter, decoded, [organ], slices, {organ: film})[:, 0]
     weight = gate[slices]
-    if label_set.kind == "exclusive" and (intervention.action in GROWING or intervention.action == "smooth"):
-        weight = weight * ~_other_organs(masks[slices], organ)  # growing one organ must not eat its neighbours
+    if label_set.kind == "exclusive" and intervention.action not in SHRINKING:
+        weight = weight * ~_other_organs(masks[slices], organ)  # adding to one organ must not eat its neighbours
     old = probabilities[slices, organ]
     if masks[:, organ].any():  # an absent organ has no surface to move
         member = old > 0.5
@@ -98,7 +98,7 @@ def intensity_surroundings(
     the gated voxels it may take; a smooth: its band's outer half. A shrink: the band just outside the organ that the
     same command would grow into — its own gate lies inside the organ, so weighing against that would leave no
     surroundings and no evidence. (Around every piece the shrink may take from, specks included.)"""
-    if intervention.action in GROWING or intervention.action == "smooth":
+    if intervention.action not in SHRINKING:
         return (weight > 0.5) & ~member
     outward = intervention.model_copy(update={"action": "expand"})
     return (gate_about(outward, mask, spacing_mm)[slices] > 0.5) & ~member
