@@ -64,7 +64,8 @@ class Assistant:
     def ask(self, text: str) -> Turn:
         start = time.perf_counter()
         try:
-            call = self.parser.parse(text, self.history)
+            with self.bench.foreground():  # a background box evidence pass waits while the LLM reads the command
+                call = self.parser.parse(text, self.history)
         except ToolCallError as exc:  # e.g. a model answer that is no valid call: a logged turn, not an exception
             call = clarify(f"I could not turn that into a command ({exc}); please rephrase it.")
         timings = {"parse_ms": 1000 * (time.perf_counter() - start), **self._llm_timings()}

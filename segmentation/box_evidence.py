@@ -15,7 +15,7 @@ decoded when first needed. The boxes are those of the organ at that moment, wide
 move inside them. The weight was chosen on ct_to_mr's TRAINING domain (README, "TCI": `eval-tci --split train
 --box-weight W`)."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -75,16 +75,17 @@ def keep_for_corrections(
     spacing_mm: tuple[float, float, float],
 ) -> int:
     """Decode and keep each of `organs`' boxed logits (`masks`: Z, C, rows, cols, as just segmented) on every slice
-    one command without a slice range could touch, so that no correction has to decode them; slices kept already
-    are not redone. Returns how many slices were decoded."""
+    one command without a slice range could touch (`reachable_slices`), so that no correction has to decode them;
+    slices kept already are not redone. Returns how many slices were decoded. (After segmentation the assistant does
+    this in the background, organ by organ: box_prefetch.py.)"""
     present = [organ for organ in organs if masks[:, organ].any()]
     return sum(
-        _decode_missing(backbone, decoded, masks[:, o], o, _reachable_slices(masks[:, o], spacing_mm), spacing_mm)
+        _decode_missing(backbone, decoded, masks[:, o], o, reachable_slices(masks[:, o], spacing_mm), spacing_mm)
         for o in present
     )
 
 
-def _reachable_slices(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> list[int]:
+def reachable_slices(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> list[int]:
     """The slices a full-strength grow of the whole organ can touch: no command without a slice range reaches
     farther (tci_gate.slice_range)."""
     widest = Intervention(organ="any", action="expand", region="whole", strength=1.0)
@@ -102,13 +103,28 @@ def _decode_missing(
 ) -> int:
     """Decodes `organ`'s boxed logits on those of `slices` not kept yet, boxed around its current `mask`, and keeps
     them; returns how many it decoded."""
-    kept = decoded.box_logits.setdefault(organ, {})
+    kept = decoded.box_logits.get(organ, {})
     new = [z for z in slices if z not in kept]
     if new:
-        boxes = organ_boxes(mask, np.asarray(new), spacing_mm)
-        grid = box_logits(backbone, decoded.embeddings, decoded.letterbox, np.asarray(new), boxes)
-        kept.update({z: plane for z, plane in zip(new, grid, strict=True)})
+        keep_boxed(backbone, decoded, organ, new, organ_boxes(mask, np.asarray(new), spacing_mm))
     return len(new)
+
+
+def keep_boxed(
+    backbone: FrozenSamBackbone,
+    decoded: DecodedVolume,
+    organ: int,
+    slices: list[int],
+    boxes: list[Box | None],
+    between_batches: Callable[[], object] | None = None,
+) -> None:
+    """Decodes `organ`'s logits on `slices`, each prompted with its box (`organ_boxes`), and keeps them in
+    `decoded`. `between_batches`: called before each batch (the background pass waits there while the foreground
+    has the cores, box_prefetch.py)."""
+    grid = box_logits(
+        backbone, decoded.embeddings, decoded.letterbox, np.asarray(slices), boxes, between_batches=between_batches
+    )
+    decoded.box_logits.setdefault(organ, {}).update(zip(slices, grid, strict=True))
 
 
 def organ_boxes(mask: np.ndarray, slices: np.ndarray, spacing_mm: tuple[float, float, float]) -> list[Box | None]:
@@ -152,6 +168,7 @@ def box_logits(
     slices: np.ndarray,
     boxes: list[Box | None],
     batch: int = 2,
+    between_batches: Callable[[], object] | None = None,
 ) -> torch.Tensor:
     """(len(slices), S, S) float16 logits on the decoder's output grid of the pretrained decoder prompted with each
     slice's box (source pixels), clipped to ±LOGIT_CLIP; −LOGIT_CLIP on slices without a box. `embeddings`: the
@@ -162,6 +179,8 @@ def box_logits(
     result = torch.full((len(slices), side, side), -LOGIT_CLIP, dtype=torch.float16)
     boxed = [i for i, box in enumerate(boxes) if box is not None]
     for start in range(0, len(boxed), batch):
+        if between_batches is not None:
+            between_batches()
         chosen = boxed[start : start + batch]
         pick = torch.as_tensor(np.asarray(slices)[chosen])
         chunk = embeddings[pick].to(backbone.device, torch.float32)

@@ -491,6 +491,35 @@ def test_assistant_turns_are_logged_and_bad_input_changes_nothing(home_benchmark
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # nothing written outside the session folder
 
 
+def test_the_background_box_pass_waits_while_a_command_is_parsed(home_benchmark, tmp_path, llm_parser, monkeypatch):
+    """`segment` leaves a pass decoding every organ's box evidence in the background; while the LLM parses the
+    clinician's next command the pass decodes nothing (on 2 cores the two would share them), and it goes on after."""
+    from causal_sam_llm.segmentation import box_evidence
+
+    assistant = Assistant(tmp_path / "s", llm="none")
+    assistant.parser = llm_parser
+    assistant.load("benchmark:mr_t2-0003")
+    batches: list[int] = []
+    real = box_evidence.decode_boxes
+    monkeypatch.setattr(box_evidence, "decode_boxes", lambda b, e, p: batches.append(len(e)) or real(b, e, p))
+    parse, during, after_parse = llm_parser.parse, [], []
+
+    def watched(text, history):
+        time.sleep(0.2)  # a batch already under way when the pause began ends first
+        before = len(batches)
+        call = parse(text, history)
+        during.append(len(batches) - before)
+        after_parse.append(len(batches))
+        return call
+
+    assistant.ask("segment everything")  # starts the pass
+    monkeypatch.setattr(llm_parser, "parse", watched)
+    assert assistant.ask("how big is the liver").ok
+    assistant.bench.wait_for_box_evidence()
+    assert during == [0]
+    assert len(batches) > after_parse[0]  # the pass had work left, and did it after the parse
+
+
 def test_a_malformed_call_is_answered_with_what_is_allowed_and_every_version_is_logged(home_benchmark, tmp_path):
     """A call from another app (`Assistant.run`) naming an organ no model has, or a strength of `true`, is refused
     with what each field allows; the audit log records the mask version after every turn, version 0 included."""

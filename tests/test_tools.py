@@ -91,8 +91,9 @@ def test_a_correction_finds_its_box_evidence_decoded_at_segmentation(bench, monk
 
 
 def test_a_correction_asked_during_the_background_pass_gets_what_eval_tci_measures(home_benchmark, tmp_path):
-    """The first correction, asked right after `segment`, waits for the background pass and equals the same
-    correction on box evidence decoded in the foreground from the segmented masks (as eval-tci decodes it)."""
+    """The first correction, asked right after `segment`, waits for its organ's box evidence from the background pass
+    and equals the same correction on box evidence decoded in the foreground from the segmented masks (as eval-tci
+    decodes it)."""
     from causal_sam_llm.segmentation.box_evidence import keep_for_corrections
     from causal_sam_llm.segmentation.inference import masks_from_probabilities
     from causal_sam_llm.segmentation.tci_apply import apply_learned
@@ -104,6 +105,7 @@ def test_a_correction_asked_during_the_background_pass_gets_what_eval_tci_measur
     command = {"organ": "left_kidney", "action": "expand", "region": "superior", "strength": 0.6}
     result = run_tool(session, "intervene_decoder", command)
     assert result.data["waited_ms"] > 0 and session.history.current == 1
+    session.wait_for_box_evidence()  # the other organs' evidence, decoded after the correction
     session.decoded.box_logits.clear()
     organs = list(range(len(session.classes)))
     keep_for_corrections(session.segmenter.backbone, session.decoded, masks, organs, session.case.axial_spacing_mm())
@@ -122,6 +124,36 @@ def test_a_correction_asked_during_the_background_pass_gets_what_eval_tci_measur
     assert (session.masks() != masks_from_probabilities(foreground, case.label_set, session.classes)).sum() == 0
 
 
+def test_a_correction_waits_only_for_its_own_organs_box_evidence(home_benchmark, tmp_path, monkeypatch):
+    """Asked right after `segment`, a correction of the left kidney has that organ's box evidence decoded next (the
+    liver, under way, stops after its first 8 slices) and runs as soon as it is kept; the pass decodes the rest after
+    it (paused while the correction runs)."""
+    from causal_sam_llm.segmentation import box_evidence
+    from causal_sam_llm.tools import intervene_decoder
+
+    batches: list[int] = []
+    real_decode, real_apply = box_evidence.decode_boxes, intervene_decoder.apply_learned
+    monkeypatch.setattr(box_evidence, "decode_boxes", lambda b, e, p: batches.append(len(e)) or real_decode(b, e, p))
+    at_correction: list[tuple[int, dict[int, int]]] = []
+
+    def watched(*args, **kwargs):
+        kept = {organ: len(planes) for organ, planes in session.decoded.box_logits.items()}
+        at_correction.append((len(batches), kept))
+        return real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(intervene_decoder, "apply_learned", watched)
+    session = Workbench.create(tmp_path / "own")
+    run_tool(session, "load_study", {"study": CASE})
+    run_tool(session, "segment", {"organ": "all"})
+    run_tool(session, "intervene_decoder", {"organ": "left_kidney", "action": "expand", "strength": 0.4})
+    session.wait_for_box_evidence()
+    (decoded_before, kept), left_kidney = at_correction[0], session.classes.index("left_kidney")
+    assert left_kidney in kept and len(kept) < len(session.classes)
+    assert kept.get(0, 0) < len(session.decoded.box_logits[0])  # the liver was finished afterwards
+    assert len(batches) > decoded_before  # the rest came after the correction
+    assert set(session.decoded.box_logits) == set(range(len(session.classes)))
+
+
 def test_a_failed_background_pass_costs_no_correction(home_benchmark, tmp_path, monkeypatch):
     """If the box evidence pass after segmentation fails, the next correction still runs (decoding the box evidence
     it needs itself) and says what failed, once."""
@@ -130,7 +162,7 @@ def test_a_failed_background_pass_costs_no_correction(home_benchmark, tmp_path, 
     def fail(*_args):
         raise MemoryError("no room for the box pass")
 
-    monkeypatch.setattr(box_prefetch, "keep_for_corrections", fail)
+    monkeypatch.setattr(box_prefetch, "keep_boxed", fail)
     session = Workbench.create(tmp_path / "failing")
     run_tool(session, "load_study", {"study": CASE})
     run_tool(session, "segment", {"organ": "all"})

@@ -21,19 +21,20 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     intervention = parse_intervention(args.model_dump(), bench.classes, bench.depth)
     volumes_before = bench.organ_volumes_ml()
     before = volumes_before[intervention.organ]
-    waited = bench.wait_for_box_evidence()
+    waited = bench.wait_for_box_evidence(bench.classes.index(intervention.organ))
     failure, bench.box_evidence_failure = bench.box_evidence_failure, None  # said once
     start = time.perf_counter()
-    updated = apply_learned(
-        bench.segmenter,
-        bench.generator,
-        bench.decoded,
-        history.probabilities(),
-        intervention,
-        case.label_set,
-        case.axial_spacing_mm(),
-        case.axial_image(),
-    )
+    with bench.foreground():  # the pass goes on with the other organs afterwards
+        updated = apply_learned(
+            bench.segmenter,
+            bench.generator,
+            bench.decoded,
+            history.probabilities(),
+            intervention,
+            case.label_set,
+            case.axial_spacing_mm(),
+            case.axial_image(),
+        )
     elapsed = 1000 * (time.perf_counter() - start)
     note = f"{intervention.action} {intervention.organ} {intervention.region} {intervention.strength:g}"
     version = history.add(updated, note)

@@ -8,6 +8,8 @@ import itertools
 import json
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,19 +170,38 @@ class Workbench:
         spacing = self.require_case().axial_spacing_mm()
         self._box_pass = BackgroundBoxEvidence(self.segmenter.backbone, self.decoded, self.masks(), organs, spacing)
 
-    def wait_for_box_evidence(self) -> float:
-        """Seconds waited for the background box evidence pass to end (0 when none was running). A pass that failed
-        is recorded in `box_evidence_failure`, not raised: a correction then decodes the box evidence it needs
-        itself (box_evidence.organ_box_logits), so a failed prefetch never costs the clinician a correction."""
-        if self._box_pass is None:
+    @contextmanager
+    def foreground(self) -> Iterator[None]:
+        """Work the clinician waits for (parsing their command, applying a correction) has the cores: a background
+        box evidence pass, if one runs, pauses meanwhile (segmentation/box_prefetch.py). Nothing inside the block
+        may wait for that pass."""
+        box_pass = self._box_pass
+        if box_pass is None:
+            yield
+            return
+        with box_pass.paused():
+            yield
+
+    def wait_for_box_evidence(self, organ: int | None = None) -> float:
+        """Seconds waited for the background box evidence pass to end, or only to have kept `organ`'s (0 when none
+        was running). A pass that failed is recorded in `box_evidence_failure`, not raised: a correction then
+        decodes the box evidence it needs itself (box_evidence.organ_box_logits), so a failed prefetch never costs
+        the clinician a correction."""
+        box_pass = self._box_pass
+        if box_pass is None:
             return 0.0
-        box_pass, self._box_pass = self._box_pass, None
         start = time.perf_counter()
         try:
-            box_pass.wait()
+            if organ is None:
+                box_pass.wait()
+            else:
+                box_pass.wait_for(organ)
         except Exception as error:
             self.box_evidence_failure = f"{type(error).__name__}: {error}"
-        self.timings_ms["box evidence"] = 1000 * box_pass.seconds
+        if organ is None or box_pass.finished:
+            box_pass.wait()  # (ended: returns at once, its error said above)
+            self._box_pass = None
+            self.timings_ms["box evidence"] = 1000 * box_pass.seconds
         return time.perf_counter() - start
 
     def organ_volumes_ml(self) -> dict[str, float]:

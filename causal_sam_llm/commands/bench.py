@@ -1,6 +1,6 @@
 """`causal-sam-llm bench`: the benchmark suite — encoder cold vs cached, TCI correction vs re-segmentation (100-slice
-volume), LLM parsing accuracy and cold vs warm latency, agent memory — each measured side by side in one run, then
-collected into bench/results.md."""
+volume), LLM parsing accuracy and cold vs warm latency, a command given while the background box evidence pass runs,
+agent memory — each measured side by side in one run, then collected into bench/results.md."""
 
 import argparse
 import subprocess
@@ -12,9 +12,9 @@ from causal_sam_llm.commands.common import console
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
 from causal_sam_llm.segmentation.encoder_registry import default_device
 
-PARTS = ("encoder", "tci", "llm", "memory")
+PARTS = ("encoder", "tci", "llm", "foreground", "memory")
 # the tci part runs on the GPU when one is present; its CPU figures are kept apart from the GPU's
-SECTIONS = ("encoder", "tci", "tci_gpu", "llm", "memory")
+SECTIONS = ("encoder", "tci", "tci_gpu", "llm", "foreground", "memory")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
