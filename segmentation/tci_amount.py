@@ -4,9 +4,9 @@ and the simulated clinician, who words what it sees in the same terms."""
 
 import numpy as np
 
-from causal_sam_llm.segmentation.intervention import GROWING, Intervention
+from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_blind import apply_blind
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, organ_body
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, moved_part
 
 # (axis, step) of the faces a region's boundary moves through; axes are (slice, row, col) with slices growing toward
 # the head, rows toward the back and columns toward the patient's left
@@ -26,17 +26,19 @@ def commanded_change(
     intervention: Intervention,
     spacing_mm: tuple[float, float, float],
     gate: np.ndarray | None = None,
+    moved_body: np.ndarray | None = None,
 ) -> int:
     """How many voxels the command asks to change: the boundary facing its region moved by strength × 30 mm, i.e.
     that part of the surface's area × the reach, but never more than a uniform morphological move by the reach
     changes inside the gate (the area × reach estimate overshoots when the reach nears the organ's own size).
-    `gate`: the command's `intervention_gate`, when the caller has it already."""
+    `gate`: the command's `intervention_gate`, and `moved_body`: what it moves (`moved_part`), when the caller has
+    them already."""
     uniform = {"add_region": "expand", "remove_region": "shrink"}.get(intervention.action, intervention.action)
     same_gate = None if intervention.action == "remove_region" else gate  # its gate is the whole organ, a shrink's not
     command = intervention.model_copy(update={"action": uniform})
     moved = apply_blind(mask[:, None], 0, command, spacing_mm, same_gate)[:, 0]
     reach_mm = intervention.strength * MAX_REACH_MM
-    surface = organ_body(mask) if intervention.action in GROWING else mask
+    surface = moved_part(intervention, mask) if moved_body is None else moved_body
     area_mm2 = facing_area_mm2(surface, intervention.region, spacing_mm, intervention.slices)
     by_area = round(area_mm2 * reach_mm / float(np.prod(spacing_mm)))
     return min(by_area, int((moved != mask).sum()))

@@ -28,7 +28,7 @@ from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Interve
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
-from causal_sam_llm.segmentation.tci_gate import gate_about, intervention_gate
+from causal_sam_llm.segmentation.tci_gate import gate_about, moved_part
 
 
 def touched_slices(gate: np.ndarray) -> np.ndarray:
@@ -54,7 +54,8 @@ def apply_learned(
         raise ValueError(f"image {image.shape} does not match the probabilities' volume {probabilities[:, 0].shape}.")
     organ = segmenter.classes.index(intervention.organ)
     masks = masks_from_probabilities(probabilities, label_set, segmenter.classes)
-    gate = intervention_gate(intervention, masks[:, organ], spacing_mm)
+    moved = moved_part(intervention, masks[:, organ])  # computed once: the gate and the amount both need it
+    gate = gate_about(intervention, moved, spacing_mm)
     slices = touched_slices(gate)
     updated = probabilities.copy()
     if slices.size == 0:
@@ -75,7 +76,7 @@ def apply_learned(
             boxed = organ_box_logits(segmenter.backbone, decoded, masks[:, organ], organ, slices, spacing_mm)
             logits = logits + box_weight * boxed
         if intervention.action != "smooth":
-            amount = commanded_change(masks[:, organ], intervention, spacing_mm, gate)
+            amount = commanded_change(masks[:, organ], intervention, spacing_mm, gate, moved)
             logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old
     updated[slices, organ] = in_commanded_direction(intervention.action, old, blended)

@@ -127,8 +127,14 @@ def intervention_gate(
     intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]
 ) -> np.ndarray:
     """(Z, rows, cols) float gate in [0, 1]; zero outside the command's slices. A grow's gate is about the organ's
-    body (`organ_body`)."""
-    return gate_about(intervention, organ_body(mask) if intervention.action in GROWING else mask, spacing_mm)
+    body (`moved_part`)."""
+    return gate_about(intervention, moved_part(intervention, mask), spacing_mm)
+
+
+def moved_part(intervention: Intervention, mask: np.ndarray) -> np.ndarray:
+    """What the command moves: a grow the organ's body (`organ_body`: specks elsewhere neither receive the growth nor
+    count in its surface), anything else the whole mask."""
+    return organ_body(mask) if intervention.action in GROWING else mask
 
 
 def gate_about(intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
