@@ -48,9 +48,7 @@ class BackgroundBoxEvidence:
         self._waited_for: set[int] = set()
         self._finished = False
         self._changed = threading.Condition()
-        self._may_run = threading.Event()
-        self._may_run.set()
-        self._pauses = 0
+        self._pauses = 0  # the pass decodes only while no pause is open
         arguments = (backbone, decoded, masks.copy(), spacing_mm)
         # not a daemon: an interpreter that exits mid-pass lets it finish rather than kill it inside torch
         self._thread = threading.Thread(target=self._run, args=arguments, name="box-evidence")
@@ -88,7 +86,7 @@ class BackgroundBoxEvidence:
             todo = [i for i in range(start, min(start + CHUNK_SLICES, len(slices))) if slices[i] not in kept]
             if todo:
                 chosen = [slices[i] for i in todo]
-                keep_boxed(backbone, decoded, organ, chosen, [boxes[i] for i in todo], self._may_run.wait)
+                keep_boxed(backbone, decoded, organ, chosen, [boxes[i] for i in todo], self._wait_while_paused)
             if self._another_is_waited_for(organ):
                 return False
         return True
@@ -106,14 +104,16 @@ class BackgroundBoxEvidence:
         overlap, and the pass goes on when the last one ends. Do not wait for the pass inside the block."""
         with self._changed:
             self._pauses += 1
-            self._may_run.clear()
         try:
             yield
         finally:
             with self._changed:
                 self._pauses -= 1
-                if self._pauses == 0:
-                    self._may_run.set()
+                self._changed.notify_all()
+
+    def _wait_while_paused(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._pauses == 0)
 
     def wait_for(self, organ: int) -> None:
         """Returns when `organ`'s box evidence is kept (decoding it next if the pass has not started it yet), or when
