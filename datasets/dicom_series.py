@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.errors import InvalidDicomError
 
 from causal_sam_llm.datasets.case import Volume
 from causal_sam_llm.datasets.orientation import lps_dicom_affine, to_ras, voxel_spacing
@@ -37,7 +38,7 @@ def order_series(folder: Path) -> SeriesOrder:
 
 
 def order_files(files: list[Path]) -> SeriesOrder:
-    headers = [(path, _header(path)) for path in files]
+    headers = [(path, read_header(path)) for path in files]
     first_path, first = headers[0]
     size = (int(first.Rows), int(first.Columns))
     orientation = np.asarray(first.ImageOrientationPatient, float)
@@ -76,12 +77,15 @@ def read_files(files: list[Path]) -> tuple[Volume, SeriesOrder]:
 
 
 def series_header(folder: Path) -> pydicom.Dataset:
-    return _header(dicom_files(folder)[0])
+    return read_header(dicom_files(folder)[0])
 
 
-def _header(path: Path) -> pydicom.Dataset:
+def read_header(path: Path) -> pydicom.Dataset:
+    """One slice's header, or a DataLayoutError naming the file when it is no DICOM image that can be placed in 3-D."""
     try:
         header = pydicom.dcmread(str(path), stop_before_pixels=True)
+    except InvalidDicomError as exc:  # pydicom's own text advises force=True, which is no advice for a user
+        raise DataLayoutError(f"{path} is not a DICOM file (it has no DICOM header).") from exc
     except Exception as exc:
         raise DataLayoutError(f"{path} is not a DICOM file: {exc}") from exc
     missing = [

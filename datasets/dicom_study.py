@@ -2,10 +2,8 @@
 
 from pathlib import Path
 
-import pydicom
-
 from causal_sam_llm.datasets.case import Case
-from causal_sam_llm.datasets.dicom_series import read_files
+from causal_sam_llm.datasets.dicom_series import read_files, read_header
 from causal_sam_llm.errors import DataLayoutError
 
 
@@ -13,7 +11,7 @@ def load_dicom_case(files: list[Path], label_set_name: str = "abdomen") -> Case:
     """A CT or MR series as an unlabelled Case (canonical RAS). Header fields used by describe_style are kept."""
     if not files:
         raise DataLayoutError("no DICOM files given.")
-    header = pydicom.dcmread(str(files[0]), stop_before_pixels=True)
+    header = read_header(files[0])  # a file that is not DICOM is named, not a pydicom traceback
     modality = str(header.get("Modality", ""))
     if modality not in ("CT", "MR"):
         raise DataLayoutError(f"{files[0]} has modality {modality!r}; only CT and MR images are supported.")

@@ -31,6 +31,17 @@ def read_volume(path: Path, dtype: type = np.float32) -> Volume:
 
 def read_label_volume(label_path: Path, image_path: Path) -> np.ndarray:
     """A label NIfTI as a RAS+ integer array, after checking its grid against the image's."""
+    label = check_label_grid(label_path, image_path)
+    raw = np.asarray(label.dataobj)
+    if np.issubdtype(raw.dtype, np.floating) and not np.all(raw == np.round(raw)):
+        raise DataLayoutError(f"{label_path} holds non-integer values; a label map must hold class integers.")
+    array, _ = to_ras(raw.astype(np.int32), label.affine)
+    return array
+
+
+def check_label_grid(label_path: Path, image_path: Path) -> nib.Nifti1Image:
+    """The label NIfTI, opened (headers only: nibabel reads voxels lazily) once its grid is checked against the
+    image's — cheap enough to run when a study is opened, long before the labels are first needed."""
     label, image = _open(label_path), _open(image_path)
     if label.shape != image.shape:
         raise DataLayoutError(f"{label_path} has shape {label.shape} but its image {image_path} has {image.shape}.")
@@ -39,8 +50,4 @@ def read_label_volume(label_path: Path, image_path: Path) -> np.ndarray:
             f"{label_path} and {image_path} have different affines (voxel-to-world maps); "
             "the label was saved on another grid."
         )
-    raw = np.asarray(label.dataobj)
-    if np.issubdtype(raw.dtype, np.floating) and not np.all(raw == np.round(raw)):
-        raise DataLayoutError(f"{label_path} holds non-integer values; a label map must hold class integers.")
-    array, _ = to_ras(raw.astype(np.int32), label.affine)
-    return array
+    return label

@@ -12,7 +12,7 @@ from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.dicom_series import dicom_files
 from causal_sam_llm.datasets.dicom_study import load_dicom_case
 from causal_sam_llm.datasets.label_maps import FILE_CONVENTION, remap_labels
-from causal_sam_llm.datasets.nifti import read_label_volume, read_volume
+from causal_sam_llm.datasets.nifti import check_label_grid, read_label_volume, read_volume
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
 from causal_sam_llm.datasets.sample_images import SAMPLES, sample_path
 from causal_sam_llm.errors import DataLayoutError
@@ -41,7 +41,11 @@ def open_study(
         return load_dicom_case(dicom_files(path), label_set_name)
     if path.name.endswith((".nii", ".nii.gz")):
         return nifti_case(path, Path(labels).expanduser() if labels else None, label_set_name)
-    return load_dicom_case([path], label_set_name)
+    try:
+        return load_dicom_case([path], label_set_name)
+    except DataLayoutError as exc:  # e.g. a report or a PNG given as the study: say what a study may be
+        hint = "A study is a NIfTI file (.nii, .nii.gz), a DICOM file or a DICOM folder."
+        raise DataLayoutError(f"{exc} {hint}") from exc
 
 
 def benchmark_case(case_id: str, root: Path) -> Case:
@@ -78,6 +82,8 @@ def nifti_case(image: Path, labels: Path | None = None, label_set_name: str = "a
     """A user's NIfTI volume; CT is recognised by air near -1000 HU, anything else is treated as MR. Labels are read
     in the label set's file convention (`FILE_CONVENTION`)."""
     volume = read_volume(image)
+    if labels:
+        check_label_grid(labels, image)  # a wrong label file is refused now, not at the first `measure dice`
     modality = "CT" if float(np.percentile(volume.array, 1)) < -500 else "MR"
 
     def load_labels():

@@ -30,4 +30,9 @@ def check_image(array: object, *, what: str = "image", allowed_ndim: tuple[int, 
     if not np.all(np.isfinite(values)):
         bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
         raise InvalidImageError(f"{what} contains {bad} NaN/inf values; replace them (e.g. with the background value).")
+    if values.min() == values.max():  # a blank volume would still come back with organs the decoder imagines
+        raise InvalidImageError(
+            f"{what} holds the same value ({float(values.flat[0]):g}) everywhere: nothing to segment. "
+            "Is it an empty image, or a mask given as the image?"
+        )
     return values

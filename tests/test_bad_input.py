@@ -19,6 +19,7 @@ from causal_sam_llm.segmentation.validation import check_image
         (np.array([[0.0, np.nan], [1.0, 2.0]]), "1 NaN/inf values"),
         (np.array([[0.0, np.inf], [-np.inf, 2.0]]), "2 NaN/inf values"),
         (np.zeros((0, 5)), "is empty"),
+        (np.full((3, 4, 4), -1024.0), r"same value \(-1024\) everywhere: nothing to segment"),
         (np.zeros((2, 3, 4, 5)), "4 dimensions .* Select one channel"),
         (np.zeros(5), "1 dimensions"),
         (np.zeros((4, 4), dtype=bool), "dtype bool"),

@@ -10,6 +10,7 @@ from layouts import grey_slices, ras_affine, save_nifti, write_amos, write_btcv,
 from causal_sam_llm.datasets.btcv import load_btcv
 from causal_sam_llm.datasets.chaos import load_chaos
 from causal_sam_llm.datasets.registry import open_dataset
+from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.errors import DataLayoutError
 
 
@@ -139,3 +140,19 @@ def test_loading_never_writes_into_the_data_folder(tmp_path):
     for name in ("btcv", "amos", "chaos"):
         _load_all(tmp_path / name)
     assert _snapshot(tmp_path) == before
+
+
+def test_a_study_that_is_neither_nifti_nor_dicom_is_named_with_what_a_study_may_be(tmp_path):
+    report = tmp_path / "report.txt"
+    report.write_text("liver 1500 ml")
+    with pytest.raises(DataLayoutError, match=r"report\.txt is not a DICOM file .*A study is a NIfTI file"):
+        open_study(str(report))
+
+
+def test_a_study_whose_labels_are_on_another_grid_is_refused_when_opened(tmp_path):
+    """Not at the first `measure dice`, long after the clinician started correcting it."""
+    image, labels = tmp_path / "scan.nii.gz", tmp_path / "scan_seg.nii.gz"
+    save_nifti(np.arange(4 * 4 * 3, dtype=np.float32).reshape(4, 4, 3), ras_affine(), image)
+    save_nifti(np.zeros((4, 4, 2), np.uint8), ras_affine(), labels)
+    with pytest.raises(DataLayoutError, match=r"scan_seg\.nii\.gz has shape \(4, 4, 2\) but its image"):
+        open_study(str(image), labels)

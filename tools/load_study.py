@@ -20,10 +20,11 @@ class LoadStudyArgs(BaseModel):
 def load_study(bench: Workbench, args: LoadStudyArgs) -> ToolResult:
     case = bench.load(args.study, args.labels)
     x, y, z = case.image.shape
+    kind = case.modality if case.sequence == case.modality else f"{case.modality} {case.sequence}"  # not "CT CT"
     return ToolResult(
         tool="load_study",
         message=(
-            f"Loaded {case.case_id} ({case.modality} {case.sequence}, {x}×{y}×{z}, "
+            f"Loaded {case.case_id} ({kind}, {x}×{y}×{z}, "
             f"{'with' if case.has_labels else 'without'} reference labels). Say 'segment' to start."
         ),
         data={"case_id": case.case_id, "modality": case.modality, "shape": [x, y, z], "labels": case.has_labels},
