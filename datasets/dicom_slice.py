@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.errors import InvalidDicomError
 
 from causal_sam_llm.errors import DataLayoutError
 
@@ -22,6 +23,8 @@ def read_dicom_slice(path: Path) -> DicomSlice:
     try:
         dataset = pydicom.dcmread(str(path))
         raw = dataset.pixel_array
+    except InvalidDicomError as exc:  # pydicom's own text advises force=True, which is no advice for a user
+        raise DataLayoutError(f"{path} is not a DICOM file (it has no DICOM header).") from exc
     except Exception as exc:
         raise DataLayoutError(f"{path} is not a readable DICOM image: {exc}") from exc
     modality = str(dataset.get("Modality", ""))

@@ -48,7 +48,10 @@ def read_checkpoint(path: Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: not a file torch.save wrote ({type(exc).__name__}: {exc}). "
+            "Give a checkpoint written by `causal-sam-llm train`."
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a causal-sam-llm segmenter checkpoint (format {FORMAT}).")
     return payload

@@ -9,6 +9,7 @@ from layouts import grey_slices, ras_affine, save_nifti, write_amos, write_btcv,
 
 from causal_sam_llm.datasets.btcv import load_btcv
 from causal_sam_llm.datasets.chaos import load_chaos
+from causal_sam_llm.datasets.dicom_slice import read_dicom_slice
 from causal_sam_llm.datasets.registry import open_dataset
 from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.errors import DataLayoutError
@@ -145,8 +146,15 @@ def test_loading_never_writes_into_the_data_folder(tmp_path):
 def test_a_study_that_is_neither_nifti_nor_dicom_is_named_with_what_a_study_may_be(tmp_path):
     report = tmp_path / "report.txt"
     report.write_text("liver 1500 ml")
-    with pytest.raises(DataLayoutError, match=r"report\.txt is not a DICOM file .*A study is a NIfTI file"):
+    with pytest.raises(DataLayoutError, match=r"report\.txt is not a DICOM file .*A study is a NIfTI file") as error:
         open_study(str(report))
+    assert "force=True" not in str(error.value)  # pydicom's advice to programmers is no advice to a user
+
+
+def test_embedding_a_nifti_file_as_a_dicom_slice_says_it_is_not_dicom(tmp_path):
+    save_nifti(np.ones((4, 4, 3), np.float32), ras_affine(), tmp_path / "scan.nii.gz")
+    with pytest.raises(DataLayoutError, match=r"scan\.nii\.gz is not a DICOM file \(it has no DICOM header\)"):
+        read_dicom_slice(tmp_path / "scan.nii.gz")
 
 
 def test_a_study_whose_labels_are_on_another_grid_is_refused_when_opened(tmp_path):
