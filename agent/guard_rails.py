@@ -13,6 +13,7 @@ from causal_sam_llm.agent.organ_words import (
     KIDNEYS,
     OTHER_KIDNEY,
     bare_kidney,
+    both_kidneys,
     organs_mentioned,
     refers_back,
     unsupported_mentioned,
@@ -77,8 +78,19 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
     if unsupported and not named:
         return clarify(f"This model does not segment the {unsupported[0]}; it segments {pretty(classes)}.")
     if bare_kidney(stripped) and not named and "right_kidney" in classes and not OTHER_KIDNEY.search(stripped.lower()):
-        return clarify("Which kidney do you mean: the patient's right or left?")
+        return _kidneys_unsided(stripped, classes)
     return None
+
+
+def _kidneys_unsided(text: str, classes: list[str]) -> ParsedCall:
+    """A kidney without a side. Both kidneys can be measured together (every organ's figure), but a segmentation or
+    a correction names one organ: asking which is better than acting on one of the two the clinician meant."""
+    if not both_kidneys(text):
+        return clarify("Which kidney do you mean: the patient's right or left?")
+    guess = keyword_parse(text, classes, None)
+    if guess.tool == "measure":
+        return ParsedCall(tool="measure", args={**guess.args, "organ": "all"})
+    return clarify("I change one organ at a time: the patient's right kidney or the left one first?")
 
 
 def groundable_organs(text: str, previous_organ: str | None, classes: list[str]) -> list[str]:

@@ -76,3 +76,10 @@ def bare_kidney(text: str) -> bool:
     text_words = words(text)
     has_side = any(w in ("left", "right", "lt", "rt") for w in text_words)
     return any(_close(w, "kidney") or _close(w, "kidneys") for w in text_words) and not has_side
+
+
+def both_kidneys(text: str) -> bool:
+    """'both kidneys', 'the kidneys': the two together, which no single organ of a call names."""
+    text_words = words(text)
+    plural = any(w.endswith("s") and _close(w, "kidneys") for w in text_words)
+    return (plural or "both" in text_words) and bare_kidney(text)

@@ -362,6 +362,16 @@ def test_organs_in_shorthand_are_named():
     assert organs_mentioned("the kid's scan", ORGANS) == []  # a kid is no kidney without a side
 
 
+def test_both_kidneys_are_measured_together_but_corrected_one_at_a_time():
+    """Measuring "both kidneys" shows every organ's figure; a change to both is asked back, never made to one."""
+    volume = screen("what is the volume of both kidneys?", ORGANS)
+    assert volume == ParsedCall(tool="measure", args={"metric": "volume_ml", "organ": "all"})
+    assert screen("dice of the kidneys", ORGANS).args == {"metric": "dice", "organ": "all"}
+    for text in ("grow both kidneys a little", "the kidneys are too small", "segment the kidneys"):
+        assert "one organ at a time" in screen(text, ORGANS).args["question"]
+    assert "Which kidney" in screen("grow the kidney", ORGANS).args["question"]  # one kidney, side unsaid
+
+
 def test_a_question_back_is_needless_only_where_an_organ_and_an_action_are_named():
     assert asks_for_an_action("Please remove the false positive island on the left side of the liver mask.", ORGANS)
     assert asks_for_an_action("Trim the liever toward the head by 15 mm", ORGANS)
