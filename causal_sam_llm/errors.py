@@ -32,10 +32,14 @@ class DataLayoutError(CausalSamError, ValueError):
 
 def validation_problems(exc: ValidationError) -> str:
     """Every problem pydantic found, as `field: what is allowed (got what was given)`, joined by "; "."""
-    return "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']} (got {_shortened(repr(e['input']))})"
-        for e in exc.errors()
-    )
+    return "; ".join(_problem(e) for e in exc.errors())
+
+
+def _problem(error: dict) -> str:
+    message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own validators' messages
+    if not error["loc"]:  # a check across fields (slices against the volume): its message names what was given
+        return message
+    return f"{'.'.join(map(str, error['loc']))}: {message} (got {_shortened(repr(error['input']))})"
 
 
 def _shortened(text: str, limit: int = 60) -> str:
