@@ -292,6 +292,7 @@ def test_measure_reports_dice_hd95_and_volumes_against_the_reference(bench):
 def test_describe_style_names_the_modality(bench):
     result = run_tool(bench, "describe_style", {})
     assert result.data["modality"] == "MR" and "MR" in result.message
+    assert result.message.endswith(" a.u.") and not result.message.endswith("..")
 
 
 def test_nifti_export_lands_in_the_session_folder_with_the_source_geometry(bench):

@@ -15,4 +15,6 @@ class DescribeStyleArgs(BaseModel):
 
 def describe_style(bench: Workbench, _args: DescribeStyleArgs) -> ToolResult:
     profile = measure_case_style(bench.require_case())
-    return ToolResult(tool="describe_style", message=profile.sentence, data=profile.model_dump(mode="json"))
+    # the sentence stays as LAD's text encoder was trained on it; only the reply drops the stop doubled after "a.u."
+    reply = profile.sentence.removesuffix("..") + "." if profile.sentence.endswith("..") else profile.sentence
+    return ToolResult(tool="describe_style", message=reply, data=profile.model_dump(mode="json"))
