@@ -123,6 +123,8 @@ def write_dicom_slice(
     spacing=(0.7, 0.7),
     echo_time: float | None = None,
     series_uid: str | None = None,
+    study_uid: str | None = None,
+    frame_uid: str | None = None,
 ) -> None:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2" if modality == "CT" else "1.2.840.10008.5.1.4.1.1.4"
@@ -131,7 +133,10 @@ def write_dicom_slice(
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
     ds.Modality = modality
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), series_uid or generate_uid()  # CHAOS: inconsistent
+    # CHAOS's anonymised UIDs are inconsistent: a new one per file unless given
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid or generate_uid(), series_uid or generate_uid()
+    if frame_uid:
+        ds.FrameOfReferenceUID = frame_uid
     ds.Rows, ds.Columns = pixels.shape
     ds.PixelSpacing = list(spacing)
     ds.ImageOrientationPatient = list(orientation)

@@ -55,7 +55,7 @@ def export(bench: Workbench, args: ExportArgs) -> ToolResult:
         _write_nifti(ras, bench.classes, _grid_of(case), case.label_set_name, path)
     else:
         path = out / f"{case.case_id}-v{bench.require_history().current}-{stamp}-seg.dcm"
-        _write_dicom_seg(ras, bench.classes, Path(case.source_path), path)
+        write_dicom_seg(ras, bench.classes, Path(case.source_path), path)
     return ToolResult(tool="export", message=f"Saved {path}.", data={"path": str(path)})
 
 
@@ -87,9 +87,31 @@ def _write_nifti(ras: np.ndarray, classes: list[str], affine: np.ndarray, label_
     nib.save(nib.Nifti1Image(from_ras(written, affine), affine), str(path))
 
 
-def _write_dicom_seg(ras: np.ndarray, classes: list[str], source: Path, path: Path) -> None:
+# Patient and study attributes DICOM requires to be present, though possibly empty (type 2), and that highdicom
+# copies from the source images; anonymisers often delete them outright.
+TYPE2_ATTRIBUTES = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime", "StudyID",
+    "ReferringPhysicianName", "AccessionNumber",
+)  # fmt: skip
+
+
+def _with_type2_attributes(image: pydicom.Dataset) -> pydicom.Dataset:
+    """The source image as read, with each missing type 2 attribute present and empty (in memory only)."""
+    for keyword in TYPE2_ATTRIBUTES:
+        if keyword not in image:
+            setattr(image, keyword, "")
+    return image
+
+
+def write_dicom_seg(ras: np.ndarray, classes: list[str], source: Path, path: Path) -> None:
     order = order_files(dicom_files(source) if source.is_dir() else [source])
-    images = [pydicom.dcmread(str(f)) for f in order.files]
+    images = [_with_type2_attributes(pydicom.dcmread(str(f))) for f in order.files]
+    series = {(image.get("StudyInstanceUID"), image.get("SeriesInstanceUID")) for image in images}
+    if len(series) > 1:  # e.g. CHAOS: its anonymiser gave each file new UIDs, which the loader tolerates
+        raise ValueError(
+            f"the {len(images)} source slices carry {len(series)} different study/series UIDs (renewed per file by "
+            "an anonymiser?), and a DICOM-SEG references one series. Export format nifti instead."
+        )
     # back to the files' own voxel order (cols, rows, slices), then one (rows, cols) frame per source image
     voxels = np.stack([from_ras(ras[c], order.affine) for c in range(len(classes))], axis=-1)
     frames = voxels.transpose(2, 1, 0, 3).astype(np.uint8)  # (slices, rows, cols, segments)
