@@ -31,15 +31,28 @@ STRENGTH_NUMBER = re.compile(r"\bstrength\s*(?:of|=|:)?\s*(\d*\.\d+|[01])\b|(\d*
 
 
 def _number_amount(text: str) -> float | None:
+    requested = _number_requested(text)
+    return None if requested is None else min(requested[0], 1.0)
+
+
+def _number_requested(text: str) -> tuple[float, str] | None:
+    """(strength, the words that said it) for an amount stated in numbers; the strength may exceed 1 here."""
     if (match := STRENGTH_NUMBER.search(text)) and (value := float(match.group(1) or match.group(2))) <= 1:
-        return value
+        return value, match.group(0)
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", text):
-        return min(float(match.group(1)) / 100, 1.0)
-    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", text):
-        return min(float(match.group(1)) / FULL_STRENGTH_MM, 1.0)
-    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:cm\b|centimet)", text):
-        return min(10 * float(match.group(1)) / FULL_STRENGTH_MM, 1.0)
+        return float(match.group(1)) / 100, match.group(0)
+    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet\w*)", text):
+        return float(match.group(1)) / FULL_STRENGTH_MM, match.group(0)
+    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:cm\b|centimet\w*)", text):
+        return 10 * float(match.group(1)) / FULL_STRENGTH_MM, match.group(0)
     return None
+
+
+def beyond_one_correction(text: str) -> str | None:
+    """The words of an amount larger than one correction moves ("grow it by 5 cm": 50 mm, where full strength is
+    30 mm), which the correction carries out only up to full strength; None otherwise."""
+    requested = _number_requested(text.lower())
+    return requested[1] if requested is not None and requested[0] > 1.0 else None
 
 
 # "not too much" / "but not a lot" limit the amount: they are a small request, not a large one

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from causal_sam_llm.agent.amount_words import FULL_STRENGTH_MM, beyond_one_correction
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError
 from causal_sam_llm.agent.command_parser import CommandParser
@@ -91,7 +92,7 @@ class Assistant:
             start = time.perf_counter()
             try:
                 outcome = run_tool(self.bench, call.tool, call.args)
-                ok, reply, result = True, outcome.message, outcome.data
+                ok, reply, result = True, outcome.message + _beyond_one_correction_note(text, call), outcome.data
                 version = version if outcome.version is None else outcome.version  # version 0 is a version
             except (CausalSamError, ValidationError, ValueError, LookupError, OSError) as exc:
                 ok, reply = False, f"Could not {call.tool.replace('_', ' ')}: {_first_line(exc)}"
@@ -112,6 +113,15 @@ class Assistant:
         self.history.append((text, call))
         self.last_timings_ms = timings
         return turn
+
+
+def _beyond_one_correction_note(text: str, call: ParsedCall) -> str:
+    """Said when the text asked for more than one correction moves ("by 5 cm"): it was carried out at full strength,
+    and the clinician should know that, not find out from the image."""
+    asked = beyond_one_correction(text) if call.tool == "intervene_decoder" else None
+    if asked is None:
+        return ""
+    return f" You asked for {asked}; one correction moves at most {FULL_STRENGTH_MM:g} mm, so say it again for more."
 
 
 def _first_line(exc: Exception) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from causal_sam_llm.agent.amount_words import DEFAULT, LARGE, SMALL, TINY, stated_amount
+from causal_sam_llm.agent.amount_words import DEFAULT, LARGE, SMALL, TINY, beyond_one_correction, stated_amount
 from causal_sam_llm.agent.assistant import Assistant, new_session_dir
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import (
@@ -499,6 +499,19 @@ def test_assistant_turns_are_logged_and_bad_input_changes_nothing(home_benchmark
     assert records[1].answer == {"tool": "segment", "args": {"organ": "all", "slices": None}}
     assert records[0].answer is None and all(r.answer is None for r in records[2:])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # nothing written outside the session folder
+
+
+def test_a_correction_asked_beyond_full_strength_is_done_at_full_strength_and_says_so(
+    home_benchmark, tmp_path, llm_parser
+):
+    assistant = Assistant(tmp_path / "s", llm="none")
+    assistant.parser = llm_parser
+    assistant.load("benchmark:mr_t2-0002")
+    assistant.ask("segment everything")
+    turn = assistant.ask("grow the liver toward the head by 5 cm")
+    assert turn.ok and turn.call.args["strength"] == 1.0
+    assert turn.reply.endswith("You asked for 5 cm; one correction moves at most 30 mm, so say it again for more.")
+    assert beyond_one_correction("grow it by 200%") == "200%" and beyond_one_correction("grow it by 2 cm") is None
 
 
 def test_the_background_box_pass_waits_while_a_command_is_parsed(home_benchmark, tmp_path, llm_parser, monkeypatch):
