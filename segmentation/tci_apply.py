@@ -21,6 +21,7 @@ from scipy.special import expit, logit
 
 from causal_sam_llm.datasets.label_maps import LabelSet
 from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT, organ_box_logits
+from causal_sam_llm.segmentation.correction_window import correction_window
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, organ_logits
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT, intensity_log_ratio
@@ -53,35 +54,41 @@ def apply_learned(
     if image.shape != probabilities[:, 0].shape:
         raise ValueError(f"image {image.shape} does not match the probabilities' volume {probabilities[:, 0].shape}.")
     organ = segmenter.classes.index(intervention.organ)
-    masks = masks_from_probabilities(probabilities, label_set, segmenter.classes)
-    moved = moved_part(intervention, masks[:, organ])  # computed once: the gate and the amount both need it
-    gate = gate_about(intervention, moved, spacing_mm)
+    window = correction_window(intervention, probabilities[:, organ] > 0.5, spacing_mm)
+    before = window.of_channels(probabilities)  # all that follows happens inside the window, on its slice numbers
+    command = window.local(intervention)
+    masks = masks_from_probabilities(before, label_set, segmenter.classes)
+    moved = moved_part(command, masks[:, organ])  # computed once: the gate and the amount both need it
+    gate = gate_about(command, moved, spacing_mm)
     slices = touched_slices(gate)
     updated = probabilities.copy()
     if slices.size == 0:
         return updated
     on_grid = decoded.letterbox.on_mask_grid()  # the gate modulates the decoder's upscaled features
-    gate_input = np.stack([on_grid.image_to_input(gate[z])[0, 0].numpy() for z in slices])
+    gate_input = np.stack([on_grid.image_to_input(window.whole_slice(gate[z]))[0, 0].numpy() for z in slices])
     film = organ_film(generator, intervention, organ, gate_input)
-    logits = organ_logits(segmenter, decoded, [organ], slices, {organ: film})[:, 0]
+    in_volume = slices + window.first_slice
+    logits = window.in_plane(organ_logits(segmenter, decoded, [organ], in_volume, {organ: film})[:, 0])
     weight = gate[slices]
     if label_set.kind == "exclusive" and intervention.action not in SHRINKING:
         weight = weight * ~_other_organs(masks[slices], organ)  # adding to one organ must not eat its neighbours
-    old = probabilities[slices, organ]
+    old = before[slices, organ]
     if masks[:, organ].any():  # an absent organ has no surface to move
         member = old > 0.5
-        around = intensity_surroundings(intervention, masks[:, organ], spacing_mm, slices, weight, member)
-        logits = logits + intensity_weight * intensity_log_ratio(image[slices], member, around)
+        around = intensity_surroundings(command, masks[:, organ], spacing_mm, slices, weight, member)
+        logits = logits + intensity_weight * intensity_log_ratio(window.of_stack(image)[slices], member, around)
         if box_weight:
-            boxed = organ_box_logits(segmenter.backbone, decoded, masks[:, organ], organ, slices, spacing_mm)
-            logits = logits + box_weight * boxed
+            organ_mask = window.whole_stack(masks[:, organ])  # its boxes are cached per slice of the volume
+            boxed = organ_box_logits(segmenter.backbone, decoded, organ_mask, organ, in_volume, spacing_mm)
+            logits = logits + box_weight * window.in_plane(boxed)
         if intervention.action != "smooth":
-            amount = commanded_change(masks[:, organ], intervention, spacing_mm, gate, moved)
+            amount = commanded_change(masks[:, organ], command, spacing_mm, gate, moved)
             logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old
-    updated[slices, organ] = in_commanded_direction(intervention.action, old, blended)
+    after = window.of_channels(updated)  # a view: writing it writes `updated`
+    after[slices, organ] = in_commanded_direction(intervention.action, old, blended)
     if intervention.action == "expand":
-        drop_islands(updated[:, organ], probabilities[:, organ])
+        drop_islands(after[:, organ], before[:, organ])
     if intervention.action in GROWING and label_set.kind == "nested":
         _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
     return updated

@@ -129,6 +129,41 @@ def test_a_correction_asked_during_the_background_pass_gets_what_eval_tci_measur
     assert (session.masks() != masks_from_probabilities(foreground, case.label_set, session.classes)).sum() == 0
 
 
+@pytest.mark.parametrize(
+    ("action", "region", "slices"),
+    [
+        ("expand", "superior", None),
+        ("shrink", "left", None),
+        ("remove_region", "posterior", None),
+        ("add_region", "inferior", None),
+        ("smooth", "whole", None),
+        ("expand", "anterior", (2, 9)),  # a named slice range, counted in the volume
+    ],
+)
+def test_a_correction_inside_its_window_equals_one_over_the_whole_volume(bench, monkeypatch, action, region, slices):
+    """The learned response is computed in the organ's window (correction_window.py) for speed on 512² studies; it
+    must not differ by a single value from the same response computed over the whole volume."""
+    from causal_sam_llm.segmentation import tci_apply
+    from causal_sam_llm.segmentation.correction_window import CorrectionWindow, correction_window
+
+    bench.wait_for_box_evidence()
+    case, probabilities = bench.require_case(), bench.probabilities()
+    command = Intervention(organ="spleen", action=action, region=region, strength=0.25, slices=slices)
+    inputs = (bench.decoded, probabilities, command, case.label_set, case.axial_spacing_mm(), case.axial_image())
+    windowed = tci_apply.apply_learned(bench.segmenter, bench.generator, *inputs)
+    window = correction_window(command, probabilities[:, 1] > 0.5, case.axial_spacing_mm())
+    assert window.of_stack(case.axial_image()).size < 0.8 * case.axial_image().size  # it does leave some out
+
+    def whole_volume(_command, candidates, _spacing):
+        depth, rows, cols = candidates.shape
+        return CorrectionWindow(slice(0, depth), slice(0, rows), slice(0, cols), candidates.shape)
+
+    monkeypatch.setattr(tci_apply, "correction_window", whole_volume)
+    whole = tci_apply.apply_learned(bench.segmenter, bench.generator, *inputs)
+    assert (whole != probabilities).any()
+    np.testing.assert_array_equal(windowed, whole)
+
+
 def test_a_correction_waits_only_for_its_own_organs_box_evidence(home_benchmark, tmp_path, monkeypatch):
     """Asked right after `segment`, a correction of the left kidney has that organ's box evidence decoded next (the
     liver, under way, stops after its first 8 slices) and runs as soon as it is kept; the pass decodes the rest after

@@ -59,6 +59,7 @@ class Workbench:
     timings_ms: dict[str, float] = field(default_factory=dict)
     _reference: np.ndarray | None = field(default=None, repr=False)
     _box_pass: BackgroundBoxEvidence | None = field(default=None, repr=False)
+    _masks: tuple[MaskHistory, int, np.ndarray] | None = field(default=None, repr=False)  # the current version's
     box_evidence_failure: str | None = None  # why the last background box evidence pass failed, if it did
 
     @classmethod
@@ -145,9 +146,15 @@ class Workbench:
         return self.require_history().probabilities()
 
     def masks(self) -> np.ndarray:
-        """(Z, C, rows, cols) bool masks of the current version, axial."""
-        case = self.require_case()
-        return masks_from_probabilities(self.probabilities(), case.label_set, self.classes)
+        """(Z, C, rows, cols) bool masks of the current version, axial; read-only, computed once per version (a
+        correction's reply, the chat's every redraw and the measures all ask for them)."""
+        case, history = self.require_case(), self.require_history()
+        kept = self._masks
+        if kept is None or kept[0] is not history or kept[1] != history.current:  # another study, or version
+            masks = masks_from_probabilities(history.probabilities(), case.label_set, self.classes)
+            masks.flags.writeable = False
+            kept = self._masks = (history, history.current, masks)
+        return kept[2]
 
     def reference(self) -> np.ndarray | None:
         """The study's reference masks (Z, C, rows, cols), built once per study; None without labels."""
