@@ -21,7 +21,7 @@ from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
-from causal_sam_llm.tools.mask_history import MaskHistory
+from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.workbench import NoStudyError, Workbench
 
@@ -264,6 +264,33 @@ def test_undo_and_redo_take_several_steps_all_or_nothing_and_any_version_can_be_
     with pytest.raises(ValidationError):
         run_tool(bench, "go_to_version", {"version": -1})
     run_tool(bench, "go_to_version", {"version": start})
+
+
+def test_versions_kept_as_patches_read_back_exactly_after_a_restart(tmp_path):
+    """A version after the first is stored as what changed from its parent; reopened with nothing in memory, every
+    version on every branch reads back as it was added (float16), and chains stay at most PATCH_CHAIN long."""
+    rng = np.random.default_rng(0)
+    history, added = MaskHistory(tmp_path), {}
+    current = rng.random((6, 3, 20, 20), dtype=np.float32)
+    for step in range(2 * PATCH_CHAIN + 3):
+        if step == 5:
+            history.undo(2)  # a branch: the next edit's parent is version 2
+        if step > 0:  # each edit starts from the current version, as the tools' do
+            current = history.probabilities().copy()
+        if step > 0 and step != 7:  # step 7 changes nothing: an empty patch
+            current[step % 6, step % 3, 3:9, 4:11] = rng.random((6, 7))
+        added[history.add(current, f"step {step}").number] = current.astype(np.float16)
+    last = history.current  # in memory since it was added, not read back
+    np.testing.assert_array_equal(history.probabilities(last), added[last].astype(np.float32))
+    reopened = MaskHistory(tmp_path)
+    for number, expected in added.items():
+        np.testing.assert_array_equal(reopened.probabilities(number), expected.astype(np.float32))
+    patches = [v for v in history.versions if v.file.endswith(".patch.npz")]
+    assert len(patches) >= 2 * PATCH_CHAIN - 1 and max(history._chain_length(v.number) for v in patches) == PATCH_CHAIN
+    full_size = (tmp_path / history.versions[0].file).stat().st_size
+    assert all((tmp_path / v.file).stat().st_size < full_size / 10 for v in patches)
+    with pytest.raises(ValueError, match="read-only"):
+        reopened.probabilities(3)[0, 0, 0, 0] = 1.0  # shared, never copied: a version cannot be changed by accident
 
 
 def _branch_length(history: MaskHistory) -> int:

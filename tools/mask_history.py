@@ -1,9 +1,11 @@
 """`MaskHistory`: every mask version of a study, kept on disk in the session folder, with undo and redo.
 
-A version is the (Z, C, rows, cols) organ probabilities on the axial grid (float16 .npy, written atomically) plus
-what produced it. Undo/redo only move a pointer; a new version after an undo drops nothing: the redo branch stays on
-disk and in `versions`, and `go_to(number)` returns to any version (undo/redo walk the current branch, any number of
-steps at once; the agent has all three)."""
+A version is the (Z, C, rows, cols) organ probabilities on the axial grid, float16, written atomically, plus what
+produced it: the first (and every PATCH_CHAIN + 1-th along a branch) in full (.npy), the others as what changed from
+their parent (.patch.npz, mask_patch.py), since a correction changes one organ near its boundary. Undo/redo only
+move a pointer; a new version after an undo drops nothing: the redo branch stays on disk and in `versions`, and
+`go_to(number)` returns to any version (undo/redo walk the current branch, any number of steps at once; the agent
+has all three)."""
 
 import io
 import json
@@ -13,6 +15,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from causal_sam_llm.tools.mask_patch import applied_patch, changed_box, patch_bytes
+
+PATCH_SUFFIX = ".patch.npz"
 
 
 @dataclass(frozen=True)
@@ -38,15 +44,20 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+# At most this many patches are stacked on a full version, so that reading any version back stays quick.
+PATCH_CHAIN = 8
+KEPT_IN_MEMORY = 2  # the current version and the one before: undo after a correction reads nothing
+
+
 class MaskHistory:
-    """Versions in `folder` (one .npy each + history.json). `current` is None before the first segmentation."""
+    """Versions in `folder` (one file each + history.json). `current` is None before the first segmentation."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.versions: list[MaskVersion] = []
         self.current: int | None = None
         self._redo: list[int] = []
-        self._loaded: tuple[int, np.ndarray] | None = None  # the last version read, so redraws do not re-read it
+        self._kept: dict[int, np.ndarray] = {}  # versions read or written last, so redraws do not re-read them
         index = folder / "history.json"
         if index.is_file():
             saved = json.loads(index.read_text())
@@ -54,15 +65,39 @@ class MaskHistory:
             self.current, self._redo = saved["current"], saved["redo"]
 
     def add(self, probabilities: np.ndarray, note: str) -> MaskVersion:
-        number = len(self.versions)
-        version = MaskVersion(number, note, self.current, f"v{number:04d}.npy")
-        stored = probabilities.astype(np.float16)
-        write_atomically(self.folder / version.file, _npy_bytes(stored))
-        self._keep_loaded(number, stored)  # what reading the file back would give, without reading it
+        """A new version, child of the current one. Outside what a tool changed, `probabilities` should be the
+        current version's own values (a copy of `probabilities()`): its patch then holds only the change."""
+        number, parent = len(self.versions), self.current
+        if parent is not None and self._chain_length(parent) < PATCH_CHAIN:
+            file, kept = self._write_patch(number, self.probabilities(parent), probabilities)
+        else:
+            file, kept = f"v{number:04d}.npy", probabilities.astype(np.float16)
+            write_atomically(self.folder / file, _npy_bytes(kept))
+        self._keep(number, kept)  # what reading the file back would give, without reading it
+        version = MaskVersion(number, note, parent, file)
         self.versions.append(version)
         self.current, self._redo = number, []
         self._save()
         return version
+
+    def _write_patch(self, number: int, parent: np.ndarray, child: np.ndarray) -> tuple[str, np.ndarray]:
+        """Write `child` as what changed from `parent` (float16-exact, as every kept version is); returns the file
+        name and the child as a reader will get it back."""
+        box = changed_box(parent, child)
+        values = child[box].astype(np.float16) if box is not None else np.zeros(0, np.float16)
+        file = f"v{number:04d}{PATCH_SUFFIX}"
+        write_atomically(self.folder / file, patch_bytes(box, values))
+        kept = parent.copy()
+        if box is not None:
+            kept[box] = values  # outside the box the child equals its parent exactly
+        return file, kept
+
+    def _chain_length(self, number: int) -> int:
+        """How many patches lie between version `number` and the full version it is read from."""
+        length = 0
+        while self.versions[number].file.endswith(PATCH_SUFFIX):
+            length, number = length + 1, self.versions[number].parent
+        return length
 
     def probabilities(self, number: int | None = None) -> np.ndarray:
         """A version's probabilities, float32 and read-only (shared, not copied: 500 MB on a 512² study of 120
@@ -70,14 +105,26 @@ class MaskHistory:
         number = self.current if number is None else number
         if number is None:
             raise LookupError("no mask yet: segment the study first.")
-        if self._loaded is None or self._loaded[0] != number:
-            self._keep_loaded(number, np.load(self.folder / self.versions[number].file))
-        return self._loaded[1]
+        if number not in self._kept:
+            self._keep(number, self._read(number))
+        return self._kept[number]
 
-    def _keep_loaded(self, number: int, stored: np.ndarray) -> None:
-        loaded = stored.astype(np.float32)
-        loaded.flags.writeable = False
-        self._loaded = (number, loaded)
+    def _read(self, number: int) -> np.ndarray:
+        """A version from its file: a full one as stored, a patch on top of its parent (read back the same way,
+        starting from a version in memory where the chain passes one)."""
+        version = self.versions[number]
+        if number in self._kept:
+            return self._kept[number]
+        if not version.file.endswith(PATCH_SUFFIX):
+            return np.load(self.folder / version.file).astype(np.float32)
+        return applied_patch(self._read(version.parent), self.folder / version.file)
+
+    def _keep(self, number: int, probabilities: np.ndarray) -> None:
+        kept = probabilities.astype(np.float32, copy=False)
+        kept.flags.writeable = False
+        self._kept[number] = kept
+        while len(self._kept) > KEPT_IN_MEMORY:
+            del self._kept[next(iter(self._kept))]  # the oldest first
 
     def undo(self, steps: int = 1) -> MaskVersion:
         """Walk `steps` versions back along the current branch; all or nothing."""

@@ -1,0 +1,42 @@
+"""A mask version stored as what changed from its parent: the smallest box (slices × organs × rows × cols) holding
+every changed value, and the new float16 values inside it. A correction changes one organ near its boundary, so on a
+512² study of 120 slices its version is a few MB written in milliseconds instead of 250 MB written in a second
+(measured in `python -m causal_sam_llm.bench.tci --size 512`)."""
+
+import io
+
+import numpy as np
+
+Box = tuple[slice, ...]
+
+
+def changed_box(parent: np.ndarray, child: np.ndarray) -> Box | None:
+    """The smallest box outside which `child` equals `parent` exactly; None when nothing changed."""
+    changed = parent != child
+    spans = []
+    for axis in range(changed.ndim):
+        others = tuple(a for a in range(changed.ndim) if a != axis)
+        hit = np.nonzero(changed.any(axis=others))[0]
+        if hit.size == 0:
+            return None
+        spans.append(slice(int(hit[0]), int(hit[-1]) + 1))
+        changed = changed[(slice(None),) * axis + (spans[-1],)]  # later axes only look inside the box so far
+    return tuple(spans)
+
+
+def patch_bytes(box: Box | None, values: np.ndarray) -> bytes:
+    """The .npz of a patch: the box's start and the float16 values inside it (an empty patch when `box` is None)."""
+    start = np.array([s.start for s in box] if box is not None else [], np.int64)
+    stream = io.BytesIO()
+    np.savez(stream, start=start, values=values.astype(np.float16))
+    return stream.getvalue()
+
+
+def applied_patch(parent: np.ndarray, patch_file) -> np.ndarray:
+    """A float32 copy of `parent` with the patch read from `patch_file` written in."""
+    child = parent.copy()
+    with np.load(patch_file) as patch:
+        start, values = patch["start"], patch["values"]
+    if start.size:
+        child[tuple(slice(int(a), int(a) + n) for a, n in zip(start, values.shape, strict=True))] = values
+    return child
