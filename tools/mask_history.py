@@ -65,32 +65,36 @@ class MaskHistory:
             self.current, self._redo = saved["current"], saved["redo"]
 
     def add(self, probabilities: np.ndarray, note: str) -> MaskVersion:
-        """A new version, child of the current one. Outside what a tool changed, `probabilities` should be the
-        current version's own values (a copy of `probabilities()`): its patch then holds only the change."""
+        """A new version, child of the current one. `probabilities` (float32) becomes the kept version: rounded to
+        float16 in place and made read-only, not copied (500 MB on a 512² study) — pass an array you are done with.
+        Outside what a tool changed it should hold the current version's own values (a copy of `probabilities()`):
+        its patch then holds only the change."""
+        if probabilities.dtype != np.float32:
+            raise TypeError(f"mask versions are float32 probabilities, got {probabilities.dtype}.")
         number, parent = len(self.versions), self.current
         if parent is not None and self._chain_length(parent) < PATCH_CHAIN:
-            file, kept = self._write_patch(number, self.probabilities(parent), probabilities)
+            file = self._write_patch(number, self.probabilities(parent), probabilities)
         else:
-            file, kept = f"v{number:04d}.npy", probabilities.astype(np.float16)
-            write_atomically(self.folder / file, _npy_bytes(kept))
-        self._keep(number, kept)  # what reading the file back would give, without reading it
+            file, stored = f"v{number:04d}.npy", probabilities.astype(np.float16)
+            write_atomically(self.folder / file, _npy_bytes(stored))
+            probabilities[...] = stored
+        self._keep(number, probabilities)  # what reading the file back would give, without reading it
         version = MaskVersion(number, note, parent, file)
         self.versions.append(version)
         self.current, self._redo = number, []
         self._save()
         return version
 
-    def _write_patch(self, number: int, parent: np.ndarray, child: np.ndarray) -> tuple[str, np.ndarray]:
-        """Write `child` as what changed from `parent` (float16-exact, as every kept version is); returns the file
-        name and the child as a reader will get it back."""
+    def _write_patch(self, number: int, parent: np.ndarray, child: np.ndarray) -> str:
+        """Write `child` as what changed from `parent` (float16-exact, as every kept version is), leave `child` as a
+        reader will get it back, and return the file's name."""
         box = changed_box(parent, child)
         values = child[box].astype(np.float16) if box is not None else np.zeros(0, np.float16)
         file = f"v{number:04d}{PATCH_SUFFIX}"
         write_atomically(self.folder / file, patch_bytes(box, values))
-        kept = parent.copy()
         if box is not None:
-            kept[box] = values  # outside the box the child equals its parent exactly
-        return file, kept
+            child[box] = values  # outside the box the child equals its parent exactly
+        return file
 
     def _chain_length(self, number: int) -> int:
         """How many patches lie between version `number` and the full version it is read from."""
@@ -120,9 +124,8 @@ class MaskHistory:
         return applied_patch(self._read(version.parent), self.folder / version.file)
 
     def _keep(self, number: int, probabilities: np.ndarray) -> None:
-        kept = probabilities.astype(np.float32, copy=False)
-        kept.flags.writeable = False
-        self._kept[number] = kept
+        probabilities.flags.writeable = False
+        self._kept[number] = probabilities
         while len(self._kept) > KEPT_IN_MEMORY:
             del self._kept[next(iter(self._kept))]  # the oldest first
 
