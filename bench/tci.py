@@ -6,32 +6,85 @@ Run: `python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt [-
 """
 
 import argparse
+import tempfile
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.segmentation import tci_apply
 from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.box_evidence import box_logits, keep_for_corrections, organ_boxes
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
+from causal_sam_llm.segmentation.correction_window import CorrectionWindow
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.encoder_registry import default_device
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
+from causal_sam_llm.tools.mask_history import MaskHistory, npy_bytes, write_atomically
 
 COMMAND = "python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt"
 
 
-def _volume(slices: int):
-    """A real benchmark MR volume, its slices repeated to the requested depth."""
+def _volume(slices: int, size: int = 0):
+    """A real benchmark MR volume, its slices repeated to the requested depth; with `size`, resampled in-plane to
+    size × size (bilinear) as a clinical 512² study would be. Returns the case, the stack and its spacing."""
     case = load_protocol("ct_to_mr").cases("test")["MR-T2SPIR"][0]
     stack = case.axial_image()
-    return case, np.concatenate([stack] * (slices // len(stack) + 1))[:slices]
+    stack = np.concatenate([stack] * (slices // len(stack) + 1))[:slices]
+    spacing = case.axial_spacing_mm()
+    if not size:
+        return case, stack, spacing
+    resized = F.interpolate(torch.from_numpy(stack)[:, None], size=(size, size), mode="bilinear", align_corners=False)
+    scale = (stack.shape[1] / size, stack.shape[2] / size)
+    return case, resized[:, 0].numpy(), (spacing[0], spacing[1] * scale[0], spacing[2] * scale[1])
+
+
+@contextmanager
+def _over_the_whole_volume():
+    """Corrections computed over the whole volume, as before the correction window (segmentation/correction_window.py):
+    the same result, for timing side by side."""
+
+    def whole(_command, candidates, _spacing):
+        depth, rows, cols = candidates.shape
+        return CorrectionWindow(slice(0, depth), slice(0, rows), slice(0, cols), candidates.shape)
+
+    windowed, tci_apply.correction_window = tci_apply.correction_window, whole
+    try:
+        yield
+    finally:
+        tci_apply.correction_window = windowed
+
+
+def _version_rows(probabilities: np.ndarray, correct) -> list[list[str]]:
+    """Writing a correction's mask version as what changed from its parent (the shipped way, mask_patch.py) and in
+    full (as before), side by side; each timed once on a fresh history holding the segmentation, the correction
+    (`correct`: probabilities → corrected ones) made on the version as kept, as the tool makes it."""
+    rows = []
+    for way in ("patch", "full"):
+        with tempfile.TemporaryDirectory() as folder:
+            history = MaskHistory(Path(folder))
+            history.add(probabilities.copy(), "segment")
+            child = correct(history.probabilities())
+            start = time.perf_counter()
+            if way == "patch":
+                version = history.add(child, "correction")
+            else:  # the whole float16 array, as every version was stored before
+                version_file = Path(folder) / "full.npy"
+                write_atomically(version_file, npy_bytes(child.astype(np.float16)))
+            seconds = time.perf_counter() - start
+            size = (Path(folder) / version.file if way == "patch" else version_file).stat().st_size
+        shipped = " (shipped)" if way == "patch" else ", as before"
+        what = f"the correction's mask version written, {way}{shipped}: {size / 1e6:.1f} MB"
+        rows.append([what, f"{seconds:.2f} s", "—"])
+    return rows
 
 
 def _clock(device: str) -> float:
@@ -79,13 +132,13 @@ def _decoder_seconds(segmenter, embedded, device: str, repeats: int = 3) -> tupl
     return float(np.median(shipped)), float(np.median(fp32))
 
 
-def _box_evidence_row(segmenter, decoded, masks, case, device) -> list[str]:
+def _box_evidence_row(segmenter, decoded, masks, spacing, device) -> list[str]:
     """The pass that the agent's `segment` starts in the background (segmentation/box_prefetch.py), timed here in the
     foreground: every organ's box evidence on the slices within one command's reach, decoded once."""
     decoded.box_logits.clear()
     organs = list(range(len(segmenter.classes)))
     start = _clock(device)
-    count = keep_for_corrections(segmenter.backbone, decoded, masks, organs, case.axial_spacing_mm())
+    count = keep_for_corrections(segmenter.backbone, decoded, masks, organs, spacing)
     seconds = _clock(device) - start
     return [
         f"box evidence, decoded in the background after segmentation ({len(organs)} organs, {count} slice decodes)",
@@ -94,13 +147,13 @@ def _box_evidence_row(segmenter, decoded, masks, case, device) -> list[str]:
     ]
 
 
-def _box_batch_rows(segmenter, decoded, masks, case, device) -> list[list[str]]:
+def _box_batch_rows(segmenter, decoded, masks, spacing, device) -> list[list[str]]:
     """The liver's box pass at the shipped 2 slices per batch and at 8, side by side (box_evidence.box_logits)."""
     liver = masks[:, segmenter.classes.index("liver")]
     slices = np.nonzero(liver.any(axis=(1, 2)))[0]
     if slices.size == 0:  # a few-slice run (--slices) may hold no liver
         return []
-    boxes = organ_boxes(liver, slices, case.axial_spacing_mm())
+    boxes = organ_boxes(liver, slices, spacing)
     rows = []
     for batch in (2, 8):
         seconds = _timed(
@@ -119,10 +172,11 @@ def _box_batch_rows(segmenter, decoded, masks, case, device) -> list[list[str]]:
     return rows
 
 
-def _first_correction_row(segmenter, generator, decoded, probabilities, case, image, resegment, device) -> list[str]:
+def _first_correction_row(
+    segmenter, generator, decoded, probabilities, case, spacing, image, resegment, device
+) -> list[str]:
     """The liver's first correction, a single call, once the background pass has ended: its box evidence is kept."""
     command = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
-    spacing = case.axial_spacing_mm()
     start = _clock(device)
     apply_learned(segmenter, generator, decoded, probabilities, command, case.label_set, spacing, image)
     seconds = _clock(device) - start
@@ -137,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--slices", type=int, default=100)
+    parser.add_argument("--size", type=int, default=0, help="resample the slices in-plane to SIZE² (e.g. 512)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/tci.md"))
     parser.add_argument("--encoder-precision", choices=PRECISIONS, default="auto", help="auto: what the agent uses")
     parser.add_argument("--device", default=default_device(), help="default: the GPU when present, else the CPU")
@@ -145,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     device = args.device
     segmenter, _ = load_segmenter(args.checkpoint, device, precision=args.encoder_precision)
     generator = load_generator(args.checkpoint, len(segmenter.classes))
-    case, volume = _volume(args.slices)
+    case, volume, spacing = _volume(args.slices, args.size)
     embedder = SliceEmbedder(segmenter.backbone)  # no cache: re-segmenting means running the encoder again
     start = _clock(device)
     _decode(segmenter, embedder.embed(volume[:4], case.modality, "abdomen"))  # warm-up: one-off costs, timed apart
@@ -155,7 +210,6 @@ def main(argv: list[str] | None = None) -> None:
     encode_seconds = _clock(device) - start
     decode_seconds, fp32_decode_seconds = _decoder_seconds(segmenter, embedded, device)
     decoded, probabilities = _decode(segmenter, embedded)
-    spacing = case.axial_spacing_mm()
     image = volume  # the repeated stack the probabilities belong to
     resegment = encode_seconds + decode_seconds
     rows = [
@@ -165,28 +219,46 @@ def main(argv: list[str] | None = None) -> None:
         ["first call after loading (4 slices: one-off set-up)", f"{warm_up_seconds:.2f} s", "—"],
     ]
     masks = masks_from_probabilities(probabilities, case.label_set, segmenter.classes)  # as segmented
-    rows.append(_box_evidence_row(segmenter, decoded, masks, case, device))
-    rows.extend(_box_batch_rows(segmenter, decoded, masks, case, device))
-    rows.append(_first_correction_row(segmenter, generator, decoded, probabilities, case, image, resegment, device))
+    rows.append(_box_evidence_row(segmenter, decoded, masks, spacing, device))
+    rows.extend(_box_batch_rows(segmenter, decoded, masks, spacing, device))
+    rows.append(
+        _first_correction_row(segmenter, generator, decoded, probabilities, case, spacing, image, resegment, device)
+    )
     # a shrink also measures the band outside the organ (intensity evidence); the last row leaves the kept box
     # evidence out (`eval-tci --box-weight 0`), to show what adding it costs a correction once it is kept
     # a smooth has no amount to solve: its band re-decided from the same evidence (tci_apply)
-    corrections = (("expand", 1.0, ""), ("shrink", 1.0, ""), ("smooth", 1.0, ""), ("expand", 0.0, ", no box evidence"))
-    for action, box_weight, note in corrections:
-        command = Intervention(organ="liver", action=action, region="whole", strength=0.5)
-        correction = _timed(
-            lambda c=command, w=box_weight: apply_learned(
-                segmenter, generator, decoded, probabilities, c, case.label_set, spacing, image, box_weight=w
-            ),
-            device,
-        )
+    # the same grow computed over the whole volume, as before the correction window, for the window's gain
+    corrections = (
+        ("liver", "expand", 1.0, ""),
+        ("liver", "shrink", 1.0, ""),
+        ("liver", "smooth", 1.0, ""),
+        ("liver", "expand", 0.0, ", no box evidence"),
+        ("left_kidney", "expand", 1.0, ""),
+        ("left_kidney", "expand", 1.0, ", over the whole volume as before"),
+    )
+    for organ, action, box_weight, note in corrections:
+        command = Intervention(organ=organ, action=action, region="whole", strength=0.5)
+        with _over_the_whole_volume() if "whole volume" in note else nullcontext():
+            correction = _timed(
+                lambda c=command, w=box_weight: apply_learned(
+                    segmenter, generator, decoded, probabilities, c, case.label_set, spacing, image, box_weight=w
+                ),
+                device,
+            )
         rows.append(
             [
-                f"one TCI correction (liver, {action} whole{note})",
+                f"one TCI correction ({organ.replace('_', ' ')}, {action} whole{note})",
                 f"{correction * 1000:.0f} ms",
                 f"{resegment / correction:.0f}×",
             ]
         )
+    grown = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
+    rows.extend(
+        _version_rows(
+            probabilities,
+            lambda kept: apply_learned(segmenter, generator, decoded, kept, grown, case.label_set, spacing, image),
+        )
+    )
     body = (
         f"{args.slices}-slice volume ({volume.shape[1]}×{volume.shape[2]}), {_device_name(device)}, encoder in "
         f"{segmenter.backbone.precision}; after a 4-slice warm-up (its own row), so every other row is warm: the "
@@ -198,8 +270,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     write_section(
         args.out,
-        "TCI correction vs re-segmentation" + (" on the GPU" if device.startswith("cuda") else ""),
-        f"{COMMAND} --slices {args.slices} --encoder-precision {args.encoder_precision} --device {device}",
+        "TCI correction vs re-segmentation"
+        + (f" at {args.size}²" if args.size else "")
+        + (" on the GPU" if device.startswith("cuda") else ""),
+        f"{COMMAND} --slices {args.slices}{f' --size {args.size}' if args.size else ''} "
+        f"--encoder-precision {args.encoder_precision} --device {device}",
         body + markdown_table(["what", "time", "speed-up"], rows),
     )
     print(args.out.read_text())

@@ -76,7 +76,7 @@ class MaskHistory:
             file = self._write_patch(number, self.probabilities(parent), probabilities)
         else:
             file, stored = f"v{number:04d}.npy", probabilities.astype(np.float16)
-            write_atomically(self.folder / file, _npy_bytes(stored))
+            write_atomically(self.folder / file, npy_bytes(stored))
             probabilities[...] = stored
         self._keep(number, probabilities)  # what reading the file back would give, without reading it
         version = MaskVersion(number, note, parent, file)
@@ -176,7 +176,7 @@ class MaskHistory:
         write_atomically(self.folder / "history.json", json.dumps(state, indent=1).encode())
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
+def npy_bytes(array: np.ndarray) -> bytes:
     stream = io.BytesIO()
     np.save(stream, array)
     return stream.getvalue()
