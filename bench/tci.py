@@ -192,10 +192,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--slices", type=int, default=100)
     parser.add_argument("--size", type=int, default=0, help="resample the slices in-plane to SIZE² (e.g. 512)")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/tci.md"))
+    parser.add_argument("--out", type=Path, help="default bench/results/tci.md (with --size N: tci_N.md)")
     parser.add_argument("--encoder-precision", choices=PRECISIONS, default="auto", help="auto: what the agent uses")
     parser.add_argument("--device", default=default_device(), help="default: the GPU when present, else the CPU")
     args = parser.parse_args(argv)
+    args.out = args.out or Path(f"bench/results/tci{f'_{args.size}' if args.size else ''}.md")
     torch.set_grad_enabled(False)
     device = args.device
     segmenter, _ = load_segmenter(args.checkpoint, device, precision=args.encoder_precision)
