@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from causal_sam_llm.segmentation import tci_gate
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.tci_gate import GATE_BAND, MAX_REACH_MM
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
 
 # beyond the reach: the gate's Gaussian (sigma 1 px, truncated at 4 sigma) and a pixel of rounding either way
 EDGE_PX = 6
@@ -69,7 +70,7 @@ def correction_window(
     occupied = [np.nonzero(candidates.any(axis=other))[0] for other in ((1, 2), (0, 2), (0, 1))]
     if occupied[0].size == 0:
         return whole
-    reach_mm = GATE_BAND * max(intervention.strength, 0.1) * MAX_REACH_MM
+    reach_mm = tci_gate.GATE_BAND * max(intervention.strength, 0.1) * MAX_REACH_MM  # read now: `gate_band` sweeps it
     margins = (
         2 + math.ceil(intervention.strength * MAX_REACH_MM / spacing_mm[0]),  # superior/inferior growth, in slices
         EDGE_PX + math.ceil(reach_mm / spacing_mm[1]),

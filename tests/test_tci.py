@@ -377,3 +377,17 @@ def test_the_share_of_a_corrections_changed_voxels_that_it_set_right():
     after[0, 0, 2, :1] = True  # and one too far
     assert right_share(before, after, reference) == 80.0
     assert right_share(before, before, reference) is None  # nothing changed: no share
+
+
+def test_a_correction_window_reaches_as_far_as_the_gate_band_in_force():
+    """`eval-tci --gate-band` sweeps widen every gate; the window a correction is computed in must widen with them."""
+    from causal_sam_llm.segmentation.correction_window import correction_window
+
+    organ = np.zeros((10, 200, 200), bool)
+    organ[4:6, 90:110, 90:110] = True
+    command = Intervention(organ="liver", action="expand", region="whole", strength=0.25)
+    shipped = correction_window(command, organ, (5.0, 1.0, 1.0)).rows
+    with gate_band(2 * GATE_BAND):
+        wider = correction_window(command, organ, (5.0, 1.0, 1.0)).rows
+    reach_px = GATE_BAND * 0.25 * tci_gate.MAX_REACH_MM  # 22.5 px at 1 mm pixels
+    assert shipped.start <= 90 - reach_px and wider.start <= 90 - 2 * reach_px < shipped.start
