@@ -21,7 +21,7 @@ from causal_sam_llm.segmentation import tci_apply
 from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.box_evidence import box_logits, keep_for_corrections, organ_boxes
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
-from causal_sam_llm.segmentation.correction_window import CorrectionWindow
+from causal_sam_llm.segmentation.correction_window import whole_volume
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.encoder_registry import default_device
@@ -53,8 +53,7 @@ def _over_the_whole_volume():
     the same result, for timing side by side."""
 
     def whole(_command, candidates, _spacing):
-        depth, rows, cols = candidates.shape
-        return CorrectionWindow(slice(0, depth), slice(0, rows), slice(0, cols), candidates.shape)
+        return whole_volume(candidates.shape)
 
     windowed, tci_apply.correction_window = tci_apply.correction_window, whole
     try:

@@ -60,16 +60,19 @@ class CorrectionWindow:
         return whole
 
 
+def whole_volume(shape: tuple[int, int, int]) -> CorrectionWindow:
+    """The window of a whole (Z, rows, cols) volume: how every correction was computed before windows."""
+    return CorrectionWindow(slice(0, shape[0]), slice(0, shape[1]), slice(0, shape[2]), shape)
+
+
 def correction_window(
     intervention: Intervention, candidates: np.ndarray, spacing_mm: tuple[float, float, float]
 ) -> CorrectionWindow:
     """`candidates`: (Z, rows, cols) voxels that may belong to the organ now (its probability above 0.5, a superset
     of its mask). The whole volume when the organ is absent: a grow may then place it anywhere."""
-    depth, rows, cols = candidates.shape
-    whole = CorrectionWindow(slice(0, depth), slice(0, rows), slice(0, cols), candidates.shape)
     occupied = [np.nonzero(candidates.any(axis=other))[0] for other in ((1, 2), (0, 2), (0, 1))]
     if occupied[0].size == 0:
-        return whole
+        return whole_volume(candidates.shape)
     reach_mm = tci_gate.GATE_BAND * max(intervention.strength, 0.1) * MAX_REACH_MM  # read now: `gate_band` sweeps it
     margins = (
         2 + math.ceil(intervention.strength * MAX_REACH_MM / spacing_mm[0]),  # superior/inferior growth, in slices

@@ -144,7 +144,7 @@ def test_a_correction_inside_its_window_equals_one_over_the_whole_volume(bench, 
     """The learned response is computed in the organ's window (correction_window.py) for speed on 512² studies; it
     must not differ by a single value from the same response computed over the whole volume."""
     from causal_sam_llm.segmentation import tci_apply
-    from causal_sam_llm.segmentation.correction_window import CorrectionWindow, correction_window
+    from causal_sam_llm.segmentation.correction_window import correction_window, whole_volume
 
     bench.wait_for_box_evidence()
     case, probabilities = bench.require_case(), bench.probabilities()
@@ -154,11 +154,9 @@ def test_a_correction_inside_its_window_equals_one_over_the_whole_volume(bench, 
     window = correction_window(command, probabilities[:, 1] > 0.5, case.axial_spacing_mm())
     assert window.of_stack(case.axial_image()).size < 0.8 * case.axial_image().size  # it does leave some out
 
-    def whole_volume(_command, candidates, _spacing):
-        depth, rows, cols = candidates.shape
-        return CorrectionWindow(slice(0, depth), slice(0, rows), slice(0, cols), candidates.shape)
-
-    monkeypatch.setattr(tci_apply, "correction_window", whole_volume)
+    monkeypatch.setattr(
+        tci_apply, "correction_window", lambda _command, candidates, _spacing: whole_volume(candidates.shape)
+    )
     whole = tci_apply.apply_learned(bench.segmenter, bench.generator, *inputs)
     assert (whole != probabilities).any()
     np.testing.assert_array_equal(windowed, whole)
