@@ -21,6 +21,7 @@ from causal_sam_llm.segmentation import tci_apply
 from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.box_evidence import box_logits, keep_for_corrections, organ_boxes
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
+from causal_sam_llm.segmentation.correction_grid import pooling_factor
 from causal_sam_llm.segmentation.correction_window import whole_volume
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
@@ -60,6 +61,24 @@ def _over_the_whole_volume():
         yield
     finally:
         tci_apply.correction_window = windowed
+
+
+@contextmanager
+def _at_source_resolution():
+    """Corrections computed on the source's own pixels, as before the pooled grid (segmentation/correction_grid.py),
+    for timing side by side on a study finer than the decoder's grid."""
+    pooling, tci_apply.pooling_factor = tci_apply.pooling_factor, lambda _letterbox: 1
+    try:
+        yield
+    finally:
+        tci_apply.pooling_factor = pooling
+
+
+def _setting(note: str):
+    """The context a correction row of the bench is timed in, from its note."""
+    if "whole volume" in note:
+        return _over_the_whole_volume()
+    return _at_source_resolution() if "source resolution" in note else nullcontext()
 
 
 def _version_rows(probabilities: np.ndarray, correct) -> list[list[str]]:
@@ -227,9 +246,12 @@ def main(argv: list[str] | None = None) -> None:
     # a shrink also measures the band outside the organ (intensity evidence); the last row leaves the kept box
     # evidence out (`eval-tci --box-weight 0`), to show what adding it costs a correction once it is kept
     # a smooth has no amount to solve: its band re-decided from the same evidence (tci_apply)
-    # the same grow computed over the whole volume, as before the correction window, for the window's gain
+    # the same grow computed over the whole volume, as before the correction window, for the window's gain; on a study
+    # finer than the decoder's grid, the liver's grow also on the source's own pixels, for the pooled grid's gain
+    finer = pooling_factor(decoded.letterbox) > 1
     corrections = (
         ("liver", "expand", 1.0, ""),
+        *((("liver", "expand", 1.0, ", at source resolution as before"),) if finer else ()),
         ("liver", "shrink", 1.0, ""),
         ("liver", "smooth", 1.0, ""),
         ("liver", "expand", 0.0, ", no box evidence"),
@@ -238,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for organ, action, box_weight, note in corrections:
         command = Intervention(organ=organ, action=action, region="whole", strength=0.5)
-        with _over_the_whole_volume() if "whole volume" in note else nullcontext():
+        with _setting(note):
             correction = _timed(
                 lambda c=command, w=box_weight: apply_learned(
                     segmenter, generator, decoded, probabilities, c, case.label_set, spacing, image, box_weight=w

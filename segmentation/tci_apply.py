@@ -15,13 +15,16 @@ A `smooth` ("the edge is ragged, clean it up") has no amount: the thin band arou
 sum of evidence at its own threshold, both ways (`eval-smooth`: organ Dice +5.6 on ct_to_mr's MR cases against +0.8
 from the decoder's logits alone, as `smooth` worked before)."""
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 from scipy.ndimage import label as connected_components
 from scipy.special import expit, logit
 
 from causal_sam_llm.datasets.label_maps import LabelSet
 from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT, organ_box_logits
-from causal_sam_llm.segmentation.correction_window import correction_window
+from causal_sam_llm.segmentation.correction_grid import change_on_source, pooled, pooled_letterbox, pooling_factor
+from causal_sam_llm.segmentation.correction_window import CorrectionWindow, correction_window
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, organ_logits
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT, intensity_log_ratio
@@ -50,23 +53,91 @@ def apply_learned(
 ) -> np.ndarray:
     """New (Z, C, rows, cols) probabilities; only the named organ on the gated slices changes (in nested sets, growth
     also raises the regions enclosing it). `image`: the (Z, rows, cols) axial image the probabilities belong to.
-    The input array is not modified (every version is kept by the caller)."""
+    The input array is not modified (every version is kept by the caller). A study finer than the decoder's grid is
+    corrected on its pooled planes (correction_grid.py)."""
     if image.shape != probabilities[:, 0].shape:
         raise ValueError(f"image {image.shape} does not match the probabilities' volume {probabilities[:, 0].shape}.")
     organ = segmenter.classes.index(intervention.organ)
+    evidence = Evidence(segmenter, generator, label_set, intensity_weight, box_weight)
+    updated = probabilities.copy()
+    factor = pooling_factor(decoded.letterbox)
+    if factor == 1:
+        window, after = corrected_window(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
+        window.of_channels(updated)[:, organ] = after[:, organ]
+    else:
+        _correct_on_pooled_grid(evidence, decoded, updated, intervention, organ, spacing_mm, image, factor)
+    if intervention.action in GROWING and label_set.kind == "nested":
+        _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
+    return updated
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a correction weighs besides the command: the segmenter and its FiLM generator, the label set, and the
+    weights of the intensity and box evidence."""
+
+    segmenter: PromptFreeSegmenter
+    generator: InterventionFilmGenerator
+    label_set: LabelSet
+    intensity_weight: float
+    box_weight: float
+
+
+def _correct_on_pooled_grid(
+    evidence: Evidence,
+    decoded: DecodedVolume,
+    updated: np.ndarray,
+    intervention: Intervention,
+    organ: int,
+    spacing_mm: tuple[float, float, float],
+    image: np.ndarray,
+    factor: int,
+) -> None:
+    """The correction computed on `updated`'s planes pooled by `factor` (only the slices its window holds), its change
+    added back onto `updated` in place."""
+    reach = correction_window(intervention, updated[:, organ] > 0.5, spacing_mm).slices
+    depth, channels, rows, cols = updated.shape
+    coarse = pooled_letterbox(decoded.letterbox, factor)
+    probabilities = np.zeros((depth, channels, coarse.rows, coarse.cols), np.float32)  # slices beyond are never read
+    probabilities[reach] = pooled(updated[reach], factor)
+    planes = np.zeros((depth, coarse.rows, coarse.cols), np.float32)
+    planes[reach] = pooled(image[reach], factor)
+    spacing = (spacing_mm[0], spacing_mm[1] * factor, spacing_mm[2] * factor)
+    on_coarse = replace(decoded, letterbox=coarse)  # the same features and kept box logits (both on the 256² grid)
+    window, after = corrected_window(evidence, on_coarse, probabilities, intervention, organ, spacing, planes)
+    change = after[:, organ] - window.of_channels(probabilities)[:, organ]
+    fine_rows = slice(window.rows.start * factor, min(rows, window.rows.stop * factor))
+    fine_cols = slice(window.cols.start * factor, min(cols, window.cols.stop * factor))
+    target = updated[window.slices, organ, fine_rows, fine_cols]  # a view
+    target += change_on_source(change, factor, target.shape[1:])
+    np.clip(target, 0, 1, out=target)  # only where something changed: elsewhere the values are kept to the bit
+
+
+def corrected_window(
+    evidence: Evidence,
+    decoded: DecodedVolume,
+    probabilities: np.ndarray,
+    intervention: Intervention,
+    organ: int,
+    spacing_mm: tuple[float, float, float],
+    image: np.ndarray,
+) -> tuple[CorrectionWindow, np.ndarray]:
+    """The correction on the grid it is given: its window and the window's new (z, C, r, c) probabilities, of which
+    only the organ's channel differs."""
+    segmenter, label_set = evidence.segmenter, evidence.label_set
     window = correction_window(intervention, probabilities[:, organ] > 0.5, spacing_mm)
     before = window.of_channels(probabilities)  # all that follows happens inside the window, on its slice numbers
+    after = before.copy()
     command = window.local(intervention)
     masks = masks_from_probabilities(before, label_set, segmenter.classes)
     moved = moved_part(command, masks[:, organ])  # computed once: the gate and the amount both need it
     gate = gate_about(command, moved, spacing_mm)
     slices = touched_slices(gate)
-    updated = probabilities.copy()
     if slices.size == 0:
-        return updated
+        return window, after
     on_grid = decoded.letterbox.on_mask_grid()  # the gate modulates the decoder's upscaled features
     gate_input = np.stack([on_grid.image_to_input(window.whole_slice(gate[z]))[0, 0].numpy() for z in slices])
-    film = organ_film(generator, intervention, organ, gate_input)
+    film = organ_film(evidence.generator, intervention, organ, gate_input)
     in_volume = slices + window.first_slice
     logits = window.in_plane(organ_logits(segmenter, decoded, [organ], in_volume, {organ: film})[:, 0])
     weight = gate[slices]
@@ -76,22 +147,20 @@ def apply_learned(
     if masks[:, organ].any():  # an absent organ has no surface to move
         member = old > 0.5
         around = intensity_surroundings(command, masks[:, organ], spacing_mm, slices, weight, member)
-        logits = logits + intensity_weight * intensity_log_ratio(window.of_stack(image)[slices], member, around)
-        if box_weight:
+        intensity = intensity_log_ratio(window.of_stack(image)[slices], member, around)
+        logits = logits + evidence.intensity_weight * intensity
+        if evidence.box_weight:
             organ_mask = window.whole_stack(masks[:, organ])  # its boxes are cached per slice of the volume
             boxed = organ_box_logits(segmenter.backbone, decoded, organ_mask, organ, in_volume, spacing_mm)
-            logits = logits + box_weight * window.in_plane(boxed)
+            logits = logits + evidence.box_weight * window.in_plane(boxed)
         if intervention.action != "smooth":
             amount = commanded_change(masks[:, organ], command, spacing_mm, gate, moved)
             logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old
-    after = window.of_channels(updated)  # a view: writing it writes `updated`
     after[slices, organ] = in_commanded_direction(intervention.action, old, blended)
     if intervention.action == "expand":
         drop_islands(after[:, organ], before[:, organ])
-    if intervention.action in GROWING and label_set.kind == "nested":
-        _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
-    return updated
+    return window, after
 
 
 def intensity_surroundings(
