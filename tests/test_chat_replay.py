@@ -5,6 +5,7 @@ malformed session file is refused with its line."""
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,9 @@ def test_a_shipped_session_replays_with_its_expectations(tmp_path, capsys):
     turns = json.loads((report / "report.json").read_text())
     assert [t["call"]["tool"] for t in turns] == ["load_study", "segment", "measure", "clarify", "export"]
     assert all(not t["failures"] for t in turns)
+    # a single-slice study: its one slice named as such, and its small organs in tenths of a ml, not "0 ml"
+    assert "Segmented all on slice 0:" in turns[1]["reply"]
+    assert re.search(r"spleen \d+\.\d ml", turns[2]["reply"]), turns[2]["reply"]
     assert (report / "report.md").is_file() and list((report / "real_ct_dicom").glob("turn-*.png"))
 
 

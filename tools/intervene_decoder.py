@@ -6,6 +6,7 @@ import time
 from causal_sam_llm.segmentation.intervention import parse_intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
+from causal_sam_llm.tools.volume_text import ml_change
 from causal_sam_llm.tools.workbench import Workbench
 
 DESCRIPTION = (
@@ -44,7 +45,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     return ToolResult(
         tool="intervene_decoder",
         message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
-        f"{before:.0f} → {after:.0f} ml, re-decoded in {elapsed:.0f} ms."
+        f"{ml_change(before, after)}, re-decoded in {elapsed:.0f} ms."
         + also_changed(volumes_before, volumes_after, intervention.organ)
         + waiting_note(waited, failure),
         data={
@@ -72,7 +73,7 @@ def also_changed(before: dict[str, float], after: dict[str, float], organ: str) 
     """Other regions the correction changed, so that no change goes unreported: a tumour region grown past its
     enclosing regions grows them; an organ grown into a neighbour's voxels takes them from it."""
     moved = [
-        f"{name.replace('_', ' ')} {before[name]:.1f} → {after[name]:.1f} ml"
+        f"{name.replace('_', ' ')} {ml_change(before[name], after[name], least_digits=1)}"
         for name in before
         if name != organ and abs(after[name] - before[name]) >= 0.05
     ]

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from causal_sam_llm.segmentation.metrics import dice_hd95
 from causal_sam_llm.tools.schemas import OrganName, ToolResult
 from causal_sam_llm.tools.segment import organ_index
+from causal_sam_llm.tools.volume_text import ml
 from causal_sam_llm.tools.workbench import Workbench
 
 DESCRIPTION = "Measure the current masks: volume_ml, or dice / hd95 against the study's reference labels."
@@ -24,7 +25,7 @@ def measure(bench: Workbench, args: MeasureArgs) -> ToolResult:
     if args.metric == "volume_ml":
         volumes = bench.organ_volumes_ml()
         values = {n: round(volumes[n], 1) for n in names}
-        text = ", ".join(f"{n.replace('_', ' ')} {v:.0f} ml" for n, v in values.items())
+        text = ", ".join(f"{n.replace('_', ' ')} {ml(v)}" for n, v in values.items())
         return ToolResult(tool="measure", message=f"Volumes: {text}.", data={"volume_ml": values})
     reference = bench.reference()
     if reference is None:

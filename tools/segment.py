@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from causal_sam_llm.segmentation.intervention import SliceRange
 from causal_sam_llm.tools.schemas import OrganName, ToolResult
+from causal_sam_llm.tools.volume_text import ml
 from causal_sam_llm.tools.workbench import Workbench
 
 DESCRIPTION = (
@@ -36,13 +37,17 @@ def segment(bench: Workbench, args: SegmentArgs) -> ToolResult:
     bench.keep_box_evidence(organs)  # what corrections of these organs will weigh, decoded in the background
     volumes = bench.organ_volumes_ml()
     named = bench.classes if args.organ == "all" else [args.organ]
-    summary = ", ".join(f"{name.replace('_', ' ')} {volumes[name]:.0f} ml" for name in named)
+    summary = ", ".join(f"{name.replace('_', ' ')} {ml(volumes[name])}" for name in named)
     return ToolResult(
         tool="segment",
-        message=f"Segmented {args.organ} on slices {first}–{last}: {summary}.",
+        message=f"Segmented {args.organ} on {_slices_text(first, last)}: {summary}.",
         data={"volumes_ml": {n: round(volumes[n], 1) for n in named}},
         version=version.number,
     )
+
+
+def _slices_text(first: int, last: int) -> str:
+    return f"slice {first}" if first == last else f"slices {first}–{last}"
 
 
 def organ_index(bench: Workbench, organ: str) -> int:

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from causal_sam_llm.chat.graphics import picture_widget
 from causal_sam_llm.chat.slice_render import fit, half_blocks, organ_colour, overlay_rgb, rgb_slice
+from causal_sam_llm.tools.volume_text import ml
 
 # Pixels across the picture sent to graphics terminals: sharper than half blocks, small enough to redraw at once.
 GRAPHICS_WIDTH_PX = 512
@@ -35,7 +36,7 @@ def legend_text(scene: SliceScene) -> str:
     lines = [f"slice {scene.index} of 0–{scene.depth - 1}"]
     for index, name in enumerate(scene.classes):
         r, g, b = organ_colour(index)
-        volume = f"{scene.volumes_ml[name]:.0f} ml" if name in scene.volumes_ml else "—"
+        volume = ml(scene.volumes_ml[name]) if name in scene.volumes_ml else "—"
         lines.append(f"[rgb({r},{g},{b})]■[/] {name.replace('_', ' ')}: {volume}")
     return "\n".join(lines)
 
