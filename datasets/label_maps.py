@@ -19,6 +19,7 @@ class LabelSet:
     name: str
     kind: Literal["exclusive", "nested"]
     classes: dict[str, int]
+    body_parts: frozenset[str] = frozenset()  # DICOM BodyPartExamined values that show this anatomy
 
     def mask(self, labels: np.ndarray, class_name: str) -> np.ndarray:
         """Boolean mask of one class (exclusive) or region (nested: value >= the region's value)."""
@@ -39,7 +40,18 @@ def label_set(name: str) -> LabelSet:
     if name not in sets:
         raise DataLayoutError(f"unknown label set {name!r}; choose one of {list(sets)}.")
     entry = sets[name]
-    return LabelSet(name=name, kind=entry["kind"], classes=dict(entry["classes"]))
+    body_parts = frozenset(entry.get("body_parts", []))
+    return LabelSet(name=name, kind=entry["kind"], classes=dict(entry["classes"]), body_parts=body_parts)
+
+
+def other_anatomy(body_part: str, name: str) -> str | None:
+    """The label set a DICOM BodyPartExamined value belongs to when it is not `name`'s but another set's (a head
+    study for the abdominal model); None when `name` claims it, or no set does."""
+    value = "".join(body_part.upper().split())
+    if value in label_set(name).body_parts:
+        return None
+    claimed = [other for other in _yaml("label_sets.yaml") if value in label_set(other).body_parts]
+    return claimed[0] if claimed else None
 
 
 @cache

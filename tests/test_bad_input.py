@@ -132,3 +132,46 @@ def test_a_count_or_amount_out_of_range_is_a_usage_error_naming_the_flag(argv, m
 def test_the_demo_on_a_study_without_labels_says_why_it_cannot_correct_it(home_benchmark, capsys):
     assert main(["demo", "--case", "sample:abdomen_ct", "--llm", "none", "--corrections", "1"]) == 2
     assert "sample:abdomen_ct has no reference labels" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("body_part", "checkpoint", "refused"),
+    [
+        ("HEAD", None, "is a brain tumour study \\(its DICOM header says BodyPartExamined HEAD\\)"),
+        ("PANCREAS", "brats_cross_sequence/lad", "is an abdomen study .*BodyPartExamined PANCREAS"),
+        ("PANCREAS", None, None),  # the shipped sample's own value: an abdominal model takes it
+        ("KNEE", None, None),  # a body part no model claims is no evidence either way
+    ],
+)
+def test_a_dicom_study_of_anatomy_the_model_does_not_segment_is_refused_at_load(
+    tmp_path, body_part, checkpoint, refused
+):
+    """A head CT given to the abdominal model would get a "liver": its header's BodyPartExamined says otherwise."""
+    import pydicom
+
+    from causal_sam_llm.datasets.sample_images import sample_path
+    from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
+    from causal_sam_llm.tools.workbench import StudyMismatchError, Workbench
+
+    source = pydicom.dcmread(sample_path("abdomen_ct"))
+    source.BodyPartExamined = body_part
+    study = tmp_path / "slice.dcm"
+    source.save_as(study)
+    model = shipped_checkpoint(*checkpoint.split("/")) if checkpoint else None
+    bench = Workbench.create(tmp_path / "session", model)
+    if refused is None:
+        assert bench.load(str(study)).modality == "CT"
+        return
+    with pytest.raises(StudyMismatchError, match=refused):
+        bench.load(str(study))
+    assert bench.case is None and bench.history is None  # nothing loaded, nothing to undo
+
+
+def test_a_benchmark_study_of_other_anatomy_is_refused_at_load(tmp_path, home_benchmark):
+    from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
+    from causal_sam_llm.tools.workbench import StudyMismatchError, Workbench
+
+    bench = Workbench.create(tmp_path / "session", shipped_checkpoint("brats_cross_sequence", "lad"))
+    with pytest.raises(StudyMismatchError, match="is an abdomen study, but this model segments whole_tumour"):
+        bench.load("benchmark:mr_t2-0001")
+    assert bench.case is None

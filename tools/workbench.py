@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.datasets.label_maps import other_anatomy
 from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.errors import CausalSamError
 from causal_sam_llm.paths import claim_folder, embedding_cache_dir, numbered
@@ -38,6 +39,10 @@ class NoStudyError(CausalSamError, LookupError):
 
 class StudyMismatchError(CausalSamError, ValueError):
     """A study whose anatomy the loaded model does not segment."""
+
+
+def _with_article(words: str) -> str:
+    return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
 
 
 def default_segmenter_checkpoint() -> Path:
@@ -108,6 +113,21 @@ class Workbench:
             raise NoStudyError("there is no mask yet: segment the study first.")
         return self.history
 
+    def _check_anatomy(self, study: str, case: Case) -> None:
+        """A study of anatomy this model does not segment is refused: by its label set (a benchmark or data set case),
+        or by the body part its DICOM header names (`label_maps.other_anatomy`)."""
+        anatomy, said = case.label_set_name, ""
+        body_part = case.metadata.get("header", {}).get("BodyPartExamined")
+        if anatomy == self.label_set_name and body_part:
+            anatomy = other_anatomy(body_part, self.label_set_name) or anatomy
+            said = f" (its DICOM header says BodyPartExamined {body_part})"
+        if anatomy != self.label_set_name:
+            raise StudyMismatchError(
+                f"{study} is {_with_article(anatomy.replace('_', ' '))} study{said}, but this model segments "
+                f"{', '.join(self.classes)} ({self.label_set_name.replace('_', ' ')}): load it with a matching "
+                "checkpoint."
+            )
+
     def load(self, study: str, labels: str | None = None, masks_folder: str | None = None) -> Case:
         """Open a study, embed it (from the cache when seen before) and decode its features once. `masks_folder`:
         carry on with the mask history kept there (the one study.json names, when resuming); otherwise a new history
@@ -116,12 +136,7 @@ class Workbench:
             raise NoStudyError(f"study.json names the masks folder {masks_folder!r}: only a folder inside the session.")
         case = open_study(study, labels, label_set_name=self.label_set_name)
         self.wait_for_box_evidence()  # the previous study's pass, before this one's encoder needs the cores
-        if case.label_set_name != self.label_set_name:
-            raise StudyMismatchError(
-                f"{study} is a {case.label_set_name.replace('_', ' ')} study, but this model segments "
-                f"{', '.join(self.classes)} ({self.label_set_name.replace('_', ' ')}): load it with a matching "
-                "checkpoint."
-            )
+        self._check_anatomy(study, case)
         start = time.perf_counter()
         decoded = decode_volume(self.segmenter, embed_case(self.embedder, case, progress=True))
         self.timings_ms["load"] = 1000 * (time.perf_counter() - start)
