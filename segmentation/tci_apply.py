@@ -62,8 +62,8 @@ def apply_learned(
     updated = probabilities.copy()
     factor = pooling_factor(decoded.letterbox)
     if factor == 1:
-        window, after = corrected_window(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
-        window.of_channels(updated)[:, organ] = after[:, organ]
+        window, corrected = corrected_window(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
+        window.of_channels(updated)[:, organ] = corrected
     else:
         _correct_on_pooled_grid(evidence, decoded, updated, intervention, organ, spacing_mm, image, factor)
     if intervention.action in GROWING and label_set.kind == "nested":
@@ -104,8 +104,8 @@ def _correct_on_pooled_grid(
     planes[reach] = pooled(image[reach], factor)
     spacing = (spacing_mm[0], spacing_mm[1] * factor, spacing_mm[2] * factor)
     on_coarse = replace(decoded, letterbox=coarse)  # the same features and kept box logits (both on the 256² grid)
-    window, after = corrected_window(evidence, on_coarse, probabilities, intervention, organ, spacing, planes)
-    change = after[:, organ] - window.of_channels(probabilities)[:, organ]
+    window, corrected = corrected_window(evidence, on_coarse, probabilities, intervention, organ, spacing, planes)
+    change = corrected - window.of_channels(probabilities)[:, organ]
     fine_rows = slice(window.rows.start * factor, min(rows, window.rows.stop * factor))
     fine_cols = slice(window.cols.start * factor, min(cols, window.cols.stop * factor))
     target = updated[window.slices, organ, fine_rows, fine_cols]  # a view
@@ -122,12 +122,12 @@ def corrected_window(
     spacing_mm: tuple[float, float, float],
     image: np.ndarray,
 ) -> tuple[CorrectionWindow, np.ndarray]:
-    """The correction on the grid it is given: its window and the window's new (z, C, r, c) probabilities, of which
-    only the organ's channel differs."""
+    """The correction on the grid it is given: its window and the organ's new (z, r, c) probabilities there (no other
+    channel changes)."""
     segmenter, label_set = evidence.segmenter, evidence.label_set
     window = correction_window(intervention, probabilities[:, organ] > 0.5, spacing_mm)
     before = window.of_channels(probabilities)  # all that follows happens inside the window, on its slice numbers
-    after = before.copy()
+    after = before[:, organ].copy()
     command = window.local(intervention)
     masks = masks_from_probabilities(before, label_set, segmenter.classes)
     moved = moved_part(command, masks[:, organ])  # computed once: the gate and the amount both need it
@@ -157,9 +157,9 @@ def corrected_window(
             amount = commanded_change(masks[:, organ], command, spacing_mm, gate, moved)
             logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
     blended = weight * expit(logits) + (1 - weight) * old
-    after[slices, organ] = in_commanded_direction(intervention.action, old, blended)
+    after[slices] = in_commanded_direction(intervention.action, old, blended)
     if intervention.action == "expand":
-        drop_islands(after[:, organ], before[:, organ])
+        drop_islands(after, before[:, organ])
     return window, after
 
 
