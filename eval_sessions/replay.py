@@ -133,7 +133,7 @@ class SessionReplayer:
             organ_index = bench.classes.index(organ) if organ in bench.classes else None
             slice_index = busiest_slice(masks, organ_index)
             path = self.report_dir / name / f"turn-{index:02d}.png"
-            image = bench.require_case().axial_image()
+            image = bench.axial_image()
             write_overlay(image, masks, bench.classes, slice_index, f"{name} turn {index}: {turn.call.tool}", path)
             overlay = str(path.relative_to(self.report_dir))
         return TurnReport(

@@ -37,6 +37,16 @@ def bench(home_benchmark, tmp_path_factory) -> Workbench:
     return workbench
 
 
+def test_the_axial_image_is_reoriented_once_per_study_and_read_only(home_benchmark, tmp_path):
+    workbench = Workbench.create(tmp_path / "session")
+    run_tool(workbench, "load_study", {"study": CASE})
+    image = workbench.axial_image()
+    assert workbench.axial_image() is image and not image.flags.writeable
+    np.testing.assert_array_equal(image, workbench.require_case().axial_image())
+    run_tool(workbench, "load_study", {"study": CASE})  # a study loaded again is its own
+    assert workbench.axial_image() is not image
+
+
 def test_a_tool_needs_a_study_first(tmp_path, home_benchmark):
     empty = Workbench.create(tmp_path / "empty")
     with pytest.raises(NoStudyError, match="load one first"):

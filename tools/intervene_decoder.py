@@ -34,7 +34,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
             intervention,
             case.label_set,
             case.axial_spacing_mm(),
-            case.axial_image(),
+            bench.axial_image(),
         )
     elapsed = 1000 * (time.perf_counter() - start)
     note = f"{intervention.action} {intervention.organ} {intervention.region} {intervention.strength:g}"

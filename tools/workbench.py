@@ -63,6 +63,7 @@ class Workbench:
     history: MaskHistory | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     _reference: np.ndarray | None = field(default=None, repr=False)
+    _axial_image: np.ndarray | None = field(default=None, repr=False)
     _box_pass: BackgroundBoxEvidence | None = field(default=None, repr=False)
     _masks: tuple[MaskHistory, int, np.ndarray] | None = field(default=None, repr=False)  # the current version's
     box_evidence_failure: str | None = None  # why the last background box evidence pass failed, if it did
@@ -142,7 +143,7 @@ class Workbench:
         self.timings_ms["load"] = 1000 * (time.perf_counter() - start)
         study_folder = self.folder / masks_folder if masks_folder else self._new_masks_folder()
         self.case, self.decoded, self.history = case, decoded, MaskHistory(study_folder)
-        self._reference = None
+        self._reference, self._axial_image = None, None
         self.study_spec = {
             "study": study,
             "labels": labels,
@@ -170,6 +171,15 @@ class Workbench:
             masks.flags.writeable = False
             kept = self._masks = (history, history.current, masks)
         return kept[2]
+
+    def axial_image(self) -> np.ndarray:
+        """The study's (slices, rows, cols) axial image, reoriented once per study and read-only: every correction
+        and every redraw of the chat needs it, and a 512² study of 100 slices took 0.2 s to reorient each time."""
+        case = self.require_case()
+        if self._axial_image is None:
+            self._axial_image = case.axial_image()
+            self._axial_image.flags.writeable = False
+        return self._axial_image
 
     def reference(self) -> np.ndarray | None:
         """The study's reference masks (Z, C, rows, cols), built once per study; None without labels."""

@@ -140,7 +140,7 @@ class ChatApp(App):
         if bench.case is None:
             return
         case = bench.require_case()
-        image = case.axial_image()
+        image = bench.axial_image()
         self.slice_index = min(self.slice_index, len(image) - 1)
         segmented = bench.history is not None and bench.history.current is not None
         spacing = case.axial_spacing_mm()
