@@ -64,7 +64,7 @@ def _over_the_whole_volume():
 
 
 @contextmanager
-def _at_source_resolution():
+def at_source_resolution():
     """Corrections computed on the source's own pixels, as before the pooled grid (segmentation/correction_grid.py),
     for timing side by side on a study finer than the decoder's grid."""
     pooling, tci_apply.pooling_factor = tci_apply.pooling_factor, lambda _letterbox: 1
@@ -78,7 +78,7 @@ def _setting(note: str):
     """The context a correction row of the bench is timed in, from its note."""
     if "whole volume" in note:
         return _over_the_whole_volume()
-    return _at_source_resolution() if "source resolution" in note else nullcontext()
+    return at_source_resolution() if "source resolution" in note else nullcontext()
 
 
 def _version_rows(probabilities: np.ndarray, correct) -> list[list[str]]:

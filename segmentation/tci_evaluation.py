@@ -74,7 +74,9 @@ def correct_case(
     seed: int = 0,
     intensity_weight: float = INTENSITY_WEIGHT,
     box_weight: float = BOX_WEIGHT,
+    strategies: tuple[str, ...] = STRATEGIES,
 ) -> list[RoundScore]:
+    """`strategies`: a subset of STRATEGIES to run (each is independent of the others)."""
     spacing, image = case.axial_spacing_mm(), case.axial_image()
     reference = class_masks(case, segmenter.classes)
     decoded = decode_volume(segmenter, embed_case(embedder, case))
@@ -85,7 +87,7 @@ def correct_case(
         keep_for_corrections(segmenter.backbone, decoded, start_masks, organs, spacing)
     rng = np.random.default_rng(seed)
     rows: list[RoundScore] = []
-    state = {strategy: start_masks if strategy in MASK_STRATEGIES else start for strategy in STRATEGIES}
+    state = {strategy: start_masks if strategy in MASK_STRATEGIES else start for strategy in strategies}
 
     def masks_of(strategy: str) -> np.ndarray:
         if strategy in MASK_STRATEGIES:
@@ -111,9 +113,9 @@ def correct_case(
             return apply_blind(state[strategy], organ, intervention, spacing)
         return apply_oracle(state[strategy], reference, organ, intervention, spacing)
 
-    said: dict[str, Intervention | None] = {strategy: None for strategy in STRATEGIES}
+    said: dict[str, Intervention | None] = {strategy: None for strategy in strategies}
     for round_index in range(rounds + 1):
-        for strategy in STRATEGIES:
+        for strategy in strategies:
             masks, command, share = masks_of(strategy), "", None
             if round_index > 0 and strategy != "none":
                 intervention = choose_intervention(masks, reference, segmenter.classes, spacing, said[strategy])

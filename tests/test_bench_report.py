@@ -1,6 +1,10 @@
-"""The benchmark report: parts' sections joined in a fixed order, GPU runs of the TCI part kept apart from CPU ones."""
+"""The benchmark report: parts' sections joined in a fixed order, GPU runs of the TCI part kept apart from CPU ones;
+and the study the pooled grid's accuracy bench makes."""
 
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 from causal_sam_llm.commands import bench
 
@@ -18,3 +22,17 @@ def test_gpu_tci_figures_go_beside_the_cpu_ones_and_both_are_collected(tmp_path:
     combined = bench.collect(folder).read_text()
     headings = [line for line in combined.splitlines() if line.startswith("## ")]
     assert headings == ["## encoder", "## tci", "## tci_gpu", "## memory"]
+
+
+def test_the_pooled_grid_bench_resamples_a_case_in_plane_keeping_its_anatomy(home_benchmark):
+    from causal_sam_llm.bench.tci_grid import resampled
+    from causal_sam_llm.datasets.study import open_study
+
+    case = open_study("benchmark:mr_t2-0001")
+    fine = resampled(case, 96)
+    assert fine.axial_image().shape == (case.axial_image().shape[0], 96, 96)
+    assert fine.axial_labels().shape == fine.axial_image().shape
+    assert np.prod(fine.spacing_mm) * fine.image.size == pytest.approx(np.prod(case.spacing_mm) * case.image.size)
+    for value in np.unique(case.labels)[1:]:  # each organ keeps its volume (nearest-neighbour labels)
+        volume, after = (np.prod(c.spacing_mm) * (c.labels == value).sum() for c in (case, fine))
+        assert after == pytest.approx(volume, rel=0.05)

@@ -14,8 +14,9 @@ from causal_sam_llm.segmentation.encoder_registry import default_device
 
 PARTS = ("encoder", "tci", "llm", "foreground", "memory")
 # the tci part runs on the GPU when one is present; its CPU figures are kept apart from the GPU's. tci_512 (a clinical
-# 512² study, 7 min) is run on its own: `python -m causal_sam_llm.bench.tci --checkpoint ... --size 512`
-SECTIONS = ("encoder", "tci", "tci_512", "tci_gpu", "llm", "foreground", "memory")
+# 512² study, 7 min) and tci_grid (the pooled grid's accuracy at 512², 20 min) are run on their own:
+# `python -m causal_sam_llm.bench.tci --checkpoint ... --size 512`, `python -m causal_sam_llm.bench.tci_grid ...`
+SECTIONS = ("encoder", "tci", "tci_512", "tci_grid", "tci_gpu", "llm", "foreground", "memory")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
