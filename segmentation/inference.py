@@ -22,8 +22,12 @@ class CaseSegmentation:
     masks: np.ndarray  # (C, X, Y, Z) bool, RAS
 
 
-def embed_case(embedder: SliceEmbedder, case: Case, progress: bool = False) -> EmbeddedVolume:
-    return embedder.embed(case.axial_image(), case.modality, window_for(case.label_set_name), progress)
+def embed_case(
+    embedder: SliceEmbedder, case: Case, progress: bool = False, axial_image: np.ndarray | None = None
+) -> EmbeddedVolume:
+    """`axial_image`: the case's axial image when the caller has it already (reorienting a 512² study takes 0.2 s)."""
+    image = case.axial_image() if axial_image is None else axial_image
+    return embedder.embed(image, case.modality, window_for(case.label_set_name), progress)
 
 
 @torch.inference_mode()

@@ -136,14 +136,16 @@ class Workbench:
         if masks_folder and Path(masks_folder).name != masks_folder:  # study.json is a file a user could edit
             raise NoStudyError(f"study.json names the masks folder {masks_folder!r}: only a folder inside the session.")
         case = open_study(study, labels, label_set_name=self.label_set_name)
+        self._check_anatomy(study, case)  # from the header: refused before waiting for anything
         self.wait_for_box_evidence()  # the previous study's pass, before this one's encoder needs the cores
-        self._check_anatomy(study, case)
         start = time.perf_counter()
-        decoded = decode_volume(self.segmenter, embed_case(self.embedder, case, progress=True))
+        axial_image = case.axial_image()
+        axial_image.flags.writeable = False
+        decoded = decode_volume(self.segmenter, embed_case(self.embedder, case, True, axial_image))
         self.timings_ms["load"] = 1000 * (time.perf_counter() - start)
         study_folder = self.folder / masks_folder if masks_folder else self._new_masks_folder()
         self.case, self.decoded, self.history = case, decoded, MaskHistory(study_folder)
-        self._reference, self._axial_image = None, None
+        self._reference, self._axial_image = None, axial_image
         self.study_spec = {
             "study": study,
             "labels": labels,
@@ -173,12 +175,11 @@ class Workbench:
         return kept[2]
 
     def axial_image(self) -> np.ndarray:
-        """The study's (slices, rows, cols) axial image, reoriented once per study and read-only: every correction
-        and every redraw of the chat needs it, and a 512² study of 100 slices took 0.2 s to reorient each time."""
-        case = self.require_case()
-        if self._axial_image is None:
-            self._axial_image = case.axial_image()
-            self._axial_image.flags.writeable = False
+        """The study's (slices, rows, cols) axial image, reoriented once when the study was loaded (its embedding
+        needed it) and read-only: every correction and every redraw of the chat needs it, and a 512² study of 100
+        slices took 0.2 s to reorient each time."""
+        self.require_case()
+        assert self._axial_image is not None  # set with the case
         return self._axial_image
 
     def reference(self) -> np.ndarray | None:
