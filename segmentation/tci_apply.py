@@ -52,7 +52,8 @@ def apply_learned(
     box_weight: float = BOX_WEIGHT,
 ) -> np.ndarray:
     """New (Z, C, rows, cols) probabilities; only the named organ on the gated slices changes (in nested sets, growth
-    also raises the regions enclosing it). `image`: the (Z, rows, cols) axial image the probabilities belong to.
+    also raises the regions enclosing it; in exclusive sets, a voxel the organ gives up becomes background rather than
+    a neighbour's: `give_up_to_background`). `image`: the (Z, rows, cols) axial image the probabilities belong to.
     The input array is not modified (every version is kept by the caller). A study finer than the decoder's grid is
     corrected on its pooled planes (correction_grid.py)."""
     if image.shape != probabilities[:, 0].shape:
@@ -65,8 +66,10 @@ def apply_learned(
         window, corrected = corrected_window(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
         window.of_channels(updated)[:, organ] = corrected
     else:
-        _correct_on_pooled_grid(evidence, decoded, updated, intervention, organ, spacing_mm, image, factor)
-    if intervention.action in GROWING and label_set.kind == "nested":
+        window = _correct_on_pooled_grid(evidence, decoded, updated, intervention, organ, spacing_mm, image, factor)
+    if label_set.kind == "exclusive":
+        give_up_to_background(window.of_channels(updated), window.of_channels(probabilities), organ)
+    elif intervention.action in GROWING:
         _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
     return updated
 
@@ -92,9 +95,9 @@ def _correct_on_pooled_grid(
     spacing_mm: tuple[float, float, float],
     image: np.ndarray,
     factor: int,
-) -> None:
+) -> CorrectionWindow:
     """The correction computed on `updated`'s planes pooled by `factor` (only the slices its window holds), its change
-    added back onto `updated` in place."""
+    added back onto `updated` in place. Returns the window on the source grid."""
     reach = correction_window(intervention, updated[:, organ] > 0.5, spacing_mm).slices
     depth, channels, rows, cols = updated.shape
     coarse = pooled_letterbox(decoded.letterbox, factor)
@@ -111,6 +114,7 @@ def _correct_on_pooled_grid(
     target = updated[window.slices, organ, fine_rows, fine_cols]  # a view
     target += change_on_source(change, factor, target.shape[1:])
     np.clip(target, 0, 1, out=target)  # only where something changed: elsewhere the values are kept to the bit
+    return CorrectionWindow(window.slices, fine_rows, fine_cols, updated[:, organ].shape)
 
 
 def corrected_window(
@@ -179,6 +183,35 @@ def intensity_surroundings(
         return (weight > 0.5) & ~member
     outward = intervention.model_copy(update={"action": "expand"})
     return (gate_about(outward, mask, spacing_mm)[slices] > 0.5) & ~member
+
+
+def give_up_to_background(after: np.ndarray, before: np.ndarray, organ: int) -> None:
+    """Exclusive sets, (z, C, rows, cols) parts of a version `before` and `after` a correction of `organ`, in place:
+    a voxel the organ's mask loses becomes background, not a neighbour's that was also above 0.5 there (second most
+    likely): every channel still above 0.5 there is held at 0.5. The clinician named one organ, so no other organ's
+    mask may change (the blind edit does the same to its masks); the organ loses the same voxels as without this."""
+    fell = after[:, organ] < before[:, organ]
+    if not fell.any():
+        return
+    held_before = _most_likely_at(before, organ, fell) & (before[:, organ][fell] > 0.5)
+    held_after = _most_likely_at(after, organ, fell) & (after[:, organ][fell] > 0.5)
+    given_up = np.zeros(fell.shape, bool)
+    given_up[fell] = held_before & ~held_after
+    for channel in range(after.shape[1]):
+        values = after[:, channel]  # a view
+        values[given_up & (values > 0.5)] = 0.5
+
+
+def _most_likely_at(probabilities: np.ndarray, organ: int, where: np.ndarray) -> np.ndarray:
+    """Whether `organ` is the most likely at the (z, rows, cols) voxels `where` selects, by argmax's rule (the first
+    organ wins a tie), as masks_from_probabilities decides."""
+    own = probabilities[:, organ][where]
+    most = np.ones(own.shape, bool)
+    for other in range(probabilities.shape[1]):
+        if other != organ:
+            theirs = probabilities[:, other][where]
+            most &= (theirs < own) | ((theirs == own) & (organ < other))
+    return most
 
 
 def _other_organs(masks: np.ndarray, organ: int) -> np.ndarray:

@@ -237,7 +237,7 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
     from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
     from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
     from causal_sam_llm.segmentation.embedder import SliceEmbedder
-    from causal_sam_llm.segmentation.inference import embed_case
+    from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
     from causal_sam_llm.segmentation.intervention import Intervention
     from causal_sam_llm.segmentation.tci_amount import commanded_change
     from causal_sam_llm.segmentation.tci_apply import apply_learned
@@ -250,10 +250,12 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
     decoded = decode_volume(segmenter, embed_case(embedder, case))
     calls = embedder.encoder_calls
     before = organ_probabilities(segmenter, decoded, [0, 1, 2, 3])
-    kept = before.copy()
     masks = before > 0.5
     masks[:, 0] |= case.label_set.mask(case.axial_labels(), "liver")  # make sure there is a liver to act on
     before[:, 0] = np.maximum(before[:, 0], masks[:, 0] * 0.9)
+    before[:, 1] = np.where(masks[:, 0], np.maximum(before[:, 1], 0.7), before[:, 1])  # the spleen second in the liver
+    kept = before.copy()
+    classes, label_set = segmenter.classes, case.label_set
     spacing, image = case.axial_spacing_mm(), case.axial_image()
     change = {}
     for action in ("expand", "shrink"):
@@ -261,10 +263,15 @@ def test_learned_correction_uses_cached_embeddings_and_touches_only_its_organ(ti
         after = apply_learned(segmenter, generator, decoded, before, command, case.label_set, spacing, image)
         gate = intervention_gate(command, masks[:, 0], spacing)
         assert np.isfinite(after).all()
-        np.testing.assert_array_equal(after[:, 1:], before[:, 1:])  # other organs untouched
+        others_after = masks_from_probabilities(after, label_set, classes)[:, 1:]
+        np.testing.assert_array_equal(others_after, masks_from_probabilities(before, label_set, classes)[:, 1:])
+        held = after[:, 1:] != before[:, 1:]  # a neighbour held at 0.5 where the liver gave a voxel up
+        assert held.any() == (action == "shrink") and (after[:, 1:][held] == 0.5).all()
+        assert (after[:, 0][held.any(axis=1)] < before[:, 0][held.any(axis=1)]).all()
         np.testing.assert_array_equal(after[:, 0][gate == 0], before[:, 0][gate == 0])  # nothing outside the gate
         change[action] = float((after[:, 0] - before[:, 0])[gate > 0.5].mean())
-        moved = int(((after[:, 0] > 0.5) != masks[:, 0]).sum())
+        beyond = held.any(axis=1) & (after[:, 0] == 0.5)  # lost as the spleen overtook the liver: held at 0.5
+        moved = int((((after[:, 0] > 0.5) != masks[:, 0]) & ~beyond).sum())
         assert 0 < moved <= commanded_change(masks[:, 0], command, spacing)  # how much: what the command says
         if action == "expand":  # a grow never removes, a shrink never adds
             assert (after[:, 0] >= before[:, 0]).all()
@@ -291,7 +298,7 @@ def test_a_smooth_pulls_a_ragged_edge_toward_the_organ_with_the_image_evidence(t
     from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
     from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
     from causal_sam_llm.segmentation.embedder import SliceEmbedder
-    from causal_sam_llm.segmentation.inference import embed_case
+    from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
     from causal_sam_llm.segmentation.intervention import Intervention
     from causal_sam_llm.segmentation.metrics import dice_hd95
     from causal_sam_llm.segmentation.tci_apply import apply_learned
@@ -312,7 +319,9 @@ def test_a_smooth_pulls_a_ragged_edge_toward_the_organ_with_the_image_evidence(t
     dice = {}
     for way, weights in {"evidence": {}, "decoder_only": {"intensity_weight": 0.0, "box_weight": 0.0}}.items():
         after = apply_learned(segmenter, generator, decoded, before, smooth, case.label_set, spacing, image, **weights)
-        np.testing.assert_array_equal(after[:, 1:], before[:, 1:])  # other organs untouched
+        others = [masks_from_probabilities(p, case.label_set, segmenter.classes)[:, 1:] for p in (before, after)]
+        np.testing.assert_array_equal(*others)  # other organs' masks untouched (held at 0.5 where the liver gave up)
+        assert (after[:, 1:][after[:, 1:] != before[:, 1:]] == 0.5).all()
         np.testing.assert_array_equal(after[:, 0][gate == 0], before[:, 0][gate == 0])  # only the band around the edge
         dice[way] = dice_hd95(after[:, 0] > 0.5, reference, spacing)[0]
     ragged_dice = dice_hd95(ragged, reference, spacing)[0]
