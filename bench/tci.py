@@ -74,10 +74,23 @@ def at_source_resolution():
         tci_apply.pooling_factor = pooling
 
 
+@contextmanager
+def _other_organs_not_kept():
+    """Corrections that let another organ's mask change (before `tci_apply.keep_other_organs`), for its cost side by
+    side."""
+    keep, tci_apply.keep_other_organs = tci_apply.keep_other_organs, lambda *_arguments: None
+    try:
+        yield
+    finally:
+        tci_apply.keep_other_organs = keep
+
+
 def _setting(note: str):
     """The context a correction row of the bench is timed in, from its note."""
     if "whole volume" in note:
         return _over_the_whole_volume()
+    if "not kept" in note:
+        return _other_organs_not_kept()
     return at_source_resolution() if "source resolution" in note else nullcontext()
 
 
@@ -246,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     # a shrink also measures the band outside the organ (intensity evidence); the last row leaves the kept box
     # evidence out (`eval-tci --box-weight 0`), to show what adding it costs a correction once it is kept
     # a smooth has no amount to solve: its band re-decided from the same evidence (tci_apply)
+    # the liver's grow and shrink also without keeping the other organs' masks, for what keeping them costs
     # the same grow computed over the whole volume, as before the correction window, for the window's gain; on a study
     # finer than the decoder's grid, the liver's grow also on the source's own pixels, for the pooled grid's gain
     finer = pooling_factor(decoded.letterbox) > 1
@@ -253,6 +267,8 @@ def main(argv: list[str] | None = None) -> None:
         ("liver", "expand", 1.0, ""),
         *((("liver", "expand", 1.0, ", at source resolution as before"),) if finer else ()),
         ("liver", "shrink", 1.0, ""),
+        ("liver", "expand", 1.0, ", other organs' masks not kept, as before"),
+        ("liver", "shrink", 1.0, ", other organs' masks not kept, as before"),
         ("liver", "smooth", 1.0, ""),
         ("liver", "expand", 0.0, ", no box evidence"),
         ("left_kidney", "expand", 1.0, ""),

@@ -32,7 +32,7 @@ def pooled_letterbox(letterbox: Letterbox, factor: int) -> Letterbox:
 def pooled(planes: np.ndarray, factor: int) -> np.ndarray:
     """(..., rows, cols) → block means over factor × factor pixels, float32; a partial block at the bottom or right
     edge is the mean of the pixels it holds."""
-    stack = torch.from_numpy(np.ascontiguousarray(planes, np.float32))
+    stack = torch.from_numpy(np.require(planes, np.float32, ["C", "W"]))  # torch wants writable (a kept image is not)
     flat = stack.reshape(-1, 1, *stack.shape[-2:])
     means = F.avg_pool2d(flat, factor, ceil_mode=True)
     return means.reshape(*planes.shape[:-2], *means.shape[-2:]).numpy()

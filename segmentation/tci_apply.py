@@ -52,10 +52,10 @@ def apply_learned(
     box_weight: float = BOX_WEIGHT,
 ) -> np.ndarray:
     """New (Z, C, rows, cols) probabilities; only the named organ on the gated slices changes (in nested sets, growth
-    also raises the regions enclosing it; in exclusive sets, a voxel the organ gives up becomes background rather than
-    a neighbour's: `give_up_to_background`). `image`: the (Z, rows, cols) axial image the probabilities belong to.
-    The input array is not modified (every version is kept by the caller). A study finer than the decoder's grid is
-    corrected on its pooled planes (correction_grid.py)."""
+    also raises the regions enclosing it; in exclusive sets, no other organ's mask changes: `keep_other_organs`).
+    `image`: the (Z, rows, cols) axial image the probabilities belong to. The input array is not modified (every
+    version is kept by the caller). A study finer than the decoder's grid is corrected on its pooled planes
+    (correction_grid.py)."""
     if image.shape != probabilities[:, 0].shape:
         raise ValueError(f"image {image.shape} does not match the probabilities' volume {probabilities[:, 0].shape}.")
     organ = segmenter.classes.index(intervention.organ)
@@ -68,7 +68,9 @@ def apply_learned(
     else:
         window = _correct_on_pooled_grid(evidence, decoded, updated, intervention, organ, spacing_mm, image, factor)
     if label_set.kind == "exclusive":
-        give_up_to_background(window.of_channels(updated), window.of_channels(probabilities), organ)
+        rose = intervention.action not in SHRINKING and factor > 1  # on the decoder's grid the gate left them out
+        fell = intervention.action not in GROWING
+        keep_other_organs(window.of_channels(updated), window.of_channels(probabilities), organ, rose, fell)
     elif intervention.action in GROWING:
         _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
     return updated
@@ -185,33 +187,57 @@ def intensity_surroundings(
     return (gate_about(outward, mask, spacing_mm)[slices] > 0.5) & ~member
 
 
-def give_up_to_background(after: np.ndarray, before: np.ndarray, organ: int) -> None:
+def keep_other_organs(after: np.ndarray, before: np.ndarray, organ: int, rose: bool = True, fell: bool = True) -> None:
     """Exclusive sets, (z, C, rows, cols) parts of a version `before` and `after` a correction of `organ`, in place:
-    a voxel the organ's mask loses becomes background, not a neighbour's that was also above 0.5 there (second most
-    likely): every channel still above 0.5 there is held at 0.5. The clinician named one organ, so no other organ's
-    mask may change (the blind edit does the same to its masks); the organ loses the same voxels as without this."""
-    fell = after[:, organ] < before[:, organ]
-    if not fell.any():
+    no other organ's mask changes — the clinician named one organ. A voxel another organ held stays theirs (the
+    organ's probability there is put back: on the decoder's grid the gate already leaves such voxels out, but a
+    change carried back to a finer source grid, correction_grid.py, can reach their edge pixels), and a voxel the
+    organ's mask loses becomes background, not a neighbour's that was also above 0.5 there: every channel still above
+    0.5 is held at 0.5 (the blind edit does the same to its masks). The organ loses the same voxels as without this.
+    `rose`, `fell`: whether to look where the organ's probability rose, fell (each a pass over the window: on a 512²
+    study about 0.04 s per channel read)."""
+    moved = _where_voxels_may_change_hands(after, before, organ, rose, fell)
+    if not moved.any():
         return
-    held_before = _most_likely_at(before, organ, fell) & (before[:, organ][fell] > 0.5)
-    held_after = _most_likely_at(after, organ, fell) & (after[:, organ][fell] > 0.5)
-    given_up = np.zeros(fell.shape, bool)
-    given_up[fell] = held_before & ~held_after
+    was, now = _owner(before, moved), _owner(after, moved)
+    taken = (was != organ) & (was >= 0) & (now != was)
+    given_up = (was == organ) & (now != organ)
+    organ_values = after[:, organ]  # a view
+    values = organ_values[moved]
+    values[taken] = before[:, organ][moved][taken]
+    organ_values[moved] = values
     for channel in range(after.shape[1]):
-        values = after[:, channel]  # a view
+        channel_values = after[:, channel]  # a view
+        values = channel_values[moved]
         values[given_up & (values > 0.5)] = 0.5
+        channel_values[moved] = values
 
 
-def _most_likely_at(probabilities: np.ndarray, organ: int, where: np.ndarray) -> np.ndarray:
-    """Whether `organ` is the most likely at the (z, rows, cols) voxels `where` selects, by argmax's rule (the first
-    organ wins a tie), as masks_from_probabilities decides."""
-    own = probabilities[:, organ][where]
-    most = np.ones(own.shape, bool)
-    for other in range(probabilities.shape[1]):
-        if other != organ:
-            theirs = probabilities[:, other][where]
-            most &= (theirs < own) | ((theirs == own) & (organ < other))
-    return most
+def _where_voxels_may_change_hands(
+    after: np.ndarray, before: np.ndarray, organ: int, rose: bool, fell: bool
+) -> np.ndarray:
+    """(z, rows, cols): where the organ rose above 0.5 or fell from above it, and another organ is above 0.5."""
+    own_before, own_after = before[:, organ], after[:, organ]
+    moved = np.zeros(own_before.shape, bool)
+    if rose:
+        moved |= (own_after > 0.5) & (own_after > own_before)
+    if fell:
+        moved |= (own_before > 0.5) & (own_after < own_before)
+    if moved.any():
+        others_above = np.zeros(moved.shape, bool)
+        for channel in range(before.shape[1]):
+            if channel != organ:
+                others_above |= before[:, channel] > 0.5
+        moved &= others_above
+    return moved
+
+
+def _owner(probabilities: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """The organ whose mask holds each voxel `where` selects, −1 for background: the most likely above 0.5, by
+    argmax's rule (the first wins a tie), as masks_from_probabilities decides."""
+    at = np.stack([probabilities[:, channel][where] for channel in range(probabilities.shape[1])], axis=1)
+    most = np.argmax(at, axis=1)
+    return np.where(at[np.arange(len(at)), most] > 0.5, most, -1)
 
 
 def _other_organs(masks: np.ndarray, organ: int) -> np.ndarray:

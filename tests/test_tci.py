@@ -20,8 +20,8 @@ from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
 from causal_sam_llm.segmentation.tci_apply import (
     drop_islands,
-    give_up_to_background,
     intensity_surroundings,
+    keep_other_organs,
     offset_for_amount,
     touched_slices,
 )
@@ -396,30 +396,32 @@ def test_a_correction_window_reaches_as_far_as_the_gate_band_in_force():
     assert shipped.start <= 90 - reach_px and wider.start <= 90 - 2 * reach_px < shipped.start
 
 
-def test_a_voxel_an_organ_gives_up_becomes_background_not_its_neighbours():
+def test_a_correction_changes_no_other_organs_mask():
     """Exclusive sets: where a corrected organ's mask loses a voxel and a neighbour was also above 0.5 there, every
-    channel still above 0.5 is held at 0.5, so the voxel becomes background: no other organ's mask changes and the
-    organ loses the same voxels as it would have. A voxel the neighbour already held, or one the organ keeps, is left
-    alone; a tie goes to the first organ, as argmax's."""
+    channel still above 0.5 is held at 0.5, so the voxel becomes background and the organ loses the same voxels as
+    it would have; where the organ rose over a voxel another organ held, its probability is put back. A voxel the
+    neighbour keeps or the organ keeps is left alone; a tie goes to the first organ, as argmax's."""
     classes = ["liver", "spleen", "right_kidney", "left_kidney"]
     label_set = named_label_set("abdomen")
-    before = np.zeros((1, 4, 1, 7), np.float32)
+    before = np.zeros((1, 4, 1, 9), np.float32)
     before[0, :, 0, 0] = [0.9, 0.7, 0.6, 0.1]  # the spleen second: given up by the liver, it would take the voxel
     before[0, :, 0, 1] = [0.8, 0.9, 0.0, 0.0]  # the spleen's already
     before[0, :, 0, 2] = [0.8, 0.0, 0.0, 0.0]  # nobody else's
     before[0, :, 0, 3] = [0.7, 0.0, 0.0, 0.7]  # a tie: the liver, the first, held it; the left kidney is next
-    before[0, :, 0, 4] = [0.9, 0.8, 0.0, 0.0]  # the liver does not fall here
+    before[0, :, 0, 4] = [0.9, 0.8, 0.0, 0.0]  # the liver does not change here
     before[0, :, 0, 5] = [0.9, 0.7, 0.0, 0.0]  # the liver falls but stays above 0.5, below the spleen
     before[0, :, 0, 6] = [0.9, 0.7, 0.0, 0.0]  # the liver falls and stays the most likely
+    before[0, :, 0, 7] = [0.3, 0.8, 0.0, 0.0]  # the spleen's: a grow of the liver must not take it
+    before[0, :, 0, 8] = [0.3, 0.1, 0.0, 0.0]  # background: a grow may take it
     after = before.copy()
-    after[0, 0, 0, [0, 1, 2, 3, 5, 6]] = [0.2, 0.3, 0.1, 0.4, 0.6, 0.8]
-    give_up_to_background(after, before, organ=0)
+    after[0, 0, 0, [0, 1, 2, 3, 5, 6, 7, 8]] = [0.2, 0.3, 0.1, 0.4, 0.6, 0.8, 0.9, 0.7]
+    keep_other_organs(after, before, organ=0)
     masks_before = masks_from_probabilities(before, label_set, classes)
     masks_after = masks_from_probabilities(after, label_set, classes)
     np.testing.assert_array_equal(masks_after[:, 1:], masks_before[:, 1:])  # no other organ's mask changed
     assert not masks_after[0, :, 0, [0, 3, 5]].any()  # background now
-    np.testing.assert_array_equal(masks_after[0, 0, 0], [False, False, False, False, True, False, True])
+    np.testing.assert_array_equal(masks_after[0, 0, 0], [False, False, False, False, True, False, True, False, True])
     np.testing.assert_array_equal(after[0, :, 0, 0], np.float32([0.2, 0.5, 0.5, 0.1]))  # held at 0.5
     np.testing.assert_array_equal(after[0, :, 0, 5], np.float32([0.5, 0.5, 0.0, 0.0]))  # the organ too
-    assert after[0, 3, 0, 3] == 0.5
-    np.testing.assert_array_equal(after[0, 1:, 0, [1, 2, 4, 6]], before[0, 1:, 0, [1, 2, 4, 6]])
+    assert after[0, 3, 0, 3] == 0.5 and after[0, 0, 0, 7] == before[0, 0, 0, 7] and after[0, 0, 0, 8] == np.float32(0.7)
+    np.testing.assert_array_equal(after[0, 1:, 0, [1, 2, 4, 6, 7, 8]], before[0, 1:, 0, [1, 2, 4, 6, 7, 8]])
