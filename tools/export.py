@@ -1,8 +1,10 @@
 """Tool `export`: the current masks as a NIfTI label map (the study's geometry, in the values its labels are read in:
 BTCV for the abdomen, BraTS 2021 for brain tumours, so an export loads back as labels) or, for a DICOM study, a
-DICOM-SEG (highdicom) referencing the source images. Files go into the session's exports/ folder only."""
+DICOM-SEG (highdicom) referencing the source images; beside each, `<export>.json` says where its masks came from
+(tools/provenance.py). Files go into the session's exports/ folder only."""
 
 import time
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -18,9 +20,12 @@ from causal_sam_llm.datasets.dicom_series import dicom_files, order_files
 from causal_sam_llm.datasets.label_maps import FILE_CONVENTION, to_source_values
 from causal_sam_llm.datasets.label_maps import label_set as unified_label_set
 from causal_sam_llm.datasets.orientation import axial_stack_to_ras, from_ras
+from causal_sam_llm.tools.provenance import corrected_organs, write_provenance
 from causal_sam_llm.tools.schemas import ToolResult
 from causal_sam_llm.tools.workbench import Workbench
 
+_ALGORITHM = hd.seg.SegmentAlgorithmTypeValues
+_ALGORITHM_TYPE = {True: _ALGORITHM.SEMIAUTOMATIC, False: _ALGORITHM.AUTOMATIC}  # corrected by a clinician?
 DESCRIPTION = "Save the current masks: format nifti (label map) or dicom_seg (only for a DICOM study)."
 # DICOM-SEG (category, type) per class, SNOMED CT as DICOM CID 7150/7151 use them; the side of a kidney is in the
 # segment label. The tumour regions are all neoplasm: BraTS's nesting (core inside whole) is in their labels.
@@ -50,13 +55,22 @@ def export(bench: Workbench, args: ExportArgs) -> ToolResult:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = bench.folder / "exports"
     out.mkdir(parents=True, exist_ok=True)
+    history = bench.require_history()
     if args.format == "nifti":
-        path = out / f"{case.case_id}-v{bench.require_history().current}-{stamp}.nii.gz"
+        path = out / f"{case.case_id}-v{history.current}-{stamp}.nii.gz"
         _write_nifti(ras, bench.classes, _grid_of(case), case.label_set_name, path)
+        label_values = file_label_values(bench.classes, case.label_set_name)
     else:
-        path = out / f"{case.case_id}-v{bench.require_history().current}-{stamp}-seg.dcm"
-        write_dicom_seg(ras, bench.classes, Path(case.source_path), path)
-    return ToolResult(tool="export", message=f"Saved {path}.", data={"path": str(path)})
+        path = out / f"{case.case_id}-v{history.current}-{stamp}-seg.dcm"
+        corrected = corrected_organs(history, bench.classes)
+        write_dicom_seg(ras, bench.classes, Path(case.source_path), path, corrected, history.current)
+        label_values = None
+    record = write_provenance(bench, path, label_values)
+    return ToolResult(
+        tool="export",
+        message=f"Saved {path} (where it came from: {record.name}).",
+        data={"path": str(path), "provenance": str(record)},
+    )
 
 
 def _check_dicom_seg_possible(source: str, classes: list[str]) -> None:
@@ -76,6 +90,13 @@ def _grid_of(case) -> np.ndarray:
     if source.name.endswith((".nii", ".nii.gz")):
         return nib.load(str(source)).affine
     return case.volume.affine
+
+
+def file_label_values(classes: list[str], label_set: str) -> dict[str, int]:
+    """Each class's value in an exported label map (the data set's own convention, FILE_CONVENTION)."""
+    unified = unified_label_set(label_set).classes
+    values = to_source_values(np.array([unified[name] for name in classes]), FILE_CONVENTION[label_set])
+    return {name: int(value) for name, value in zip(classes, values, strict=True)}
 
 
 def _write_nifti(ras: np.ndarray, classes: list[str], affine: np.ndarray, label_set: str, path: Path) -> None:
@@ -103,7 +124,17 @@ def _with_type2_attributes(image: pydicom.Dataset) -> pydicom.Dataset:
     return image
 
 
-def write_dicom_seg(ras: np.ndarray, classes: list[str], source: Path, path: Path) -> None:
+def write_dicom_seg(
+    ras: np.ndarray,
+    classes: list[str],
+    source: Path,
+    path: Path,
+    corrected: list[str] | tuple[str, ...] = (),
+    version: int | None = None,
+) -> None:
+    """`corrected`: organs a clinician's correction changed — their segments are SEMIAUTOMATIC (DICOM's "calculated
+    automatically with manual input"), the others AUTOMATIC. `version`: the mask version, named in the series
+    description."""
     order = order_files(dicom_files(source) if source.is_dir() else [source])
     images = [_with_type2_attributes(pydicom.dcmread(str(f))) for f in order.files]
     series = {(image.get("StudyInstanceUID"), image.get("SeriesInstanceUID")) for image in images}
@@ -124,11 +155,20 @@ def write_dicom_seg(ras: np.ndarray, classes: list[str], source: Path, path: Pat
             segment_label=name,
             segmented_property_category=SEGMENT_CODES[name][0],
             segmented_property_type=SEGMENT_CODES[name][1],
-            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+            algorithm_type=_ALGORITHM_TYPE[name in corrected],
             algorithm_identification=algorithm,
         )
         for i, name in enumerate(classes)
     ]
+    with warnings.catch_warnings():
+        # the patient's name is the source's, copied as it is: highdicom doubts one without a "^" (e.g. an
+        # anonymised "PANCREAS_0001"), but a SEG must name the patient exactly as its images do
+        warnings.filterwarnings("ignore", "The string .* is unlikely to represent the intended person name")
+        seg = _segmentation(images, frames, descriptions, corrected, version)
+    seg.save_as(str(path))
+
+
+def _segmentation(images, frames, descriptions, corrected, version: int | None) -> hd.seg.Segmentation:
     seg = hd.seg.Segmentation(
         source_images=images,
         pixel_array=frames,
@@ -143,5 +183,13 @@ def write_dicom_seg(ras: np.ndarray, classes: list[str], source: Path, path: Pat
         software_versions=__version__,
         device_serial_number="0",
         omit_empty_frames=False,
+        content_description=_content_description(corrected),
     )
-    seg.save_as(str(path))
+    seg.SeriesDescription = "Causal-SAM-LLM masks" + (f" v{version}" if version is not None else "")
+    return seg
+
+
+def _content_description(corrected) -> str:
+    """DICOM LO: at most 64 characters."""
+    text = f"corrected by a clinician: {', '.join(corrected)}" if corrected else "automatic, not corrected"
+    return text if len(text) <= 64 else text[:61] + "..."

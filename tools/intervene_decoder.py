@@ -3,7 +3,7 @@ decoder features of one organ (learned TCI); re-decoded from cached features, a 
 
 import time
 
-from causal_sam_llm.segmentation.intervention import parse_intervention
+from causal_sam_llm.segmentation.intervention import Intervention, parse_intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
 from causal_sam_llm.tools.volume_text import ml_change
@@ -37,9 +37,9 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
             bench.axial_image(),
         )
     elapsed = 1000 * (time.perf_counter() - start)
-    note = f"{intervention.action} {intervention.organ} {intervention.region} {intervention.strength:g}"
-    version = history.add(updated, note)
+    version = history.add(updated, correction_note(intervention))
     volumes_after = bench.organ_volumes_ml()
+    history.mark_edited(version.number, edited_organs(volumes_before, volumes_after, intervention.organ))
     after = volumes_after[intervention.organ]
     organ = intervention.organ.replace("_", " ")
     return ToolResult(
@@ -56,6 +56,18 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         version=version.number,
         elapsed_ms=elapsed,
     )
+
+
+def correction_note(intervention: Intervention) -> str:
+    """How the version is named in the history, the legend and an export's steps."""
+    note = f"{intervention.action} {intervention.organ} {intervention.region} {intervention.strength:g}"
+    return note + (f" slices {intervention.slices[0]}-{intervention.slices[1]}" if intervention.slices else "")
+
+
+def edited_organs(before: dict[str, float], after: dict[str, float], organ: str) -> list[str]:
+    """The organ the command named and every other whose volume the correction changed (a tumour region grown past
+    its enclosing regions grows them)."""
+    return [name for name in before if name == organ or after[name] != before[name]]
 
 
 def waiting_note(waited_s: float, failure: str | None = None) -> str:

@@ -11,7 +11,7 @@ import io
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +24,17 @@ PATCH_SUFFIX = ".patch.npz"
 @dataclass(frozen=True)
 class MaskVersion:
     number: int
-    note: str  # e.g. "segment all", "expand liver superior 0.5", "undo"
+    note: str  # e.g. "segment all slices 0-99", "expand liver superior 0.5"
     parent: int | None
     file: str
+    edited: tuple[str, ...] = ()  # organs whose masks a clinician's correction changed in this version
+    segmented: tuple[str, ...] = ()  # organs segmented afresh on every slice here (automatic again)
+
+    @classmethod
+    def from_json(cls, saved: dict) -> "MaskVersion":
+        """As `history.json` keeps it (sessions from before `edited`/`segmented` have neither)."""
+        lists = {key: tuple(saved[key]) for key in ("edited", "segmented") if key in saved}
+        return cls(**{**saved, **lists})
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -61,14 +69,14 @@ class MaskHistory:
         index = folder / "history.json"
         if index.is_file():
             saved = json.loads(index.read_text())
-            self.versions = [MaskVersion(**v) for v in saved["versions"]]
+            self.versions = [MaskVersion.from_json(v) for v in saved["versions"]]
             self.current, self._redo = saved["current"], saved["redo"]
 
-    def add(self, probabilities: np.ndarray, note: str) -> MaskVersion:
+    def add(self, probabilities: np.ndarray, note: str, segmented: tuple[str, ...] = ()) -> MaskVersion:
         """A new version, child of the current one. `probabilities` (float32) becomes the kept version: rounded to
         float16 in place and made read-only, not copied (500 MB on a 512² study) — pass an array you are done with.
         Outside what a tool changed it should hold the current version's own values (a copy of `probabilities()`):
-        its patch then holds only the change."""
+        its patch then holds only the change. `segmented`: see MaskVersion (what exports report)."""
         if probabilities.dtype != np.float32:
             raise TypeError(f"mask versions are float32 probabilities, got {probabilities.dtype}.")
         number, parent = len(self.versions), self.current
@@ -79,7 +87,7 @@ class MaskHistory:
             write_atomically(self.folder / file, npy_bytes(stored))
             probabilities[...] = stored
         self._keep(number, probabilities)  # what reading the file back would give, without reading it
-        version = MaskVersion(number, note, parent, file)
+        version = MaskVersion(number, note, parent, file, segmented=tuple(segmented))
         self.versions.append(version)
         self.current, self._redo = number, []
         self._save()
@@ -147,6 +155,20 @@ class MaskHistory:
             self.current = self._redo.pop()
         self._save()
         return self.versions[self.current]
+
+    def mark_edited(self, number: int, organs: list[str]) -> None:
+        """Record which organs' masks a correction changed, once its version is kept and its masks can be read."""
+        self.versions[number] = replace(self.versions[number], edited=tuple(organs))
+        self._save()
+
+    def lineage(self) -> list[MaskVersion]:
+        """The versions that made the current one, the first segmentation first (an undone branch is not among
+        them)."""
+        steps, number = [], self.current
+        while number is not None:
+            steps.append(self.versions[number])
+            number = self.versions[number].parent
+        return steps[::-1]
 
     def _versions_to_undo(self, steps: int) -> list[int]:
         """The current version and its parents back along the branch, `steps` of them; an error before any change

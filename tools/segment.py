@@ -33,7 +33,9 @@ def segment(bench: Workbench, args: SegmentArgs) -> ToolResult:
     else:
         probabilities = np.zeros((depth, len(bench.classes), *fresh.shape[2:]), np.float32)
     probabilities[np.ix_(slices, organs)] = fresh
-    version = bench.history.add(probabilities, f"segment {args.organ} slices {first}-{last}")
+    every_slice = first == 0 and last == depth - 1  # the organs' masks are automatic again (tools/provenance.py)
+    segmented = tuple(bench.classes[o] for o in organs) if every_slice else ()
+    version = bench.history.add(probabilities, f"segment {args.organ} slices {first}-{last}", segmented)
     bench.keep_box_evidence(organs)  # what corrections of these organs will weigh, decoded in the background
     volumes = bench.organ_volumes_ml()
     named = bench.classes if args.organ == "all" else [args.organ]
