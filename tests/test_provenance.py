@@ -75,3 +75,22 @@ def test_a_session_saved_before_provenance_still_opens():
     assert version.edited == () and version.segmented == ()
     kept = MaskVersion.from_json({**saved, "edited": ["liver"], "segmented": ["liver", "spleen"]})
     assert kept.edited == ("liver",) and kept.segmented == ("liver", "spleen")
+
+
+def test_a_nested_regions_growth_marks_the_regions_it_grew_and_survives_a_reopen(tmp_path):
+    import numpy as np
+
+    from causal_sam_llm.tools.intervene_decoder import edited_organs
+    from causal_sam_llm.tools.mask_history import MaskHistory
+
+    before = {"whole_tumour": 10.0, "tumour_core": 4.0, "enhancing_tumour": 1.0}
+    after = {"whole_tumour": 10.6, "tumour_core": 4.0, "enhancing_tumour": 1.6}
+    assert edited_organs(before, after, "enhancing_tumour") == ["whole_tumour", "enhancing_tumour"]
+    assert edited_organs(before, before, "tumour_core") == ["tumour_core"]  # named, even if nothing moved
+    history = MaskHistory(tmp_path)
+    history.add(np.zeros((2, 3, 4, 4), np.float32), "segment all slices 0-1", segmented=tuple(before))
+    version = history.add(np.ones((2, 3, 4, 4), np.float32), "expand enhancing_tumour whole 0.5", edited=("enhancing_tumour",))
+    history.mark_edited(version.number, ["whole_tumour", "enhancing_tumour"])
+    reopened = MaskHistory(tmp_path)
+    assert reopened.versions[1].edited == ("whole_tumour", "enhancing_tumour")
+    assert reopened.versions[0].segmented == tuple(before) and [v.number for v in reopened.lineage()] == [0, 1]

@@ -37,9 +37,11 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
             bench.axial_image(),
         )
     elapsed = 1000 * (time.perf_counter() - start)
-    version = history.add(updated, correction_note(intervention))
+    version = history.add(updated, correction_note(intervention), edited=(intervention.organ,))
     volumes_after = bench.organ_volumes_ml()
-    history.mark_edited(version.number, edited_organs(volumes_before, volumes_after, intervention.organ))
+    edited = edited_organs(volumes_before, volumes_after, intervention.organ)
+    if edited != [intervention.organ]:  # a nested region grown past its enclosing regions grew them too
+        history.mark_edited(version.number, edited)
     after = volumes_after[intervention.organ]
     organ = intervention.organ.replace("_", " ")
     return ToolResult(

@@ -72,11 +72,13 @@ class MaskHistory:
             self.versions = [MaskVersion.from_json(v) for v in saved["versions"]]
             self.current, self._redo = saved["current"], saved["redo"]
 
-    def add(self, probabilities: np.ndarray, note: str, segmented: tuple[str, ...] = ()) -> MaskVersion:
+    def add(
+        self, probabilities: np.ndarray, note: str, segmented: tuple[str, ...] = (), edited: tuple[str, ...] = ()
+    ) -> MaskVersion:
         """A new version, child of the current one. `probabilities` (float32) becomes the kept version: rounded to
         float16 in place and made read-only, not copied (500 MB on a 512² study) — pass an array you are done with.
         Outside what a tool changed it should hold the current version's own values (a copy of `probabilities()`):
-        its patch then holds only the change. `segmented`: see MaskVersion (what exports report)."""
+        its patch then holds only the change. `segmented`, `edited`: see MaskVersion (what exports report)."""
         if probabilities.dtype != np.float32:
             raise TypeError(f"mask versions are float32 probabilities, got {probabilities.dtype}.")
         number, parent = len(self.versions), self.current
@@ -87,7 +89,7 @@ class MaskHistory:
             write_atomically(self.folder / file, npy_bytes(stored))
             probabilities[...] = stored
         self._keep(number, probabilities)  # what reading the file back would give, without reading it
-        version = MaskVersion(number, note, parent, file, segmented=tuple(segmented))
+        version = MaskVersion(number, note, parent, file, tuple(edited), tuple(segmented))
         self.versions.append(version)
         self.current, self._redo = number, []
         self._save()
@@ -157,7 +159,8 @@ class MaskHistory:
         return self.versions[self.current]
 
     def mark_edited(self, number: int, organs: list[str]) -> None:
-        """Record which organs' masks a correction changed, once its version is kept and its masks can be read."""
+        """Record which organs' masks a correction changed, once its version is kept and its masks can be read (the
+        organ it named is given to `add`, so that a crash in between cannot leave a corrected organ automatic)."""
         self.versions[number] = replace(self.versions[number], edited=tuple(organs))
         self._save()
 
