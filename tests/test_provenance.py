@@ -89,7 +89,9 @@ def test_a_nested_regions_growth_marks_the_regions_it_grew_and_survives_a_reopen
     assert edited_organs(before, before, "tumour_core") == ["tumour_core"]  # named, even if nothing moved
     history = MaskHistory(tmp_path)
     history.add(np.zeros((2, 3, 4, 4), np.float32), "segment all slices 0-1", segmented=tuple(before))
-    version = history.add(np.ones((2, 3, 4, 4), np.float32), "expand enhancing_tumour whole 0.5", edited=("enhancing_tumour",))
+    version = history.add(
+        np.ones((2, 3, 4, 4), np.float32), "expand enhancing_tumour whole 0.5", edited=("enhancing_tumour",)
+    )
     history.mark_edited(version.number, ["whole_tumour", "enhancing_tumour"])
     reopened = MaskHistory(tmp_path)
     assert reopened.versions[1].edited == ("whole_tumour", "enhancing_tumour")
