@@ -168,7 +168,13 @@ def write_dicom_seg(
     seg.save_as(str(path))
 
 
-def _segmentation(images, frames, descriptions, corrected, version: int | None) -> hd.seg.Segmentation:
+def _segmentation(
+    images: list[pydicom.Dataset],
+    frames: np.ndarray,
+    descriptions: list[hd.seg.SegmentDescription],
+    corrected: list[str] | tuple[str, ...],
+    version: int | None,
+) -> hd.seg.Segmentation:
     seg = hd.seg.Segmentation(
         source_images=images,
         pixel_array=frames,
@@ -189,7 +195,7 @@ def _segmentation(images, frames, descriptions, corrected, version: int | None) 
     return seg
 
 
-def _content_description(corrected) -> str:
+def _content_description(corrected: list[str] | tuple[str, ...]) -> str:
     """DICOM LO: at most 64 characters."""
     text = f"corrected by a clinician: {', '.join(corrected)}" if corrected else "automatic, not corrected"
     return text if len(text) <= 64 else text[:61] + "..."
