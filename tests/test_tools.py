@@ -477,3 +477,24 @@ def test_tools_are_langchain_structured_tools_with_schemas(bench):
     assert set(schema["properties"]) == {"organ", "action", "region", "strength", "slices"}
     reply = tools["measure"].invoke({"metric": "volume_ml", "organ": "liver"})
     assert reply["tool"] == "measure" and reply["data"]["volume_ml"]["liver"] > 0
+
+
+def test_a_shrink_says_where_another_organ_was_next_most_likely(home_benchmark, tmp_path):
+    """What the liver gives up where the spleen was also above 0.5 stays background (no other organ's mask changes),
+    and the reply says so with the spleen's volume there, so that the model's second opinion is not dropped
+    silently."""
+    session = Workbench.create(tmp_path / "second")
+    run_tool(session, "load_study", {"study": CASE})
+    run_tool(session, "segment", {"organ": "all"})
+    liver, spleen = session.classes.index("liver"), session.classes.index("spleen")
+    probabilities = session.probabilities().copy()
+    inside = session.masks()[:, liver]
+    probabilities[:, spleen][inside] = np.maximum(probabilities[:, spleen][inside], 0.7)  # second inside the liver
+    session.history.add(probabilities, "the spleen second most likely inside the liver (test)")
+    spleen_before = session.masks()[:, spleen].copy()
+    result = run_tool(session, "intervene_decoder", {"organ": "liver", "action": "shrink", "strength": 0.8})
+    np.testing.assert_array_equal(session.masks()[:, spleen], spleen_before)
+    assert "Left as background where another organ was next most likely: spleen on " in result.message
+    assert "Also changed" not in result.message
+    quiet = run_tool(session, "intervene_decoder", {"organ": "right_kidney", "action": "shrink", "strength": 0.5})
+    assert "next most likely" not in quiet.message  # nobody else was above 0.5 where the kidney gave voxels up

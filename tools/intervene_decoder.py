@@ -1,12 +1,15 @@
 """Tool `intervene_decoder`: a clinician's correction as an `Intervention` that sets FiLM modulation on the
 decoder features of one organ (learned TCI); re-decoded from cached features, a new mask version."""
 
+import math
 import time
+
+import numpy as np
 
 from causal_sam_llm.segmentation.intervention import Intervention, parse_intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
-from causal_sam_llm.tools.volume_text import ml_change
+from causal_sam_llm.tools.volume_text import ml, ml_change
 from causal_sam_llm.tools.workbench import Workbench
 
 DESCRIPTION = (
@@ -20,7 +23,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     case = bench.require_case()
     history = bench.require_history()
     intervention = parse_intervention(args.model_dump(), bench.classes, bench.depth)
-    volumes_before = bench.organ_volumes_ml()
+    volumes_before, masks_before = bench.organ_volumes_ml(), bench.masks()
     before = volumes_before[intervention.organ]
     waited = bench.wait_for_box_evidence(bench.classes.index(intervention.organ))
     failure, bench.box_evidence_failure = bench.box_evidence_failure, None  # said once
@@ -49,6 +52,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
         f"{ml_change(before, after)}, re-decoded in {elapsed:.0f} ms."
         + also_changed(volumes_before, volumes_after, intervention.organ)
+        + second_opinion_note(bench, masks_before, version.parent, intervention.organ)
         + waiting_note(waited, failure),
         data={
             "intervention": intervention.model_dump(mode="json"),
@@ -70,6 +74,24 @@ def edited_organs(before: dict[str, float], after: dict[str, float], organ: str)
     """The organ the command named and every other whose volume the correction changed (a tumour region grown past
     its enclosing regions grows them)."""
     return [name for name in before if name == organ or after[name] != before[name]]
+
+
+def second_opinion_note(bench: Workbench, masks_before: np.ndarray, parent: int | None, organ: str) -> str:
+    """Where the organ's mask lost voxels that another organ was also above 0.5 on (the next most likely), they were
+    left as background (tci_apply.keep_other_organs); said, so that the model's second opinion is not dropped
+    silently: the clinician may give them to that organ."""
+    history, index = bench.require_history(), bench.classes.index(organ)
+    lost = np.nonzero(masks_before[:, index] & ~bench.masks()[:, index])
+    if parent is None or lost[0].size == 0:
+        return ""
+    was, now = history.probabilities(parent), history.probabilities()
+    voxel_ml = math.prod(bench.require_case().axial_spacing_mm()) / 1000.0
+    seconds = []
+    for other, name in enumerate(bench.classes):
+        held = (was[lost[0], other, lost[1], lost[2]] > 0.5) & (now[lost[0], other, lost[1], lost[2]] == 0.5)
+        if other != index and held.sum() * voxel_ml >= 0.05:
+            seconds.append(f"{name.replace('_', ' ')} on {ml(float(held.sum() * voxel_ml))}")
+    return f" Left as background where another organ was next most likely: {', '.join(seconds)}." if seconds else ""
 
 
 def waiting_note(waited_s: float, failure: str | None = None) -> str:
