@@ -86,11 +86,14 @@ def second_opinion_note(bench: Workbench, masks_before: np.ndarray, parent: int 
         return ""
     was, now = history.probabilities(parent), history.probabilities()
     voxel_ml = math.prod(bench.require_case().axial_spacing_mm()) / 1000.0
+    z, rows, cols = lost
     seconds = []
     for other, name in enumerate(bench.classes):
-        held = (was[lost[0], other, lost[1], lost[2]] > 0.5) & (now[lost[0], other, lost[1], lost[2]] == 0.5)
-        if other != index and held.sum() * voxel_ml >= 0.05:
-            seconds.append(f"{name.replace('_', ' ')} on {ml(float(held.sum() * voxel_ml))}")
+        if other == index:
+            continue
+        held_ml = float(((was[z, other, rows, cols] > 0.5) & (now[z, other, rows, cols] == 0.5)).sum()) * voxel_ml
+        if held_ml >= 0.05:  # held at 0.5 by keep_other_organs: it was above 0.5 there
+            seconds.append(f"{name.replace('_', ' ')} on {ml(held_ml)}")
     return f" Left as background where another organ was next most likely: {', '.join(seconds)}." if seconds else ""
 
 
