@@ -53,7 +53,7 @@ def order_files(files: list[Path]) -> SeriesOrder:
     normal = np.cross(orientation[:3], orientation[3:])
     positions = {path: np.asarray(header.ImagePositionPatient, float) for path, header in headers}
     ordered = sorted(positions, key=lambda path: float(positions[path] @ normal))
-    step = _slice_step([positions[p] for p in ordered], normal, ordered)
+    step = _slice_step([positions[p] for p in ordered], normal, ordered, first)
     spacing = tuple(float(v) for v in first.PixelSpacing)
     affine = lps_dicom_affine(orientation, positions[ordered[0]], (spacing[0], spacing[1]), step)
     return SeriesOrder(files=ordered, affine=affine, rows=size[0], cols=size[1])
@@ -104,12 +104,25 @@ def _pixels(path: Path) -> np.ndarray:
     return dataset.pixel_array.astype(np.float32) * slope + intercept
 
 
-def _slice_step(positions: list[np.ndarray], normal: np.ndarray, files: list[Path]) -> np.ndarray:
+def _slice_step(
+    positions: list[np.ndarray], normal: np.ndarray, files: list[Path], header: pydicom.Dataset
+) -> np.ndarray:
+    """The offset from one slice to the next. A single slice has no neighbour to measure it from: the header's
+    spacing between slices, else its slice thickness (the slab a volume in ml must count), else 1 mm."""
     if len(positions) == 1:
-        return normal * 1.0
+        return normal * single_slice_depth_mm(header)
     steps = np.diff(np.stack(positions), axis=0)
     distances = steps @ normal
     if np.any(distances < 1e-3):
         duplicate = files[int(np.argmin(distances)) + 1]
         raise DataLayoutError(f"{duplicate} sits at the same position as another slice: duplicate or mixed series.")
     return steps.mean(axis=0)
+
+
+def single_slice_depth_mm(header: pydicom.Dataset) -> float:
+    """How deep a lone slice's voxels are: SpacingBetweenSlices, else SliceThickness, else 1 mm (neither given)."""
+    for keyword in ("SpacingBetweenSlices", "SliceThickness"):
+        value = header.get(keyword)
+        if value is not None and value != "" and float(value) > 0:
+            return float(value)
+    return 1.0

@@ -2,6 +2,7 @@
 spacing and slice order aligned in canonical RAS."""
 
 import numpy as np
+import pydicom
 import pytest
 from layouts import (
     grey_slices,
@@ -192,6 +193,20 @@ def test_real_mr_slice_loads_as_mr_with_header_fields():
     np.testing.assert_array_equal(case.axial_image()[0], raw)  # standard orientation: displayed as stored
     assert case.metadata["header"]["Manufacturer"] == "SIEMENS"
     assert float(case.metadata["header"]["MagneticFieldStrength"]) == pytest.approx(1.5, abs=0.01)
+
+
+def test_a_single_slice_is_as_deep_as_its_header_says(tmp_path):
+    """A lone slice has no neighbour to measure the slice step from: its depth (what a volume in ml counts) comes
+    from the header — SpacingBetweenSlices, else SliceThickness — and is 1 mm only when neither is given (the real
+    CT sample's SliceThickness is empty)."""
+    mr = pydicom.dcmread(str(sample_path("abdomen_mr")))
+    assert mr.SliceThickness == 4 and "SpacingBetweenSlices" not in mr
+    assert load_dicom_case([sample_path("abdomen_mr")]).axial_spacing_mm()[0] == pytest.approx(4.0)
+    mr.SpacingBetweenSlices = 5.5
+    mr.save_as(tmp_path / "spaced.dcm")
+    assert load_dicom_case([tmp_path / "spaced.dcm"]).axial_spacing_mm()[0] == pytest.approx(5.5)
+    assert pydicom.dcmread(str(sample_path("abdomen_ct"))).SliceThickness is None
+    assert load_dicom_case([sample_path("abdomen_ct")]).axial_spacing_mm()[0] == pytest.approx(1.0)
 
 
 def test_truth_labels_fixture_is_asymmetric():

@@ -397,6 +397,18 @@ def test_dicom_seg_export_of_a_real_ct_slice(tmp_path):
     assert types == ["Liver", "Spleen", "Kidney", "Kidney"]
 
 
+def test_a_single_slice_dicom_seg_is_as_deep_as_the_study_was_read(tmp_path):
+    """The real MR slice is 4 mm thick: its SEG says so (not highdicom's 1 mm default), so a reader of the SEG
+    measures the volumes `measure` reports."""
+    bench = Workbench.create(tmp_path / "dicom")
+    run_tool(bench, "load_study", {"study": "sample:abdomen_mr"})
+    run_tool(bench, "segment", {"organ": "all"})
+    path = run_tool(bench, "export", {"format": "dicom_seg"}).data["path"]
+    measures = pydicom.dcmread(path).SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
+    assert float(measures.SpacingBetweenSlices) == float(measures.SliceThickness) == 4.0
+    assert bench.require_case().axial_spacing_mm()[0] == 4.0
+
+
 @pytest.mark.parametrize(
     "orientation", [AXIAL, (-1, 0, 0, 0, -1, 0), (1, 0, 0, 0, 0, -1)], ids=["axial", "rotated", "coronal"]
 )

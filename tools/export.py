@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from pydicom.sr.codedict import codes
 
 from causal_sam_llm import __version__
-from causal_sam_llm.datasets.dicom_series import dicom_files, order_files
+from causal_sam_llm.datasets.dicom_series import dicom_files, order_files, single_slice_depth_mm
 from causal_sam_llm.datasets.label_maps import FILE_CONVENTION, to_source_values
 from causal_sam_llm.datasets.label_maps import label_set as unified_label_set
 from causal_sam_llm.datasets.orientation import axial_stack_to_ras, from_ras
@@ -191,6 +191,9 @@ def _segmentation(
         omit_empty_frames=False,
         content_description=_content_description(corrected),
     )
+    if len(images) == 1:  # not highdicom's 1 mm: the depth the study was read with, so a reader measures our volumes
+        measures = seg.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
+        measures.SpacingBetweenSlices = f"{single_slice_depth_mm(images[0]):g}"
     seg.SeriesDescription = "Causal-SAM-LLM masks" + (f" v{version}" if version is not None else "")
     return seg
 
