@@ -26,8 +26,12 @@ AMOUNT_WORDS: tuple[tuple[float, tuple[str, ...]], ...] = (
 REPEAT = any_word(REPEAT_WORDS)
 
 
-# the Intervention's own word, as a clinician who knows the tool types it: "strength 0.7", "0.3 strength"
-STRENGTH_NUMBER = re.compile(r"\bstrength\s*(?:of|=|:)?\s*(\d*\.\d+|[01])\b|(\d*\.\d+)\s+strength\b")
+# the Intervention's own word, as a clinician who knows the tool types it: "strength 0.7", "0.3 strength"; any
+# number, so that "strength 2" is refused with the allowed range rather than read as no amount (a unit after the
+# number makes it a distance or a share, below)
+_NUMBER = r"(-?(?:\d+(?:\.\d+)?|\.\d+))"
+_NO_UNIT = r"(?![\d.]|\s*(?:%|percent|mm\b|cm\b|millimet|centimet))"
+STRENGTH_NUMBER = re.compile(rf"\bstrength\s*(?:of|=|:)?\s*{_NUMBER}{_NO_UNIT}|{_NUMBER}\s+strength\b")
 
 
 def _number_amount(text: str) -> float | None:
@@ -35,10 +39,15 @@ def _number_amount(text: str) -> float | None:
     return None if requested is None else min(requested[0], 1.0)
 
 
+def _strength_number(text: str) -> float | None:
+    match = STRENGTH_NUMBER.search(text)
+    return None if match is None else float(match.group(1) or match.group(2))
+
+
 def _number_requested(text: str) -> tuple[float, str] | None:
     """(strength, the words that said it) for an amount stated in numbers; the strength may exceed 1 here."""
-    if (match := STRENGTH_NUMBER.search(text)) and (value := float(match.group(1) or match.group(2))) <= 1:
-        return value, match.group(0)
+    if (value := _strength_number(text)) is not None and 0 <= value <= 1:
+        return value, STRENGTH_NUMBER.search(text).group(0)
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", text):
         return float(match.group(1)) / 100, match.group(0)
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet\w*)", text):
@@ -60,8 +69,12 @@ NOT_MUCH = re.compile(r"\bnot\s+(too\s+|so\s+|very\s+)?(much|a\s+lot|far|many)\b
 
 
 def stated_amount(text: str) -> float | None:
-    """The strength `text` states in numbers or amount words, or None when it states none."""
+    """The strength `text` states in numbers or amount words, or None when it states none. The Intervention's own
+    number outside [0, 1] ("strength 2") is passed on as it is, so that validation refuses it and says what is allowed
+    rather than a guess of what was meant."""
     lower = text.lower()
+    if (value := _strength_number(lower)) is not None and not 0 <= value <= 1:
+        return value
     number = _number_amount(lower)
     if number is not None:
         return number

@@ -174,6 +174,11 @@ def test_decoding_offers_only_the_regions_a_command_names():
         ("same again for the left kidney", 0.9),  # a repeat keeps the model's value: it saw the earlier request
         ("kidney R: smooth, strength 0.7", 0.7),  # the Intervention's own word and scale
         ("use 0.3 strength on the spleen", 0.3),
+        ("strength 1 on the liver", 1.0),
+        ("grow the liver with strength 2", 2.0),  # outside [0, 1]: passed on for validation to refuse, not guessed
+        ("grow the liver, strength 1.5", 1.5),
+        ("shrink it with strength -0.5", -0.5),
+        ("grow it, strength 10%", 0.1),  # a unit makes it a share
     ],
 )
 def test_a_correction_strength_is_the_amount_the_text_states(text, strength):
@@ -512,6 +517,11 @@ def test_a_correction_asked_beyond_full_strength_is_done_at_full_strength_and_sa
     assert turn.ok and turn.call.args["strength"] == 1.0
     assert turn.reply.endswith("You asked for 5 cm; one correction moves at most 30 mm, so say it again for more.")
     assert beyond_one_correction("grow it by 200%") == "200%" and beyond_one_correction("grow it by 2 cm") is None
+    # the Intervention's own number outside [0, 1] is refused with the range, not read as no amount (0.5)
+    version = assistant.bench.history.current
+    refused = assistant.ask("grow the liver with strength 2")
+    assert not refused.ok and refused.reply.endswith("strength: Input should be less than or equal to 1 (got 2.0)")
+    assert assistant.bench.history.current == version
 
 
 def test_the_background_box_pass_waits_while_a_command_is_parsed(home_benchmark, tmp_path, llm_parser, monkeypatch):
