@@ -24,6 +24,7 @@ from causal_sam_llm.agent.guard_rails import (
     asks_for_an_action,
     clarify,
     ground,
+    ground_export_format,
     ground_follow_up,
     ground_history,
     ground_region,
@@ -101,7 +102,7 @@ class CommandParser:
         call = ground_strength(ground(call, text, previous, self.classes), text)
         # after the strength rail: a follow-up keeps the previous amount unless the text states one
         call = ground_follow_up(call, text, history[-1][1] if history else None, self.classes)
-        for rail in (ground_region, ground_history, ground_study):
+        for rail in (ground_region, ground_history, ground_export_format, ground_study):
             call = rail(call, text)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call

@@ -241,6 +241,20 @@ def ground_history(call: ParsedCall, text: str) -> ParsedCall:
     return ParsedCall(tool=call.tool, args={"steps": steps or 1})
 
 
+# "as a dicom seg", "DICOM-SEG", "in DICOM"; "nifti", ".nii.gz"
+DICOM_FORMAT = re.compile(r"\bdicom|\bseg\b|\bdcm\b", re.IGNORECASE)
+NIFTI_FORMAT = re.compile(r"\bnifti|\bnii\b|\.nii", re.IGNORECASE)
+
+
+def ground_export_format(call: ParsedCall, text: str) -> ParsedCall:
+    """An export is in the format the text names, NIfTI (which every study can be saved as) when it names none or
+    both. Measured reason: for "save it" on a NIfTI study the model chose DICOM-SEG, which only a DICOM study has."""
+    if call.tool != "export":
+        return call
+    dicom, nifti = bool(DICOM_FORMAT.search(text)), bool(NIFTI_FORMAT.search(text))
+    return ParsedCall(tool="export", args={**call.args, "format": "dicom_seg" if dicom and not nifti else "nifti"})
+
+
 def ground_study(call: ParsedCall, text: str) -> ParsedCall:
     """A study is loaded by the path or id as the text gives it: where the model's is the tail of a word of the text,
     that word (trailing punctuation aside). Measured reason: the model dropped the leading "/" of

@@ -28,6 +28,7 @@ from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.command_set import load_command_set, score
 from causal_sam_llm.agent.guard_rails import (
     asks_for_an_action,
+    ground_export_format,
     ground_follow_up,
     ground_history,
     ground_region,
@@ -385,6 +386,25 @@ def test_a_question_back_is_needless_only_where_an_organ_and_an_action_are_named
     union = call_json_schema(tool_definitions())
     assert "clarify" not in json.dumps(without_tool(union, "clarify"))
     assert len(without_tool(union, "clarify")["oneOf"]) == len(union["oneOf"]) - 1
+
+
+@pytest.mark.parametrize(
+    ("text", "model_format", "format"),
+    [
+        ("save it", "dicom_seg", "nifti"),  # named none: what every study can be saved as, whatever the model chose
+        ("export the masks", "nifti", "nifti"),
+        ("save it as a dicom seg", "nifti", "dicom_seg"),
+        ("DICOM-SEG please", "nifti", "dicom_seg"),
+        ("write a SEG object", "nifti", "dicom_seg"),
+        ("export to masks.nii.gz", "dicom_seg", "nifti"),
+        ("save as NIfTI, not DICOM", "dicom_seg", "nifti"),  # both named: the one every study has
+    ],
+)
+def test_an_export_is_in_the_format_the_text_names(text, model_format, format):
+    grounded = ground_export_format(ParsedCall(tool="export", args={"format": model_format}), text)
+    assert grounded == ParsedCall(tool="export", args={"format": format})
+    segment = ParsedCall(tool="segment", args={"organ": "liver", "slices": None})
+    assert ground_export_format(segment, text) == segment
 
 
 def test_the_simulated_clinicians_amount_words_read_back_as_the_nearest_strength():

@@ -389,8 +389,12 @@ def test_dicom_seg_export_of_a_real_ct_slice(tmp_path):
     bench = Workbench.create(tmp_path / "dicom")
     run_tool(bench, "load_study", {"study": "sample:abdomen_ct"})
     run_tool(bench, "segment", {"organ": "all"})
-    path = run_tool(bench, "export", {"format": "dicom_seg"}).data["path"]
-    seg = pydicom.dcmread(path)
+    assert run_tool(bench, "export", {"format": "nifti"}).message.endswith(
+        "Ask for DICOM-SEG for masks that reference the source images."
+    )
+    exported = run_tool(bench, "export", {"format": "dicom_seg"})
+    assert "DICOM-SEG" not in exported.message
+    seg = pydicom.dcmread(exported.data["path"])
     assert seg.Modality == "SEG"
     assert [s.SegmentLabel for s in seg.SegmentSequence] == bench.classes
     types = [s.SegmentedPropertyTypeCodeSequence[0].CodeMeaning for s in seg.SegmentSequence]

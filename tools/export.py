@@ -68,8 +68,17 @@ def export(bench: Workbench, args: ExportArgs) -> ToolResult:
     record = write_provenance(bench, path, label_values)
     return ToolResult(
         tool="export",
-        message=f"Saved {path} (where it came from: {record.name}).",
+        message=f"Saved {path} (where it came from: {record.name})." + _dicom_seg_hint(case.source, args.format),
         data={"path": str(path), "provenance": str(record)},
+    )
+
+
+def _dicom_seg_hint(source: str, format: str) -> str:
+    """A DICOM study saved as NIfTI (what "save it" gives): the clinician may want the SEG their viewer opens."""
+    return (
+        " Ask for DICOM-SEG for masks that reference the source images."
+        if source == "dicom" and format == "nifti"
+        else ""
     )
 
 
