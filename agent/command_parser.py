@@ -22,7 +22,6 @@ from causal_sam_llm.agent.call_schema import (
 from causal_sam_llm.agent.chat_model import LlamaToolCaller
 from causal_sam_llm.agent.guard_rails import (
     asks_for_an_action,
-    clarify,
     ground,
     ground_export_format,
     ground_follow_up,
@@ -32,7 +31,9 @@ from causal_sam_llm.agent.guard_rails import (
     ground_study,
     groundable_organs,
     groundable_regions,
+    invalid_command,
     screen,
+    without_invented_validation,
 )
 from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.llm_weights import default_model_path
@@ -96,9 +97,9 @@ class CommandParser:
             raw = self._ask_model(text, history, previous)
         self.last_answer = raw
         try:
-            call = validate_call(raw, self.argument_models)
+            call = without_invented_validation(validate_call(raw, self.argument_models))
         except ToolCallError as exc:
-            call = clarify(f"I could not turn that into a valid command ({exc}). Could you rephrase it?")
+            call = invalid_command(exc)
         call = ground_strength(ground(call, text, previous, self.classes), text)
         # after the strength rail: a follow-up keeps the previous amount unless the text states one
         call = ground_follow_up(call, text, history[-1][1] if history else None, self.classes)

@@ -56,6 +56,29 @@ def clarify(question: str) -> ParsedCall:
     return ParsedCall(tool=CLARIFY, args={"question": question})
 
 
+INVALID_COMMAND = "I could not turn that into a valid command"
+# what the validation of a model's answer says (invalid_command): the model never validates anything itself
+VALIDATION_WORDS = re.compile(rf"{INVALID_COMMAND}|invalid arguments for", re.IGNORECASE)
+NOT_UNDERSTOOD = (
+    "I did not understand that. I can segment, describe the style, correct a mask (grow, shrink, remove or add a "
+    "region, smooth), measure, undo or redo, export and load studies, e.g. 'grow the liver toward the head'."
+)
+
+
+def invalid_command(error: Exception) -> ParsedCall:
+    """The question asked when the model's answer failed validation: the reason is the validator's."""
+    return clarify(f"{INVALID_COMMAND} ({error}). Could you rephrase it?")
+
+
+def without_invented_validation(call: ParsedCall) -> ParsedCall:
+    """A question the model wrote in the words of a validation error is not asked: no validation ran. Measured
+    reason: after such a question was in the conversation, "asdf qwer zxcv" got the model's own "I could not turn
+    that into a valid command (invalid arguments for intervene_decoder: slices [qwer, zxcv] are reversed …)"."""
+    if call.tool == CLARIFY and VALIDATION_WORDS.search(str(call.args.get("question", ""))):
+        return clarify(NOT_UNDERSTOOD)
+    return call
+
+
 def screen(text: str, classes: list[str]) -> ParsedCall | None:
     """A reply that needs no model, or None when the text should go to the model."""
     stripped = text.strip()

@@ -27,6 +27,7 @@ from causal_sam_llm.agent.call_schema import (
 from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.command_set import load_command_set, score
 from causal_sam_llm.agent.guard_rails import (
+    NOT_UNDERSTOOD,
     asks_for_an_action,
     ground_export_format,
     ground_follow_up,
@@ -37,6 +38,7 @@ from causal_sam_llm.agent.guard_rails import (
     groundable_organs,
     groundable_regions,
     screen,
+    without_invented_validation,
 )
 from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.organ_words import organs_mentioned
@@ -405,6 +407,25 @@ def test_an_export_is_in_the_format_the_text_names(text, model_format, format):
     assert grounded == ParsedCall(tool="export", args={"format": format})
     segment = ParsedCall(tool="segment", args={"organ": "liver", "slices": None})
     assert ground_export_format(segment, text) == segment
+
+
+def test_a_question_in_the_words_of_a_validation_error_is_not_the_models_to_ask(llm_parser):
+    """Gibberish after a turn whose command failed validation: the model copied that question with invented
+    arguments ("slices [qwer, zxcv] are reversed"); no validation ran, so the plain "did not understand" is asked."""
+    reversed_slices = (
+        "I could not turn that into a valid command (invalid arguments for intervene_decoder: slices [15, 5] are "
+        "reversed; give [first, last] with first <= last). Could you rephrase it?"
+    )
+    history = [
+        ("segment everything", ParsedCall(tool="segment", args={"organ": "all", "slices": None})),
+        ("grow the liver on slices 15 to 5", ParsedCall(tool="clarify", args={"question": reversed_slices})),
+        ("undo 40 times", ParsedCall(tool="undo", args={"steps": 40})),
+    ]
+    call = llm_parser.parse("asdf qwer zxcv", history)
+    assert call == ParsedCall(tool="clarify", args={"question": NOT_UNDERSTOOD}), llm_parser.last_answer
+    assert without_invented_validation(history[1][1]).args["question"] == NOT_UNDERSTOOD
+    kept = ParsedCall(tool="clarify", args={"question": "Which kidney, left or right?"})
+    assert without_invented_validation(kept) == kept
 
 
 def test_the_simulated_clinicians_amount_words_read_back_as_the_nearest_strength():
