@@ -36,7 +36,7 @@ from causal_sam_llm.agent.guard_rails import (
     without_invented_validation,
 )
 from causal_sam_llm.agent.keyword_parser import keyword_parse
-from causal_sam_llm.agent.llm_weights import default_model_path
+from causal_sam_llm.agent.llm_weights import checked_model_path, default_model_path
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.prompt import prefix_messages
 from causal_sam_llm.agent.schema_emitter import as_emitted
@@ -78,7 +78,9 @@ class CommandParser:
         # None when the guard rails answered without it. Audited next to the call that ran.
         self.last_answer: dict | None = None
         if strategy == "llm":
-            self.model = LlamaToolCaller(model_path=str(model_path or default_model_path()))
+            self.model = LlamaToolCaller(
+                model_path=str(checked_model_path(model_path) if model_path else default_model_path())
+            )
             definitions = [convert_to_openai_tool(t) for t in (tools or tool_definitions())]
             self.bound = self.model.bind_tools(definitions)
             self.prefix = prefix_messages(definitions, self.classes)

@@ -65,3 +65,15 @@ def default_model_path(progress: bool = True) -> Path:
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+def checked_model_path(path: Path | str) -> Path:
+    """A user's own GGUF file (`--llm-model`): refused with the reason before llama.cpp tries it (its own errors are
+    "Model path does not exist" or "Failed to load model from file" and a traceback)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelWeightsError(f"LLM model file {path} does not exist; pass a .gguf chat model file.")
+    with path.open("rb") as file:
+        if file.read(4) != b"GGUF":
+            raise ModelWeightsError(f"{path} is not a GGUF model file (llama.cpp reads only GGUF).")
+    return path

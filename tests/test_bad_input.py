@@ -121,6 +121,7 @@ def test_cli_error_is_one_line_and_writes_nothing_beside_the_input(tmp_path, rea
         (["train", "--protocol", "ct_to_mr", "--epochs", "0"], "argument --epochs: must be 1 or more, got 0"),
         (["demo", "--corrections", "-1"], "argument --corrections: must be 0 or more, got -1"),
         (["replay", "s.yaml", "--simulate", "-2"], "argument --simulate: must be 0 or more, got -2"),
+        (["embed", "--sample", "abdomen_ct", "--window", "nope"], "argument --window: invalid choice: 'nope'"),
     ],
 )
 def test_a_count_or_amount_out_of_range_is_a_usage_error_naming_the_flag(argv, message, capsys):
@@ -132,6 +133,21 @@ def test_a_count_or_amount_out_of_range_is_a_usage_error_naming_the_flag(argv, m
 def test_the_demo_on_a_study_without_labels_says_why_it_cannot_correct_it(home_benchmark, capsys):
     assert main(["demo", "--case", "sample:abdomen_ct", "--llm", "none", "--corrections", "1"]) == 2
     assert "sample:abdomen_ct has no reference labels" in capsys.readouterr().err
+
+
+def test_an_llm_model_file_that_is_missing_or_no_gguf_is_refused_in_one_line(tmp_path, capsys):
+    (tmp_path / "notes.gguf").write_text("not a model")
+    for path, reason in [(tmp_path / "nope.gguf", "does not exist"), (tmp_path / "notes.gguf", "is not a GGUF")]:
+        assert main(["parse", "segment", "--llm-model", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}" if "GGUF" in reason else "error: LLM model file") and reason in err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_the_demo_on_a_study_it_cannot_load_stops_there(home_benchmark, capsys):
+    assert main(["demo", "--case", "nope-0001", "--llm", "none"]) == 2
+    out, err = capsys.readouterr()
+    assert "error: could not load nope-0001: " in err and "segment everything" not in out
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_encoder_arguments(parser)
     add_cache_arguments(parser)
     add_llm_arguments(parser)
-    parser.add_argument("--case", default=DEMO_CASE, help="benchmark case (or any study with reference labels)")
+    parser.add_argument("--case", default=DEMO_CASE, help="a study with reference labels: benchmark:CASE_ID or a path")
     parser.add_argument("--corrections", type=non_negative_int, default=3)
     parser.set_defaults(run=run)
 
@@ -63,7 +63,10 @@ def correction_session(args: argparse.Namespace) -> None:
     console.print("loading the segmenter and the LLM (the first command also evaluates the system prompt) …")
     assistant = Assistant(llm=args.llm, llm_model=args.llm_model)
     console.print(f"session folder: {assistant.session_dir}")
-    _show(assistant.load(args.case))
+    loaded = assistant.load(args.case)
+    _show(loaded)
+    if not loaded.ok:  # nothing to segment: the turns below would each say so
+        raise DemoError(f"could not load {args.case}: {loaded.reply}")
     for text in ("segment everything", "what's the dice for every organ?"):
         _show(assistant.ask(text))
     rng = np.random.default_rng(0)

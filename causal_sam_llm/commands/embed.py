@@ -10,6 +10,7 @@ from causal_sam_llm.datasets.dicom_slice import read_dicom_slice
 from causal_sam_llm.datasets.sample_images import SAMPLES, sample_path
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.encoder_registry import build_backbone, default_device
+from causal_sam_llm.segmentation.intensity import CT_WINDOWS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("dicom", nargs="?", type=Path, help="a CT or MR DICOM file")
     source.add_argument("--sample", choices=[n for n in SAMPLES if n != "liver_seg"], help="a shipped real image")
-    parser.add_argument("--window", default="abdomen", help="CT window preset (abdomen, liver, brain, bone, lung)")
+    parser.add_argument("--window", default="abdomen", choices=list(CT_WINDOWS), help="CT window preset")
     parser.add_argument(
         "--repeat", type=at_least_one, default=1, help="embed this many times (shows the cache at work)"
     )
