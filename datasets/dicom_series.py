@@ -88,6 +88,13 @@ def read_header(path: Path) -> pydicom.Dataset:
         raise DataLayoutError(f"{path} is not a DICOM file (it has no DICOM header).") from exc
     except Exception as exc:
         raise DataLayoutError(f"{path} is not a DICOM file: {exc}") from exc
+    if header.get("Modality") == "SEG":
+        raise DataLayoutError(f"{path} is a DICOM-SEG (masks), not an image: open the images it segments.")
+    if int(header.get("NumberOfFrames") or 1) > 1:
+        raise DataLayoutError(
+            f"{path} is a multi-frame DICOM ({header.NumberOfFrames} frames); only single-frame slices (a file per "
+            "slice, as most CT and MR series are exported) are read: convert it, e.g. to NIfTI."
+        )
     missing = [
         k
         for k in ("Rows", "Columns", "ImageOrientationPatient", "ImagePositionPatient", "PixelSpacing")

@@ -15,6 +15,7 @@ SAMPLES: dict[str, tuple[str, str, str]] = {
     ),
     "liver_seg": ("data_store", "data/liver.dcm", "DICOM-SEG of a liver (pydicom-data)"),
 }
+IMAGE_SAMPLES = [name for name in SAMPLES if name != "liver_seg"]  # what can be opened as a study or embedded
 
 
 def sample_path(name: str) -> Path:

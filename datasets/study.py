@@ -14,7 +14,7 @@ from causal_sam_llm.datasets.dicom_study import load_dicom_case
 from causal_sam_llm.datasets.label_maps import FILE_CONVENTION, remap_labels
 from causal_sam_llm.datasets.nifti import check_label_grid, read_label_volume, read_volume
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
-from causal_sam_llm.datasets.sample_images import SAMPLES, sample_path
+from causal_sam_llm.datasets.sample_images import IMAGE_SAMPLES, sample_path
 from causal_sam_llm.errors import DataLayoutError
 
 BENCHMARK_PREFIX = "benchmark:"
@@ -35,7 +35,7 @@ def open_study(
     if not path.exists():
         raise DataLayoutError(
             f"study not found: {spec!r}. Give a NIfTI/DICOM path, a DICOM folder, "
-            f"benchmark:<case id> (e.g. benchmark:mr_t2-0011) or sample:<{'|'.join(SAMPLES)}>."
+            f"benchmark:<case id> (e.g. benchmark:mr_t2-0011) or sample:<{'|'.join(IMAGE_SAMPLES)}>."
         )
     if path.is_dir():
         return load_dicom_case(dicom_files(path), label_set_name)

@@ -1,6 +1,8 @@
 """Broken data folders fail with one clear error that names the file; loading never writes into the data folder."""
 
+import importlib.resources
 import json
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -164,3 +166,15 @@ def test_a_study_whose_labels_are_on_another_grid_is_refused_when_opened(tmp_pat
     save_nifti(np.zeros((4, 4, 2), np.uint8), ras_affine(), labels)
     with pytest.raises(DataLayoutError, match=r"scan_seg\.nii\.gz has shape \(4, 4, 2\) but its image"):
         open_study(str(image), labels)
+
+
+def test_a_dicom_seg_or_a_multi_frame_file_opened_as_a_study_says_what_it_is():
+    """Both are real DICOM files the loader cannot place slice by slice: the reason is what they are, not a list of
+    missing attributes. The shipped liver SEG is not offered as a study."""
+    with pytest.raises(DataLayoutError, match="is a DICOM-SEG \\(masks\\), not an image"):
+        open_study("sample:liver_seg")
+    multi_frame = Path(str(importlib.resources.files("data_store").joinpath("data/emri_small.dcm")))
+    with pytest.raises(DataLayoutError, match="is a multi-frame DICOM \\(10 frames\\)"):
+        open_study(str(multi_frame))
+    with pytest.raises(DataLayoutError, match=r"sample:<abdomen_ct\|abdomen_mr>\.$"):
+        open_study("no/such/study.nii.gz")

@@ -7,7 +7,7 @@ from pathlib import Path
 from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import add_cache_arguments, add_encoder_arguments, at_least_one, console, open_cache
 from causal_sam_llm.datasets.dicom_slice import read_dicom_slice
-from causal_sam_llm.datasets.sample_images import SAMPLES, sample_path
+from causal_sam_llm.datasets.sample_images import IMAGE_SAMPLES, sample_path
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.encoder_registry import build_backbone, default_device
 from causal_sam_llm.segmentation.intensity import CT_WINDOWS
@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("embed", help=summary("embed"))
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("dicom", nargs="?", type=Path, help="a CT or MR DICOM file")
-    source.add_argument("--sample", choices=[n for n in SAMPLES if n != "liver_seg"], help="a shipped real image")
+    source.add_argument("--sample", choices=IMAGE_SAMPLES, help="a shipped real image")
     parser.add_argument("--window", default="abdomen", choices=list(CT_WINDOWS), help="CT window preset")
     parser.add_argument(
         "--repeat", type=at_least_one, default=1, help="embed this many times (shows the cache at work)"
