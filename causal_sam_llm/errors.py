@@ -39,7 +39,9 @@ def _problem(error: dict) -> str:
     message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own validators' messages
     if not error["loc"]:  # a check across fields (slices against the volume): its message names what was given
         return message
-    return f"{'.'.join(map(str, error['loc']))}: {message} (got {_shortened(repr(error['input']))})"
+    # a union's members appear in the location as pydantic's tags (organ.literal['liver',…]): the field is enough
+    field = ".".join(str(part) for part in error["loc"] if "[" not in str(part))
+    return f"{field}: {message} (got {_shortened(repr(error['input']))})"
 
 
 def _shortened(text: str, limit: int = 60) -> str:

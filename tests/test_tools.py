@@ -18,6 +18,7 @@ from pydicom.uid import generate_uid
 from causal_sam_llm.datasets.orientation import axial_stack_to_ras
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.datasets.study import open_study
+from causal_sam_llm.errors import validation_problems
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
@@ -345,6 +346,27 @@ def test_a_malformed_correction_is_rejected_before_touching_state(bench, args):
     with pytest.raises((ValidationError, ValueError)):
         run_tool(bench, "intervene_decoder", args)
     assert (bench.history.current, len(bench.history.versions)) == (current, versions)
+
+
+def test_a_malformed_call_says_what_the_loaded_model_and_study_allow(bench):
+    """The schema's organ list is every shipped model's (the LLM's closed choice); the refusal names the loaded
+    model's own organs and the loaded volume's slice numbers, and every problem at once, in plain field names."""
+    organs = "organ: this model segments liver, spleen, right_kidney, left_kidney"
+    for tool, args in [
+        ("measure", {"organ": "enhancing_tumour", "metric": "volume"}),
+        ("segment", {"organ": "heart"}),
+        ("intervene_decoder", {"organ": "whole_tumour", "action": "expand", "strength": 2}),
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            run_tool(bench, tool, args)
+        problems = validation_problems(refused.value)
+        assert organs in problems and "literal[" not in problems, problems
+    with pytest.raises(ValidationError) as refused:
+        run_tool(bench, "measure", {"organ": "enhancing_tumour", "metric": "volume"})
+    assert "metric: Input should be 'volume_ml', 'dice' or 'hd95'" in validation_problems(refused.value)
+    with pytest.raises(ValidationError) as refused:
+        run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "expand", "slices": [-3, 5]})
+    assert f"allowed indices: 0..{bench.depth - 1}" in validation_problems(refused.value)
 
 
 def test_measure_reports_dice_hd95_and_volumes_against_the_reference(bench):

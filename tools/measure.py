@@ -3,10 +3,10 @@
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from causal_sam_llm.segmentation.metrics import dice_hd95
-from causal_sam_llm.tools.schemas import OrganName, ToolResult
+from causal_sam_llm.tools.schemas import OrganName, ToolResult, organ_of_loaded_model
 from causal_sam_llm.tools.segment import organ_index
 from causal_sam_llm.tools.volume_text import ml
 from causal_sam_llm.tools.workbench import Workbench
@@ -18,6 +18,8 @@ class MeasureArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metric: Literal["volume_ml", "dice", "hd95"] = "volume_ml"
     organ: OrganName | Literal["all"] = "all"
+
+    _organ_of_loaded_model = field_validator("organ", mode="before")(organ_of_loaded_model)
 
 
 def measure(bench: Workbench, args: MeasureArgs) -> ToolResult:

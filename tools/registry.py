@@ -47,9 +47,11 @@ def tool_spec(name: str) -> ToolSpec:
 
 
 def run_tool(bench: Workbench, name: str, raw_args: dict) -> ToolResult:
-    """Validate `raw_args` with the tool's schema (raises pydantic.ValidationError first), then run it, timed."""
+    """Validate `raw_args` with the tool's schema (raises pydantic.ValidationError first), then run it, timed. The
+    organ is checked against the loaded model, slices against the loaded study."""
     spec = tool_spec(name)
-    args = spec.args.model_validate(raw_args)
+    context = {"classes": bench.classes, **({"depth": bench.depth} if bench.case is not None else {})}
+    args = spec.args.model_validate(raw_args, context=context)
     start = time.perf_counter()
     result = spec.run(bench, args)
     if not result.elapsed_ms:

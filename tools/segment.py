@@ -3,10 +3,10 @@
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from causal_sam_llm.segmentation.intervention import SliceRange
-from causal_sam_llm.tools.schemas import OrganName, ToolResult
+from causal_sam_llm.tools.schemas import OrganName, ToolResult, organ_of_loaded_model
 from causal_sam_llm.tools.volume_text import ml
 from causal_sam_llm.tools.workbench import Workbench
 
@@ -19,6 +19,8 @@ DESCRIPTION = (
 class SegmentArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     organ: OrganName | Literal["all"] = "all"
+
+    _organ_of_loaded_model = field_validator("organ", mode="before")(organ_of_loaded_model)
     slices: SliceRange | None = Field(default=None, description="inclusive [first, last] axial slice indices")
 
 

@@ -117,16 +117,20 @@ class Workbench:
     def _check_anatomy(self, study: str, case: Case) -> None:
         """A study of anatomy this model does not segment is refused: by its label set (a benchmark or data set case),
         or by the body part its DICOM header names (`label_maps.other_anatomy`)."""
-        anatomy, said = case.label_set_name, ""
+        anatomy = case.label_set_name
+        what = f"is {_with_article(anatomy.replace('_', ' '))} study"
         body_part = case.metadata.get("header", {}).get("BodyPartExamined")
         if anatomy == self.label_set_name and body_part:
             anatomy = other_anatomy(body_part, self.label_set_name) or anatomy
-            said = f" (its DICOM header says BodyPartExamined {body_part})"
+            # a head CT is no tumour study: say what the header says and which model segments such studies
+            what = (
+                f"is a {body_part.lower()} study (its DICOM header says BodyPartExamined {body_part}), which the "
+                f"{anatomy.replace('_', ' ')} model segments"
+            )
         if anatomy != self.label_set_name:
             raise StudyMismatchError(
-                f"{study} is {_with_article(anatomy.replace('_', ' '))} study{said}, but this model segments "
-                f"{', '.join(self.classes)} ({self.label_set_name.replace('_', ' ')}): load it with a matching "
-                "checkpoint."
+                f"{study} {what}, but this model segments {', '.join(self.classes)} "
+                f"({self.label_set_name.replace('_', ' ')}): load it with a matching checkpoint."
             )
 
     def load(self, study: str, labels: str | None = None, masks_folder: str | None = None) -> Case:
