@@ -39,15 +39,16 @@ def _number_amount(text: str) -> float | None:
     return None if requested is None else min(requested[0], 1.0)
 
 
-def _strength_number(text: str) -> float | None:
+def _strength_number(text: str) -> tuple[float, str] | None:
+    """(the number after "strength", the words that said it), whatever the number."""
     match = STRENGTH_NUMBER.search(text)
-    return None if match is None else float(match.group(1) or match.group(2))
+    return None if match is None else (float(match.group(1) or match.group(2)), match.group(0))
 
 
 def _number_requested(text: str) -> tuple[float, str] | None:
     """(strength, the words that said it) for an amount stated in numbers; the strength may exceed 1 here."""
-    if (value := _strength_number(text)) is not None and 0 <= value <= 1:
-        return value, STRENGTH_NUMBER.search(text).group(0)
+    if (stated := _strength_number(text)) is not None and 0 <= stated[0] <= 1:
+        return stated
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", text):
         return float(match.group(1)) / 100, match.group(0)
     if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet\w*)", text):
@@ -73,8 +74,8 @@ def stated_amount(text: str) -> float | None:
     number outside [0, 1] ("strength 2") is passed on as it is, so that validation refuses it and says what is allowed
     rather than a guess of what was meant."""
     lower = text.lower()
-    if (value := _strength_number(lower)) is not None and not 0 <= value <= 1:
-        return value
+    if (stated := _strength_number(lower)) is not None and not 0 <= stated[0] <= 1:
+        return stated[0]
     number = _number_amount(lower)
     if number is not None:
         return number
