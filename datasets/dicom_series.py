@@ -129,7 +129,10 @@ def _slice_step(
 def single_slice_depth_mm(header: pydicom.Dataset) -> float:
     """How deep a lone slice's voxels are: SpacingBetweenSlices, else SliceThickness, else 1 mm (neither given)."""
     for keyword in ("SpacingBetweenSlices", "SliceThickness"):
-        value = header.get(keyword)
-        if value is not None and value != "" and float(value) > 0:
-            return float(value)
+        try:
+            value = float(header.get(keyword))
+        except (TypeError, ValueError):  # absent, empty or not one number: no evidence
+            continue
+        if value > 0:
+            return value
     return 1.0

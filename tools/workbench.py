@@ -124,8 +124,8 @@ class Workbench:
             anatomy = other_anatomy(body_part, self.label_set_name) or anatomy
             # a head CT is no tumour study: say what the header says and which model segments such studies
             what = (
-                f"is a {body_part.lower()} study (its DICOM header says BodyPartExamined {body_part}), which the "
-                f"{anatomy.replace('_', ' ')} model segments"
+                f"is {_with_article(body_part.lower())} study (its DICOM header says BodyPartExamined {body_part}), "
+                f"which the {anatomy.replace('_', ' ')} model segments"
             )
         if anatomy != self.label_set_name:
             raise StudyMismatchError(
