@@ -3,6 +3,8 @@ kept, undo/redo exact, corrections from cached features only, bad calls rejected
 only inside the session folder, and a resumed workbench where it was."""
 
 import hashlib
+import subprocess
+import sys
 
 import highdicom as hd
 import nibabel as nib
@@ -24,6 +26,7 @@ from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
+from causal_sam_llm.tools.session_lock import SessionInUseError
 from causal_sam_llm.tools.workbench import NoStudyError, Workbench
 
 AXIAL = (1, 0, 0, 0, 1, 0)  # DICOM ImageOrientationPatient of an axial slice
@@ -484,6 +487,39 @@ def test_dicom_seg_of_a_nifti_study_is_refused_clearly(home_benchmark, tmp_path)
     with pytest.raises(ValueError, match="needs a DICOM study"):
         run_tool(fresh, "export", {"format": "dicom_seg"})
     assert sorted(fresh.folder.rglob("*")) == before  # refused before anything was written (no exports/ either)
+
+
+def test_a_session_folder_open_in_another_process_is_refused_until_that_process_ends(bench, tmp_path):
+    """Two processes on one folder would number their next versions alike and the later would overwrite the
+    earlier's (a correction lost). The holder is named; once it is killed (no clean-up runs) the folder opens."""
+    folder = tmp_path / "held"
+    folder.mkdir()
+    script = HOLD_AND_WAIT.format(folder=str(folder))
+    holder = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == b"held"
+        with pytest.raises(SessionInUseError, match=f"is open in another process \\(pid {holder.pid}\\)"):
+            Workbench.create(folder)
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+    assert Workbench.create(folder).folder == folder
+    # the other way round: this process holds the fixture's folder, so another is refused it
+    taker = script.replace(str(folder), str(bench.folder))
+    other = subprocess.run([sys.executable, "-c", taker], capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert other.returncode != 0 and b"is open in another process (pid " in other.stderr
+    assert Workbench.resume(bench.folder).history.current == bench.history.current  # this process may reopen it
+
+
+HOLD_AND_WAIT = """
+import sys
+from pathlib import Path
+from causal_sam_llm.tools import session_lock
+session_lock._held.clear()  # a fresh process
+session_lock.hold_session(Path({folder!r}))
+print("held", flush=True)
+sys.stdin.read()
+"""
 
 
 def test_a_resumed_workbench_is_where_it_was(bench):

@@ -31,6 +31,7 @@ from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.mask_history import MaskHistory, write_atomically
+from causal_sam_llm.tools.session_lock import hold_session
 
 
 class NoStudyError(CausalSamError, LookupError):
@@ -78,11 +79,12 @@ class Workbench:
     ) -> "Workbench":
         """precision "auto": the encoder runs in bf16 where the CPU has it natively — 3× faster, mean OOD Dice
         82.65 vs 82.66 in fp32 (results/precision/)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        hold_session(folder)  # before anything loads: a folder open in another process is refused at once
         checkpoint = Path(checkpoint) if checkpoint else default_segmenter_checkpoint()
         segmenter, meta = load_segmenter(checkpoint, precision=precision)
         generator = load_generator(checkpoint, len(segmenter.classes))
         embedder = SliceEmbedder(segmenter.backbone, cache or EmbeddingCache(embedding_cache_dir()))
-        folder.mkdir(parents=True, exist_ok=True)
         return cls(folder, segmenter, generator, embedder, checkpoint, meta.get("label_set", "abdomen"))
 
     @classmethod

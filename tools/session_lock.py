@@ -1,0 +1,42 @@
+"""One process per session folder. Two processes writing one folder would each number their next mask version the
+same and the later would overwrite the earlier's patch and history.json (a correction silently lost). A process
+holds an advisory lock on `<folder>/.lock` from opening the folder until it exits; the operating system drops it when
+the process ends, crash or not, so a crashed session can always be resumed. Within one process the folder may be
+opened again (a resume, a chat on the Assistant that made it)."""
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+from causal_sam_llm.errors import CausalSamError
+
+LOCK_FILE = ".lock"
+_held: dict[Path, IO[str]] = {}  # folder → the open lock file, kept open (closing it would release the lock)
+
+
+class SessionInUseError(CausalSamError, RuntimeError):
+    """Another process has the session folder open."""
+
+
+def hold_session(folder: Path) -> None:
+    """Lock `folder` for this process, or raise SessionInUseError naming the process that holds it."""
+    key = folder.resolve()
+    if key in _held:
+        return
+    handle = (key / LOCK_FILE).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise SessionInUseError(
+            f"session folder {folder} is open in another process (pid {holder}); close it there, or open another "
+            "folder."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _held[key] = handle
