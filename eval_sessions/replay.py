@@ -89,7 +89,10 @@ class SessionReplayer:
         if key in self._parsers:
             assistant.parser = self._parsers[key]
         self._parsers[key] = assistant.parser
-        reports = [self._record(path.stem, 0, assistant, lambda: assistant.load(session.study, session.labels), None)]
+        opened = Expectation(tool="load_study")  # the session's premise: a study that cannot be opened fails it
+        reports = [self._record(path.stem, 0, assistant, lambda: assistant.load(session.study, session.labels), opened)]
+        if reports[0].failures:
+            return reports  # every turn after it would only say that no study is loaded
         if simulate and (assistant.bench.case is None or not assistant.bench.case.has_labels):
             raise SimulationError(
                 f"{path}: --simulate needs a study with reference labels; {session.study} has none "
@@ -153,6 +156,10 @@ class SessionReplayer:
         )
 
 
+def _json_number(value):
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 def _number(value: float) -> str:
     return "—" if value is None or math.isnan(value) else f"{value:.1f}"
 
@@ -160,7 +167,11 @@ def _number(value: float) -> str:
 def write_report(reports: list[TurnReport], report_dir: Path, command: str) -> tuple[Path, Path]:
     report_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = report_dir / "report.json", report_dir / "report.md"
-    json_path.write_text(json.dumps([asdict(r) for r in reports], indent=1, default=str))
+    # a score a turn has not (no study or no labels yet) is null, not NaN: NaN is no JSON and strict readers refuse it
+    records = [
+        {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(r).items()} for r in reports
+    ]
+    json_path.write_text(json.dumps(records, indent=1, default=str, allow_nan=False))
     failed = sum(bool(r.failures) for r in reports)
     lines = [f"# Replay report\n\nCommand: `{command}`\n\n{len(reports)} turns, {failed} with failed expectations.\n"]
     for session in dict.fromkeys(r.session for r in reports):

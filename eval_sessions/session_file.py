@@ -15,13 +15,21 @@
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from causal_sam_llm.agent.call_schema import CLARIFY
 from causal_sam_llm.errors import CausalSamError
+from causal_sam_llm.tools.registry import TOOLS
 
 
 class SessionFileError(CausalSamError, ValueError):
     """A session file that cannot be read; the message names the file and line."""
+
+
+# what an expectation may name: the tools and their arguments, and the question the agent asks back
+EXPECTABLE_ARGUMENTS: dict[str, set[str]] = {spec.name: set(spec.args.model_fields) for spec in TOOLS} | {
+    CLARIFY: {"question"}
+}
 
 
 class Expectation(BaseModel):
@@ -30,6 +38,27 @@ class Expectation(BaseModel):
     args: dict = Field(default_factory=dict)
     dice_at_least: float | None = Field(default=None, ge=0, le=100)
     ok: bool = True  # the tool ran without error
+
+    @field_validator("tool")
+    @classmethod
+    def _a_tool_there_is(cls, tool: str | None) -> str | None:
+        """A misspelt tool is an error in the file, found before any turn runs, not a failed turn at the end."""
+        if tool is not None and tool not in EXPECTABLE_ARGUMENTS:
+            raise ValueError(f"unknown tool {tool!r}; one of: {', '.join(EXPECTABLE_ARGUMENTS)}")
+        return tool
+
+    @field_validator("args")
+    @classmethod
+    def _arguments_the_tool_has(cls, args: dict, info: ValidationInfo) -> dict:
+        if "tool" not in info.data:  # the tool itself was refused: that is the error to report
+            return args
+        tool = info.data["tool"]
+        allowed = EXPECTABLE_ARGUMENTS[tool] if tool else set().union(*EXPECTABLE_ARGUMENTS.values())
+        unknown = sorted(set(args) - allowed)
+        if unknown:
+            known = ", ".join(sorted(allowed))
+            raise ValueError(f"{', '.join(unknown)}: no argument of {tool or 'any tool'} (its arguments: {known})")
+        return args
 
 
 class ScriptedTurn(BaseModel):
@@ -67,7 +96,8 @@ def read_session(path: Path) -> CorrectionSession:
         error = exc.errors()[0]
         line = _line_of(node, error["loc"])
         field = ".".join(map(str, error["loc"]))
-        raise SessionFileError(f"{path} line {line}: {field}: {error['msg']}") from exc
+        message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own validators' messages
+        raise SessionFileError(f"{path} line {line}: {field}: {message}") from exc
 
 
 def _line_of(node, location: tuple) -> int:

@@ -201,3 +201,31 @@ def test_a_malformed_session_file_names_the_line(tmp_path):
     with pytest.raises(SessionFileError, match=r"bad.yaml line 4: turns.0.expect.dice"):
         read_session(session)
     assert main(["replay", str(session)]) == 2
+    # a misspelt tool or argument is an error in the file, found before any turn runs
+    session.write_text("study: sample:abdomen_ct\nturns:\n  - say: segment everything\n    expect: {tool: segmnt}\n")
+    with pytest.raises(
+        SessionFileError, match=r"line 4: turns.0.expect.tool: unknown tool 'segmnt'; one of: load_study"
+    ):
+        read_session(session)
+    session.write_text(
+        "study: sample:abdomen_ct\nturns:\n  - say: segment everything\n    expect:\n      tool: segment\n"
+        "      args: {orgn: all}\n"
+    )
+    with pytest.raises(SessionFileError, match=r"line 6: turns.0.expect.args: orgn: no argument of segment \(its"):
+        read_session(session)
+
+
+def test_a_replay_whose_study_cannot_be_opened_fails_there(home_benchmark, tmp_path, capsys):
+    """The study is the session's premise: its load failing is a failed expectation, and no turn runs after it (each
+    would only say that no study is loaded). report.json holds null, not NaN, for the scores there are none of."""
+    session = tmp_path / "nostudy.yaml"
+    session.write_text("study: benchmark:no_such-0001\nturns:\n  - say: segment everything\n")
+    assert main(["replay", str(session), "--report", str(tmp_path / "r"), "--llm", "none"]) == 1
+    assert "FAIL 0: 'load benchmark:no_such-0001'" in capsys.readouterr().out
+    text = (tmp_path / "r" / "report.json").read_text()
+    turns = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in report.json"))
+    assert (
+        len(turns) == 1
+        and turns[0]["dice_before"] is None
+        and "expected the tool to succeed" in turns[0]["failures"][0]
+    )

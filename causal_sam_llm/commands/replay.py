@@ -32,7 +32,14 @@ def run(args: argparse.Namespace) -> int:
     for path in args.files:
         console.rule(str(path))
         for report in replayer.replay(path, args.simulate):
-            mark = "[red]FAIL[/red]" if report.failures else "[green]ok[/green]"
+            # "refused": the tool did not run and nothing expected otherwise (a turn expected to be refused is ok)
+            mark = (
+                "[red]FAIL[/red]"
+                if report.failures
+                else "[green]ok[/green]"
+                if report.ok
+                else "[yellow]refused[/yellow]"
+            )
             console.print(
                 f"{mark} {report.index}: {report.text!r} → {report.call['tool']} ({report.reply})", highlight=False
             )
