@@ -9,6 +9,7 @@ from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
 from causal_sam_llm.datasets.btcv import load_btcv
 from causal_sam_llm.datasets.protocol import load_protocol, protocol_names
 from causal_sam_llm.datasets.registry import open_dataset
+from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.errors import DataLayoutError
 
 # A coarse grid over the same field of view keeps the tests fast.
@@ -147,6 +148,20 @@ def test_data_show_and_list_commands(benchmark, tmp_path, capsys):
     assert main(["data", "list", str(benchmark / "abdomen" / "mr_t2")]) == 0
     listing = capsys.readouterr().out
     assert "mr_t2-0004" in listing and "T2SPIR" in listing
+    # the benchmark's own folder (or its abdomen folder) lists every data set in it, under the ids `load` takes
+    for folder in (benchmark, benchmark / "abdomen"):
+        assert main(["data", "list", str(folder)]) == 0
+        listing = capsys.readouterr().out
+        assert "ct_a-0001" in listing and "mr_t2-0004" in listing and "load a case as benchmark:<case>" in listing
+        assert ("BraTS2021_00001-flair" in listing) == (folder == benchmark)
+    assert open_study("benchmark:mr_t2-0004", benchmark=benchmark).case_id == "mr_t2-0004"
+    # a slice outside the volume is one line naming the range (it had been a traceback; -3 had wrapped around)
+    assert main(["data", "show", "2", "--benchmark", str(benchmark), "--slice", "500", "--out", str(out)]) == 2
+    assert "--slice 500 is outside case 0002's volume: slices 0.." in capsys.readouterr().err
+    for bad in (["abc"], ["2", "--slice", "-3"]):
+        with pytest.raises(SystemExit) as usage:
+            main(["data", "show", *bad, "--out", str(out)])
+        assert usage.value.code == 2
 
 
 def test_a_brain_case_opens_for_the_agent_by_its_brats_id(benchmark):

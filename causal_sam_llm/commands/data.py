@@ -8,7 +8,7 @@ from rich.table import Table
 
 from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import at_least_one, console, non_negative_int
-from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
+from causal_sam_llm.datasets.benchmark.make import MANIFEST, BenchmarkSpec, make_benchmark
 from causal_sam_llm.datasets.montage import write_montage
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
 from causal_sam_llm.datasets.registry import detect_layout, open_dataset
@@ -26,14 +26,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("--seed", type=int, default=0)
     make.set_defaults(run=run_make)
     show = actions.add_parser("show", help="PNG montage of one benchmark case across its styles")
-    show.add_argument("case", help="case number, e.g. 1 or 0001")
+    show.add_argument("case", type=case_number, help="case number, e.g. 1 or 0001")
     show.add_argument("--benchmark", type=Path, default=None, help="benchmark folder")
     show.add_argument("--variants", action="store_true", help="show the anatomical-variant case instead")
-    show.add_argument("--slice", type=int, default=None, help="axial slice (default: the one with most labels)")
+    show.add_argument(
+        "--slice", type=non_negative_int, default=None, help="axial slice (default: the one with most labels)"
+    )
     show.add_argument("--out", type=Path, required=True, help="PNG to write")
     show.set_defaults(run=run_show)
     listing = actions.add_parser("list", help="list the cases of any supported data folder")
-    listing.add_argument("folder", type=Path)
+    listing.add_argument("folder", type=Path, help="a data set folder, or the built-in benchmark's (its ids load)")
     listing.set_defaults(run=run_list)
 
 
@@ -52,7 +54,7 @@ def run_show(args: argparse.Namespace) -> int:
     root = (args.benchmark or default_benchmark_dir()) / "abdomen"
     if not root.is_dir():
         raise DataLayoutError(f"no benchmark at {root.parent}; run `causal-sam-llm data make-benchmark` first.")
-    number = f"{int(args.case):04d}"
+    number = f"{args.case:04d}"
     suffix = "_variants" if args.variants else ""
     folders = sorted(
         p
@@ -62,16 +64,38 @@ def run_show(args: argparse.Namespace) -> int:
     cases = [c for folder in folders for c in open_dataset(folder) if c.case_id.endswith(f"-{number}")]
     if not cases:
         raise DataLayoutError(f"no benchmark case {number} under {root}.")
+    depth = cases[0].axial_image().shape[0]
+    if args.slice is not None and args.slice >= depth:
+        raise DataLayoutError(f"--slice {args.slice} is outside case {number}'s volume: slices 0..{depth - 1}.")
     console.print(f"wrote {write_montage(cases, args.out, args.slice)}")
     return 0
 
 
+def case_number(text: str) -> int:
+    """argparse type: a benchmark case number ("1", "0001")."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"a case number such as 1 or 0001, got {text!r}")
+    return int(text)
+
+
 def run_list(args: argparse.Namespace) -> int:
-    layout = detect_layout(args.folder)
-    table = Table(title=f"{args.folder} ({layout} layout)")
-    for column in ("case", "modality", "sequence", "labels", "anatomy"):
-        table.add_column(column)
-    for case in open_dataset(args.folder):
-        table.add_row(case.case_id, case.modality, case.sequence, "yes" if case.has_labels else "no", case.anatomy_key)
-    console.print(table)
+    for folder, title in _listed_folders(args.folder):
+        table = Table(title=title)
+        for column in ("case", "modality", "sequence", "labels", "anatomy"):
+            table.add_column(column)
+        for case in open_dataset(folder):
+            labels = "yes" if case.has_labels else "no"
+            table.add_row(case.case_id, case.modality, case.sequence, labels, case.anatomy_key)
+        console.print(table)
     return 0
+
+
+def _listed_folders(folder: Path) -> list[tuple[Path, str]]:
+    """(folder, table title) to list: a data set folder as it is; the built-in benchmark (its root or its abdomen
+    folder) as each of its data sets, whose case ids open as benchmark:<case id>."""
+    root = folder if (folder / MANIFEST).is_file() else folder.parent if (folder.parent / MANIFEST).is_file() else None
+    if root is None:
+        return [(folder, f"{folder} ({detect_layout(folder)} layout)")]
+    parts = [root / "abdomen", root / "brain"] if folder == root else [folder]
+    domains = [d for part in parts for d in ([part] if part.name == "brain" else sorted(part.iterdir())) if d.is_dir()]
+    return [(d, f"{d.name} (built-in benchmark: load a case as benchmark:<case>)") for d in domains]
