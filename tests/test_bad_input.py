@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from causal_sam_llm.cli import main
 from causal_sam_llm.errors import InvalidImageError
@@ -122,12 +123,30 @@ def test_cli_error_is_one_line_and_writes_nothing_beside_the_input(tmp_path, rea
         (["demo", "--corrections", "-1"], "argument --corrections: must be 0 or more, got -1"),
         (["replay", "s.yaml", "--simulate", "-2"], "argument --simulate: must be 0 or more, got -2"),
         (["embed", "--sample", "abdomen_ct", "--window", "nope"], "argument --window: invalid choice: 'nope'"),
+        (["info", "--device", "gpu"], "argument --device: cpu, cuda or cuda:N, got 'gpu'"),
+        (["cache", "info", "--cache-max-gb", "-1"], "argument --cache-max-gb: must be above 0, got -1"),
     ],
 )
 def test_a_count_or_amount_out_of_range_is_a_usage_error_naming_the_flag(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_cuda_on_a_machine_without_a_cuda_gpu_is_a_usage_error(monkeypatch, capsys):
+    """torch's own answer is a traceback ("Found no NVIDIA driver"); this machine may have a GPU, so none is faked."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit) as usage:
+        main(["info", "--device", "cuda"])
+    assert usage.value.code == 2
+    assert (
+        "argument --device: cuda asked for, but this machine has no usable CUDA GPU; use cpu" in capsys.readouterr().err
+    )
+
+
+def test_cache_info_on_a_folder_not_made_yet_creates_nothing(tmp_path, capsys):
+    assert main(["cache", "info", "--cache-dir", str(tmp_path / "none")]) == 0
+    assert "none yet" in capsys.readouterr().out and not (tmp_path / "none").exists()
 
 
 def test_the_demo_on_a_study_without_labels_says_why_it_cannot_correct_it(home_benchmark, capsys):

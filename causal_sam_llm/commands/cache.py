@@ -4,6 +4,7 @@ import argparse
 
 from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import add_cache_arguments, console, open_cache
+from causal_sam_llm.paths import embedding_cache_dir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -14,6 +15,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    folder = args.cache_dir or embedding_cache_dir()
+    if not folder.is_dir():  # info and clear only look: nothing is created
+        console.print(f"folder:  {folder} (none yet: nothing embedded there)")
+        return 0
     cache = open_cache(args)
     if args.action == "clear":
         console.print(f"removed {cache.clear()} embeddings from {cache.root}")

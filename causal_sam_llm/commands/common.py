@@ -3,6 +3,7 @@
 import argparse
 from pathlib import Path
 
+import torch
 from rich.console import Console
 
 from causal_sam_llm.paths import embedding_cache_dir
@@ -42,10 +43,21 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def device_name(text: str) -> str:
+    """argparse type: cpu, or cuda / cuda:N where this machine has a CUDA GPU (torch's own error is a traceback)."""
+    if text == "cpu":
+        return text
+    if text != "cuda" and not (text.startswith("cuda:") and text[5:].isdigit()):
+        raise argparse.ArgumentTypeError(f"cpu, cuda or cuda:N, got {text!r}")
+    if not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text} asked for, but this machine has no usable CUDA GPU; use cpu")
+    return text
+
+
 def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder", default=DEFAULT_ENCODER, help=f"one of: {', '.join(encoder_names())}")
     parser.add_argument("--checkpoint", type=Path, help="weights file (required for sam_vit_b and medsam_vit_b)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--device", type=device_name, default=None, help="cpu or cuda (default: cuda when available)")
 
 
 def add_precision_argument(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +71,9 @@ def add_precision_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
-    parser.add_argument("--cache-max-gb", type=float, default=DEFAULT_MAX_BYTES / 1024**3, help="cache size limit")
+    parser.add_argument(
+        "--cache-max-gb", type=positive_float, default=DEFAULT_MAX_BYTES / 1024**3, help="cache size limit"
+    )
 
 
 def open_cache(args: argparse.Namespace) -> EmbeddingCache:

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import get_args
 
 from causal_sam_llm.commands import summary
-from causal_sam_llm.commands.common import at_least_one, console, non_negative_int, positive_float
+from causal_sam_llm.commands.common import at_least_one, console, device_name, non_negative_int, positive_float
 from causal_sam_llm.datasets.protocol import protocol_names
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
 from causal_sam_llm.segmentation.encoder_registry import default_device
@@ -33,7 +33,7 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=PATH",
         help="override a protocol variable, e.g. --set benchmark=DIR or --set ct_root=/data/BTCV",
     )
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--device", type=device_name, default=None, help="cpu or cuda (default: cuda when available)")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
