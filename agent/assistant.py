@@ -15,6 +15,7 @@ from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.guard_rails import clarify
+from causal_sam_llm.agent.unlogged_versions import is_recovered, recovered_record, unlogged_versions
 from causal_sam_llm.errors import CausalSamError, validation_problems
 from causal_sam_llm.paths import app_home, claim_folder, numbered
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
@@ -54,7 +55,10 @@ class Assistant:
         self.bench = Workbench.resume(self.session_dir) if resuming else Workbench.create(self.session_dir, checkpoint)
         self.log = AuditLog(self.session_dir / "audit.jsonl")
         records = self.log.records()
-        self.history: list[tuple[str, ParsedCall]] = [(r.text, r.call) for r in records]
+        for version in unlogged_versions(records, self.bench.history) if resuming else []:
+            records.append(recovered_record(version))  # killed between keeping a version and logging its turn
+            self.log.append(records[-1])
+        self.history: list[tuple[str, ParsedCall]] = [(r.text, r.call) for r in records if not is_recovered(r)]
         self.last_timings_ms: dict[str, float] = records[-1].timings_ms if records else {}
         self.parser = parser or CommandParser(self.bench.classes, llm, llm_model, tools=langchain_tools(self.bench))
 

@@ -683,6 +683,38 @@ def test_sessions_started_in_the_same_second_get_their_own_folders(monkeypatch):
     assert first != second and first.is_dir() and second.is_dir() and second.name == "20261129-120000-2"
 
 
+def test_a_version_kept_by_a_process_killed_before_logging_it_gets_a_line_on_resume(home_benchmark, tmp_path):
+    """The narrow window between a correction's version (and history.json) being written and its audit line: on
+    resume the version is current and named by a recovered line, which the LLM's conversation leaves out."""
+    folder = tmp_path / "killed"
+    script = textwrap.dedent(
+        f"""
+        import os
+        from causal_sam_llm.agent.assistant import Assistant
+        from causal_sam_llm.agent.audit_log import AuditLog
+        logged = AuditLog.append
+        def killed_before_the_correction_is_logged(log, record):
+            if record.text == "grow the liver a lot":
+                os._exit(9)
+            logged(log, record)
+        AuditLog.append = killed_before_the_correction_is_logged
+        a = Assistant({str(folder)!r}, llm="none")
+        a.load("benchmark:mr_t2-0003")
+        a.ask("segment everything")
+        a.ask("grow the liver a lot")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 9, done.stderr[-2000:]
+    resumed = Assistant(folder, llm="none")
+    assert resumed.bench.history.current == 1
+    records = AuditLog(folder / "audit.jsonl").records()
+    assert [r.version for r in records] == [None, 0, 1] and records[-1].result["note"] == "expand liver whole 0.8"
+    assert records[-1].reply.startswith("Recovered on resume: version 1 (expand liver whole 0.8) was kept")
+    assert [text for text, _ in resumed.history] == ["load benchmark:mr_t2-0003", "segment everything"]
+    assert len(AuditLog(folder / "audit.jsonl").records()) == len(Assistant(folder, llm="none").log.records()) == 3
+
+
 def test_a_killed_session_resumes_with_its_history(home_benchmark, tmp_path):
     folder = tmp_path / "killed"
     script = textwrap.dedent(
