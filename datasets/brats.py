@@ -42,8 +42,35 @@ def load_brats(root: Path, sequences: tuple[str, ...] = SEQUENCES) -> list[Case]
     if unknown:
         raise DataLayoutError(f"unknown BraTS sequence(s) {sorted(unknown)}; choose from {SEQUENCES}.")
     pattern, joiner, names = _EDITIONS[edition]
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and pattern.match(p.name))
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    odd = next((folder for folder in folders if not pattern.match(folder.name)), None)
+    if odd is not None:  # plain files (the releases' CSV tables) are left alone; a folder is a case or a mistake
+        raise DataLayoutError(
+            f"{odd} is no {edition} case folder (like {_EXAMPLES[edition]}); keep one edition's case folders only."
+        )
+    _check_segmentations(folders, joiner)
     return [_case(folder, joiner, names[seq], seq, edition) for folder in folders for seq in sequences]
+
+
+_EXAMPLES = {"brats2021": "BraTS2021_00001", "brats2023": "BraTS-GLI-00000-000"}
+
+
+def _check_segmentations(folders: list[Path], joiner: str) -> None:
+    """Every case has its segmentation or none has (a validation release): one missing among others is a broken
+    download, not an unlabelled case."""
+    missing = [folder / f"{folder.name}{joiner}seg.nii.gz" for folder in folders]
+    missing = [path for path in missing if not path.is_file()]
+    if missing and len(missing) < len(folders):
+        raise DataLayoutError(f"missing BraTS segmentation {missing[0]} (the other cases have theirs).")
+
+
+_SEG_2023 = re.compile(r"^BraTS-GLI-\d{5}-\d{3}-seg\.nii(\.gz)?$")
+
+
+def label_edition(label_path: Path) -> str:
+    """The BraTS edition a segmentation file's values are in: 2023's by its release name (`BraTS-GLI-…-seg.nii.gz`:
+    3 is the enhancing tumour), else 2021's (4; what exports write)."""
+    return "brats2023" if _SEG_2023.match(label_path.name) else "brats2021"
 
 
 def _case(folder: Path, joiner: str, file_suffix: str, sequence: str, edition: str) -> Case:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from causal_sam_llm.datasets.brats import SEQUENCES, load_brats
+from causal_sam_llm.datasets.brats import SEQUENCES, label_edition, load_brats
 from causal_sam_llm.datasets.btcv import load_btcv
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.dicom_series import dicom_files
@@ -80,15 +80,19 @@ def _brain_case(case_id: str, root: Path) -> Case:
 
 def nifti_case(image: Path, labels: Path | None = None, label_set_name: str = "abdomen") -> Case:
     """A user's NIfTI volume; CT is recognised by air near -1000 HU, anything else is treated as MR. Labels are read
-    in the label set's file convention (`FILE_CONVENTION`)."""
+    in the label set's file convention (`FILE_CONVENTION`; a BraTS 2023 `BraTS-GLI-…-seg` file in its own), and
+    read when the study is opened: a wrong grid or a value the convention lacks is refused now, not at the first
+    `measure dice`."""
     volume = read_volume(image)
+    read_labels = None
     if labels:
-        check_label_grid(labels, image)  # a wrong label file is refused now, not at the first `measure dice`
-    modality = "CT" if float(np.percentile(volume.array, 1)) < -500 else "MR"
-
-    def load_labels():
+        check_label_grid(labels, image)
         original = read_label_volume(labels, image)
-        return remap_labels(original, FILE_CONVENTION[label_set_name], labels), original
+        convention = FILE_CONVENTION[label_set_name]
+        convention = label_edition(labels) if convention.startswith("brats") else convention
+        read = remap_labels(original, convention, labels), original
+        read_labels = lambda: read  # noqa: E731 - the labels read above
+    modality = "CT" if float(np.percentile(volume.array, 1)) < -500 else "MR"
 
     return Case(
         case_id=image.name.removesuffix(".gz").removesuffix(".nii"),
@@ -98,6 +102,6 @@ def nifti_case(image: Path, labels: Path | None = None, label_set_name: str = "a
         label_set_name=label_set_name,
         source_path=image,
         _load_image=lambda: volume,
-        _load_labels=load_labels if labels else None,
+        _load_labels=read_labels,
         metadata={"anatomy_key": f"nifti:{image}"},
     )

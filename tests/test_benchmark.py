@@ -155,6 +155,17 @@ def test_data_show_and_list_commands(benchmark, tmp_path, capsys):
         assert "ct_a-0001" in listing and "mr_t2-0004" in listing and "load a case as benchmark:<case>" in listing
         assert ("BraTS2021_00001-flair" in listing) == (folder == benchmark)
     assert open_study("benchmark:mr_t2-0004", benchmark=benchmark).case_id == "mr_t2-0004"
+    # the test split of a data set, which has no labels (BTCV's Testing/img)
+    btcv = tmp_path / "RawData"
+    (btcv / "Testing" / "img").mkdir(parents=True)
+    for case in open_dataset(benchmark / "abdomen" / "mr_t2")[:1]:
+        (btcv / "Training").mkdir()
+        (btcv / "Training" / "img").symlink_to(case.source_path.parent)
+        (btcv / "Training" / "label").symlink_to(case.source_path.parent.parent / "label")
+        (btcv / "Testing" / "img" / "img0061.nii.gz").write_bytes(case.source_path.read_bytes())
+    assert main(["data", "list", str(btcv), "--split", "test"]) == 0
+    listing = capsys.readouterr().out
+    assert "0061" in listing and "│ no " in listing and "mr_t2-0004" not in listing
     # a slice outside the volume is one line naming the range (it had been a traceback; -3 had wrapped around)
     assert main(["data", "show", "2", "--benchmark", str(benchmark), "--slice", "500", "--out", str(out)]) == 2
     assert "--slice 500 is outside case 0002's volume: slices 0.." in capsys.readouterr().err

@@ -24,6 +24,7 @@ from causal_sam_llm.datasets.orientation import axcodes
 from causal_sam_llm.datasets.registry import detect_layout, open_dataset
 from causal_sam_llm.datasets.sample_images import sample_path
 from causal_sam_llm.datasets.study import open_study
+from causal_sam_llm.errors import DataLayoutError
 
 BTCV_TO_UNIFIED = {0: 0, 6: 1, 1: 2, 2: 3, 3: 4}
 
@@ -143,17 +144,46 @@ def test_brats_sequences_and_nested_regions(tmp_path, edition):
     np.testing.assert_array_equal(case.image, 1000 * _z_index(seg.shape) + 100 * seg + 3)
 
 
-def test_a_brain_nifti_opened_by_path_reads_its_labels_as_brats_nested_regions(tmp_path):
+@pytest.mark.parametrize("edition", ["2021", "2023"])
+def test_a_brain_nifti_opened_by_path_reads_its_labels_as_brats_nested_regions(tmp_path, edition):
     """With the brain model (label set brain_tumour), a user's own FLAIR + seg NIfTI give the same nested regions as
-    the BraTS loader; read as abdomen, BraTS's 4 would be an error and its 1/2 would become organs."""
-    seg = write_brats(tmp_path)
-    folder = tmp_path / "BraTS2021_00042"
-    flair, labels = folder / "BraTS2021_00042_flair.nii.gz", folder / "BraTS2021_00042_seg.nii.gz"
+    the BraTS loader, in the edition the seg file's release name says (2023: 3 is the enhancing tumour); read as
+    abdomen, BraTS's 4 would be an error and its 1/2 would become organs."""
+    seg = write_brats(tmp_path, edition)
+    folder = next(p for p in tmp_path.iterdir() if p.is_dir())
+    joiner, flair_name = ("_", "flair") if edition == "2021" else ("-", "t2f")
+    flair, labels = folder / f"{folder.name}{joiner}{flair_name}.nii.gz", folder / f"{folder.name}{joiner}seg.nii.gz"
     case = open_study(str(flair), labels, label_set_name="brain_tumour")
     assert case.label_set_name == "brain_tumour"
-    regions = {"whole_tumour": seg > 0, "tumour_core": (seg == 1) | (seg == 4), "enhancing_tumour": seg == 4}
+    et = 4 if edition == "2021" else 3
+    regions = {"whole_tumour": seg > 0, "tumour_core": (seg == 1) | (seg == et), "enhancing_tumour": seg == et}
     for region, truth in regions.items():
         np.testing.assert_array_equal(case.label_set.mask(case.labels, region), truth)
+    renamed = tmp_path / "my_seg.nii.gz"  # another name: 2021's values, so a 2023 file's 3 is refused at once
+    renamed.write_bytes(labels.read_bytes())
+    if edition == "2023":
+        with pytest.raises(DataLayoutError, match="label values \\[3\\]"):
+            open_study(str(flair), renamed, label_set_name="brain_tumour")
+
+
+def test_a_broken_brats_folder_fails_with_one_error_naming_what_is_wrong(tmp_path):
+    """As the other loaders: a folder that is no case of the edition (another edition's, a stray copy) and one case
+    missing its segmentation among cases that have theirs are named; the release's plain files are left alone."""
+    root = tmp_path / "brats"
+    write_brats(root)
+    (root / "name_mapping.csv").write_text("BraTS_2021_subject_ID\n")
+    assert len(load_brats(root)) == 4
+    (root / "BraTS2021_00042_old").mkdir()
+    with pytest.raises(DataLayoutError, match="BraTS2021_00042_old is no brats2021 case folder"):
+        load_brats(root)
+    (root / "BraTS2021_00042_old").rmdir()
+    write_brats(tmp_path / "other")
+    (tmp_path / "other" / "BraTS2021_00042").rename(root / "BraTS2021_00043")
+    for path in (root / "BraTS2021_00043").iterdir():
+        path.rename(path.with_name(path.name.replace("00042", "00043")))
+    (root / "BraTS2021_00043" / "BraTS2021_00043_seg.nii.gz").unlink()
+    with pytest.raises(DataLayoutError, match=r"missing BraTS segmentation .*BraTS2021_00043_seg\.nii\.gz"):
+        load_brats(root)
 
 
 @pytest.mark.parametrize(("label_set_name", "source"), [("abdomen", "btcv"), ("brain_tumour", "brats2021")])

@@ -36,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     show.set_defaults(run=run_show)
     listing = actions.add_parser("list", help="list the cases of any supported data folder")
     listing.add_argument("folder", type=Path, help="a data set folder, or the built-in benchmark's (its ids load)")
+    listing.add_argument("--split", choices=["train", "val", "test"], default="train", help="which split to list")
     listing.set_defaults(run=run_list)
 
 
@@ -83,7 +84,7 @@ def run_list(args: argparse.Namespace) -> int:
         table = Table(title=title)
         for column in ("case", "modality", "sequence", "labels", "anatomy"):
             table.add_column(column)
-        for case in open_dataset(folder):
+        for case in open_dataset(folder, args.split):
             labels = "yes" if case.has_labels else "no"
             table.add_row(case.case_id, case.modality, case.sequence, labels, case.anatomy_key)
         console.print(table)
