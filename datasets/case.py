@@ -48,6 +48,12 @@ class Case:
         return self.metadata.get("anatomy_key", f"{self.source}:{self.case_id}")
 
     @property
+    def annotated_classes(self) -> tuple[str, ...]:
+        """The classes its reference labels mark; another class's voxels there are unknown, not background (CHAOS CT
+        marks the liver only)."""
+        return tuple(self.metadata.get("annotated", self.label_set.classes))
+
+    @property
     def voxel_key(self) -> str:
         """Equal only for voxel-aligned views of one anatomy (the benchmark's styles, BraTS's co-registered
         sequences, CHAOS's T1 in- and opposed-phase): slice z of one is slice z of the other, so LAD may pair them.

@@ -83,6 +83,7 @@ def _case(patient: Path, dicom_dir: Path, ground_dir: Path, modality: str, seque
             "patient": patient.name,
             "anatomy_key": f"chaos:{modality}:{patient.name}",
             "voxel_key": f"chaos:{modality}:{patient.name}:{sequence.split('-')[0]}",  # T1DUAL's phases: one grid
+            **({"annotated": ("liver",)} if modality == "CT" else {}),  # CHAOS CT ground truth marks the liver only
         },
     )
 

@@ -44,7 +44,10 @@ def test_cases(protocol: Protocol, overrides: dict[str, str], data: Path | None)
     cases = [c for c in open_dataset(data) if c.has_labels]
     if not cases:
         raise DataLayoutError(f"{data} holds no labelled cases to score.")
-    return {data.name: cases}
+    domains: dict[str, list[Case]] = {}
+    for case in cases:  # a folder of several sequences (CHAOS: CT, T2-SPIR, T1-DUAL) is scored per sequence
+        domains.setdefault(f"{data.name} {case.sequence}", []).append(case)
+    return domains
 
 
 def score_checkpoints(
@@ -107,6 +110,8 @@ def _score_case(segmenter, embedder, case: Case, method: str, domain: str, seed:
     result = segment_case(segmenter, embedder, case)
     rows = []
     for index, organ in enumerate(segmenter.classes):
+        if organ not in case.annotated_classes:  # unknown there, not background: no score either way
+            continue
         reference = case.label_set.mask(case.labels, organ)
         dice, hd95 = dice_hd95(result.masks[index], reference, case.spacing_mm)
         rows.append(Score(method, domain, case.case_id, organ, dice, hd95, seed))

@@ -23,7 +23,7 @@ from causal_sam_llm.segmentation.metrics import dice_hd95
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import apply_learned
-from causal_sam_llm.segmentation.training_set import class_masks
+from causal_sam_llm.segmentation.training_set import class_masks, require_every_class_annotated
 
 # evidence weights (intensity, box) of each scored way to smooth
 WAYS = {"image_evidence": (INTENSITY_WEIGHT, BOX_WEIGHT), "decoder_only": (0.0, 0.0)}
@@ -94,6 +94,8 @@ def smooth_case(
 def evaluate_smooth(
     segmenter, generator, embedder, domains: dict[str, list[Case]], progress: bool = True
 ) -> list[SmoothScore]:
+    for cases in domains.values():
+        require_every_class_annotated(cases, segmenter.classes, "smoothing's evaluation")
     rows: list[SmoothScore] = []
     with Progress(disable=not progress) as bar, torch.inference_mode():
         task = bar.add_task("smoothing each organ", total=sum(len(c) for c in domains.values()))

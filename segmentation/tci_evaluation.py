@@ -29,7 +29,7 @@ from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 from causal_sam_llm.segmentation.tci_blind import apply_blind
-from causal_sam_llm.segmentation.training_set import class_masks
+from causal_sam_llm.segmentation.training_set import class_masks, require_every_class_annotated
 
 STRATEGIES = ("none", "blind", "learned", "oracle")
 MASK_STRATEGIES = ("blind", "oracle")  # these edit binary masks; the others edit probabilities
@@ -140,6 +140,8 @@ def evaluate_tci(
     intensity_weight: float = INTENSITY_WEIGHT,
     box_weight: float = BOX_WEIGHT,
 ) -> list[RoundScore]:
+    for cases in domains.values():
+        require_every_class_annotated(cases, segmenter.classes, "simulated corrections")
     rows: list[RoundScore] = []
     total = sum(len(c) for c in domains.values())
     with Progress(disable=not progress) as bar, torch.inference_mode():

@@ -10,6 +10,7 @@ from rich.progress import Progress
 
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.orientation import axial_stack_to_ras
+from causal_sam_llm.errors import DataLayoutError
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.intensity import to_unit_range
 from causal_sam_llm.segmentation.style_augment import apply_restyle, random_restyle
@@ -39,6 +40,18 @@ def selected_slices(depth: int, stride: int) -> np.ndarray:
     return np.arange((depth - 1) % stride // 2, depth, stride) if stride > 1 else np.arange(depth)
 
 
+def require_every_class_annotated(cases: list[Case], classes: list[str], purpose: str) -> None:
+    """Training and simulated corrections take an unmarked organ's voxels as background; a case whose reference
+    marks only some classes (CHAOS CT: the liver) would teach or correct toward that, so it is refused."""
+    for case in cases:
+        missing = [c for c in classes if c not in case.annotated_classes]
+        if missing:
+            raise DataLayoutError(
+                f"{case.case_id}'s reference marks only {', '.join(case.annotated_classes)}, not "
+                f"{', '.join(missing)}: {purpose} needs every class marked (`eval` scores what such cases mark)."
+            )
+
+
 def class_masks(case: Case, classes: list[str]) -> np.ndarray:
     """(Z, C, rows, cols) bool masks of the requested classes, axial."""
     labels = case.axial_labels()
@@ -58,6 +71,7 @@ def build_training_slices(
 ) -> EmbeddedSlices:
     """Every case contributes its native view; the first case of each anatomy also `restyles` random intensity
     restylings of the same slices (other native styles of that anatomy are views already)."""
+    require_every_class_annotated(cases, classes, "training")
     rng = np.random.default_rng(seed)
     chunks, sentences, pair_keys = [], [], []
     restyled: set[str] = set()

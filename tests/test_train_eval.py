@@ -403,3 +403,35 @@ def test_foreground_slices_are_repeated_per_epoch(method):
     if method == "lad":  # still in pairs of two views of one anatomy slice
         pairs = [sorted(used[i : i + 2]) for i in range(0, len(used), 2)]
         assert all(data.pair_ids[a] == data.pair_ids[b] for a, b in pairs)
+
+
+def test_eval_scores_only_the_organs_a_reference_marks_and_each_sequence_apart(tiny_lad, tmp_path):
+    """CHAOS CT ground truth marks the liver only: its spleen and kidneys are unknown, not background, so they are
+    not scored (they had scored 0 % / the image diagonal); a folder of several sequences is scored per sequence.
+    Training and simulated corrections, which would take them as background, refuse such a case."""
+    from layouts import grey_slices, write_series
+
+    from causal_sam_llm.datasets.chaos import load_chaos
+    from causal_sam_llm.segmentation.training_set import require_every_class_annotated
+
+    root = tmp_path / "Train_Sets"
+    ct = root / "CT" / "1"
+    names = [f"liver_GT_{i:03d}.png" for i in range(4)]
+    write_series(ct / "DICOM_anon", ct / "Ground", grey_slices([255]), {255: 1}, png_names=names)
+    mapping = {63: 1, 126: 3, 189: 4, 252: 2}
+    t2 = root / "MR" / "2" / "T2SPIR"
+    write_series(t2 / "DICOM_anon", t2 / "Ground", grey_slices(list(mapping)), mapping, modality="MR")
+    report = tmp_path / "chaos.json"
+    args = ["eval", "--protocol", "ct_to_mr", "--checkpoint", str(tiny_lad), "--data", str(root), "--json", str(report)]
+    assert main(args) == 0
+    scores = json.loads(report.read_text())["scores"]
+    organs = {domain: {s["organ"] for s in scores if s["domain"] == domain} for domain in {s["domain"] for s in scores}}
+    assert organs == {
+        "Train_Sets CT": {"liver"},
+        "Train_Sets T2SPIR": {"liver", "spleen", "right_kidney", "left_kidney"},
+    }
+    cases = {c.sequence: c for c in load_chaos(root)}
+    assert cases["CT"].annotated_classes == ("liver",)
+    require_every_class_annotated([cases["T2SPIR"]], ["liver", "spleen"], "training")
+    with pytest.raises(DataLayoutError, match="reference marks only liver, not spleen, right_kidney, left_kidney"):
+        require_every_class_annotated([cases["CT"]], ["liver", "spleen", "right_kidney", "left_kidney"], "training")
