@@ -156,7 +156,7 @@ class SessionReplayer:
         )
 
 
-def _json_number(value):
+def _json_number(value: object) -> object:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
@@ -168,9 +168,7 @@ def write_report(reports: list[TurnReport], report_dir: Path, command: str) -> t
     report_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = report_dir / "report.json", report_dir / "report.md"
     # a score a turn has not (no study or no labels yet) is null, not NaN: NaN is no JSON and strict readers refuse it
-    records = [
-        {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(r).items()} for r in reports
-    ]
+    records = [{k: _json_number(v) for k, v in asdict(r).items()} for r in reports]
     json_path.write_text(json.dumps(records, indent=1, default=str, allow_nan=False))
     failed = sum(bool(r.failures) for r in reports)
     lines = [f"# Replay report\n\nCommand: `{command}`\n\n{len(reports)} turns, {failed} with failed expectations.\n"]

@@ -33,13 +33,8 @@ def run(args: argparse.Namespace) -> int:
         console.rule(str(path))
         for report in replayer.replay(path, args.simulate):
             # "refused": the tool did not run and nothing expected otherwise (a turn expected to be refused is ok)
-            mark = (
-                "[red]FAIL[/red]"
-                if report.failures
-                else "[green]ok[/green]"
-                if report.ok
-                else "[yellow]refused[/yellow]"
-            )
+            mark = "[green]ok[/green]" if report.ok else "[yellow]refused[/yellow]"
+            mark = "[red]FAIL[/red]" if report.failures else mark
             console.print(
                 f"{mark} {report.index}: {report.text!r} → {report.call['tool']} ({report.reply})", highlight=False
             )
