@@ -21,8 +21,10 @@ from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.bench.tci import at_source_resolution
 from causal_sam_llm.datasets.case import Case, Volume
 from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.tci_evaluation import correct_case, curves
 
 COMMAND = "python -m causal_sam_llm.bench.tci_grid --checkpoint trained/ct_to_mr/lad.pt"
@@ -57,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_grad_enabled(False)
     segmenter, _ = load_segmenter(args.checkpoint, "cpu", precision="auto")
     generator = load_generator(args.checkpoint, len(segmenter.classes))
-    embedder = SliceEmbedder(segmenter.backbone)
+    # cached: each case is corrected both ways, and the cache returns what the encoder gave, float16 as always
+    embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     domains = load_protocol("ct_to_mr").cases("test")
     cases = [resampled(case, args.size) for sequence in domains.values() for case in sequence[: args.cases]]
     rows: dict[str, list] = {"pooled grid (shipped)": [], "source pixels (as before)": []}
