@@ -15,7 +15,10 @@ AMOUNT_WORDS: tuple[tuple[float, tuple[str, ...]], ...] = (
     (TINY, (
         "a touch", "a tad", "a smidge", "a hair", "a tiny bit", "tiny", "minimally", "marginally", "barely",
     )),
-    (SMALL, ("a little", "slightly", "slight", "a bit", "mildly", "gently", "subtly")),
+    (SMALL, (
+        "a little", "slightly", "slight", "a bit", "mildly", "gently", "subtly",
+        "abit", "a litle", "a littel", "a lil", "slighty", "slighly",  # typed in a hurry
+    )),
     (DEFAULT, ("somewhat", "moderately", "moderate", "fairly", "reasonably")),
     (LARGE, (
         "a lot", "lots", "much", "substantially", "way too", "significantly", "considerably", "greatly", "heavily",

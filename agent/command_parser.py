@@ -27,6 +27,7 @@ from causal_sam_llm.agent.guard_rails import (
     ground_follow_up,
     ground_history,
     ground_region,
+    ground_slices,
     ground_strength,
     ground_study,
     groundable_organs,
@@ -104,7 +105,8 @@ class CommandParser:
             call = invalid_command(exc)
         call = ground_strength(ground(call, text, previous, self.classes), text)
         # after the strength rail: a follow-up keeps the previous amount unless the text states one
-        call = ground_follow_up(call, text, history[-1][1] if history else None, self.classes)
+        previous_call = history[-1][1] if history else None
+        call = ground_slices(ground_follow_up(call, text, previous_call, self.classes), text, previous_call)
         for rail in (ground_region, ground_history, ground_export_format, ground_study):
             call = rail(call, text)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}

@@ -14,6 +14,7 @@ from causal_sam_llm.agent.organ_words import (
     OTHER_KIDNEY,
     bare_kidney,
     both_kidneys,
+    mentions_kidney,
     organs_mentioned,
     refers_back,
     unsupported_mentioned,
@@ -149,11 +150,27 @@ def ground(call: ParsedCall, text: str, previous_organ: str | None, classes: lis
     named = organs_mentioned(text, classes)
     if organ in named:
         return call
+    if mentions_kidney(text) and organ not in KIDNEYS:  # the text is about a kidney: not a follow-up of the liver
+        return clarify(f"Which organ do you mean ({pretty(classes)})?")
     if not named and previous_organ == organ and refers_back(text):
         return call
     if not named and previous_organ == organ and call.tool == "intervene_decoder":
         return call  # a follow-up such as "a bit more toward the feet" continues the previous organ
     return clarify(f"Which organ do you mean ({pretty(classes)})?")
+
+
+def ground_slices(call: ParsedCall, text: str, previous_call: ParsedCall | None) -> ParsedCall:
+    """Slices only where the text gives their numbers (in any words: "on 130 to 138", "between images 30 and 37") or
+    a follow-up carries the previous call's on: the whole volume otherwise. Measured reason: "the left kidney is
+    missing its lower pole" got the model's own slices [10, 10], the kidney's upper end."""
+    slices = call.args.get("slices")
+    if call.tool not in ("intervene_decoder", "segment") or slices is None:
+        return call
+    if {str(n) for n in slices} <= set(re.findall(r"\d+", text)):
+        return call
+    if previous_call is not None and previous_call.args.get("slices") == slices:
+        return call
+    return ParsedCall(tool=call.tool, args={**call.args, "slices": None})
 
 
 def ground_strength(call: ParsedCall, text: str) -> ParsedCall:

@@ -32,10 +32,18 @@ def stated_steps(text: str) -> int | None:
     return _as_int(match.group(1)) if match else None
 
 
+# "go back to the original segmentation": the first version, the one segmentation made
+ORIGINAL = re.compile(r"\b(original|first|initial)\s+(segmentation|version|masks?|one|result)\b")
+
+
 def stated_version(text: str) -> int | None:
-    """The mask version number `text` names ("version 3", "v3", "version #3"), or None."""
-    match = VERSION.search(text.lower())
-    return _as_int(match.group(1)) if match else None
+    """The mask version number `text` names ("version 3", "v3", "version #3"; "the original segmentation" is 0), or
+    None."""
+    lower = text.lower()
+    match = VERSION.search(lower)
+    if match:
+        return _as_int(match.group(1))
+    return 0 if ORIGINAL.search(lower) else None
 
 
 def asks_to_redo(text: str) -> bool:

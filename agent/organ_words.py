@@ -9,11 +9,13 @@ ORGAN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "spleen": ("spleen", "splenic"),
     "right_kidney": (
         "right kidney", "kidney on the right", "right renal", "r kidney", "rt kidney", "rght kidney", "kidney r",
-        "kidney rt", "right kid", "rt kid", "r kid",
+        "kidney rt", "right kid", "rt kid", "r kid", "kidney on the patient s right", "kidney on the patients right",
+        "kidney on the patient right",
     ),
     "left_kidney": (
         "left kidney", "kidney on the left", "left renal", "l kidney", "lt kidney", "lft kidney", "kidney l",
-        "kidney lt", "left kid", "lt kid", "l kid", "lft kid",
+        "kidney lt", "left kid", "lt kid", "l kid", "lft kid", "kidney on the patient s left",
+        "kidney on the patients left", "kidney on the patient left",
     ),
     "whole_tumour": ("whole tumour", "whole tumor", "oedema", "edema", "whole lesion"),
     "tumour_core": ("tumour core", "tumor core", "core"),
@@ -70,6 +72,11 @@ def unsupported_mentioned(text: str) -> list[str]:
 
 def refers_back(text: str) -> bool:
     return bool(PRONOUNS.search(text.lower()))
+
+
+def mentions_kidney(text: str) -> bool:
+    """Any kidney word, sided or not ("kidney", "kidneys", "renal", typos tolerated)."""
+    return any(_close(w, "kidney") or _close(w, "kidneys") or w == "renal" for w in words(text))
 
 
 def bare_kidney(text: str) -> bool:

@@ -29,10 +29,12 @@ from causal_sam_llm.agent.command_set import load_command_set, score
 from causal_sam_llm.agent.guard_rails import (
     NOT_UNDERSTOOD,
     asks_for_an_action,
+    ground,
     ground_export_format,
     ground_follow_up,
     ground_history,
     ground_region,
+    ground_slices,
     ground_strength,
     ground_study,
     groundable_organs,
@@ -426,6 +428,43 @@ def test_a_question_in_the_words_of_a_validation_error_is_not_the_models_to_ask(
     assert without_invented_validation(history[1][1]).args["question"] == NOT_UNDERSTOOD
     kept = ParsedCall(tool="clarify", args={"question": "Which kidney, left or right?"})
     assert without_invented_validation(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "slices", "previous", "kept"),
+    [
+        ("the left kidney is missing its lower pole", [10, 10], None, None),  # the model's own numbers: not kept
+        ("R kidney lower pole missing on 130 to 138, fill it in", [130, 138], None, [130, 138]),  # any words
+        ("fill in the missing bit between images 30 and 37", [30, 37], None, [30, 37]),
+        ("Same for the spleen.", [5, 9], [5, 9], [5, 9]),  # a follow-up carries the previous call's slices on
+        ("Same for the spleen.", [5, 9], None, None),
+    ],
+)
+def test_slices_are_the_ones_the_text_gives(text, slices, previous, kept):
+    args = {"organ": "left_kidney", "action": "add_region", "region": "inferior", "strength": 0.5}
+    before = ParsedCall(tool="intervene_decoder", args={**args, "slices": previous})
+    call = ground_slices(ParsedCall(tool="intervene_decoder", args={**args, "slices": slices}), text, before)
+    assert call.args["slices"] == kept
+
+
+def test_a_sided_kidney_in_lay_words_is_that_kidney_and_never_the_previous_organ():
+    """Without its apostrophe "the kidney on the patients left side" named no organ, and the model's liver (the
+    previous organ) was kept as a follow-up: a correction of the wrong organ."""
+    text = "the kidney on the patients left side is missing its lower pole"
+    classes = ["liver", "spleen", "right_kidney", "left_kidney"]
+    assert organs_mentioned(text, classes) == ["left_kidney"]
+    assert organs_mentioned("the kidney on the patient's right is too big", classes) == ["right_kidney"]
+    liver = ParsedCall(tool="intervene_decoder", args={"organ": "liver", "action": "expand", "strength": 0.5})
+    assert ground(liver, "the kidney is cut short, a bit more", "liver", classes).tool == "clarify"
+    assert ground(liver, "a bit more toward the feet", "liver", classes) == liver  # a follow-up of the liver
+
+
+def test_the_original_segmentation_is_version_0_and_hurried_amounts_are_read():
+    assert ground_history(ParsedCall(tool="undo", args={"steps": 1}), "go back to the original segmentation") == (
+        ParsedCall(tool="go_to_version", args={"version": 0})
+    )
+    assert stated_amount("teh spleen is to smal toward the feet, grow it abit") == SMALL
+    assert stated_amount("shrnik the rigth kidny at teh bottom a litle") == SMALL
 
 
 def test_the_simulated_clinicians_amount_words_read_back_as_the_nearest_strength():

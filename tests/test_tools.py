@@ -24,6 +24,7 @@ from causal_sam_llm.errors import validation_problems
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
+from causal_sam_llm.tools.intervene_decoder import large_change_note
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.session_lock import SessionInUseError
@@ -551,6 +552,20 @@ def test_tools_are_langchain_structured_tools_with_schemas(bench):
     assert set(schema["properties"]) == {"organ", "action", "region", "strength", "slices"}
     reply = tools["measure"].invoke({"metric": "volume_ml", "organ": "liver"})
     assert reply["tool"] == "measure" and reply["data"]["volume_ml"]["liver"] > 0
+
+
+def test_a_correction_that_changed_most_of_the_organ_says_so(bench):
+    """A whole-organ shrink at full strength (30 mm) leaves a kidney a fraction of its size: the reply says by how
+    much, and how to ask for less; a small one says nothing of it."""
+    assert large_change_note(100.0, 40.0).startswith(" That changed the organ by -60 %: if you meant less, say 'undo'")
+    assert large_change_note(100.0, 260.0).startswith(" That changed the organ by +160 %")
+    assert large_change_note(100.0, 60.0) == large_change_note(0.0, 5.0) == ""
+    args = {"organ": "left_kidney", "action": "shrink", "region": "whole", "strength": 1.0}
+    result = run_tool(bench, "intervene_decoder", args)
+    before, after = result.data["volume_ml"]
+    assert ("That changed the organ by" in result.message) == (abs(after - before) > 0.5 * before)
+    assert after < 0.5 * before  # this case's kidney is under 60 mm thick: 30 mm from every side leaves little
+    run_tool(bench, "undo", {"steps": 1})
 
 
 def test_a_shrink_says_where_another_organ_was_next_most_likely(home_benchmark, tmp_path):

@@ -51,6 +51,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         tool="intervene_decoder",
         message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
         f"{ml_change(before, after)}, re-decoded in {elapsed:.0f} ms."
+        + large_change_note(before, after)
         + also_changed(volumes_before, volumes_after, intervention.organ)
         + second_opinion_note(bench, masks_before, version.parent, intervention.organ)
         + waiting_note(waited, failure),
@@ -62,6 +63,19 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         version=version.number,
         elapsed_ms=elapsed,
     )
+
+
+LARGE_CHANGE = 0.5  # a correction that took or added more than this share of the organ is said so
+
+
+def large_change_note(before_ml: float, after_ml: float) -> str:
+    """Said when one correction changed most of the organ (a whole-organ shrink by the default 15 mm leaves a kidney
+    a tenth of its size): the clinician may have meant less, and should not have to find out from the image."""
+    if before_ml <= 0 or abs(after_ml - before_ml) <= LARGE_CHANGE * before_ml:
+        return ""
+    share = round(100 * (after_ml - before_ml) / before_ml)
+    advice = "if you meant less, say 'undo' and a smaller amount ('a touch', '3 mm')"
+    return f" That changed the organ by {share:+d} %: {advice}."
 
 
 def correction_note(intervention: Intervention) -> str:
