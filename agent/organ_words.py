@@ -74,15 +74,19 @@ def refers_back(text: str) -> bool:
     return bool(PRONOUNS.search(text.lower()))
 
 
+def _kidney_word(word: str) -> bool:
+    return _close(word, "kidney") or _close(word, "kidneys")
+
+
 def mentions_kidney(text: str) -> bool:
     """Any kidney word, sided or not ("kidney", "kidneys", "renal", typos tolerated)."""
-    return any(_close(w, "kidney") or _close(w, "kidneys") or w == "renal" for w in words(text))
+    return any(_kidney_word(w) or w == "renal" for w in words(text))
 
 
 def bare_kidney(text: str) -> bool:
     text_words = words(text)
     has_side = any(w in ("left", "right", "lt", "rt") for w in text_words)
-    return any(_close(w, "kidney") or _close(w, "kidneys") for w in text_words) and not has_side
+    return any(_kidney_word(w) for w in text_words) and not has_side
 
 
 def both_kidneys(text: str) -> bool:
