@@ -24,8 +24,9 @@ from causal_sam_llm.errors import validation_problems
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
-from causal_sam_llm.tools.intervene_decoder import large_change_note
+from causal_sam_llm.tools.intervene_decoder import large_change_note, no_change_reason, span_change_note
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory
+from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, span_text
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.session_lock import SessionInUseError
 from causal_sam_llm.tools.workbench import NoStudyError, Workbench
@@ -367,7 +368,7 @@ def test_a_malformed_call_says_what_the_loaded_model_and_study_allow(bench):
         assert organs in problems and "literal[" not in problems, problems
     with pytest.raises(ValidationError) as refused:
         run_tool(bench, "measure", {"organ": "enhancing_tumour", "metric": "volume"})
-    assert "metric: Input should be 'volume_ml', 'dice' or 'hd95'" in validation_problems(refused.value)
+    assert "metric: Input should be 'volume_ml', 'extent', 'dice' or 'hd95'" in validation_problems(refused.value)
     with pytest.raises(ValidationError) as refused:
         run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "expand", "slices": [-3, 5]})
     assert f"allowed indices: 0..{bench.depth - 1}" in validation_problems(refused.value)
@@ -587,3 +588,85 @@ def test_a_shrink_says_where_another_organ_was_next_most_likely(home_benchmark, 
     assert "Also changed" not in result.message
     quiet = run_tool(session, "intervene_decoder", {"organ": "right_kidney", "action": "shrink", "strength": 0.5})
     assert "next most likely" not in quiet.message  # nobody else was above 0.5 where the kidney gave voxels up
+
+
+def test_measure_extent_names_the_slices_each_organ_lies_on(bench):
+    """Checked against the masks: the first and last slice holding each organ, as corrections number them."""
+    masks, slice_mm = bench.masks(), bench.require_case().axial_spacing_mm()[0]
+    result = run_tool(bench, "measure", {"metric": "extent", "organ": "all"})
+    for index, organ in enumerate(bench.classes):
+        held = np.nonzero(masks[:, index].any(axis=(1, 2)))[0]
+        assert result.data["slices"][organ] == [held[0], held[-1]]
+        count = held[-1] - held[0] + 1
+        said = f"{organ.replace('_', ' ')} on slices {held[0]}–{held[-1]} ({count} slices, {count * slice_mm:.0f} mm)"
+        assert said in result.message
+    assert result.message.startswith(f"Of slices 0–{bench.depth - 1}: ")
+    spleen = run_tool(bench, "measure", {"metric": "extent", "organ": "spleen"})
+    assert list(spleen.data["slices"]) == ["spleen"]
+
+
+def test_span_text_of_one_slice_and_of_none():
+    mask = np.zeros((6, 4, 4), bool)
+    assert span_text(mask, 5.0) == "no slice" and occupied_slices(mask) is None
+    mask[3, 1, 1] = True
+    assert span_text(mask, 5.0) == "slice 3 (1 slice, 5 mm)"
+    assert holds_none_of(mask, (0, 2)) and holds_none_of(mask, (4, 5)) and not holds_none_of(mask, (2, 3))
+
+
+def test_a_correction_that_moves_nothing_keeps_no_version_and_says_where_the_organ_is(bench):
+    """A shrink on slices the organ is not on changes no mask: no version is kept (so an 'undo' after it undoes
+    the last change the clinician saw), and the error names the slices the organ lies on."""
+    spleen = bench.classes.index("spleen")
+    first, last = (int(z) for z in np.nonzero(bench.masks()[:, spleen].any(axis=(1, 2)))[0][[0, -1]])
+    away = (0, first - 3) if first >= 3 else (last + 3, bench.depth - 1)
+    assert away[0] <= away[1], "the case's spleen leaves no slices 3 away from it"
+    start, count = bench.history.current, len(bench.history.versions)
+    args = {"organ": "spleen", "action": "shrink", "region": "whole", "strength": 0.3, "slices": list(away)}
+    with pytest.raises(
+        ValueError,
+        match=rf"nothing changed, so no version was kept: the spleen lies on slices "
+        rf"{first}–{last} \(.*\), and slices {away[0]}–{away[1]} hold none of it",
+    ):
+        run_tool(bench, "intervene_decoder", args)
+    assert (bench.history.current, len(bench.history.versions)) == (start, count)
+    assert "a larger amount moves more" in no_change_reason(
+        Intervention(organ="spleen", action="shrink", strength=0.0), bench.masks()[:, spleen], bench
+    )
+
+
+def test_a_correction_says_when_the_organ_now_starts_or_ends_on_another_slice(bench):
+    """Said exactly when the first or last slice of the organ moved; a full-strength shrink of one end moves it."""
+    liver = bench.classes.index("liver")
+    moved = []
+    for region in ("inferior", "superior"):
+        before = tuple(int(z) for z in np.nonzero(bench.masks()[:, liver].any(axis=(1, 2)))[0][[0, -1]])
+        args = {"organ": "liver", "action": "shrink", "region": region, "strength": 1.0}
+        result = run_tool(bench, "intervene_decoder", args)
+        after = tuple(int(z) for z in np.nonzero(bench.masks()[:, liver].any(axis=(1, 2)))[0][[0, -1]])
+        note = f"Now on slices {after[0]}–{after[1]} (was {before[0]}–{before[1]})."
+        assert (note in result.message) == (after != before) and ("Now on slices" in result.message) == (
+            after != before
+        )
+        moved.append(after != before)
+        run_tool(bench, "undo", {})
+    assert any(moved), "a full-strength shrink of an end of the liver moves its first or last slice"
+    mask = np.zeros((5, 3, 3), bool)
+    mask[1:3] = True
+    assert span_change_note(mask, mask) == span_change_note(mask, np.zeros_like(mask)) == ""
+
+
+def test_list_versions_names_the_current_version_its_steps_and_what_undo_left(bench):
+    start = bench.history.current
+    first = run_tool(bench, "intervene_decoder", {"organ": "spleen", "action": "shrink", "strength": 0.3}).version
+    second = run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "shrink", "strength": 0.3}).version
+    run_tool(bench, "undo", {})
+    listed = run_tool(bench, "list_versions", {})
+    assert listed.data["current"] == first and listed.data["steps"][-2:] == [start, first]
+    assert listed.data["undone"] == [second] and listed.message.startswith(f"At version {first}. Its steps: 0 ")
+    assert f"Undone (redo brings back): {second} shrink liver whole 0.3." in listed.message
+    run_tool(bench, "go_to_version", {"version": start})  # the other branch is kept, not undone
+    listed = run_tool(bench, "list_versions", {})
+    assert listed.data["undone"] == [] and {first, second} <= set(listed.data["elsewhere"])
+    assert "Also kept (go to one by its number):" in listed.message
+    with pytest.raises(ValidationError):
+        run_tool(bench, "list_versions", {"version": 1})

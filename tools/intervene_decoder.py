@@ -6,8 +6,12 @@ import time
 
 import numpy as np
 
+from causal_sam_llm.datasets.label_maps import LabelSet
+from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention, parse_intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
+from causal_sam_llm.tools.mask_patch import changed_box
+from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, span_text
 from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
 from causal_sam_llm.tools.volume_text import ml, ml_change
 from causal_sam_llm.tools.workbench import Workbench
@@ -24,8 +28,8 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     history = bench.require_history()
     intervention = parse_intervention(args.model_dump(), bench.classes, bench.depth)
     volumes_before, masks_before = bench.organ_volumes_ml(), bench.masks()
-    before = volumes_before[intervention.organ]
-    waited = bench.wait_for_box_evidence(bench.classes.index(intervention.organ))
+    before, index = volumes_before[intervention.organ], bench.classes.index(intervention.organ)
+    waited = bench.wait_for_box_evidence(index)
     failure, bench.box_evidence_failure = bench.box_evidence_failure, None  # said once
     start = time.perf_counter()
     with bench.foreground():  # the pass goes on with the other organs afterwards
@@ -40,6 +44,9 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
             bench.axial_image(),
         )
     elapsed = 1000 * (time.perf_counter() - start)
+    if not changes_a_mask(history.probabilities(), updated, case.label_set, bench.classes):
+        reason = no_change_reason(intervention, masks_before[:, index], bench)
+        raise ValueError(f"nothing changed, so no version was kept: {reason}.")
     version = history.add(updated, correction_note(intervention), edited=(intervention.organ,))
     volumes_after = bench.organ_volumes_ml()
     edited = edited_organs(volumes_before, volumes_after, intervention.organ)
@@ -52,6 +59,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
         f"{ml_change(before, after)}, re-decoded in {elapsed:.0f} ms."
         + large_change_note(before, after)
+        + span_change_note(masks_before[:, index], bench.masks()[:, index])
         + also_changed(volumes_before, volumes_after, intervention.organ)
         + second_opinion_note(bench, masks_before, version.parent, intervention.organ)
         + waiting_note(waited, failure),
@@ -76,6 +84,40 @@ def large_change_note(before_ml: float, after_ml: float) -> str:
     share = round(100 * (after_ml - before_ml) / before_ml)
     advice = "if you meant less, say 'undo' and a smaller amount ('a touch', '3 mm')"
     return f" That changed the organ by {share:+d} %: {advice}."
+
+
+def changes_a_mask(parent: np.ndarray, child: np.ndarray, label_set: LabelSet, classes: list[str]) -> bool:
+    """Whether `child`'s masks differ from `parent`'s anywhere (read only inside the box their values differ in): a
+    correction that moved no voxel across an edge is not kept as a version, so that an 'undo' after it undoes the
+    last change the clinician saw."""
+    box = changed_box(parent, child)
+    if box is None:
+        return False
+    region = (box[0], slice(None), *box[2:])  # every channel: in an exclusive set a mask is decided across them
+    before = masks_from_probabilities(parent[region], label_set, classes)
+    return not np.array_equal(before, masks_from_probabilities(child[region], label_set, classes))
+
+
+def no_change_reason(intervention: Intervention, organ_mask: np.ndarray, bench: Workbench) -> str:
+    """Why a correction moved nothing, in the terms the clinician can act on: where the organ is, or the amount."""
+    organ = intervention.organ.replace("_", " ")
+    if not organ_mask.any():
+        return f"there is no {organ} mask to {intervention.action.replace('_', ' ')}; segment it first"
+    if intervention.slices is not None and holds_none_of(organ_mask, intervention.slices):
+        first, last = intervention.slices
+        named = f"slice {first}" if first == last else f"slices {first}–{last}"
+        where = span_text(organ_mask, bench.require_case().axial_spacing_mm()[0])
+        return f"the {organ} lies on {where}, and {named} hold{'s' if first == last else ''} none of it"
+    return f"the command moved no voxel across the {organ}'s edge; a larger amount moves more"
+
+
+def span_change_note(before: np.ndarray, after: np.ndarray) -> str:
+    """Said when a correction moved the first or last slice the organ's (Z, rows, cols) mask lies on: the numbers a
+    clinician scrolls to and names in the next command."""
+    was, now = occupied_slices(before), occupied_slices(after)
+    if was == now or was is None or now is None:
+        return ""
+    return f" Now on slices {now[0]}–{now[1]} (was {was[0]}–{was[1]})."
 
 
 def correction_note(intervention: Intervention) -> str:

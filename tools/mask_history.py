@@ -158,6 +158,10 @@ class MaskHistory:
         self._save()
         return self.versions[self.current]
 
+    def undone(self) -> list[MaskVersion]:
+        """The versions redo would bring back, the next one first."""
+        return [self.versions[number] for number in reversed(self._redo)]
+
     def mark_edited(self, number: int, organs: list[str]) -> None:
         """Record which organs' masks a correction changed, once its version is kept and its masks can be read (the
         organ it named is given to `add`, so that a crash in between cannot leave a corrected organ automatic)."""

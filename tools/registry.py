@@ -10,7 +10,16 @@ from functools import partial
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel
 
-from causal_sam_llm.tools import describe_style, export, intervene_decoder, load_study, measure, segment, undo
+from causal_sam_llm.tools import (
+    describe_style,
+    export,
+    intervene_decoder,
+    load_study,
+    measure,
+    segment,
+    undo,
+    versions,
+)
 from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
 from causal_sam_llm.tools.workbench import Workbench
 
@@ -34,6 +43,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("undo", undo.UNDO_DESCRIPTION, undo.StepsArgs, undo.undo),
     ToolSpec("redo", undo.REDO_DESCRIPTION, undo.StepsArgs, undo.redo),
     ToolSpec("go_to_version", undo.GO_TO_DESCRIPTION, undo.VersionArgs, undo.go_to_version),
+    ToolSpec("list_versions", versions.DESCRIPTION, versions.ListVersionsArgs, versions.list_versions),
     ToolSpec("export", export.DESCRIPTION, export.ExportArgs, export.export),
 )
 TOOL_NAMES = tuple(spec.name for spec in TOOLS)

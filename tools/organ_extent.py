@@ -1,0 +1,27 @@
+"""Which axial slices an organ's mask lies on, as the tools say it: the numbers a clinician scrolls to and names in a
+correction ("on slices 9 to 14"), and how long that is along the body's axis."""
+
+import numpy as np
+
+
+def occupied_slices(mask: np.ndarray) -> tuple[int, int] | None:
+    """(first, last) slice of a (Z, rows, cols) mask that holds any voxel; None for an empty mask."""
+    found = np.nonzero(mask.reshape(len(mask), -1).any(axis=1))[0]
+    return None if found.size == 0 else (int(found[0]), int(found[-1]))
+
+
+def span_text(mask: np.ndarray, slice_mm: float) -> str:
+    """'slices 3–21 (19 slices, 190 mm)', 'slice 7 (1 slice, 4 mm)' or 'no slice'."""
+    span = occupied_slices(mask)
+    if span is None:
+        return "no slice"
+    first, last = span
+    count = last - first + 1
+    where = f"slice {first}" if count == 1 else f"slices {first}–{last}"
+    return f"{where} ({count} slice{'s' if count > 1 else ''}, {count * slice_mm:.0f} mm)"
+
+
+def holds_none_of(mask: np.ndarray, slices: tuple[int, int]) -> bool:
+    """Whether the inclusive slice range holds no voxel of the (Z, rows, cols) mask."""
+    first, last = slices
+    return not mask[first : last + 1].any()
