@@ -27,7 +27,7 @@ from causal_sam_llm.agent.region_words import (
     names_whole_organ,
     regions_mentioned,
 )
-from causal_sam_llm.agent.slice_words import stated_slices
+from causal_sam_llm.agent.slice_words import stated_slices, with_digits
 
 MAX_COMMAND_CHARS = 1000
 # Text that tries to change the assistant's instructions or act outside segmentation never reaches the model: the
@@ -62,7 +62,8 @@ INVALID_COMMAND = "I could not turn that into a valid command"
 VALIDATION_WORDS = re.compile(rf"{INVALID_COMMAND}|invalid arguments for", re.IGNORECASE)
 NOT_UNDERSTOOD = (
     "I did not understand that. I can segment, describe the style, correct a mask (grow, shrink, remove or add a "
-    "region, smooth), measure, undo or redo, export and load studies, e.g. 'grow the liver toward the head'."
+    "region, smooth), measure, list, undo or redo versions, export and load studies, e.g. 'grow the liver toward the "
+    "head'."
 )
 
 
@@ -160,13 +161,18 @@ def ground(call: ParsedCall, text: str, previous_organ: str | None, classes: lis
 
 
 def ground_slices(call: ParsedCall, text: str, previous_call: ParsedCall | None) -> ParsedCall:
-    """Slices only where the text gives their numbers (in any words: "on 130 to 138", "between images 30 and 37") or
-    a follow-up carries the previous call's on: the whole volume otherwise. Measured reason: "the left kidney is
-    missing its lower pole" got the model's own slices [10, 10], the kidney's upper end."""
-    slices = call.args.get("slices")
-    if call.tool not in ("intervene_decoder", "segment") or slices is None:
+    """Slices only where the text gives their numbers (in any words: "on 130 to 138", "between images 30 and 37",
+    "slices twelve to fifteen") or a follow-up carries the previous call's on: the whole volume otherwise. A range
+    the text states in the words `stated_slices` reads is used where the model gave none. Measured reasons: "the left
+    kidney is missing its lower pole" got the model's own slices [10, 10], the kidney's upper end; "from slice
+    eighteen to thirty-one" got none (eleventh held-out set)."""
+    if call.tool not in ("intervene_decoder", "segment"):
         return call
-    if {str(n) for n in slices} <= set(re.findall(r"\d+", text)):
+    slices = call.args.get("slices")
+    if slices is None:
+        stated = stated_slices(text)
+        return call if stated is None else ParsedCall(tool=call.tool, args={**call.args, "slices": stated})
+    if {str(n) for n in slices} <= set(re.findall(r"\d+", with_digits(text.lower()))):
         return call
     if previous_call is not None and previous_call.args.get("slices") == slices:
         return call

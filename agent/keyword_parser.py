@@ -21,6 +21,15 @@ ACTION_WORDS = [
     ("expand", ("grow", "extend", "bigger", "cut short", "too small", "expand", "enlarge", "under-segment", "more")),
 ]  # fmt: skip
 HISTORY_WORDS = r"\b(undo|redo|go back|revert|restore|return|show|back to|switch)\b"
+# "which version are we on?", "what have we changed so far?", "show the history"
+VERSIONS_QUESTION = re.compile(
+    r"\b(which|what)\s+version\b|\bversions\b|\bhistory\b|\bwhat\s+(?:have|did)\s+(?:we|i|you)\s+(?:changed?|done|do)\b"
+)
+# "which slices is the liver on?", "how many slices does it span?", "where does the kidney end?"
+EXTENT_QUESTION = re.compile(
+    r"\b(which|what)\s+slices?\b|\bhow\s+many\s+slices\b|\bspans?\b|\bextent\b"
+    r"|\bwhere\s+(?:does|do)\b.*\b(start|end|begin|stop)s?\b|\bhow\s+far\s+(?:up|down)\b"
+)
 
 
 def _first(table, text: str, default: str | None) -> str | None:
@@ -47,13 +56,15 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
     organ = _organ_acted_on(text, classes, organs) if len(organs) > 1 else organs[0] if organs else previous_organ
     if (version := stated_version(lower)) is not None and re.search(HISTORY_WORDS, lower):
         return ParsedCall(tool="go_to_version", args={"version": version})
+    if VERSIONS_QUESTION.search(lower):
+        return ParsedCall(tool="list_versions", args={})
     if re.search(r"\b(undo|go back|revert)\b", lower):
         return ParsedCall(tool="undo", args={"steps": stated_steps(lower) or 1})
     if re.search(r"\bredo\b", lower):
         return ParsedCall(tool="redo", args={"steps": stated_steps(lower) or 1})
     if re.search(r"\b(export|save)\b", lower):
         return ParsedCall(tool="export", args={"format": "dicom_seg" if "dicom" in lower else "nifti"})
-    if match := re.search(r"\b(?:open|load)\s+(\S+)", text, re.IGNORECASE):
+    if match := re.search(r"\b(?:open|load)\s+(?:(?:the|this)\s+)?(?:(?:study|case|file|scan)\s+)?(\S+)", text, re.I):
         return ParsedCall(tool="load_study", args={"study": match.group(1), "labels": None})
     if re.search(r"\b(style|scanner|modality|kind of scan|what scan)\b", lower):
         return ParsedCall(tool="describe_style", args={})
@@ -61,7 +72,9 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
         metric = "dice" if "dice" in lower else "hd95" if ("hd95" in lower or "hausdorff" in lower) else "volume_ml"
         return ParsedCall(tool="measure", args={"metric": metric, "organ": organs[0] if organs else "all"})
     action = _first(ACTION_WORDS, lower, None)
-    if action is None and re.search(r"\bsegment\b", lower):
+    if action is None and EXTENT_QUESTION.search(lower):
+        return ParsedCall(tool="measure", args={"metric": "extent", "organ": organs[0] if organs else "all"})
+    if action is None and re.search(r"\b(segment|seg)\b", lower):
         segment_args = {"organ": organs[0] if organs else "all", "slices": stated_slices(lower)}
         return ParsedCall(tool="segment", args=segment_args)
     if action is None or organ is None:

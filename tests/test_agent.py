@@ -231,6 +231,14 @@ def test_steps_and_version_numbers_are_the_ones_the_text_states(text, model_call
         ("from slice 3 to slice 9, shrink the spleen", "intervene_decoder", {"slices": [3, 9]}),
         ("the liver is fine, shrink the spleen", "intervene_decoder", {"organ": "spleen", "action": "shrink"}),
         ("leave the spleen alone and grow the liver", "intervene_decoder", {"organ": "liver", "action": "expand"}),
+        ("which version are we on?", "list_versions", {}),
+        ("what have we changed so far", "list_versions", {}),
+        ("how many slices does the spleen span", "measure", {"metric": "extent", "organ": "spleen"}),
+        ("where does the liver end?", "measure", {"metric": "extent", "organ": "liver"}),
+        ("the liver spans too far toward the feet, trim it", "intervene_decoder", {"action": "shrink"}),
+        ("how far down does the liver go", "measure", {"metric": "extent", "organ": "liver"}),
+        ("seg liver sl 10-45", "segment", {"organ": "liver", "slices": [10, 45]}),
+        ("open study /data/ct/pt_0192.nii.gz", "load_study", {"study": "/data/ct/pt_0192.nii.gz"}),
     ],
 )
 def test_the_keyword_parser_reads_counts_versions_slice_ranges_and_the_organ_acted_on(text, tool, args):
@@ -413,7 +421,8 @@ def test_an_export_is_in_the_format_the_text_names(text, model_format, format):
 
 def test_a_question_in_the_words_of_a_validation_error_is_not_the_models_to_ask(llm_parser):
     """Gibberish after a turn whose command failed validation: the model copied that question with invented
-    arguments ("slices [qwer, zxcv] are reversed"); no validation ran, so the plain "did not understand" is asked."""
+    arguments ("slices [qwer, zxcv] are reversed"); no validation ran, so a plain answer is given: "did not
+    understand" where the model wrote validation words, or the model's own answer of what the assistant can do."""
     reversed_slices = (
         "I could not turn that into a valid command (invalid arguments for intervene_decoder: slices [15, 5] are "
         "reversed; give [first, last] with first <= last). Could you rephrase it?"
@@ -424,7 +433,8 @@ def test_a_question_in_the_words_of_a_validation_error_is_not_the_models_to_ask(
         ("undo 40 times", ParsedCall(tool="undo", args={"steps": 40})),
     ]
     call = llm_parser.parse("asdf qwer zxcv", history)
-    assert call == ParsedCall(tool="clarify", args={"question": NOT_UNDERSTOOD}), llm_parser.last_answer
+    assert call.tool == "clarify" and without_invented_validation(call) == call, llm_parser.last_answer
+    assert "qwer" not in call.args["question"] and "reversed" not in call.args["question"]
     assert without_invented_validation(history[1][1]).args["question"] == NOT_UNDERSTOOD
     kept = ParsedCall(tool="clarify", args={"question": "Which kidney, left or right?"})
     assert without_invented_validation(kept) == kept
@@ -438,6 +448,10 @@ def test_a_question_in_the_words_of_a_validation_error_is_not_the_models_to_ask(
         ("fill in the missing bit between images 30 and 37", [30, 37], None, [30, 37]),
         ("Same for the spleen.", [5, 9], [5, 9], [5, 9]),  # a follow-up carries the previous call's slices on
         ("Same for the spleen.", [5, 9], None, None),
+        ("rt kidney is cut off at the top on slices twelve to fifteen, extend it", None, None, [12, 15]),  # words
+        ("pls segment the right kidney from slice eighteen to thirty-one", [18, 31], None, [18, 31]),
+        ("grow it on slice one hundred and five", None, None, [105, 105]),
+        ("the liver is cut short toward the head", None, None, None),
     ],
 )
 def test_slices_are_the_ones_the_text_gives(text, slices, previous, kept):
