@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"no command set at {', '.join(missing)}: run from a repository checkout or pass --commands")
     sets = {path.name: load_command_set(path) for path in args.commands}
+    paths = {path.name: path.resolve() for path in args.commands}
     rows, failures = [], []
     for name, strategy, draft in VARIANTS:
         start = time.perf_counter()
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             print(rows[-1], flush=True)
         del command_parser  # one model in memory at a time
     header = ["parser", "commands", "parsed right", "warm median s", "warm p95 s", "cold s (load + 1st)"]
-    sizes = ", ".join(f"{len(cases)} in `{DATA / set_name}`" for set_name, cases in sets.items())
+    sizes = ", ".join(f"{len(cases)} in `{paths[set_name]}`" for set_name, cases in sets.items())
     body = markdown_table(header, rows) + f"\n\nCommands: {sizes}. Wrong parses:\n\n" + ("\n".join(failures) or "none")
     write_section(args.out, "LLM command parsing", "python -m causal_sam_llm.bench.llm", body)
     print(body)
