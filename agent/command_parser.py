@@ -23,6 +23,7 @@ from causal_sam_llm.agent.chat_model import LlamaToolCaller
 from causal_sam_llm.agent.guard_rails import (
     asks_for_an_action,
     ground,
+    ground_action,
     ground_export_format,
     ground_follow_up,
     ground_history,
@@ -107,7 +108,7 @@ class CommandParser:
         # after the strength rail: a follow-up keeps the previous amount unless the text states one
         previous_call = history[-1][1] if history else None
         call = ground_slices(ground_follow_up(call, text, previous_call, self.classes), text, previous_call)
-        for rail in (ground_region, ground_history, ground_export_format, ground_study):
+        for rail in (ground_region, ground_action, ground_history, ground_export_format, ground_study):
             call = rail(call, text)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call

@@ -269,6 +269,26 @@ def ground_region(call: ParsedCall, text: str) -> ParsedCall:
     return ParsedCall(tool=call.tool, args={**call.args, "region": named[0]})
 
 
+# "a chunk of the liver is missing on slices 4 to 6": what is missing is to be added, never removed
+MISSING_WORDS = re.compile(r"\b(missing|missed|left out|omitted|add|include)\b", re.IGNORECASE)
+TAKING_WORDS = re.compile(
+    r"\b(remove|delete|erase|cut away|not part|not (?:the |a )?\w+ tissue|false positive|shrink|smaller|"
+    r"too (?:big|large)|spills?|leaks?|trim|shave|tighten|reduce|pull)\b",
+    re.IGNORECASE,
+)
+
+
+def ground_action(call: ParsedCall, text: str) -> ParsedCall:
+    """A correction whose text says only that part of the organ is missing adds it: the model took away instead
+    ("there's a chunk of right kidney missing on slice 9" and "a chunk of the liver is missing on slices 4 to 6"
+    became `remove_region`; tuning set). Left to the model where the text also has words of taking away."""
+    if call.tool != "intervene_decoder" or call.args.get("action") not in ("shrink", "remove_region"):
+        return call
+    if not MISSING_WORDS.search(text) or TAKING_WORDS.search(text):
+        return call
+    return ParsedCall(tool=call.tool, args={**call.args, "action": "add_region"})
+
+
 def ground_history(call: ParsedCall, text: str) -> ParsedCall:
     """Moves through the mask versions as the text states them: a version number it names is gone to ("go back to
     version 2" is not one undo), a count it states is the number of steps ("undo twice"), one step otherwise; a

@@ -30,6 +30,7 @@ from causal_sam_llm.agent.guard_rails import (
     NOT_UNDERSTOOD,
     asks_for_an_action,
     ground,
+    ground_action,
     ground_export_format,
     ground_follow_up,
     ground_history,
@@ -459,6 +460,22 @@ def test_slices_are_the_ones_the_text_gives(text, slices, previous, kept):
     before = ParsedCall(tool="intervene_decoder", args={**args, "slices": previous})
     call = ground_slices(ParsedCall(tool="intervene_decoder", args={**args, "slices": slices}), text, before)
     assert call.args["slices"] == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "model_action", "action"),
+    [
+        ("a chunk of the liver is missing on slices 4 to 6", "remove_region", "add_region"),  # the model's answer
+        ("there's a chunk of right kidney missing on slice 9", "shrink", "add_region"),
+        ("the blob you added is not part of the liver, remove it", "remove_region", "remove_region"),
+        ("the missing bit was fine, but the spleen leaks at the front", "shrink", "shrink"),  # taking words: kept
+        ("shrink the liver at the top", "shrink", "shrink"),
+    ],
+)
+def test_a_part_said_to_be_missing_is_added_never_taken_away(text, model_action, action):
+    args = {"organ": "liver", "action": model_action, "region": "whole", "strength": 0.5, "slices": None}
+    call = ground_action(ParsedCall(tool="intervene_decoder", args=args), text)
+    assert call.args["action"] == action
 
 
 def test_a_sided_kidney_in_lay_words_is_that_kidney_and_never_the_previous_organ():

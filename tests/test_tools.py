@@ -24,7 +24,12 @@ from causal_sam_llm.errors import validation_problems
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
-from causal_sam_llm.tools.intervene_decoder import large_change_note, no_change_reason, span_change_note
+from causal_sam_llm.tools.intervene_decoder import (
+    large_change_note,
+    no_change_reason,
+    slices_said,
+    span_change_note,
+)
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory
 from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, span_text
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
@@ -670,3 +675,18 @@ def test_list_versions_names_the_current_version_its_steps_and_what_undo_left(be
     assert "Also kept (go to one by its number):" in listed.message
     with pytest.raises(ValidationError):
         run_tool(bench, "list_versions", {"version": 1})
+
+
+def test_a_shrink_on_slices_partly_without_the_organ_says_which_hold_none(bench):
+    spleen = bench.classes.index("spleen")
+    first = int(np.nonzero(bench.masks()[:, spleen].any(axis=(1, 2)))[0][0])
+    assert first >= 2, "the case's spleen starts on slice 2 or later"
+    args = {"organ": "spleen", "action": "shrink", "region": "whole", "strength": 0.5, "slices": [first - 2, first + 1]}
+    result = run_tool(bench, "intervene_decoder", args)
+    assert f"Of the slices named, slices {first - 2}–{first - 1} hold none of the spleen." in result.message
+    run_tool(bench, "undo", {})
+    grown = run_tool(bench, "intervene_decoder", {**args, "action": "expand"})  # a grow may reach into them
+    assert "hold none" not in grown.message
+    run_tool(bench, "undo", {})
+    assert slices_said([3, 4, 5, 9]) == "slices 3–5 and 9" and slices_said([7]) == "slice 7"
+    assert slices_said([1, 3, 5]) == "slices 1, 3 and 5"

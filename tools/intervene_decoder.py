@@ -8,7 +8,7 @@ import numpy as np
 
 from causal_sam_llm.datasets.label_maps import LabelSet
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
-from causal_sam_llm.segmentation.intervention import Intervention, parse_intervention
+from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 from causal_sam_llm.tools.mask_patch import changed_box
 from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, span_text
@@ -60,6 +60,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         f"{ml_change(before, after)}, re-decoded in {elapsed:.0f} ms."
         + large_change_note(before, after)
         + span_change_note(masks_before[:, index], bench.masks()[:, index])
+        + empty_slices_note(intervention, masks_before[:, index])
         + also_changed(volumes_before, volumes_after, intervention.organ)
         + second_opinion_note(bench, masks_before, version.parent, intervention.organ)
         + waiting_note(waited, failure),
@@ -118,6 +119,32 @@ def span_change_note(before: np.ndarray, after: np.ndarray) -> str:
     if was == now or was is None or now is None:
         return ""
     return f" Now on slices {now[0]}–{now[1]} (was {was[0]}–{was[1]})."
+
+
+def empty_slices_note(intervention: Intervention, organ_mask: np.ndarray) -> str:
+    """Said when a shrink, removal or smooth names slices of which some hold none of the organ: they could not
+    change (a grow may reach into them from the organ's end), and the clinician may have meant other numbers."""
+    if intervention.slices is None or intervention.action in GROWING:
+        return ""
+    first, last = intervention.slices
+    empty = [z for z in range(first, last + 1) if not organ_mask[z].any()]
+    if not empty:
+        return ""
+    organ = intervention.organ.replace("_", " ")
+    return f" Of the slices named, {slices_said(empty)} hold{'s' if len(empty) == 1 else ''} none of the {organ}."
+
+
+def slices_said(slices: list[int]) -> str:
+    """[3, 4, 5, 9] → 'slices 3–5 and 9'; [7] → 'slice 7'."""
+    runs: list[list[int]] = []
+    for z in slices:
+        if runs and z == runs[-1][-1] + 1:
+            runs[-1].append(z)
+        else:
+            runs.append([z])
+    parts = [f"{run[0]}" if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    return f"slice{'s' if len(slices) > 1 else ''} {listed}"
 
 
 def correction_note(intervention: Intervention) -> str:
