@@ -27,11 +27,10 @@ from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
 from causal_sam_llm.tools.intervene_decoder import (
     large_change_note,
     no_change_reason,
-    slices_said,
     span_change_note,
 )
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory
-from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, span_text
+from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, slices_said, span_text
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.session_lock import SessionInUseError
 from causal_sam_llm.tools.workbench import NoStudyError, Workbench

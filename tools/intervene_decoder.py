@@ -11,7 +11,7 @@ from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 from causal_sam_llm.tools.mask_patch import changed_box
-from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, span_text
+from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, slices_said, span_text
 from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
 from causal_sam_llm.tools.volume_text import ml, ml_change
 from causal_sam_llm.tools.workbench import Workbench
@@ -106,8 +106,8 @@ def no_change_reason(intervention: Intervention, organ_mask: np.ndarray, bench: 
         return f"there is no {organ} mask to {intervention.action.replace('_', ' ')}; segment it first"
     if intervention.slices is not None and holds_none_of(organ_mask, intervention.slices):
         first, last = intervention.slices
-        named = f"slice {first}" if first == last else f"slices {first}–{last}"
         where = span_text(organ_mask, bench.require_case().axial_spacing_mm()[0])
+        named = slices_said(list(range(first, last + 1)))
         return f"the {organ} lies on {where}, and {named} hold{'s' if first == last else ''} none of it"
     return f"the command moved no voxel across the {organ}'s edge; a larger amount moves more"
 
@@ -132,19 +132,6 @@ def empty_slices_note(intervention: Intervention, organ_mask: np.ndarray) -> str
         return ""
     organ = intervention.organ.replace("_", " ")
     return f" Of the slices named, {slices_said(empty)} hold{'s' if len(empty) == 1 else ''} none of the {organ}."
-
-
-def slices_said(slices: list[int]) -> str:
-    """[3, 4, 5, 9] → 'slices 3–5 and 9'; [7] → 'slice 7'."""
-    runs: list[list[int]] = []
-    for z in slices:
-        if runs and z == runs[-1][-1] + 1:
-            runs[-1].append(z)
-        else:
-            runs.append([z])
-    parts = [f"{run[0]}" if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs]
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
-    return f"slice{'s' if len(slices) > 1 else ''} {listed}"
 
 
 def correction_note(intervention: Intervention) -> str:

@@ -17,7 +17,7 @@ def span_text(mask: np.ndarray, slice_mm: float) -> str:
         return "no slice"
     first, last = span
     count = last - first + 1
-    where = f"slice {first}" if count == 1 else f"slices {first}–{last}"
+    where = slices_said(list(range(first, last + 1)))
     return f"{where} ({count} slice{'s' if count > 1 else ''}, {count * slice_mm:.0f} mm)"
 
 
@@ -25,3 +25,16 @@ def holds_none_of(mask: np.ndarray, slices: tuple[int, int]) -> bool:
     """Whether the inclusive slice range holds no voxel of the (Z, rows, cols) mask."""
     first, last = slices
     return not mask[first : last + 1].any()
+
+
+def slices_said(slices: list[int]) -> str:
+    """[3, 4, 5, 9] → 'slices 3–5 and 9'; [7] → 'slice 7'."""
+    runs: list[list[int]] = []
+    for z in slices:
+        if runs and z == runs[-1][-1] + 1:
+            runs[-1].append(z)
+        else:
+            runs.append([z])
+    parts = [f"{run[0]}" if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    return f"slice{'s' if len(slices) > 1 else ''} {listed}"
