@@ -33,6 +33,10 @@ class Turn:
     result: dict
 
 
+# what a failed call was to do, in the clinician's words where the tool's name is not ("could not intervene decoder")
+TOOL_ACTIONS = {"intervene_decoder": "correct the mask", "list_versions": "list the versions"}
+
+
 def new_session_dir() -> Path:
     """A new folder under sessions/, named by the time and claimed atomically (mkdir), so two sessions started in the
     same second never share one."""
@@ -99,7 +103,8 @@ class Assistant:
                 ok, reply, result = True, outcome.message + _beyond_one_correction_note(text, call), outcome.data
                 version = version if outcome.version is None else outcome.version  # version 0 is a version
             except (CausalSamError, ValidationError, ValueError, LookupError, OSError) as exc:
-                ok, reply = False, f"Could not {call.tool.replace('_', ' ')}: {_first_line(exc)}"
+                doing = TOOL_ACTIONS.get(call.tool, call.tool.replace("_", " "))
+                ok, reply = False, f"Could not {doing}: {_first_line(exc)}"
             timings["tool_ms"] = 1000 * (time.perf_counter() - start)
         turn = Turn(text, call, reply, ok, version, timings, result)
         self.log.append(

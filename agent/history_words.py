@@ -32,8 +32,10 @@ def stated_steps(text: str) -> int | None:
     return _as_int(match.group(1)) if match else None
 
 
-# "go back to the original segmentation": the first version, the one segmentation made
-ORIGINAL = re.compile(r"\b(original|first|initial)\s+(segmentation|version|masks?|one|result)\b")
+# "go back to the original segmentation", "go back to the start": the first version, the one segmentation made
+ORIGINAL = re.compile(
+    r"\b(original|first|initial)\s+(segmentation|version|masks?|one|result)\b|\bthe\s+(original|start|beginning)\s*[.!?]?$"
+)
 
 
 def stated_version(text: str) -> int | None:

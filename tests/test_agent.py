@@ -43,6 +43,7 @@ from causal_sam_llm.agent.guard_rails import (
     screen,
     without_invented_validation,
 )
+from causal_sam_llm.agent.history_words import stated_version
 from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
@@ -494,6 +495,9 @@ def test_the_original_segmentation_is_version_0_and_hurried_amounts_are_read():
     assert ground_history(ParsedCall(tool="undo", args={"steps": 1}), "go back to the original segmentation") == (
         ParsedCall(tool="go_to_version", args={"version": 0})
     )
+    for text in ("go back to the original", "go back to the start.", "undo everything, back to the beginning"):
+        assert ground_history(ParsedCall(tool="undo", args={"steps": 1}), text).args == {"version": 0}, text
+    assert stated_version("grow the liver at the start of the scan") is None
     assert stated_amount("teh spleen is to smal toward the feet, grow it abit") == SMALL
     assert stated_amount("shrnik the rigth kidny at teh bottom a litle") == SMALL
 
@@ -675,6 +679,7 @@ def test_a_malformed_call_is_answered_with_what_is_allowed_and_every_version_is_
     assert not turn.ok and turn.version == 0
     assert "organ: this model segments liver, spleen, right_kidney, left_kidney (got 'pancreas')" in turn.reply
     assert "strength: Input should be a valid number (got True)" in turn.reply
+    assert turn.reply.startswith("Could not correct the mask: ")  # not the tool's name, "intervene decoder"
     assistant.ask("grow the liver a little")
     assert assistant.ask("undo").version == 0
     versions = [r.version for r in AuditLog(tmp_path / "s" / "audit.jsonl").records()]

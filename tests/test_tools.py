@@ -3,6 +3,7 @@ kept, undo/redo exact, corrections from cached features only, bad calls rejected
 only inside the session folder, and a resumed workbench where it was."""
 
 import hashlib
+import re
 import subprocess
 import sys
 
@@ -588,7 +589,8 @@ def test_a_shrink_says_where_another_organ_was_next_most_likely(home_benchmark, 
     spleen_before = session.masks()[:, spleen].copy()
     result = run_tool(session, "intervene_decoder", {"organ": "liver", "action": "shrink", "strength": 0.8})
     np.testing.assert_array_equal(session.masks()[:, spleen], spleen_before)
-    assert "Left as background where another organ was next most likely: spleen on " in result.message
+    assert "Left as background where another organ was next most likely: " in result.message
+    assert re.search(r"most likely: [\d.]+ ml of spleen\.", result.message), result.message
     assert "Also changed" not in result.message
     quiet = run_tool(session, "intervene_decoder", {"organ": "right_kidney", "action": "shrink", "strength": 0.5})
     assert "next most likely" not in quiet.message  # nobody else was above 0.5 where the kidney gave voxels up
@@ -601,9 +603,8 @@ def test_measure_extent_names_the_slices_each_organ_lies_on(bench):
     for index, organ in enumerate(bench.classes):
         held = np.nonzero(masks[:, index].any(axis=(1, 2)))[0]
         assert result.data["slices"][organ] == [held[0], held[-1]]
-        count = held[-1] - held[0] + 1
-        said = f"{organ.replace('_', ' ')} on slices {held[0]}–{held[-1]} ({count} slices, {count * slice_mm:.0f} mm)"
-        assert said in result.message
+        said = f"{organ.replace('_', ' ')} on {span_text(masks[:, index], slice_mm)}"
+        assert said in result.message and f"({len(held)} slices" in said
     assert result.message.startswith(f"Of slices 0–{bench.depth - 1}: ")
     spleen = run_tool(bench, "measure", {"metric": "extent", "organ": "spleen"})
     assert list(spleen.data["slices"]) == ["spleen"]
@@ -614,6 +615,11 @@ def test_span_text_of_one_slice_and_of_none():
     assert span_text(mask, 5.0) == "no slice" and occupied_slices(mask) is None
     mask[3, 1, 1] = True
     assert span_text(mask, 5.0) == "slice 3 (1 slice, 5 mm)"
+    mask[4:6, 2, 2] = True
+    assert span_text(mask, 5.0) == "slices 3–5 (3 slices, 15 mm)"
+    mask[0, 0, 0] = True  # a speck two slices away: the gap is said, and no length that would count it
+    assert span_text(mask, 5.0) == "slices 0 and 3–5 (4 slices)"
+    mask[0, 0, 0] = mask[4:6] = False
     assert holds_none_of(mask, (0, 2)) and holds_none_of(mask, (4, 5)) and not holds_none_of(mask, (2, 3))
 
 
@@ -632,6 +638,14 @@ def test_a_correction_that_moves_nothing_keeps_no_version_and_says_where_the_org
         rf"{first}–{last} \(.*\), and slices {away[0]}–{away[1]} hold none of it",
     ):
         run_tool(bench, "intervene_decoder", args)
+    assert (bench.history.current, len(bench.history.versions)) == (start, count)
+    # a grow there: the clinician may be saying that the organ is missing there, so the reason says how to look
+    with pytest.raises(
+        ValueError,
+        match=rf"too far from slices {away[0]}–{away[1]} for a grow to reach; to look for "
+        rf"it there, segment the spleen on slices {away[0]}–{away[1]}",
+    ):
+        run_tool(bench, "intervene_decoder", {**args, "action": "add_region", "strength": 0.1})
     assert (bench.history.current, len(bench.history.versions)) == (start, count)
     assert "a larger amount moves more" in no_change_reason(
         Intervention(organ="spleen", action="shrink", strength=0.0), bench.masks()[:, spleen], bench

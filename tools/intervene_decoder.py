@@ -108,6 +108,11 @@ def no_change_reason(intervention: Intervention, organ_mask: np.ndarray, bench: 
         first, last = intervention.slices
         where = span_text(organ_mask, bench.require_case().axial_spacing_mm()[0])
         named = slices_said(list(range(first, last + 1)))
+        if intervention.action in GROWING:  # the clinician may be saying exactly that it is missing there
+            return (
+                f"the {organ} lies on {where}, too far from {named} for a grow to reach; to look for it there, "
+                f"segment the {organ} on {named}"
+            )
         return f"the {organ} lies on {where}, and {named} hold{'s' if first == last else ''} none of it"
     return f"the command moved no voxel across the {organ}'s edge; a larger amount moves more"
 
@@ -163,7 +168,7 @@ def second_opinion_note(bench: Workbench, masks_before: np.ndarray, parent: int 
             continue
         held_ml = float(((was[z, other, rows, cols] > 0.5) & (now[z, other, rows, cols] == 0.5)).sum()) * voxel_ml
         if held_ml >= 0.05:  # held at 0.5 by keep_other_organs: it was above 0.5 there
-            seconds.append(f"{name.replace('_', ' ')} on {ml(held_ml)}")
+            seconds.append(f"{ml(held_ml)} of {name.replace('_', ' ')}")
     return f" Left as background where another organ was next most likely: {', '.join(seconds)}." if seconds else ""
 
 

@@ -11,14 +11,16 @@ def occupied_slices(mask: np.ndarray) -> tuple[int, int] | None:
 
 
 def span_text(mask: np.ndarray, slice_mm: float) -> str:
-    """'slices 3–21 (19 slices, 190 mm)', 'slice 7 (1 slice, 4 mm)' or 'no slice'."""
-    span = occupied_slices(mask)
-    if span is None:
+    """'slices 3–21 (19 slices, 190 mm)', 'slices 2 and 8–23 (17 slices)' where it has gaps (a segmenter's specks on
+    far slices), 'slice 7 (1 slice, 4 mm)' or 'no slice'."""
+    held = [int(z) for z in np.nonzero(mask.reshape(len(mask), -1).any(axis=1))[0]]
+    if not held:
         return "no slice"
-    first, last = span
-    count = last - first + 1
-    where = slices_said(list(range(first, last + 1)))
-    return f"{where} ({count} slice{'s' if count > 1 else ''}, {count * slice_mm:.0f} mm)"
+    count = len(held)
+    amount = f"{count} slice{'s' if count > 1 else ''}"
+    if held[-1] - held[0] + 1 != count:  # gaps: a length from first to last would count slices it is not on
+        return f"{slices_said(held)} ({amount})"
+    return f"{slices_said(held)} ({amount}, {count * slice_mm:.0f} mm)"
 
 
 def holds_none_of(mask: np.ndarray, slices: tuple[int, int]) -> bool:
