@@ -56,12 +56,12 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
     organ = _organ_acted_on(text, classes, organs) if len(organs) > 1 else organs[0] if organs else previous_organ
     if (version := stated_version(lower)) is not None and re.search(HISTORY_WORDS, lower):
         return ParsedCall(tool="go_to_version", args={"version": version})
-    if VERSIONS_QUESTION.search(lower):
-        return ParsedCall(tool="list_versions", args={})
     if re.search(r"\b(undo|go back|revert)\b", lower):
         return ParsedCall(tool="undo", args={"steps": stated_steps(lower) or 1})
     if re.search(r"\bredo\b", lower):
         return ParsedCall(tool="redo", args={"steps": stated_steps(lower) or 1})
+    if VERSIONS_QUESTION.search(lower):  # after undo/redo: "go back two versions" is an undo
+        return ParsedCall(tool="list_versions", args={})
     if re.search(r"\b(export|save)\b", lower):
         return ParsedCall(tool="export", args={"format": "dicom_seg" if "dicom" in lower else "nifti"})
     if match := re.search(r"\b(?:open|load)\s+(?:(?:the|this)\s+)?(?:(?:study|case|file|scan)\s+)?(\S+)", text, re.I):

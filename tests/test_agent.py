@@ -235,6 +235,7 @@ def test_steps_and_version_numbers_are_the_ones_the_text_states(text, model_call
         ("leave the spleen alone and grow the liver", "intervene_decoder", {"organ": "liver", "action": "expand"}),
         ("which version are we on?", "list_versions", {}),
         ("what have we changed so far", "list_versions", {}),
+        ("go back two versions", "undo", {"steps": 2}),
         ("how many slices does the spleen span", "measure", {"metric": "extent", "organ": "spleen"}),
         ("where does the liver end?", "measure", {"metric": "extent", "organ": "liver"}),
         ("the liver spans too far toward the feet, trim it", "intervene_decoder", {"action": "shrink"}),
