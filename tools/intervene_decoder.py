@@ -11,7 +11,13 @@ from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 from causal_sam_llm.tools.mask_patch import changed_box
-from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, slices_said, span_text
+from causal_sam_llm.tools.organ_extent import (
+    held_slices,
+    holds_none_of,
+    occupied_slices,
+    slices_said,
+    span_text,
+)
 from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
 from causal_sam_llm.tools.volume_text import ml, ml_change
 from causal_sam_llm.tools.workbench import Workbench
@@ -132,7 +138,7 @@ def empty_slices_note(intervention: Intervention, organ_mask: np.ndarray) -> str
     if intervention.slices is None or intervention.action in GROWING:
         return ""
     first, last = intervention.slices
-    empty = [z for z in range(first, last + 1) if not organ_mask[z].any()]
+    empty = sorted(set(range(first, last + 1)) - set(held_slices(organ_mask)))
     if not empty:
         return ""
     organ = intervention.organ.replace("_", " ")

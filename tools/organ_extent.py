@@ -4,16 +4,21 @@ correction ("on slices 9 to 14"), and how long that is along the body's axis."""
 import numpy as np
 
 
+def held_slices(mask: np.ndarray) -> list[int]:
+    """The slices of a (Z, rows, cols) mask that hold any voxel, in order."""
+    return [int(z) for z in np.nonzero(mask.reshape(len(mask), -1).any(axis=1))[0]]
+
+
 def occupied_slices(mask: np.ndarray) -> tuple[int, int] | None:
     """(first, last) slice of a (Z, rows, cols) mask that holds any voxel; None for an empty mask."""
-    found = np.nonzero(mask.reshape(len(mask), -1).any(axis=1))[0]
-    return None if found.size == 0 else (int(found[0]), int(found[-1]))
+    held = held_slices(mask)
+    return (held[0], held[-1]) if held else None
 
 
 def span_text(mask: np.ndarray, slice_mm: float) -> str:
     """'slices 3–21 (19 slices, 190 mm)', 'slices 2 and 8–23 (17 slices)' where it has gaps (a segmenter's specks on
     far slices), 'slice 7 (1 slice, 4 mm)' or 'no slice'."""
-    held = [int(z) for z in np.nonzero(mask.reshape(len(mask), -1).any(axis=1))[0]]
+    held = held_slices(mask)
     if not held:
         return "no slice"
     count = len(held)
