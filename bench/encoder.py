@@ -16,6 +16,7 @@ import torch
 from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.datasets.dicom_slice import read_dicom_slice
 from causal_sam_llm.datasets.sample_images import sample_path
+from causal_sam_llm.heap import keep_freed_memory
 from causal_sam_llm.segmentation.backbone import native_bf16
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--encoders", nargs="+", default=["litemedsam", "mobilesam"])
     parser.add_argument("--out", type=Path, default=Path("bench/results/encoder.md"))
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the causal-sam-llm command runs (causal_sam_llm/heap.py)
     volume = _slices(args.slices)
     precisions = ["fp32", "bf16"] if native_bf16("cpu") else ["fp32"]
     rows = [measure(name, precision, volume) for name in args.encoders for precision in precisions]

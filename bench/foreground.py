@@ -19,6 +19,7 @@ from pathlib import Path
 from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.agent.call_schema import ParsedCall
 from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.heap import keep_freed_memory
 
 COMMAND = "python -m causal_sam_llm.bench.foreground"
 TEXT = "the spleen is cut short toward the head, grow it a little"
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("bench/results/foreground.md"))
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the causal-sam-llm command runs (causal_sam_llm/heap.py)
     with tempfile.TemporaryDirectory() as folder:
         assistant = Assistant(Path(folder) / "session")
         assistant.load(args.study)

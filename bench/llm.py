@@ -13,6 +13,7 @@ from pathlib import Path
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.command_set import CommandOutcome, load_command_set, score
 from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.heap import keep_freed_memory
 
 CLASSES = ["liver", "spleen", "right_kidney", "left_kidney"]
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"  # the repository's command sets (not installed)
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/llm.md"))
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the causal-sam-llm command runs (causal_sam_llm/heap.py)
     missing = [str(path) for path in args.commands if not path.is_file()]
     if missing:
         parser.error(f"no command set at {', '.join(missing)}: run from a repository checkout or pass --commands")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.heap import keep_freed_memory
 
 COMMAND = "python -m causal_sam_llm.bench.memory"
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study", default="benchmark:mr_t2-0011")
     parser.add_argument("--out", type=Path, default=Path("bench/results/memory.md"))
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the causal-sam-llm command runs (causal_sam_llm/heap.py)
     rows = []
     start = time.perf_counter()
     assistant = Assistant(Path(tempfile.mkdtemp(prefix="csl-bench-")) / "session")

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import torch
 
+from causal_sam_llm.heap import freed_memory_kept
+
 
 def machine_line() -> str:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch threads "
         f"{torch.get_num_threads()}, {gpu}, Python {sys.version.split()[0]}, torch {torch.__version__}"
+        + (", freed memory kept (as the causal-sam-llm command runs)" if freed_memory_kept() else "")
     )
 
 

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.heap import keep_freed_memory
 from causal_sam_llm.segmentation import tci_apply
 from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.box_evidence import box_logits, keep_for_corrections, organ_boxes
@@ -227,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--encoder-precision", choices=PRECISIONS, default="auto", help="auto: what the agent uses")
     parser.add_argument("--device", default=default_device(), help="default: the GPU when present, else the CPU")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the causal-sam-llm command runs (causal_sam_llm/heap.py)
     args.out = args.out or Path(f"bench/results/tci{f'_{args.size}' if args.size else ''}.md")
     torch.set_grad_enabled(False)
     device = args.device

@@ -7,6 +7,7 @@ from importlib import import_module
 from causal_sam_llm import __version__
 from causal_sam_llm.commands import COMMANDS
 from causal_sam_llm.errors import CausalSamError
+from causal_sam_llm.heap import keep_freed_memory
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -32,6 +33,7 @@ def _command_in(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_in(words)).parse_args(words)
+    keep_freed_memory()  # every command works on volume-sized arrays (causal_sam_llm/heap.py)
     try:
         return args.run(args)
     except CausalSamError as exc:

@@ -36,3 +36,12 @@ def test_the_pooled_grid_bench_resamples_a_case_in_plane_keeping_its_anatomy(hom
     for value in np.unique(case.labels)[1:]:  # each organ keeps its volume (nearest-neighbour labels)
         volume, after = (np.prod(c.spacing_mm) * (c.labels == value).sum() for c in (case, fine))
         assert after == pytest.approx(volume, rel=0.05)
+
+
+def test_the_tool_latency_bench_writes_a_study_the_tools_read_back_as_written(home_benchmark, tmp_path):
+    from causal_sam_llm.bench.tool_latency import write_study
+    from causal_sam_llm.datasets.study import open_study
+
+    path, volume = write_study(tmp_path, slices=6, size=64)
+    assert volume.shape == (6, 64, 64)
+    np.testing.assert_allclose(open_study(str(path)).axial_image(), volume, rtol=1e-6)

@@ -6,11 +6,8 @@ import time
 
 import numpy as np
 
-from causal_sam_llm.datasets.label_maps import LabelSet
-from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
 from causal_sam_llm.segmentation.tci_apply import apply_learned
-from causal_sam_llm.tools.mask_patch import changed_box
 from causal_sam_llm.tools.organ_extent import (
     held_slices,
     holds_none_of,
@@ -19,6 +16,7 @@ from causal_sam_llm.tools.organ_extent import (
     span_text,
 )
 from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
+from causal_sam_llm.tools.version_masks import kept_change
 from causal_sam_llm.tools.volume_text import ml, ml_change
 from causal_sam_llm.tools.workbench import Workbench
 
@@ -38,22 +36,25 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     waited = bench.wait_for_box_evidence(index)
     failure, bench.box_evidence_failure = bench.box_evidence_failure, None  # said once
     start = time.perf_counter()
+    parent = history.probabilities()
     with bench.foreground():  # the pass goes on with the other organs afterwards
         updated = apply_learned(
             bench.segmenter,
             bench.generator,
             bench.decoded,
-            history.probabilities(),
+            parent,
             intervention,
             case.label_set,
             case.axial_spacing_mm(),
             bench.axial_image(),
         )
     elapsed = 1000 * (time.perf_counter() - start)
-    if not changes_a_mask(history.probabilities(), updated, case.label_set, bench.classes):
+    change = kept_change(parent, updated, masks_before, case.label_set, bench.classes)
+    if change is None:  # no voxel crossed an edge: not kept, so that an 'undo' undoes what the clinician saw
         reason = no_change_reason(intervention, masks_before[:, index], bench)
         raise ValueError(f"nothing changed, so no version was kept: {reason}.")
-    version = history.add(updated, correction_note(intervention), edited=(intervention.organ,))
+    version = history.add(updated, correction_note(intervention), edited=(intervention.organ,), changed=change.box)
+    bench.keep_masks(change.masks)
     volumes_after = bench.organ_volumes_ml()
     edited = edited_organs(volumes_before, volumes_after, intervention.organ)
     if edited != [intervention.organ]:  # a nested region grown past its enclosing regions grew them too
@@ -91,18 +92,6 @@ def large_change_note(before_ml: float, after_ml: float) -> str:
     share = round(100 * (after_ml - before_ml) / before_ml)
     advice = "if you meant less, say 'undo' and a smaller amount ('a touch', '3 mm')"
     return f" That changed the organ by {share:+d} %: {advice}."
-
-
-def changes_a_mask(parent: np.ndarray, child: np.ndarray, label_set: LabelSet, classes: list[str]) -> bool:
-    """Whether `child`'s masks differ from `parent`'s anywhere (read only inside the box their values differ in): a
-    correction that moved no voxel across an edge is not kept as a version, so that an 'undo' after it undoes the
-    last change the clinician saw."""
-    box = changed_box(parent, child)
-    if box is None:
-        return False
-    region = (box[0], slice(None), *box[2:])  # every channel: in an exclusive set a mask is decided across them
-    before = masks_from_probabilities(parent[region], label_set, classes)
-    return not np.array_equal(before, masks_from_probabilities(child[region], label_set, classes))
 
 
 def no_change_reason(intervention: Intervention, organ_mask: np.ndarray, bench: Workbench) -> str:

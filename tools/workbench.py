@@ -180,6 +180,13 @@ class Workbench:
             kept = self._masks = (history, history.current, masks)
         return kept[2]
 
+    def keep_masks(self, masks: np.ndarray) -> None:
+        """The current version's masks when a tool has decided them already (a correction, only where it changed
+        values: tools/version_masks.py), so that `masks` need not decide them again."""
+        history = self.require_history()
+        masks.flags.writeable = False
+        self._masks = (history, history.current, masks)
+
     def axial_image(self) -> np.ndarray:
         """The study's (slices, rows, cols) axial image, reoriented once when the study was loaded (its embedding
         needed it) and read-only: every correction and every redraw of the chat needs it, and a 512² study of 100
