@@ -41,7 +41,7 @@ def pooled(planes: np.ndarray, factor: int) -> np.ndarray:
 
 def _read_only_tensor(array: np.ndarray) -> torch.Tensor:
     """A tensor sharing `array`'s memory, for reading only: a kept image or version is read-only, and copying one to
-    make it writable (as torch asks) cost a 512² correction 0.3–0.6 s of fresh memory in the tool."""
+    make it writable (as torch asks) put a volume-sized copy on every correction at 512²."""
     if array.flags.writeable:
         return torch.from_numpy(array)
     with warnings.catch_warnings():

@@ -85,7 +85,7 @@ class MaskHistory:
         Outside what a tool changed it should hold the current version's own values (a copy of `probabilities()`):
         its patch then holds only the change. `segmented`, `edited`: see MaskVersion (what exports report).
         `changed`: a box holding every value that differs from the current version, when the caller found it already
-        (`changed_box`; finding it reads both versions whole: 0.08 s on a 512² study); else it is found here."""
+        (`changed_box`, which reads both versions whole); else it is found here."""
         if probabilities.dtype != np.float32:
             raise TypeError(f"mask versions are float32 probabilities, got {probabilities.dtype}.")
         number, parent = len(self.versions), self.current
