@@ -35,7 +35,7 @@ from causal_sam_llm.tools.mask_history import MaskHistory, npy_bytes, write_atom
 COMMAND = "python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt"
 
 
-def _volume(slices: int, size: int = 0):
+def benchmark_volume(slices: int, size: int = 0):
     """A real benchmark MR volume, its slices repeated to the requested depth; with `size`, resampled in-plane to
     size × size (bilinear) as a clinical 512² study would be. Returns the case, the stack and its spacing."""
     case = load_protocol("ct_to_mr").cases("test")["MR-T2SPIR"][0]
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     device = args.device
     segmenter, _ = load_segmenter(args.checkpoint, device, precision=args.encoder_precision)
     generator = load_generator(args.checkpoint, len(segmenter.classes))
-    case, volume, spacing = _volume(args.slices, args.size)
+    case, volume, spacing = benchmark_volume(args.slices, args.size)
     embedder = SliceEmbedder(segmenter.backbone)  # no cache: re-segmenting means running the encoder again
     start = _clock(device)
     _decode(segmenter, embedder.embed(volume[:4], case.modality, "abdomen"))  # warm-up: one-off costs, timed apart

@@ -22,7 +22,7 @@ import nibabel as nib
 import numpy as np
 
 from causal_sam_llm.bench.report import markdown_table, write_section
-from causal_sam_llm.bench.tci import _volume
+from causal_sam_llm.bench.tci import benchmark_volume
 from causal_sam_llm.datasets.orientation import axial_stack_to_ras
 from causal_sam_llm.heap import keep_freed_memory
 from causal_sam_llm.tools.registry import run_tool
@@ -33,9 +33,9 @@ SETTINGS = {"default": "glibc's default (freed blocks handed back)", "kept": "fr
 
 
 def write_study(folder: Path, slices: int, size: int) -> tuple[Path, np.ndarray]:
-    """A benchmark MR volume resampled to size² (bench/tci.py's `_volume`) as a NIfTI the tools load; returns its
-    path and the axial stack the workbench must read back from it."""
-    _case, volume, spacing = _volume(slices, size)
+    """A benchmark MR volume resampled to size² (bench/tci.py's `benchmark_volume`) as a NIfTI the tools load;
+    returns its path and the axial stack the workbench must read back from it."""
+    _case, volume, spacing = benchmark_volume(slices, size)
     data = axial_stack_to_ras(volume).astype(np.float32)  # voxel axes: columns, rows, slices
     affine = np.diag([spacing[2], spacing[1], spacing[0], 1.0])
     path = folder / f"study{size}.nii.gz"
@@ -45,7 +45,11 @@ def write_study(folder: Path, slices: int, size: int) -> tuple[Path, np.ndarray]
 
 def corrections(slices: int, size: int, count: int) -> dict:
     """One process's run: the first correction's and the later ones' tool and re-decode seconds, and peak RSS."""
-    folder = Path(tempfile.mkdtemp(prefix="csl-latency-"))
+    with tempfile.TemporaryDirectory(prefix="csl-latency-") as folder:  # the study and its versions: ~0.4 GB
+        return _corrections_in(Path(folder), slices, size, count)
+
+
+def _corrections_in(folder: Path, slices: int, size: int, count: int) -> dict:
     study, volume = write_study(folder, slices, size)
     bench = Workbench.create(folder / "session")
     run_tool(bench, "load_study", {"study": str(study)})  # embedded here, or read from the embedding cache
