@@ -16,6 +16,7 @@ sum of evidence at its own threshold, both ways (`eval-smooth`: organ Dice +5.6 
 from the decoder's logits alone, as `smooth` worked before)."""
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 from scipy.ndimage import label as connected_components
@@ -39,6 +40,18 @@ def touched_slices(gate: np.ndarray) -> np.ndarray:
     return np.nonzero(gate.reshape(len(gate), -1).max(axis=1) > 0.01)[0]
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What a correction weighs besides the command: the segmenter and its FiLM generator, the label set, and the
+    weights of the intensity and box evidence."""
+
+    segmenter: PromptFreeSegmenter
+    generator: InterventionFilmGenerator
+    label_set: LabelSet
+    intensity_weight: float = INTENSITY_WEIGHT
+    box_weight: float = BOX_WEIGHT
+
+
 def apply_learned(
     segmenter: PromptFreeSegmenter,
     generator: InterventionFilmGenerator,
@@ -56,36 +69,50 @@ def apply_learned(
     `image`: the (Z, rows, cols) axial image the probabilities belong to. The input array is not modified (every
     version is kept by the caller). A study finer than the decoder's grid is corrected on its pooled planes
     (correction_grid.py)."""
+    evidence = Evidence(segmenter, generator, label_set, intensity_weight, box_weight)
+    return correct(evidence, decoded, probabilities, intervention, spacing_mm, image).probabilities
+
+
+class Correction(NamedTuple):
+    probabilities: np.ndarray  # the new (Z, C, rows, cols) version
+    changed_within: tuple[slice, ...] | None  # no value changed outside this (slices, organs, rows, cols) box
+
+
+def correct(
+    evidence: Evidence,
+    decoded: DecodedVolume,
+    probabilities: np.ndarray,
+    intervention: Intervention,
+    spacing_mm: tuple[float, float, float],
+    image: np.ndarray,
+    pooled_image: np.ndarray | None = None,
+) -> Correction:
+    """`apply_learned`, also saying where the change lies: the tool then compares the versions only there.
+    `pooled_image`: `image` already pooled as a study finer than the decoder's grid is corrected on
+    (correction_grid.pooled_image: a caller correcting one study many times pools it once)."""
     if image.shape != probabilities[:, 0].shape:
         raise ValueError(f"image {image.shape} does not match the probabilities' volume {probabilities[:, 0].shape}.")
+    segmenter, label_set = evidence.segmenter, evidence.label_set
     organ = segmenter.classes.index(intervention.organ)
-    evidence = Evidence(segmenter, generator, label_set, intensity_weight, box_weight)
     updated = probabilities.copy()
     factor = pooling_factor(decoded.letterbox)
     if factor == 1:
         window, corrected = corrected_window(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
         window.of_channels(updated)[:, organ] = corrected
     else:
-        window = _correct_on_pooled_grid(evidence, decoded, updated, intervention, organ, spacing_mm, image, factor)
+        planes = (image, pooled_image)
+        window = _correct_on_pooled_grid(evidence, decoded, updated, intervention, organ, spacing_mm, *planes)
+    within: tuple[slice, ...] | None = (window.slices, slice(None), window.rows, window.cols)
     if label_set.kind == "exclusive":
         rose = intervention.action not in SHRINKING and factor > 1  # on the decoder's grid the gate left them out
         fell = intervention.action not in GROWING
-        keep_other_organs(window.of_channels(updated), window.of_channels(probabilities), organ, rose, fell)
+        before, after = window.of_channels(probabilities), window.of_channels(updated)
+        if not keep_other_organs(after, before, organ, rose, fell):
+            within = (window.slices, slice(organ, organ + 1), window.rows, window.cols)  # one organ's values changed
     elif intervention.action in GROWING:
         _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
-    return updated
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What a correction weighs besides the command: the segmenter and its FiLM generator, the label set, and the
-    weights of the intensity and box evidence."""
-
-    segmenter: PromptFreeSegmenter
-    generator: InterventionFilmGenerator
-    label_set: LabelSet
-    intensity_weight: float
-    box_weight: float
+        within = None  # an enclosing region may be raised wherever it lay below this one
+    return Correction(updated, within)
 
 
 def _correct_on_pooled_grid(
@@ -96,17 +123,21 @@ def _correct_on_pooled_grid(
     organ: int,
     spacing_mm: tuple[float, float, float],
     image: np.ndarray,
-    factor: int,
+    pooled_image: np.ndarray | None,
 ) -> CorrectionWindow:
-    """The correction computed on `updated`'s planes pooled by `factor` (only the slices its window holds), its change
-    added back onto `updated` in place. Returns the window on the source grid."""
+    """The correction computed on `updated`'s and `image`'s planes pooled (only the slices its window holds; the
+    image's taken from `pooled_image` when given), its change added back onto `updated` in place. Returns the window
+    on the source grid."""
     reach = correction_window(intervention, updated[:, organ] > 0.5, spacing_mm).slices
     depth, channels, rows, cols = updated.shape
+    factor = pooling_factor(decoded.letterbox)
     coarse = pooled_letterbox(decoded.letterbox, factor)
     probabilities = np.zeros((depth, channels, coarse.rows, coarse.cols), np.float32)  # slices beyond are never read
     probabilities[reach] = pooled(updated[reach], factor)
-    planes = np.zeros((depth, coarse.rows, coarse.cols), np.float32)
-    planes[reach] = pooled(image[reach], factor)
+    planes = pooled_image
+    if planes is None:
+        planes = np.zeros((depth, coarse.rows, coarse.cols), np.float32)
+        planes[reach] = pooled(image[reach], factor)
     spacing = (spacing_mm[0], spacing_mm[1] * factor, spacing_mm[2] * factor)
     on_coarse = replace(decoded, letterbox=coarse)  # the same features and kept box logits (both on the 256² grid)
     window, corrected = corrected_window(evidence, on_coarse, probabilities, intervention, organ, spacing, planes)
@@ -187,7 +218,7 @@ def intensity_surroundings(
     return (gate_about(outward, mask, spacing_mm)[slices] > 0.5) & ~member
 
 
-def keep_other_organs(after: np.ndarray, before: np.ndarray, organ: int, rose: bool = True, fell: bool = True) -> None:
+def keep_other_organs(after: np.ndarray, before: np.ndarray, organ: int, rose: bool = True, fell: bool = True) -> bool:
     """Exclusive sets, (z, C, rows, cols) parts of a version `before` and `after` a correction of `organ`, in place:
     no other organ's mask changes — the clinician named one organ. A voxel another organ held stays theirs (the
     organ's probability there is put back: on the decoder's grid the gate already leaves such voxels out, but a
@@ -195,10 +226,10 @@ def keep_other_organs(after: np.ndarray, before: np.ndarray, organ: int, rose: b
     organ's mask loses becomes background, not a neighbour's that was also above 0.5 there: every channel still above
     0.5 is held at 0.5 (the blind edit does the same to its masks). The organ loses the same voxels as without this.
     `rose`, `fell`: whether to look where the organ's probability rose, fell (each a pass over the window: on a 512²
-    study about 0.04 s per channel read)."""
+    study about 0.04 s per channel read). Returns whether another organ's values were changed (held at 0.5)."""
     moved = _where_voxels_may_change_hands(after, before, organ, rose, fell)
     if not moved.any():
-        return
+        return False
     was, now = _owner(before, moved), _owner(after, moved)
     taken = (was != organ) & (was >= 0) & (now != was)
     given_up = (was == organ) & (now != organ)
@@ -206,11 +237,15 @@ def keep_other_organs(after: np.ndarray, before: np.ndarray, organ: int, rose: b
     values = organ_values[moved]
     values[taken] = before[:, organ][moved][taken]
     organ_values[moved] = values
+    held_others = False
     for channel in range(after.shape[1]):
         channel_values = after[:, channel]  # a view
         values = channel_values[moved]
-        values[given_up & (values > 0.5)] = 0.5
+        held = given_up & (values > 0.5)
+        values[held] = 0.5
         channel_values[moved] = values
+        held_others |= channel != organ and bool(held.any())
+    return held_others
 
 
 def _where_voxels_may_change_hands(

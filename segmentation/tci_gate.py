@@ -10,6 +10,7 @@ from scipy.ndimage import distance_transform_edt, gaussian_filter
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention
+from causal_sam_llm.segmentation.slice_threads import per_slice
 
 MAX_REACH_MM = 30.0  # how far strength 1.0 moves a boundary on average
 # Where a grow or shrink may act in-plane: within GATE_BAND × the commanded reach of the boundary. The strength fixes
@@ -102,12 +103,12 @@ def _boundary_band(intervention: Intervention, mask: np.ndarray, spacing_mm) -> 
 
 def _distance_outside(mask: np.ndarray, pixel_mm) -> np.ndarray:
     """Per slice, each voxel's in-plane distance (mm) to the organ; far (1e6) on slices without it."""
-    return np.stack([distance_transform_edt(~m, sampling=pixel_mm) if m.any() else np.full(m.shape, 1e6) for m in mask])
+    return per_slice(lambda m: distance_transform_edt(~m, sampling=pixel_mm) if m.any() else 1e6, mask, np.float64)
 
 
 def _distance_inside(mask: np.ndarray, pixel_mm) -> np.ndarray:
     """Per slice, each organ voxel's in-plane distance (mm) to the outside; 0 elsewhere."""
-    return np.stack([distance_transform_edt(m, sampling=pixel_mm) if m.any() else np.zeros(m.shape) for m in mask])
+    return per_slice(lambda m: distance_transform_edt(m, sampling=pixel_mm) if m.any() else 0.0, mask, np.float64)
 
 
 def _with_empty_slices_filled(mask: np.ndarray, first: int, last: int) -> np.ndarray:
@@ -145,5 +146,5 @@ def gate_about(intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[f
     side = _in_plane_side(intervention.region, reference)[first : last + 1]
     band = _boundary_band(intervention, reference[first : last + 1], spacing_mm).astype(np.float32)
     gate = np.zeros(mask.shape, np.float32)
-    gate[first : last + 1] = gaussian_filter(band * side, sigma=(0, 1.0, 1.0))
+    gate[first : last + 1] = per_slice(lambda plane: gaussian_filter(plane, sigma=1.0), band * side, np.float32)
     return np.clip(gate, 0, 1)

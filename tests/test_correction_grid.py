@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from causal_sam_llm.segmentation import tci_apply
-from causal_sam_llm.segmentation.correction_grid import change_on_source, pooled, pooling_factor
+from causal_sam_llm.segmentation.correction_grid import change_on_source, pooled, pooled_image, pooling_factor
 from causal_sam_llm.segmentation.decoded_volume import organ_probabilities
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
@@ -76,6 +76,14 @@ def test_a_512_study_is_corrected_on_pooled_planes_as_at_source_resolution(fine_
     command = Intervention(organ="liver", action=action, region=region, strength=0.5)
     inputs = (decoded, probabilities, command, case.label_set, spacing, image)
     on_pooled = tci_apply.apply_learned(bench.segmenter, bench.generator, *inputs)
+    # as the tool corrects: the image pooled once for every correction, and the box the change lies in said
+    evidence = tci_apply.Evidence(bench.segmenter, bench.generator, case.label_set)
+    kept_image = pooled_image(image, decoded.letterbox)
+    by_tool, within = tci_apply.correct(evidence, decoded, probabilities, command, spacing, image, kept_image)
+    np.testing.assert_array_equal(by_tool, on_pooled)
+    outside = np.ones(by_tool.shape, bool)
+    outside[within] = False
+    assert outside.any() and np.array_equal(by_tool[outside], probabilities[outside])
     monkeypatch.setattr(tci_apply, "pooling_factor", lambda _letterbox: 1)
     at_source = tci_apply.apply_learned(bench.segmenter, bench.generator, *inputs)
 

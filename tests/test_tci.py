@@ -415,7 +415,7 @@ def test_a_correction_changes_no_other_organs_mask():
     before[0, :, 0, 8] = [0.3, 0.1, 0.0, 0.0]  # background: a grow may take it
     after = before.copy()
     after[0, 0, 0, [0, 1, 2, 3, 5, 6, 7, 8]] = [0.2, 0.3, 0.1, 0.4, 0.6, 0.8, 0.9, 0.7]
-    keep_other_organs(after, before, organ=0)
+    assert keep_other_organs(after, before, organ=0)  # it says that another organ's values were held at 0.5
     masks_before = masks_from_probabilities(before, label_set, classes)
     masks_after = masks_from_probabilities(after, label_set, classes)
     np.testing.assert_array_equal(masks_after[:, 1:], masks_before[:, 1:])  # no other organ's mask changed
@@ -425,3 +425,8 @@ def test_a_correction_changes_no_other_organs_mask():
     np.testing.assert_array_equal(after[0, :, 0, 5], np.float32([0.5, 0.5, 0.0, 0.0]))  # the organ too
     assert after[0, 3, 0, 3] == 0.5 and after[0, 0, 0, 7] == before[0, 0, 0, 7] and after[0, 0, 0, 8] == np.float32(0.7)
     np.testing.assert_array_equal(after[0, 1:, 0, [1, 2, 4, 6, 7, 8]], before[0, 1:, 0, [1, 2, 4, 6, 7, 8]])
+    alone = before[..., [2, 8]].copy()  # where no other organ is above 0.5, only the liver's values change
+    shrunk = alone.copy()
+    shrunk[0, 0] = [[0.1, 0.2]]
+    assert not keep_other_organs(shrunk, alone, organ=0)
+    np.testing.assert_array_equal(shrunk[:, 1:], alone[:, 1:])

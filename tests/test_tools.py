@@ -191,16 +191,16 @@ def test_a_correction_waits_only_for_its_own_organs_box_evidence(home_benchmark,
     from causal_sam_llm.tools import intervene_decoder
 
     batches: list[int] = []
-    real_decode, real_apply = box_evidence.decode_boxes, intervene_decoder.apply_learned
+    real_decode, real_correct = box_evidence.decode_boxes, intervene_decoder.correct
     monkeypatch.setattr(box_evidence, "decode_boxes", lambda b, e, p: batches.append(len(e)) or real_decode(b, e, p))
     at_correction: list[tuple[int, dict[int, int]]] = []
 
     def watched(*args, **kwargs):
         kept = {organ: len(planes) for organ, planes in session.decoded.box_logits.items()}
         at_correction.append((len(batches), kept))
-        return real_apply(*args, **kwargs)
+        return real_correct(*args, **kwargs)
 
-    monkeypatch.setattr(intervene_decoder, "apply_learned", watched)
+    monkeypatch.setattr(intervene_decoder, "correct", watched)
     session = Workbench.create(tmp_path / "own")
     run_tool(session, "load_study", {"study": CASE})
     run_tool(session, "segment", {"organ": "all"})

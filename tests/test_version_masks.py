@@ -7,6 +7,7 @@ import pytest
 from causal_sam_llm.datasets.label_maps import label_set
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.tools.mask_history import MaskHistory
+from causal_sam_llm.tools.mask_patch import changed_box
 from causal_sam_llm.tools.registry import run_tool
 from causal_sam_llm.tools.version_masks import kept_change, masks_after_change
 from causal_sam_llm.tools.workbench import Workbench
@@ -42,6 +43,24 @@ def test_a_change_that_rounding_to_the_kept_precision_erases_is_no_change():
     assert child[0, 0, 1, 1] == np.float32(np.float16(0.6))  # rounded in place as the version will hold it
 
 
+def test_the_changed_box_found_inside_a_known_box_is_the_one_found_over_the_whole_array():
+    rng = np.random.default_rng(3)
+    parent = rng.random((6, 4, 20, 24), dtype=np.float32)
+    child = parent.copy()
+    child[2:4, 1, 5:12, 8:20] += 1
+    child[2:4, 1, 11] = parent[2:4, 1, 11]  # the box is found from the changes, not from where they were written
+    known = (slice(1, 5), slice(None), slice(3, 15), slice(6, 22))
+    assert (
+        changed_box(parent, child, known)
+        == changed_box(parent, child)
+        == (slice(2, 4), slice(1, 2), slice(5, 11), slice(8, 20))
+    )
+    assert changed_box(parent, child, (slice(1, 5), slice(1, 2), slice(3, 15), slice(6, 22))) == changed_box(
+        parent, child
+    )
+    assert changed_box(parent, parent.copy(), known) is None
+
+
 def test_after_corrections_the_kept_masks_are_those_of_the_version_read_back(home_benchmark, tmp_path):
     bench = Workbench.create(tmp_path / "session")
     run_tool(bench, "load_study", {"study": "benchmark:mr_t2-0001"})
@@ -51,8 +70,13 @@ def test_after_corrections_the_kept_masks_are_those_of_the_version_read_back(hom
         {"organ": "spleen", "action": "shrink", "region": "whole", "strength": 0.3},
         {"organ": "left_kidney", "action": "smooth", "region": "whole", "strength": 0.5},
     ]
+    voxel_ml = np.prod(bench.require_case().axial_spacing_mm()) / 1000
     for command in commands:
         run_tool(bench, "intervene_decoder", command)
         case = bench.require_case()
         read_back = MaskHistory(bench.history.folder).probabilities()  # from the files, as after a restart
-        np.testing.assert_array_equal(bench.masks(), masks_from_probabilities(read_back, case.label_set, bench.classes))
+        masks = masks_from_probabilities(read_back, case.label_set, bench.classes)
+        np.testing.assert_array_equal(bench.masks(), masks)
+        # the volumes, counted in the changed box only, are those of the whole version's masks
+        volumes = {name: float(masks[:, i].sum() * voxel_ml) for i, name in enumerate(bench.classes)}
+        assert bench.organ_volumes_ml() == volumes

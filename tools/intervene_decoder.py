@@ -7,7 +7,8 @@ import time
 import numpy as np
 
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
-from causal_sam_llm.segmentation.tci_apply import apply_learned
+from causal_sam_llm.segmentation.tci_apply import Evidence, correct
+from causal_sam_llm.tools.mask_patch import Box
 from causal_sam_llm.tools.organ_extent import (
     held_slices,
     holds_none_of,
@@ -38,23 +39,18 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     start = time.perf_counter()
     parent = history.probabilities()
     with bench.foreground():  # the pass goes on with the other organs afterwards
-        updated = apply_learned(
-            bench.segmenter,
-            bench.generator,
-            bench.decoded,
-            parent,
-            intervention,
-            case.label_set,
-            case.axial_spacing_mm(),
-            bench.axial_image(),
+        evidence = Evidence(bench.segmenter, bench.generator, case.label_set)
+        image, pooled_image = bench.axial_image(), bench.pooled_axial_image()
+        updated, within = correct(
+            evidence, bench.decoded, parent, intervention, case.axial_spacing_mm(), image, pooled_image
         )
     elapsed = 1000 * (time.perf_counter() - start)
-    change = kept_change(parent, updated, masks_before, case.label_set, bench.classes)
+    change = kept_change(parent, updated, masks_before, case.label_set, bench.classes, within)
     if change is None:  # no voxel crossed an edge: not kept, so that an 'undo' undoes what the clinician saw
         reason = no_change_reason(intervention, masks_before[:, index], bench)
         raise ValueError(f"nothing changed, so no version was kept: {reason}.")
     version = history.add(updated, correction_note(intervention), edited=(intervention.organ,), changed=change.box)
-    bench.keep_masks(change.masks)
+    bench.keep_masks(change.masks, change.box)
     volumes_after = bench.organ_volumes_ml()
     edited = edited_organs(volumes_before, volumes_after, intervention.organ)
     if edited != [intervention.organ]:  # a nested region grown past its enclosing regions grew them too
@@ -69,7 +65,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         + span_change_note(masks_before[:, index], bench.masks()[:, index])
         + empty_slices_note(intervention, masks_before[:, index])
         + also_changed(volumes_before, volumes_after, intervention.organ)
-        + second_opinion_note(bench, masks_before, version.parent, intervention.organ)
+        + second_opinion_note(bench, masks_before, version.parent, intervention.organ, change.box)
         + waiting_note(waited, failure),
         data={
             "intervention": intervention.model_dump(mode="json"),
@@ -146,17 +142,21 @@ def edited_organs(before: dict[str, float], after: dict[str, float], organ: str)
     return [name for name in before if name == organ or after[name] != before[name]]
 
 
-def second_opinion_note(bench: Workbench, masks_before: np.ndarray, parent: int | None, organ: str) -> str:
+def second_opinion_note(
+    bench: Workbench, masks_before: np.ndarray, parent: int | None, organ: str, changed: Box | None = None
+) -> str:
     """Where the organ's mask lost voxels that another organ was also above 0.5 on (the next most likely), they were
     left as background (tci_apply.keep_other_organs); said, so that the model's second opinion is not dropped
-    silently: the clinician may give them to that organ."""
+    silently: the clinician may give them to that organ. `changed`: the box the version's values changed in (only
+    there can the organ have lost voxels)."""
     history, index = bench.require_history(), bench.classes.index(organ)
-    lost = np.nonzero(masks_before[:, index] & ~bench.masks()[:, index])
+    region = (slice(None),) * 3 if changed is None else (changed[0], *changed[2:])
+    lost = np.nonzero(masks_before[:, index][region] & ~bench.masks()[:, index][region])
     if parent is None or lost[0].size == 0:
         return ""
     was, now = history.probabilities(parent), history.probabilities()
     voxel_ml = math.prod(bench.require_case().axial_spacing_mm()) / 1000.0
-    z, rows, cols = lost
+    z, rows, cols = (where + (span.start or 0) for where, span in zip(lost, region, strict=True))
     seconds = []
     for other, name in enumerate(bench.classes):
         if other == index:

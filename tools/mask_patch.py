@@ -10,8 +10,12 @@ import numpy as np
 Box = tuple[slice, ...]
 
 
-def changed_box(parent: np.ndarray, child: np.ndarray) -> Box | None:
-    """The smallest box outside which `child` equals `parent` exactly; None when nothing changed."""
+def changed_box(parent: np.ndarray, child: np.ndarray, within: Box | None = None) -> Box | None:
+    """The smallest box outside which `child` equals `parent` exactly; None when nothing changed. `within`: a box the
+    caller knows every change lies in (only it is compared: a correction's window, not a 420 MB volume)."""
+    if within is not None:
+        inner = changed_box(parent[within], child[within])
+        return None if inner is None else _shifted(inner, within, parent.shape)
     changed = parent != child
     spans = []
     for axis in range(changed.ndim):
@@ -22,6 +26,13 @@ def changed_box(parent: np.ndarray, child: np.ndarray) -> Box | None:
         spans.append(slice(int(hit[0]), int(hit[-1]) + 1))
         changed = changed[(slice(None),) * axis + (spans[-1],)]  # later axes only look inside the box so far
     return tuple(spans)
+
+
+def _shifted(inner: Box, outer: Box, shape: tuple[int, ...]) -> Box:
+    """A box found inside `outer`'s part of an array, placed on the whole array."""
+    starts = [span.indices(size)[0] for span, size in zip(outer, shape, strict=False)]
+    starts += [0] * (len(inner) - len(starts))
+    return tuple(slice(start + span.start, start + span.stop) for start, span in zip(starts, inner, strict=True))
 
 
 def patch_bytes(box: Box | None, values: np.ndarray) -> bytes:

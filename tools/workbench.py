@@ -22,6 +22,7 @@ from causal_sam_llm.errors import CausalSamError
 from causal_sam_llm.paths import claim_folder, embedding_cache_dir, numbered
 from causal_sam_llm.segmentation.box_prefetch import BackgroundBoxEvidence
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter, shipped_checkpoint
+from causal_sam_llm.segmentation.correction_grid import pooled_image
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
@@ -31,7 +32,9 @@ from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.mask_history import MaskHistory, write_atomically
+from causal_sam_llm.tools.mask_patch import Box
 from causal_sam_llm.tools.session_lock import hold_session
+from causal_sam_llm.tools.version_masks import CurrentMasks, voxels_after_change, voxels_per_organ
 
 
 class NoStudyError(CausalSamError, LookupError):
@@ -65,8 +68,9 @@ class Workbench:
     timings_ms: dict[str, float] = field(default_factory=dict)
     _reference: np.ndarray | None = field(default=None, repr=False)
     _axial_image: np.ndarray | None = field(default=None, repr=False)
+    _pooled_image: np.ndarray | None = field(default=None, repr=False)
     _box_pass: BackgroundBoxEvidence | None = field(default=None, repr=False)
-    _masks: tuple[MaskHistory, int, np.ndarray] | None = field(default=None, repr=False)  # the current version's
+    _masks: CurrentMasks | None = field(default=None, repr=False)  # the current version's
     box_evidence_failure: str | None = None  # why the last background box evidence pass failed, if it did
 
     @classmethod
@@ -152,6 +156,9 @@ class Workbench:
         study_folder = self.folder / masks_folder if masks_folder else self._new_masks_folder()
         self.case, self.decoded, self.history = case, decoded, MaskHistory(study_folder)
         self._reference, self._axial_image = None, axial_image
+        self._pooled_image = pooled_image(axial_image, decoded.letterbox)
+        if self._pooled_image is not None:
+            self._pooled_image.flags.writeable = False
         self.study_spec = {
             "study": study,
             "labels": labels,
@@ -172,20 +179,29 @@ class Workbench:
     def masks(self) -> np.ndarray:
         """(Z, C, rows, cols) bool masks of the current version, axial; read-only, computed once per version (a
         correction's reply, the chat's every redraw and the measures all ask for them)."""
+        return self._current_masks().masks
+
+    def _current_masks(self) -> CurrentMasks:
         case, history = self.require_case(), self.require_history()
         kept = self._masks
-        if kept is None or kept[0] is not history or kept[1] != history.current:  # another study, or version
+        if kept is None or kept.history is not history or kept.version != history.current:  # another study/version
             masks = masks_from_probabilities(history.probabilities(), case.label_set, self.classes)
             masks.flags.writeable = False
-            kept = self._masks = (history, history.current, masks)
-        return kept[2]
+            kept = self._masks = CurrentMasks(history, history.current, masks)
+        return kept
 
-    def keep_masks(self, masks: np.ndarray) -> None:
+    def keep_masks(self, masks: np.ndarray, changed: Box | None = None) -> None:
         """The current version's masks when a tool has decided them already (a correction, only where it changed
-        values: tools/version_masks.py), so that `masks` need not decide them again."""
+        values: tools/version_masks.py), so that `masks` need not decide them again. `changed`: the box outside
+        which they equal the parent version's (every organ's masks in its slices, rows and columns): the organs'
+        voxel counts are then updated from that box alone."""
         history = self.require_history()
+        parent, voxels = self._masks, None
+        is_parent = parent is not None and parent.history is history
+        if changed is not None and is_parent and parent.version == history.versions[history.current].parent:
+            voxels = voxels_after_change(parent, masks, changed)
         masks.flags.writeable = False
-        self._masks = (history, history.current, masks)
+        self._masks = CurrentMasks(history, history.current, masks, voxels)
 
     def axial_image(self) -> np.ndarray:
         """The study's (slices, rows, cols) axial image, reoriented once when the study was loaded (its embedding
@@ -194,6 +210,12 @@ class Workbench:
         self.require_case()
         assert self._axial_image is not None  # set with the case
         return self._axial_image
+
+    def pooled_axial_image(self) -> np.ndarray | None:
+        """The axial image pooled as corrections of a study finer than the decoder's grid need it
+        (correction_grid.py), once per study; None for a study on the decoder's grid or coarser."""
+        self.require_case()
+        return self._pooled_image
 
     def reference(self) -> np.ndarray | None:
         """The study's reference masks (Z, C, rows, cols), built once per study; None without labels."""
@@ -251,10 +273,13 @@ class Workbench:
         return time.perf_counter() - start
 
     def organ_volumes_ml(self) -> dict[str, float]:
-        spacing = self.require_case().axial_spacing_mm()
-        voxel_ml = math.prod(spacing) / 1000.0
-        masks = self.masks()
-        return {name: float(masks[:, i].sum() * voxel_ml) for i, name in enumerate(self.classes)}
+        """Each organ's volume in the current version, from voxel counts kept with its masks (counted once per
+        version, or updated from what a correction changed)."""
+        voxel_ml = math.prod(self.require_case().axial_spacing_mm()) / 1000.0
+        kept = self._current_masks()
+        if kept.voxels is None:
+            kept = self._masks = kept._replace(voxels=voxels_per_organ(kept.masks))
+        return {name: float(kept.voxels[i] * voxel_ml) for i, name in enumerate(self.classes)}
 
     def mean_scores(self) -> tuple[float, float]:
         """(mean Dice %, mean HD95 mm) of the current masks over the organs the reference has; NaN without one."""
