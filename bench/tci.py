@@ -9,6 +9,7 @@ import argparse
 import tempfile
 import time
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +19,19 @@ import torch.nn.functional as F
 from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.heap import keep_freed_memory
-from causal_sam_llm.segmentation import tci_apply
+from causal_sam_llm.segmentation import slice_threads, tci_apply
 from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.box_evidence import box_logits, keep_for_corrections, organ_boxes
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
-from causal_sam_llm.segmentation.correction_grid import pooling_factor
+from causal_sam_llm.segmentation.correction_grid import pooled_image, pooling_factor
 from causal_sam_llm.segmentation.correction_window import whole_volume
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.encoder_registry import default_device
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.tci_apply import apply_learned
-from causal_sam_llm.tools.mask_history import MaskHistory, npy_bytes, write_atomically
+from causal_sam_llm.segmentation.tci_apply import Evidence, apply_learned, correct
+from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory, npy_bytes, write_atomically
 
 COMMAND = "python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt"
 
@@ -86,8 +87,21 @@ def _other_organs_not_kept():
         tci_apply.keep_other_organs = keep
 
 
+@contextmanager
+def _on_one_core():
+    """Per-slice in-plane work (the gate's distance transforms and blur) on one core, as before it was shared across
+    the cores (segmentation/slice_threads.py), for its gain side by side."""
+    cores, slice_threads.cores = slice_threads.cores, lambda: 1
+    try:
+        yield
+    finally:
+        slice_threads.cores = cores
+
+
 def _setting(note: str):
     """The context a correction row of the bench is timed in, from its note."""
+    if "one core" in note:
+        return _on_one_core()
     if "whole volume" in note:
         return _over_the_whole_volume()
     if "not kept" in note:
@@ -98,24 +112,32 @@ def _setting(note: str):
 def _version_rows(probabilities: np.ndarray, correct) -> list[list[str]]:
     """Writing a correction's mask version as what changed from its parent (the shipped way, mask_patch.py) and in
     full (as before), side by side; each timed once on a fresh history holding the segmentation, the correction
-    (`correct`: probabilities → corrected ones) made on the version as kept, as the tool makes it."""
+    (`correct`: probabilities → corrected ones) made on the version as kept, as the tool makes it. Also the version
+    whose parent's chain is PATCH_CHAIN patches long (every ninth correction), written as what changed from the
+    full version the chain starts from; before, it was written in full (the second row's cost)."""
     rows = []
-    for way in ("patch", "full"):
+    for way in ("patch", "full", "deep"):
         with tempfile.TemporaryDirectory() as folder:
             history = MaskHistory(Path(folder))
             history.add(probabilities.copy(), "segment")
+            for _ in range(PATCH_CHAIN if way == "deep" else 0):  # a parent whose chain is as long as one may be
+                history.add(correct(history.probabilities()), "correction")
             child = correct(history.probabilities())
             start = time.perf_counter()
-            if way == "patch":
-                version = history.add(child, "correction")
-            else:  # the whole float16 array, as every version was stored before
+            if way == "full":  # the whole float16 array, as every version was stored before
                 version_file = Path(folder) / "full.npy"
                 write_atomically(version_file, npy_bytes(child.astype(np.float16)))
+            else:
+                version = history.add(child, "correction")
+                version_file = Path(folder) / version.file
             seconds = time.perf_counter() - start
-            size = (Path(folder) / version.file if way == "patch" else version_file).stat().st_size
-        shipped = " (shipped)" if way == "patch" else ", as before"
-        what = f"the correction's mask version written, {way}{shipped}: {size / 1e6:.1f} MB"
-        rows.append([what, f"{seconds:.2f} s", "—"])
+            size = version_file.stat().st_size
+        what = {
+            "patch": "the correction's mask version written, patch (shipped)",
+            "full": "the correction's mask version written, full, as before",
+            "deep": f"the same after {PATCH_CHAIN} patches (one from the full version; in full before)",
+        }[way]
+        rows.append([f"{what}: {size / 1e6:.1f} MB", f"{seconds:.2f} s", "—"])
     return rows
 
 
@@ -204,13 +226,11 @@ def _box_batch_rows(segmenter, decoded, masks, spacing, device) -> list[list[str
     return rows
 
 
-def _first_correction_row(
-    segmenter, generator, decoded, probabilities, case, spacing, image, resegment, device
-) -> list[str]:
+def _first_correction_row(evidence, decoded, probabilities, spacing, images, resegment, device) -> list[str]:
     """The liver's first correction, a single call, once the background pass has ended: its box evidence is kept."""
     command = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
     start = _clock(device)
-    apply_learned(segmenter, generator, decoded, probabilities, command, case.label_set, spacing, image)
+    correct(evidence, decoded, probabilities, command, spacing, *images)
     seconds = _clock(device) - start
     return [
         "first correction of an organ (liver, expand whole; a single call after the background pass)",
@@ -255,19 +275,24 @@ def main(argv: list[str] | None = None) -> None:
     masks = masks_from_probabilities(probabilities, case.label_set, segmenter.classes)  # as segmented
     rows.append(_box_evidence_row(segmenter, decoded, masks, spacing, device))
     rows.extend(_box_batch_rows(segmenter, decoded, masks, spacing, device))
-    rows.append(
-        _first_correction_row(segmenter, generator, decoded, probabilities, case, spacing, image, resegment, device)
-    )
+    # as the tool corrects: a study finer than the decoder's grid has its image pooled once (Workbench.load)
+    images = (image, pooled_image(image, decoded.letterbox))
+    evidence = Evidence(segmenter, generator, case.label_set)
+    rows.append(_first_correction_row(evidence, decoded, probabilities, spacing, images, resegment, device))
     # a shrink also measures the band outside the organ (intensity evidence); the last row leaves the kept box
     # evidence out (`eval-tci --box-weight 0`), to show what adding it costs a correction once it is kept
     # a smooth has no amount to solve: its band re-decided from the same evidence (tci_apply)
     # the liver's grow and shrink also without keeping the other organs' masks, for what keeping them costs
     # the same grow computed over the whole volume, as before the correction window, for the window's gain; on a study
     # finer than the decoder's grid, the liver's grow also on the source's own pixels, for the pooled grid's gain
+    # the grow also with its in-plane work on one core, as before slice_threads.py, and on a finer study with the
+    # image pooled again by each correction, as before the workbench kept it pooled
     finer = pooling_factor(decoded.letterbox) > 1
     corrections = (
         ("liver", "expand", 1.0, ""),
+        ("liver", "expand", 1.0, ", in-plane work on one core, as before"),
         *((("liver", "expand", 1.0, ", at source resolution as before"),) if finer else ()),
+        *((("liver", "expand", 1.0, ", image pooled by each correction, as before"),) if finer else ()),
         ("liver", "shrink", 1.0, ""),
         ("liver", "expand", 1.0, ", other organs' masks not kept, as before"),
         ("liver", "shrink", 1.0, ", other organs' masks not kept, as before"),
@@ -279,11 +304,10 @@ def main(argv: list[str] | None = None) -> None:
     for organ, action, box_weight, note in corrections:
         command = Intervention(organ=organ, action=action, region="whole", strength=0.5)
         with _setting(note):
+            weighed = replace(evidence, box_weight=box_weight)
+            kept = (image, None) if "pooled by each" in note else images
             correction = _timed(
-                lambda c=command, w=box_weight: apply_learned(
-                    segmenter, generator, decoded, probabilities, c, case.label_set, spacing, image, box_weight=w
-                ),
-                device,
+                lambda c=command, e=weighed, i=kept: correct(e, decoded, probabilities, c, spacing, *i), device
             )
         rows.append(
             [

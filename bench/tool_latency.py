@@ -6,7 +6,7 @@ setting runs in its own fresh process (an allocator setting holds for a whole pr
 process loads the study, segments it, waits for the box evidence and gives the liver corrections alternately grown
 and shrunk.
 
-    python -m causal_sam_llm.bench.tool_latency [--rounds 2] [--corrections 8]"""
+    python -m causal_sam_llm.bench.tool_latency [--rounds 2] [--corrections 10]"""
 
 import argparse
 import json
@@ -101,6 +101,7 @@ def _row(setting: str, runs: list[dict]) -> list[str]:
         f"{seconds([run['segment_s'] for run in runs])} s",
         f"{seconds(first_tool)} s ({seconds(first_decode)} s)",
         f"{seconds(later_tool)} s ({seconds(later_decode)} s)",
+        f"{seconds([max(run['tool_s'][1:]) for run in runs])} s",
         " / ".join(f"{run['peak_rss_gib']:.2f}" for run in runs),
     ]
 
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--slices", type=int, default=100)
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--corrections", type=int, default=8)
+    parser.add_argument("--corrections", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--worker", choices=SETTINGS, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=Path("bench/results/tool_latency.md"))
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "segment all",
         "first correction: tool (re-decode)",
         "median of the later ones",
+        "slowest of the later ones",
         "peak RSS GiB",
     ]
     body = (
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.corrections} corrections per process (strength 0.3, grown and shrunk in turn), {args.rounds} "
         "processes per setting, alternating; each figure is one process's, in the order run. Tool: the "
         "`intervene_decoder` call end to end; re-decode: the correction itself, as its reply says. Segment all: the "
-        "`segment` call, the decoder over every slice.\n\n"
+        "`segment` call, the decoder over every slice. From 9 corrections on, the slowest includes the ninth, the "
+        "first whose parent lies a whole patch chain deep (tools/mask_history.py).\n\n"
         + markdown_table(header, [_row(setting, runs[setting]) for setting in SETTINGS])
     )
     write_section(args.out, f"The correction tool end to end at {args.size}²", COMMAND, body)

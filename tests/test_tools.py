@@ -3,6 +3,7 @@ kept, undo/redo exact, corrections from cached features only, bad calls rejected
 only inside the session folder, and a resumed workbench where it was."""
 
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from causal_sam_llm.tools.intervene_decoder import (
     span_change_note,
 )
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory
+from causal_sam_llm.tools.mask_patch import patch_box
 from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, slices_said, span_text
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
 from causal_sam_llm.tools.session_lock import SessionInUseError
@@ -286,28 +288,43 @@ def test_undo_and_redo_take_several_steps_all_or_nothing_and_any_version_can_be_
 
 
 def test_versions_kept_as_patches_read_back_exactly_after_a_restart(tmp_path):
-    """A version after the first is stored as what changed from its parent; reopened with nothing in memory, every
-    version on every branch reads back as it was added (float16), and chains stay at most PATCH_CHAIN long."""
+    """A version after the first is stored as what changed from its parent, or, once its parent's chain is PATCH_CHAIN
+    long, from the full version the chain starts from (never in full again); reopened with nothing in memory, every
+    version on every branch reads back as it was added (float16), and chains stay at most PATCH_CHAIN long. A session
+    from before patch boxes were recorded carries on the same way."""
     rng = np.random.default_rng(0)
     history, added = MaskHistory(tmp_path), {}
     current = rng.random((6, 3, 20, 20), dtype=np.float32)
-    for step in range(2 * PATCH_CHAIN + 3):
+    for step in range(3 * PATCH_CHAIN + 3):
         if step == 5:
             history.undo(2)  # a branch: the next edit's parent is version 2
+        if step == 2 * PATCH_CHAIN:  # as a session from before: no box recorded, read from the patch files
+            index = json.loads((tmp_path / "history.json").read_text())
+            for saved in index["versions"]:
+                saved.pop("box")
+            (tmp_path / "history.json").write_text(json.dumps(index))
+            history = MaskHistory(tmp_path)
         if step > 0:  # each edit starts from the current version, as the tools' do
             current = history.probabilities().copy()
         if step > 0 and step != 7:  # step 7 changes nothing: an empty patch
-            current[step % 6, step % 3, 3:9, 4:11] = rng.random((6, 7))
+            row, col = 2 * (step % 6), 3 * (step % 4)  # boxes in different places, so that their union matters
+            current[step % 6, step % 3, row : row + 6, col : col + 7] = rng.random((6, 7))
         added[history.add(current, f"step {step}").number] = current.astype(np.float16)
     last = history.current  # in memory since it was added, not read back
     np.testing.assert_array_equal(history.probabilities(last), added[last].astype(np.float32))
     reopened = MaskHistory(tmp_path)
     for number, expected in added.items():
         np.testing.assert_array_equal(reopened.probabilities(number), expected.astype(np.float32))
-    patches = [v for v in history.versions if v.file.endswith(".patch.npz")]
-    assert len(patches) >= 2 * PATCH_CHAIN - 1 and max(history._chain_length(v.number) for v in patches) == PATCH_CHAIN
+    assert all(v.file.endswith(".patch.npz") for v in history.versions[1:])  # only the first in full
+    assert max(history._chain_length(v.number) for v in history.versions) == PATCH_CHAIN
+    rebased = [v for v in history.versions if v.base is not None]
+    assert len(rebased) >= 2 and all(history._chain_length(v.number) == 1 for v in rebased)
     full_size = (tmp_path / history.versions[0].file).stat().st_size
-    assert all((tmp_path / v.file).stat().st_size < full_size / 10 for v in patches)
+    recorded = [v for v in history.versions[1:] if v.box is not None]
+    assert len(recorded) > PATCH_CHAIN  # since the session's restart; before it, each box is read from its file:
+    assert all(patch_box(tmp_path / v.file) == tuple(slice(*span) for span in v.box) for v in recorded)
+    size = {v.number: (tmp_path / v.file).stat().st_size for v in history.versions[1:]}
+    assert all(size[v.number] < (full_size if v.base is not None else full_size / 10) for v in history.versions[1:])
     with pytest.raises(ValueError, match="read-only"):
         reopened.probabilities(3)[0, 0, 0, 0] = 1.0  # shared, never copied: a version cannot be changed by accident
 

@@ -35,12 +35,28 @@ def _shifted(inner: Box, outer: Box, shape: tuple[int, ...]) -> Box:
     return tuple(slice(start + span.start, start + span.stop) for start, span in zip(starts, inner, strict=True))
 
 
+def enclosing_box(boxes: list[Box]) -> Box | None:
+    """The smallest box holding every one of `boxes` (None when there are none)."""
+    if not boxes:
+        return None
+    return tuple(
+        slice(min(b[axis].start for b in boxes), max(b[axis].stop for b in boxes)) for axis in range(len(boxes[0]))
+    )
+
+
 def patch_bytes(box: Box | None, values: np.ndarray) -> bytes:
     """The .npz of a patch: the box's start and the float16 values inside it (an empty patch when `box` is None)."""
     start = np.array([s.start for s in box] if box is not None else [], np.int64)
     stream = io.BytesIO()
     np.savez(stream, start=start, values=values.astype(np.float16))
     return stream.getvalue()
+
+
+def patch_box(patch_file) -> Box | None:
+    """The box a patch file's values fill (None for an empty patch)."""
+    with np.load(patch_file) as patch:
+        start, shape = patch["start"], patch["values"].shape
+    return tuple(slice(int(a), int(a) + n) for a, n in zip(start, shape, strict=True)) if start.size else None
 
 
 def applied_patch(parent: np.ndarray, patch_file) -> np.ndarray:
