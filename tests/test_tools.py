@@ -323,6 +323,9 @@ def test_versions_kept_as_patches_read_back_exactly_after_a_restart(tmp_path):
     recorded = [v for v in history.versions[1:] if v.box is not None]
     assert len(recorded) > PATCH_CHAIN  # since the session's restart; before it, each box is read from its file:
     assert all(patch_box(tmp_path / v.file) == tuple(slice(*span) for span in v.box) for v in recorded)
+    for version in history.versions[1:]:  # a patch on its parent holds only the values that changed
+        with np.load(tmp_path / version.file) as patch:
+            assert ("changed" in patch) == (version.base is None and patch["start"].size > 0)
     size = {v.number: (tmp_path / v.file).stat().st_size for v in history.versions[1:]}
     assert all(size[v.number] < (full_size if v.base is not None else full_size / 10) for v in history.versions[1:])
     with pytest.raises(ValueError, match="read-only"):

@@ -111,9 +111,10 @@ class MaskHistory:
             probabilities[...] = stored
         else:
             box = changed or changed_box(self.probabilities(parent), probabilities)
+            on_parent = self.probabilities(parent)  # kept in memory: the current version
             if self._chain_length(parent) >= PATCH_CHAIN:
-                base, box = self._rebased(parent, box)
-            file = self._write_patch(number, probabilities, box)
+                (base, box), on_parent = self._rebased(parent, box), None  # that full version is not at hand
+            file = self._write_patch(number, probabilities, box, on_parent)
         self._keep(number, probabilities)  # what reading the file back would give, without reading it
         spans = None if box is None else tuple((span.start, span.stop) for span in box)
         version = MaskVersion(number, note, parent, file, tuple(edited), tuple(segmented), base, spans)
@@ -138,14 +139,16 @@ class MaskHistory:
             return tuple(slice(start, stop) for start, stop in version.box)
         return patch_box(self.folder / version.file)
 
-    def _write_patch(self, number: int, child: np.ndarray, box: Box | None) -> str:
+    def _write_patch(self, number: int, child: np.ndarray, box: Box | None, parent: np.ndarray | None = None) -> str:
         """Write `child`'s values inside `box` (float16-exact, as every kept version is; outside it `child` equals the
-        version the patch applies to), leave `child` as a reader will get it back, and return the file's name."""
+        version the patch applies to), leave `child` as a reader will get it back, and return the file's name. With
+        that version's values (`parent`), only those that differ from them are written (mask_patch.py)."""
         values = child[box].astype(np.float16) if box is not None else np.zeros(0, np.float16)
-        file = f"v{number:04d}{PATCH_SUFFIX}"
-        write_atomically(self.folder / file, patch_bytes(box, values))
         if box is not None:
             child[box] = values  # outside the box the child equals its parent exactly
+        changed = None if parent is None or box is None else parent[box] != child[box]
+        file = f"v{number:04d}{PATCH_SUFFIX}"
+        write_atomically(self.folder / file, patch_bytes(box, values, changed))
         return file
 
     def _chain_length(self, number: int) -> int:
