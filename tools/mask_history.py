@@ -5,8 +5,8 @@ produced it: the first in full (.npy), the others as what changed from their par
 since a correction changes one organ near its boundary. So that reading a version back never applies more than
 PATCH_CHAIN patches, a version whose parent lies that deep is written as what changed from the full version the chain
 starts from instead (its `base`: every value inside the boxes the chain's patches and its own change hold). Before,
-such a version was written in full: on a 512² study of 100 slices every ninth correction wrote 210 MB and took 4.6 s
-longer than the others (a throw-away run of the tool). Undo/redo only
+such a version was written in full: on a 512² study of 100 slices every ninth correction wrote 210 MB, 4.6 s of
+its 5.6 s (a throw-away run of the tool; 1.4 s now). Undo/redo only
 move a pointer; a new version after an undo drops nothing: the redo branch stays on disk and in `versions`, and
 `go_to(number)` returns to any version (undo/redo walk the current branch, any number of steps at once; the agent
 has all three)."""
