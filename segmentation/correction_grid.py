@@ -40,8 +40,10 @@ def pooled(planes: np.ndarray, factor: int) -> np.ndarray:
 
 
 def pooled_image(image: np.ndarray, letterbox: Letterbox) -> np.ndarray | None:
-    """The (Z, rows, cols) image on the grid its corrections are computed on; None when that is its own grid. Every
-    correction of a 512² study pooled its 100 MB image again (0.07 s of each): a caller keeps this instead."""
+    """The (Z, rows, cols) image on the grid its corrections are computed on; None when that is its own grid. A caller
+    correcting one study many times keeps this rather than have each correction pool the image's slices again (one
+    pass over 100 MB per correction at 512²: 0.926 vs 0.919 s in `bench.tci --size 512`, within that machine's
+    noise)."""
     factor = pooling_factor(letterbox)
     return None if factor == 1 else pooled(image, factor)
 
