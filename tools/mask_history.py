@@ -110,8 +110,8 @@ class MaskHistory:
             write_atomically(self.folder / file, npy_bytes(stored))
             probabilities[...] = stored
         else:
-            box = changed or changed_box(self.probabilities(parent), probabilities)
             on_parent = self.probabilities(parent)  # kept in memory: the current version
+            box = changed or changed_box(on_parent, probabilities)
             if self._chain_length(parent) >= PATCH_CHAIN:
                 (base, box), on_parent = self._rebased(parent, box), None  # that full version is not at hand
             file = self._write_patch(number, probabilities, box, on_parent)
