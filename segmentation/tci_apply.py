@@ -100,8 +100,9 @@ def correct(
         window, corrected = corrected_window(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
         window.of_channels(updated)[:, organ] = corrected
     else:
-        planes = (image, pooled_image)
-        window = _correct_on_pooled_grid(evidence, decoded, updated, intervention, organ, spacing_mm, *planes)
+        window = _correct_on_pooled_grid(
+            evidence, decoded, updated, intervention, organ, spacing_mm, image, pooled_image
+        )
     within: tuple[slice, ...] | None = (window.slices, slice(None), window.rows, window.cols)
     if label_set.kind == "exclusive":
         rose = intervention.action not in SHRINKING and factor > 1  # on the decoder's grid the gate left them out
