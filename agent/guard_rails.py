@@ -166,7 +166,7 @@ def ground_slices(call: ParsedCall, text: str, previous_call: ParsedCall | None)
     the text states in the words `stated_slices` reads is used where the model gave none. Measured reasons: "the left
     kidney is missing its lower pole" got the model's own slices [10, 10], the kidney's upper end; "from slice
     eighteen to thirty-one" got none (eleventh held-out set)."""
-    if call.tool not in ("intervene_decoder", "segment"):
+    if call.tool not in ("intervene_decoder", "segment", "measure"):
         return call
     slices = call.args.get("slices")
     if slices is None:

@@ -25,9 +25,10 @@ HISTORY_WORDS = r"\b(undo|redo|go back|revert|restore|return|show|back to|switch
 VERSIONS_QUESTION = re.compile(
     r"\b(which|what)\s+version\b|\bversions\b|\bhistory\b|\bwhat\s+(?:have|did)\s+(?:we|i|you)\s+(?:changed?|done|do)\b"
 )
-# "which slices is the liver on?", "how many slices does it span?", "where does the kidney end?"
+# "which slices is the liver on?", "which of slices 5-9 hold it?", "how many slices does it span?", "where does the
+# kidney end?"
 EXTENT_QUESTION = re.compile(
-    r"\b(which|what)\s+slices?\b|\bhow\s+many\s+slices\b|\bspans?\b|\bextent\b"
+    r"\b(which|what)\s+(?:of\s+(?:the\s+)?)?slices?\b|\bhow\s+many\s+slices\b|\bspans?\b|\bextent\b"
     r"|\bwhere\s+(?:does|do)\b.*\b(start|end|begin|stop)s?\b|\bhow\s+far\s+(?:up|down)\b"
 )
 
@@ -70,10 +71,12 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
         return ParsedCall(tool="describe_style", args={})
     if re.search(r"\b(dice|hd95|hausdorff|volume|how big|measure|size)\b", lower):
         metric = "dice" if "dice" in lower else "hd95" if ("hd95" in lower or "hausdorff" in lower) else "volume_ml"
-        return ParsedCall(tool="measure", args={"metric": metric, "organ": organs[0] if organs else "all"})
+        measure_args = {"metric": metric, "organ": organs[0] if organs else "all", "slices": stated_slices(lower)}
+        return ParsedCall(tool="measure", args=measure_args)
     action = _first(ACTION_WORDS, lower, None)
     if action is None and EXTENT_QUESTION.search(lower):
-        return ParsedCall(tool="measure", args={"metric": "extent", "organ": organs[0] if organs else "all"})
+        extent_args = {"metric": "extent", "organ": organs[0] if organs else "all", "slices": stated_slices(lower)}
+        return ParsedCall(tool="measure", args=extent_args)
     if action is None and re.search(r"\b(segment|seg)\b", lower):
         segment_args = {"organ": organs[0] if organs else "all", "slices": stated_slices(lower)}
         return ParsedCall(tool="segment", args=segment_args)

@@ -65,6 +65,7 @@ SUBSET = [
     "the spleen edge is jagged, tidy it up",
     "make it a bit bigger toward the feet",
     "hausdorff distance for the left kidney",
+    "what is the liver volume on slices 3 to 6?",
     "what kind of scan is this?",
     "go back, that was wrong",
     "save it as a dicom seg",
@@ -241,6 +242,9 @@ def test_steps_and_version_numbers_are_the_ones_the_text_states(text, model_call
         ("the liver spans too far toward the feet, trim it", "intervene_decoder", {"action": "shrink"}),
         ("how far down does the liver go", "measure", {"metric": "extent", "organ": "liver"}),
         ("seg liver sl 10-45", "segment", {"organ": "liver", "slices": [10, 45]}),
+        ("liver volume on slices 12 to 14?", "measure", {"metric": "volume_ml", "organ": "liver", "slices": [12, 14]}),
+        ("which of slices 5-9 hold the spleen", "measure", {"metric": "extent", "organ": "spleen", "slices": [5, 9]}),
+        ("what is the volume of the liver", "measure", {"metric": "volume_ml", "slices": None}),
         ("open study /data/ct/pt_0192.nii.gz", "load_study", {"study": "/data/ct/pt_0192.nii.gz"}),
     ],
 )
@@ -386,8 +390,8 @@ def test_organs_in_shorthand_are_named():
 def test_both_kidneys_are_measured_together_but_corrected_one_at_a_time():
     """Measuring "both kidneys" shows every organ's figure; a change to both is asked back, never made to one."""
     volume = screen("what is the volume of both kidneys?", ORGANS)
-    assert volume == ParsedCall(tool="measure", args={"metric": "volume_ml", "organ": "all"})
-    assert screen("dice of the kidneys", ORGANS).args == {"metric": "dice", "organ": "all"}
+    assert volume == ParsedCall(tool="measure", args={"metric": "volume_ml", "organ": "all", "slices": None})
+    assert screen("dice of the kidneys", ORGANS).args == {"metric": "dice", "organ": "all", "slices": None}
     for text in ("grow both kidneys a little", "the kidneys are too small", "segment the kidneys"):
         assert "one organ at a time" in screen(text, ORGANS).args["question"]
     assert "Which kidney" in screen("grow the kidney", ORGANS).args["question"]  # one kidney, side unsaid

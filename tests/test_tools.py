@@ -416,6 +416,31 @@ def test_measure_reports_dice_hd95_and_volumes_against_the_reference(bench):
     assert volume.data["volume_ml"]["spleen"] == pytest.approx(predicted.sum() * np.prod(spacing) / 1000, abs=0.05)
 
 
+def test_measure_on_named_slices_counts_only_those_slices(bench):
+    """ "The liver's volume on slices a to b" is the volume there, not the whole organ's; Dice, HD95 and the extent
+    likewise; a range outside the volume is refused saying what is allowed."""
+    masks, reference, spacing = bench.masks(), bench.reference(), bench.require_case().axial_spacing_mm()
+    liver = bench.classes.index("liver")
+    held = np.nonzero(masks[:, liver].any(axis=(1, 2)))[0]
+    first, last = int(held[0]), int(held[0] + len(held) // 2)  # the upper half of the liver: a part, not all of it
+    slab = slice(first, last + 1)
+    on = {"organ": "liver", "slices": [first, last]}
+    volume = run_tool(bench, "measure", {"metric": "volume_ml", **on})
+    expected = masks[slab, liver].sum() * np.prod(spacing) / 1000
+    whole = run_tool(bench, "measure", {"metric": "volume_ml", "organ": "liver"}).data["volume_ml"]["liver"]
+    assert volume.data["volume_ml"]["liver"] == pytest.approx(expected, abs=0.05) and expected < whole - 1
+    assert volume.message.startswith(f"Volumes on slices {first}–{last}: liver ")
+    dice = run_tool(bench, "measure", {"metric": "dice", **on})
+    predicted, wanted = masks[slab, liver], reference[slab, liver]
+    expected_dice = 200 * (predicted & wanted).sum() / (predicted.sum() + wanted.sum())
+    assert dice.data["liver"]["dice"] == pytest.approx(expected_dice, abs=0.05)
+    extent = run_tool(bench, "measure", {"metric": "extent", "organ": "liver", "slices": [first + 1, bench.depth - 1]})
+    assert extent.data["slices"]["liver"][0] == held[held > first][0]  # numbered as the volume's slices
+    assert extent.message.startswith(f"Of slices {first + 1}–{bench.depth - 1}: liver on ")
+    with pytest.raises(ValueError, match=f"allowed 0..{bench.depth - 1}"):
+        run_tool(bench, "measure", {"metric": "volume_ml", "organ": "liver", "slices": [3, bench.depth]})
+
+
 def test_describe_style_names_the_modality(bench):
     result = run_tool(bench, "describe_style", {})
     assert result.data["modality"] == "MR" and "MR" in result.message

@@ -1,21 +1,24 @@
 """Tool `measure`: organ volume in ml, the slices an organ lies on, or Dice (%) and HD95 (mm) against the loaded
-reference labels (MONAI)."""
+reference labels (MONAI) — of the whole volume or of the slices named ("the liver's volume on slices 12 to 14")."""
 
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from causal_sam_llm.segmentation.intervention import SliceRange
 from causal_sam_llm.segmentation.metrics import dice_hd95
 from causal_sam_llm.tools.organ_extent import occupied_slices, span_text
 from causal_sam_llm.tools.schemas import OrganName, ToolResult, organ_of_loaded_model
-from causal_sam_llm.tools.segment import organ_index
+from causal_sam_llm.tools.segment import check_slices, organ_index
 from causal_sam_llm.tools.volume_text import ml
 from causal_sam_llm.tools.workbench import Workbench
 
 DESCRIPTION = (
     "Measure the current masks: volume_ml; extent (the slices each organ lies on, e.g. 'which slices is the liver "
-    "on?', 'how many slices does it span?'); or dice / hd95 against the study's reference labels."
+    "on?', 'how many slices does it span?'); or dice / hd95 against the study's reference labels; optional slices: "
+    "measure only there."
 )
 
 
@@ -23,41 +26,61 @@ class MeasureArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metric: Literal["volume_ml", "extent", "dice", "hd95"] = "volume_ml"
     organ: OrganName | Literal["all"] = "all"
+    slices: SliceRange | None = Field(default=None, description="inclusive [first, last] axial slice indices")
 
     _organ_of_loaded_model = field_validator("organ", mode="before")(organ_of_loaded_model)
 
 
 def measure(bench: Workbench, args: MeasureArgs) -> ToolResult:
     names = bench.classes if args.organ == "all" else [bench.classes[organ_index(bench, args.organ)]]
+    first, last = check_slices(args.slices, bench.depth)  # a range outside the volume is refused before measuring
+    slab = slice(first, last + 1)
+    on = "" if args.slices is None else f" on slices {first}–{last}"
     if args.metric == "volume_ml":
-        volumes = bench.organ_volumes_ml()
+        volumes = bench.organ_volumes_ml() if args.slices is None else _volumes_on(bench, names, slab)
         values = {n: round(volumes[n], 1) for n in names}
         text = ", ".join(f"{n.replace('_', ' ')} {ml(v)}" for n, v in values.items())
-        return ToolResult(tool="measure", message=f"Volumes: {text}.", data={"volume_ml": values})
+        return ToolResult(tool="measure", message=f"Volumes{on}: {text}.", data={"volume_ml": values})
     if args.metric == "extent":
-        return _extent(bench, names)
+        return _extent(bench, names, first, last)
     reference = bench.reference()
     if reference is None:
         raise ValueError("this study has no reference labels, so Dice/HD95 cannot be measured; volumes can.")
-    masks, spacing = bench.masks(), bench.require_case().axial_spacing_mm()
+    masks, spacing = bench.masks()[slab], bench.require_case().axial_spacing_mm()
     scores = {}
     for name in names:
         index = bench.classes.index(name)
-        dice, hd95 = dice_hd95(masks[:, index], reference[:, index], spacing)
+        dice, hd95 = dice_hd95(masks[:, index], reference[slab, index], spacing)
         scores[name] = {"dice": _round(100 * dice), "hd95_mm": _round(hd95)}
     key, unit = ("dice", "%") if args.metric == "dice" else ("hd95_mm", " mm")
     text = ", ".join(f"{n.replace('_', ' ')} {s[key]}{unit}" for n, s in scores.items())
-    return ToolResult(tool="measure", message=f"{args.metric.upper()}: {text}.", data=scores)
+    return ToolResult(tool="measure", message=f"{args.metric.upper()}{on}: {text}.", data=scores)
 
 
-def _extent(bench: Workbench, names: list[str]) -> ToolResult:
-    """The slices each organ's current mask lies on, numbered as corrections name them."""
+def _volumes_on(bench: Workbench, names: list[str], slab: slice) -> dict[str, float]:
+    """Each named organ's volume (ml) on the slices of `slab` only."""
+    voxel_ml = math.prod(bench.require_case().axial_spacing_mm()) / 1000.0
+    masks = bench.masks()
+    return {name: float(np.count_nonzero(masks[slab, bench.classes.index(name)]) * voxel_ml) for name in names}
+
+
+def _extent(bench: Workbench, names: list[str], first: int, last: int) -> ToolResult:
+    """The slices each organ's current mask lies on, among slices `first`–`last`, numbered as corrections name them."""
     masks, slice_mm = bench.masks(), bench.require_case().axial_spacing_mm()[0]
-    organ_masks = {name: masks[:, bench.classes.index(name)] for name in names}
+    organ_masks = {name: _on_slices(masks[:, bench.classes.index(name)], first, last) for name in names}
     text = "; ".join(f"{name.replace('_', ' ')} on {span_text(mask, slice_mm)}" for name, mask in organ_masks.items())
     spans = {name: occupied_slices(mask) for name, mask in organ_masks.items()}
     data = {"slices": {name: None if span is None else list(span) for name, span in spans.items()}}
-    return ToolResult(tool="measure", message=f"Of slices 0–{bench.depth - 1}: {text}.", data=data)
+    return ToolResult(tool="measure", message=f"Of slices {first}–{last}: {text}.", data=data)
+
+
+def _on_slices(mask: np.ndarray, first: int, last: int) -> np.ndarray:
+    """A (Z, rows, cols) mask with nothing outside slices `first`–`last`: slice numbers stay the volume's."""
+    if first == 0 and last == len(mask) - 1:
+        return mask
+    kept = np.zeros_like(mask)
+    kept[first : last + 1] = mask[first : last + 1]
+    return kept
 
 
 def _round(value: float) -> float | None:
