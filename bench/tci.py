@@ -23,7 +23,7 @@ from causal_sam_llm.segmentation import slice_threads, tci_apply
 from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.box_evidence import box_logits, keep_for_corrections, organ_boxes
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
-from causal_sam_llm.segmentation.correction_grid import pooled_image, pooling_factor
+from causal_sam_llm.segmentation.correction_grid import pooled, pooled_image, pooling_factor
 from causal_sam_llm.segmentation.correction_window import whole_volume
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
@@ -227,7 +227,8 @@ def _box_batch_rows(segmenter, decoded, masks, spacing, device) -> list[list[str
 
 
 def _first_correction_row(evidence, decoded, probabilities, spacing, images, resegment, device) -> list[str]:
-    """The liver's first correction, a single call, once the background pass has ended: its box evidence is kept."""
+    """The liver's first correction, a single call, once the background pass has ended: its box evidence is kept (on
+    a finer study the segmentation's probabilities are not pooled yet: the first correction pools them)."""
     command = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
     start = _clock(device)
     correct(evidence, decoded, probabilities, command, spacing, *images)
@@ -275,10 +276,15 @@ def main(argv: list[str] | None = None) -> None:
     masks = masks_from_probabilities(probabilities, case.label_set, segmenter.classes)  # as segmented
     rows.append(_box_evidence_row(segmenter, decoded, masks, spacing, device))
     rows.extend(_box_batch_rows(segmenter, decoded, masks, spacing, device))
-    # as the tool corrects: a study finer than the decoder's grid has its image pooled once (Workbench.load)
-    images = (image, pooled_image(image, decoded.letterbox))
+    # as the tool corrects: a study finer than the decoder's grid has its image pooled once (Workbench.load) and each
+    # version's probabilities pooled where its correction changed them (tools/pooled_version.py), the segmentation's
+    # by the first correction
+    factor = pooling_factor(decoded.letterbox)
+    kept_image = pooled_image(image, decoded.letterbox)
+    images = (image, kept_image, pooled(probabilities, factor) if factor > 1 else None)
     evidence = Evidence(segmenter, generator, case.label_set)
-    rows.append(_first_correction_row(evidence, decoded, probabilities, spacing, images, resegment, device))
+    first = (image, kept_image, None)
+    rows.append(_first_correction_row(evidence, decoded, probabilities, spacing, first, resegment, device))
     # a shrink also measures the band outside the organ (intensity evidence); the last row leaves the kept box
     # evidence out (`eval-tci --box-weight 0`), to show what adding it costs a correction once it is kept
     # a smooth has no amount to solve: its band re-decided from the same evidence (tci_apply)
@@ -286,13 +292,14 @@ def main(argv: list[str] | None = None) -> None:
     # the same grow computed over the whole volume, as before the correction window, for the window's gain; on a study
     # finer than the decoder's grid, the liver's grow also on the source's own pixels, for the pooled grid's gain
     # the grow also with its in-plane work on one core, as before slice_threads.py, and on a finer study with the
-    # image pooled again by each correction, as before the workbench kept it pooled
-    finer = pooling_factor(decoded.letterbox) > 1
+    # image, and the version, pooled again by each correction, as before the workbench kept them pooled
+    finer = factor > 1
     corrections = (
         ("liver", "expand", 1.0, ""),
         ("liver", "expand", 1.0, ", in-plane work on one core, as before"),
         *((("liver", "expand", 1.0, ", at source resolution as before"),) if finer else ()),
         *((("liver", "expand", 1.0, ", image pooled by each correction, as before"),) if finer else ()),
+        *((("liver", "expand", 1.0, ", version pooled by each correction, as before"),) if finer else ()),
         ("liver", "shrink", 1.0, ""),
         ("liver", "expand", 1.0, ", other organs' masks not kept, as before"),
         ("liver", "shrink", 1.0, ", other organs' masks not kept, as before"),
@@ -305,7 +312,11 @@ def main(argv: list[str] | None = None) -> None:
         command = Intervention(organ=organ, action=action, region="whole", strength=0.5)
         with _setting(note):
             weighed = replace(evidence, box_weight=box_weight)
-            kept = (image, None) if "pooled by each" in note else images
+            kept = images
+            if "image pooled by each" in note:
+                kept = (image, None, images[2])
+            elif "version pooled by each" in note:
+                kept = (image, kept_image, None)
             correction = _timed(
                 lambda c=command, e=weighed, i=kept: correct(e, decoded, probabilities, c, spacing, *i), device
             )

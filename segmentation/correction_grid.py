@@ -39,6 +39,26 @@ def pooled(planes: np.ndarray, factor: int) -> np.ndarray:
     return means.reshape(*planes.shape[:-2], *means.shape[-2:]).numpy()
 
 
+def pool_again_within(pooled_planes: np.ndarray, planes: np.ndarray, box: tuple[slice, ...], factor: int) -> None:
+    """`pooled_planes` (`pooled(planes, factor)` before `planes` changed) brought up to date in place, where `planes`
+    (Z, C, rows, cols) changed only inside `box` (slices, channels, rows, cols): only the blocks the box touches are
+    pooled again, each from the same pixels as a whole pass would (so to the bit the same means)."""
+    slices, channels, rows, cols = box
+    row_blocks = _blocks_over(rows, planes.shape[-2], factor)
+    col_blocks = _blocks_over(cols, planes.shape[-1], factor)
+    fine_rows = slice(row_blocks.start * factor, row_blocks.stop * factor)
+    fine_cols = slice(col_blocks.start * factor, col_blocks.stop * factor)
+    pooled_planes[slices, channels, row_blocks, col_blocks] = pooled(
+        planes[slices, channels, fine_rows, fine_cols], factor
+    )
+
+
+def _blocks_over(span: slice, length: int, factor: int) -> slice:
+    """The pooled pixels whose blocks hold any of the source pixels `span` of a side `length` long."""
+    start, stop, _step = span.indices(length)
+    return slice(start // factor, -(-stop // factor))
+
+
 def pooled_image(image: np.ndarray, letterbox: Letterbox) -> np.ndarray | None:
     """The (Z, rows, cols) image on the grid its corrections are computed on; None when that is its own grid. A caller
     correcting one study many times keeps this rather than have each correction pool the image's slices again (one

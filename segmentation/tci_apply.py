@@ -73,6 +73,13 @@ def apply_learned(
     return correct(evidence, decoded, probabilities, intervention, spacing_mm, image).probabilities
 
 
+class PooledPlanes(NamedTuple):
+    """What a caller keeps pooled for a study finer than the decoder's grid (None: pooled by the correction)."""
+
+    image: np.ndarray | None
+    probabilities: np.ndarray | None
+
+
 class Correction(NamedTuple):
     probabilities: np.ndarray  # the new (Z, C, rows, cols) version
     changed_within: tuple[slice, ...] | None  # no value changed outside this (slices, organs, rows, cols) box
@@ -86,10 +93,12 @@ def correct(
     spacing_mm: tuple[float, float, float],
     image: np.ndarray,
     pooled_image: np.ndarray | None = None,
+    pooled_probabilities: np.ndarray | None = None,
 ) -> Correction:
     """`apply_learned`, also saying where the change lies: the tool then compares the versions only there.
-    `pooled_image`: `image` already pooled as a study finer than the decoder's grid is corrected on
-    (correction_grid.pooled_image: a caller correcting one study many times pools it once)."""
+    `pooled_image`, `pooled_probabilities`: `image` and `probabilities` already pooled as a study finer than the
+    decoder's grid is corrected on (correction_grid.pooled: a caller correcting one study many times pools the image
+    once, and each version's probabilities only where its correction changed them)."""
     if image.shape != probabilities[:, 0].shape:
         raise ValueError(f"image {image.shape} does not match the probabilities' volume {probabilities[:, 0].shape}.")
     segmenter, label_set = evidence.segmenter, evidence.label_set
@@ -100,8 +109,9 @@ def correct(
         window, corrected = corrected_window(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
         window.of_channels(updated)[:, organ] = corrected
     else:
+        pooled_planes = PooledPlanes(pooled_image, pooled_probabilities)
         window = _correct_on_pooled_grid(
-            evidence, decoded, updated, intervention, organ, spacing_mm, image, pooled_image
+            evidence, decoded, updated, intervention, organ, spacing_mm, image, pooled_planes
         )
     within: tuple[slice, ...] | None = (window.slices, slice(None), window.rows, window.cols)
     if label_set.kind == "exclusive":
@@ -124,18 +134,20 @@ def _correct_on_pooled_grid(
     organ: int,
     spacing_mm: tuple[float, float, float],
     image: np.ndarray,
-    pooled_image: np.ndarray | None,
+    kept: PooledPlanes,
 ) -> CorrectionWindow:
-    """The correction computed on `updated`'s and `image`'s planes pooled (only the slices its window holds; the
-    image's taken from `pooled_image` when given), its change added back onto `updated` in place. Returns the window
-    on the source grid."""
+    """The correction computed on `updated`'s and `image`'s planes pooled (only the slices its window holds, unless
+    the caller `kept` them pooled), its change added back onto `updated` in place. Returns the window on the source
+    grid."""
     reach = correction_window(intervention, updated[:, organ] > 0.5, spacing_mm).slices
     depth, channels, rows, cols = updated.shape
     factor = pooling_factor(decoded.letterbox)
     coarse = pooled_letterbox(decoded.letterbox, factor)
-    probabilities = np.zeros((depth, channels, coarse.rows, coarse.cols), np.float32)  # slices beyond are never read
-    probabilities[reach] = pooled(updated[reach], factor)
-    planes = pooled_image
+    probabilities = kept.probabilities
+    if probabilities is None:
+        probabilities = np.zeros((depth, channels, coarse.rows, coarse.cols), np.float32)  # slices beyond: unread
+        probabilities[reach] = pooled(updated[reach], factor)
+    planes = kept.image
     if planes is None:
         planes = np.zeros((depth, coarse.rows, coarse.cols), np.float32)
         planes[reach] = pooled(image[reach], factor)

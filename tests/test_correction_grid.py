@@ -9,8 +9,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from causal_sam_llm.bench.tool_latency import write_study
 from causal_sam_llm.segmentation import tci_apply
-from causal_sam_llm.segmentation.correction_grid import change_on_source, pooled, pooled_image, pooling_factor
+from causal_sam_llm.segmentation.correction_grid import (
+    change_on_source,
+    pool_again_within,
+    pooled,
+    pooled_image,
+    pooling_factor,
+)
 from causal_sam_llm.segmentation.decoded_volume import organ_probabilities
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
@@ -37,6 +44,22 @@ def test_pooling_averages_whole_blocks_and_the_pixels_of_partial_ones():
     assert means[1, 0, 0] == planes[1, :2, :2].mean()
     assert means[0, 1, 3] == planes[0, 2:4, 6].mean()  # a partial block at the right edge
     assert means[0, 2, 3] == planes[0, 4, 6]  # the corner block holds one pixel
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 16, 16), (3, 2, 15, 17)])
+def test_pooling_again_where_planes_changed_gives_what_pooling_them_whole_gives(shape):
+    """To the bit, also for boxes starting mid-block and at a partial last block (odd sides)."""
+    rng = np.random.default_rng(0)
+    planes = rng.random(shape, dtype=np.float32)
+    kept = pooled(planes, 2)
+    for box in [
+        (slice(1, 2), slice(0, 1), slice(3, 8), slice(5, 6)),
+        (slice(0, 3), slice(0, 2), slice(0, shape[2]), slice(shape[3] - 1, shape[3])),
+        (slice(2, 3), slice(1, 2), slice(shape[2] - 3, shape[2]), slice(0, 4)),
+    ]:
+        planes[box] = rng.random(planes[box].shape, dtype=np.float32)
+        pool_again_within(kept, planes, box, 2)
+        np.testing.assert_array_equal(kept, pooled(planes, 2))
 
 
 def test_a_change_on_the_pooled_grid_lands_on_the_source_pixels_it_was_pooled_from():
@@ -79,7 +102,9 @@ def test_a_512_study_is_corrected_on_pooled_planes_as_at_source_resolution(fine_
     # as the tool corrects: the image pooled once for every correction, and the box the change lies in said
     evidence = tci_apply.Evidence(bench.segmenter, bench.generator, case.label_set)
     kept_image = pooled_image(image, decoded.letterbox)
-    by_tool, within = tci_apply.correct(evidence, decoded, probabilities, command, spacing, image, kept_image)
+    kept_version = pooled(probabilities, pooling_factor(decoded.letterbox))
+    correction = tci_apply.correct(evidence, decoded, probabilities, command, spacing, image, kept_image, kept_version)
+    by_tool, within = correction
     np.testing.assert_array_equal(by_tool, on_pooled)
     outside = np.ones(by_tool.shape, bool)
     outside[within] = False
@@ -107,3 +132,27 @@ def test_a_512_study_is_corrected_on_pooled_planes_as_at_source_resolution(fine_
     overlap = (by_pooled & by_source).sum() / (by_pooled | by_source).sum()
     # measured 0.93–0.97; the same change carried back one pooled pixel (2 source pixels) aside gave 0.87–0.88
     assert overlap > 0.9, f"the pooled grid moved other voxels than the source's own pixels would: IoU {overlap:.2f}"
+
+
+def test_a_fine_study_keeps_its_versions_pooled_as_pooling_each_whole_would(home_benchmark, tmp_path):
+    """The tool pools a 512² study's version once and then only where each correction changed it
+    (tools/pooled_version.py), in place: after grows, a shrink, an undo and a correction from there, what it keeps is
+    the current version pooled whole, to the bit."""
+    study, _volume = write_study(tmp_path, 12, FINE)
+    bench = Workbench.create(tmp_path / "session")
+    run_tool(bench, "load_study", {"study": str(study)})
+    run_tool(bench, "segment", {"organ": "all"})
+    bench.wait_for_box_evidence()
+    corrections = [
+        {"organ": "liver", "action": "expand", "strength": 0.3},
+        {"organ": "spleen", "action": "shrink", "region": "posterior", "strength": 0.3},
+        {"organ": "liver", "action": "shrink", "strength": 0.2},
+    ]
+    for step, args in enumerate(corrections):
+        kept = bench.pooled_probabilities()
+        run_tool(bench, "intervene_decoder", args)
+        assert bench.pooled_probabilities() is kept  # updated where the correction changed it, not pooled again
+        np.testing.assert_array_equal(kept, pooled(bench.probabilities(), 2))
+        if step == 1:
+            run_tool(bench, "undo", {"steps": 1})
+            np.testing.assert_array_equal(bench.pooled_probabilities(), pooled(bench.probabilities(), 2))

@@ -40,9 +40,14 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     parent = history.probabilities()
     with bench.foreground():  # the pass goes on with the other organs afterwards
         evidence = Evidence(bench.segmenter, bench.generator, case.label_set)
-        image, pooled_image = bench.axial_image(), bench.pooled_axial_image()
+        image, pooled_image, pooled_parent = (
+            bench.axial_image(),
+            bench.pooled_axial_image(),
+            bench.pooled_probabilities(),
+        )
+        spacing = case.axial_spacing_mm()
         updated, within = correct(
-            evidence, bench.decoded, parent, intervention, case.axial_spacing_mm(), image, pooled_image
+            evidence, bench.decoded, parent, intervention, spacing, image, pooled_image, pooled_parent
         )
     elapsed = 1000 * (time.perf_counter() - start)
     change = kept_change(parent, updated, masks_before, case.label_set, bench.classes, within)
@@ -51,6 +56,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         raise ValueError(f"nothing changed, so no version was kept: {reason}.")
     version = history.add(updated, correction_note(intervention), edited=(intervention.organ,), changed=change.box)
     bench.keep_masks(change.masks, change.box)
+    bench.keep_pooled_change(change.box)
     volumes_after = bench.organ_volumes_ml()
     edited = edited_organs(volumes_before, volumes_after, intervention.organ)
     if edited != [intervention.organ]:  # a nested region grown past its enclosing regions grew them too

@@ -22,7 +22,7 @@ from causal_sam_llm.errors import CausalSamError
 from causal_sam_llm.paths import claim_folder, embedding_cache_dir, numbered
 from causal_sam_llm.segmentation.box_prefetch import BackgroundBoxEvidence
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter, shipped_checkpoint
-from causal_sam_llm.segmentation.correction_grid import pooled_image
+from causal_sam_llm.segmentation.correction_grid import pooled_image, pooling_factor
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
@@ -33,6 +33,7 @@ from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.mask_history import MaskHistory, write_atomically
 from causal_sam_llm.tools.mask_patch import Box
+from causal_sam_llm.tools.pooled_version import PooledVersion, pooled_after_change, pooled_version
 from causal_sam_llm.tools.session_lock import hold_session
 from causal_sam_llm.tools.version_masks import CurrentMasks, voxels_after_change, voxels_per_organ
 
@@ -71,6 +72,7 @@ class Workbench:
     _pooled_image: np.ndarray | None = field(default=None, repr=False)
     _box_pass: BackgroundBoxEvidence | None = field(default=None, repr=False)
     _masks: CurrentMasks | None = field(default=None, repr=False)  # the current version's
+    _pooled: PooledVersion | None = field(default=None, repr=False)  # the current version's, on a fine study
     box_evidence_failure: str | None = None  # why the last background box evidence pass failed, if it did
 
     @classmethod
@@ -216,6 +218,25 @@ class Workbench:
         (correction_grid.py), once per study; None for a study on the decoder's grid or coarser."""
         self.require_case()
         return self._pooled_image
+
+    def pooled_probabilities(self) -> np.ndarray | None:
+        """The current version's probabilities pooled as corrections of a study finer than the decoder's grid need
+        them (tools/pooled_version.py); None for a study on the decoder's grid or coarser."""
+        history = self.require_history()
+        if self._pooled_image is None:
+            return None
+        self._pooled = pooled_version(self._pooled, history, self._pooling_factor())
+        return self._pooled.probabilities
+
+    def keep_pooled_change(self, changed: Box) -> None:
+        """After a correction: the pooled probabilities, when kept for its parent, pooled again only in the box
+        `changed` that holds every value it changed."""
+        if self._pooled is not None:
+            self._pooled = pooled_after_change(self._pooled, self.require_history(), changed, self._pooling_factor())
+
+    def _pooling_factor(self) -> int:
+        assert self.decoded is not None  # set with the case
+        return pooling_factor(self.decoded.letterbox)
 
     def reference(self) -> np.ndarray | None:
         """The study's reference masks (Z, C, rows, cols), built once per study; None without labels."""
