@@ -8,6 +8,7 @@ Run: `python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt [-
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -159,6 +160,26 @@ def _timed(function, device: str, repeats: int = 5) -> float:
     return float(np.median(times))
 
 
+def _timed_in_turn(calls: list[tuple[str, Callable[[], object]]], device: str, rounds: int = 5) -> list[float]:
+    """Median seconds of each (note, call) over `rounds` rounds that call each once in turn, the order rotated each
+    round, after one untimed call of each; each in the setting its note names (`_setting`). Timing them one after
+    the other instead made the first rows pay for the process's heap still growing (the liver's grow 874 ms in one
+    run, 659 ms alternated with its variant)."""
+    for note, call in calls:
+        with _setting(note):
+            call()
+    times: list[list[float]] = [[] for _ in calls]
+    for round_number in range(rounds):
+        shift = round_number % len(calls)
+        for index in [*range(shift, len(calls)), *range(shift)]:
+            note, call = calls[index]
+            with _setting(note):
+                start = _clock(device)
+                call()
+                times[index].append(_clock(device) - start)
+    return [float(np.median(t)) for t in times]
+
+
 def _device_name(device: str) -> str:
     return f"GPU {torch.cuda.get_device_name(torch.device(device))}" if device.startswith("cuda") else "CPU"
 
@@ -227,8 +248,7 @@ def _box_batch_rows(segmenter, decoded, masks, spacing, device) -> list[list[str
 
 
 def _first_correction_row(evidence, decoded, probabilities, spacing, images, resegment, device) -> list[str]:
-    """The liver's first correction, a single call, once the background pass has ended: its box evidence is kept (on
-    a finer study the segmentation's probabilities are not pooled yet: the first correction pools them)."""
+    """The liver's first correction, a single call, once the background pass has ended: its box evidence is kept."""
     command = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
     start = _clock(device)
     correct(evidence, decoded, probabilities, command, spacing, *images)
@@ -276,15 +296,14 @@ def main(argv: list[str] | None = None) -> None:
     masks = masks_from_probabilities(probabilities, case.label_set, segmenter.classes)  # as segmented
     rows.append(_box_evidence_row(segmenter, decoded, masks, spacing, device))
     rows.extend(_box_batch_rows(segmenter, decoded, masks, spacing, device))
-    # as the tool corrects: a study finer than the decoder's grid has its image pooled once (Workbench.load) and each
-    # version's probabilities pooled where its correction changed them (tools/pooled_version.py), the segmentation's
-    # by the first correction
+    # as the tool corrects: a study finer than the decoder's grid has its image pooled once (Workbench.load), the
+    # segmentation's probabilities pooled by `segment` and each later version's where its correction changed them
+    # (tools/pooled_version.py)
     factor = pooling_factor(decoded.letterbox)
     kept_image = pooled_image(image, decoded.letterbox)
     images = (image, kept_image, pooled(probabilities, factor) if factor > 1 else None)
     evidence = Evidence(segmenter, generator, case.label_set)
-    first = (image, kept_image, None)
-    rows.append(_first_correction_row(evidence, decoded, probabilities, spacing, first, resegment, device))
+    rows.append(_first_correction_row(evidence, decoded, probabilities, spacing, images, resegment, device))
     # a shrink also measures the band outside the organ (intensity evidence); the last row leaves the kept box
     # evidence out (`eval-tci --box-weight 0`), to show what adding it costs a correction once it is kept
     # a smooth has no amount to solve: its band re-decided from the same evidence (tci_apply)
@@ -308,18 +327,17 @@ def main(argv: list[str] | None = None) -> None:
         ("left_kidney", "expand", 1.0, ""),
         ("left_kidney", "expand", 1.0, ", over the whole volume as before"),
     )
+    calls = []
     for organ, action, box_weight, note in corrections:
         command = Intervention(organ=organ, action=action, region="whole", strength=0.5)
-        with _setting(note):
-            weighed = replace(evidence, box_weight=box_weight)
-            kept = images
-            if "image pooled by each" in note:
-                kept = (image, None, images[2])
-            elif "version pooled by each" in note:
-                kept = (image, kept_image, None)
-            correction = _timed(
-                lambda c=command, e=weighed, i=kept: correct(e, decoded, probabilities, c, spacing, *i), device
-            )
+        weighed = replace(evidence, box_weight=box_weight)
+        kept = images
+        if "image pooled by each" in note:
+            kept = (image, None, images[2])
+        elif "version pooled by each" in note:
+            kept = (image, kept_image, None)
+        calls.append((note, lambda c=command, e=weighed, i=kept: correct(e, decoded, probabilities, c, spacing, *i)))
+    for (organ, action, _weight, note), correction in zip(corrections, _timed_in_turn(calls, device), strict=True):
         rows.append(
             [
                 f"one TCI correction ({organ.replace('_', ' ')}, {action} whole{note})",
@@ -337,8 +355,9 @@ def main(argv: list[str] | None = None) -> None:
     body = (
         f"{args.slices}-slice volume ({volume.shape[1]}×{volume.shape[2]}), {_device_name(device)}, encoder in "
         f"{segmenter.backbone.precision}; after a 4-slice warm-up (its own row), so every other row is warm: the "
-        "encoder pass once, the decoder rows the median of 3 runs alternating shipped and fp32, each correction the "
-        "median of 5 after one untimed call (the first correction of an organ, its own row, is a single call; it "
+        "encoder pass once, the decoder rows the median of 3 runs alternating shipped and fp32, each correction row "
+        "the median of 5 rounds that each call every correction row once in turn (the order rotated), after one "
+        "untimed call of each (the first correction of an organ, its own row, is a single call; it "
         "finds the box evidence of the background pass, the row before it, kept). The re-segment row is also the first "
         "segmentation of a "
         f"{args.slices}-slice volume.\n\n"

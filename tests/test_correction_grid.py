@@ -135,7 +135,7 @@ def test_a_512_study_is_corrected_on_pooled_planes_as_at_source_resolution(fine_
 
 
 def test_a_fine_study_keeps_its_versions_pooled_as_pooling_each_whole_would(home_benchmark, tmp_path):
-    """The tool pools a 512² study's version once and then only where each correction changed it
+    """The tool pools a 512² study's segmentation once and then only where each correction changed it
     (tools/pooled_version.py), in place: after grows, a shrink, an undo and a correction from there, what it keeps is
     the current version pooled whole, to the bit."""
     study, _volume = write_study(tmp_path, 12, FINE)
@@ -143,6 +143,8 @@ def test_a_fine_study_keeps_its_versions_pooled_as_pooling_each_whole_would(home
     run_tool(bench, "load_study", {"study": str(study)})
     run_tool(bench, "segment", {"organ": "all"})
     bench.wait_for_box_evidence()
+    pooled_at_segmentation = bench._pooled  # `segment` pools it, so that the first correction does not wait for it
+    assert pooled_at_segmentation is not None and pooled_at_segmentation.version == bench.require_history().current
     corrections = [
         {"organ": "liver", "action": "expand", "strength": 0.3},
         {"organ": "spleen", "action": "shrink", "region": "posterior", "strength": 0.3},

@@ -39,6 +39,7 @@ def segment(bench: Workbench, args: SegmentArgs) -> ToolResult:
     segmented = tuple(bench.classes[o] for o in organs) if every_slice else ()
     version = bench.history.add(probabilities, f"segment {args.organ} slices {first}-{last}", segmented)
     bench.keep_box_evidence(organs)  # what corrections of these organs will weigh, decoded in the background
+    bench.pooled_probabilities()  # on a study finer than the decoder's grid: pooled here, not by the first correction
     volumes = bench.organ_volumes_ml()
     named = bench.classes if args.organ == "all" else [args.organ]
     summary = ", ".join(f"{name.replace('_', ' ')} {ml(volumes[name])}" for name in named)
