@@ -65,16 +65,41 @@ SLICE_WORDS = [
 ONE_SLICE_WORDS = ["on slice {first}, {command}", "{command} on slice {first}"]
 
 
+# The agent's amount words (agent/amount_words.py: a touch 0.1, a little 0.25, nothing or somewhat 0.5, a lot 0.8)
+AMOUNT_WORDS = {
+    0.1: ["a touch", "a tad", "a hair"],
+    0.25: ["a little", "slightly", "just a bit"],
+    0.5: ["", "somewhat", "moderately"],
+    0.8: ["a lot", "much more", "substantially"],
+}
+MM_WORDS = ["by {mm} mm", "by about {mm} mm", "{mm} mm"]  # read by the agent as mm / 30 mm (full strength)
+SAYS_NO_AMOUNT = 0.5  # what the agent applies when the words state no amount (its default)
+
+
+def said_strength(action: str, strength: float) -> float:
+    """The strength the clinician's words for `strength` carry, so that what eval-tci applies is what a session that
+    reads those words applies: an amount word's value where it lies within a millimetre of the strength meant, else
+    the nearest whole millimetre ("by 4 mm"); the agent's default where the action's phrasings state no amount
+    (removing, adding or smoothing a region). Before, the words were the nearest amount word (a 5 mm request said as
+    "a touch", 3 mm) while eval-tci applied the strength meant."""
+    if not all("{amount}" in template for template in TEMPLATES[action]):
+        return SAYS_NO_AMOUNT
+    word = min(AMOUNT_WORDS, key=lambda value: abs(value - strength))
+    if abs(word - strength) * MAX_REACH_MM <= 1.0:
+        return word
+    return max(1, round(strength * MAX_REACH_MM)) / MAX_REACH_MM
+
+
+def as_said(intervention: Intervention) -> Intervention:
+    """The intervention with the strength its words carry (`said_strength`)."""
+    return intervention.model_copy(update={"strength": said_strength(intervention.action, intervention.strength)})
+
+
 def amount_words(strength: float, rng: np.random.Generator) -> str:
-    """Words for the amount the agent reads nearest the strength meant (agent/amount_words.py: a touch 0.1, a little
-    0.25, nothing or somewhat 0.5, a lot 0.8; the boundaries halfway between)."""
-    if strength < 0.175:
-        return str(rng.choice(["a touch", "a tad", "a hair"]))
-    if strength < 0.375:
-        return str(rng.choice(["a little", "slightly", "just a bit"]))
-    if strength > 0.65:
-        return str(rng.choice(["a lot", "much more", "substantially"]))
-    return str(rng.choice(["", "somewhat", "moderately"]))
+    """Words for a strength as said (`said_strength`): its amount word, else its whole millimetres."""
+    if strength in AMOUNT_WORDS:
+        return str(rng.choice(AMOUNT_WORDS[strength]))
+    return str(rng.choice(MM_WORDS)).format(mm=max(1, round(strength * MAX_REACH_MM)))
 
 
 def say(intervention: Intervention, rng: np.random.Generator) -> str:
@@ -121,8 +146,8 @@ def choose_intervention(
     """prediction, reference: (Z, C, rows, cols) bool, axial. Like a clinician scoring mean Dice, it looks at the three
     largest errors (organ and missing vs extra) RELATIVE to the organ (a 20 ml miss on a kidney matters more than on a
     liver) and asks for the correction whose perfect execution (`perfect_edit`) would gain most; the strength is the
-    error's mean thickness over the surface the command moves, over MAX_REACH_MM (at least 0.1). None when nothing is
-    wrong.
+    error's mean thickness over the surface the command moves, over MAX_REACH_MM (at least 0.1), as its words will say
+    it (`said_strength`: each candidate is weighed so). None when nothing is wrong.
     `previous`: the correction said last; asking for the same thing again while the organ is still short (a grow) or
     too big (a shrink) means it was not enough, so the clinician asks at least twice as strongly."""
     chosen = _most_useful(prediction, reference, classes, spacing_mm)
@@ -130,7 +155,7 @@ def choose_intervention(
         return chosen
     if not _still_short(chosen, prediction, reference, classes):
         return chosen  # the last request moved enough, only partly in the wrong place: asked as measured
-    return chosen.model_copy(update={"strength": round(min(1.0, max(chosen.strength, 2 * previous.strength)), 2)})
+    return as_said(chosen.model_copy(update={"strength": min(1.0, max(chosen.strength, 2 * previous.strength))}))
 
 
 def _still_short(command: Intervention, prediction: np.ndarray, reference: np.ndarray, classes: list[str]) -> bool:
@@ -185,7 +210,7 @@ def _candidate_corrections(
             whole = {"region": "whole", "strength": _strength(error, pred, anchor, "whole", spacing_mm)}
             candidates.append(aimed.model_copy(update=whole))
         candidates += _slab_corrections(aimed, error, anchor, pred, spacing_mm)
-    return candidates
+    return [as_said(candidate) for candidate in candidates]  # weighed as they will be said
 
 
 SLAB_SHARES = (0.5, 0.25)  # a slab: the slices around the error's worst one holding at least this share of its area

@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from causal_sam_llm.agent.amount_words import DEFAULT, LARGE, SMALL, TINY, beyond_one_correction, stated_amount
+from causal_sam_llm.agent.amount_words import (
+    DEFAULT,
+    FULL_STRENGTH_MM,
+    SMALL,
+    TINY,
+    beyond_one_correction,
+    stated_amount,
+)
 from causal_sam_llm.agent.assistant import Assistant, new_session_dir
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import (
@@ -47,7 +54,9 @@ from causal_sam_llm.agent.history_words import stated_version
 from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
-from causal_sam_llm.segmentation.clinician import amount_words
+from causal_sam_llm.segmentation.clinician import SAYS_NO_AMOUNT, said_strength, say
+from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
 from causal_sam_llm.tools.registry import TOOLS
 
 COMMANDS = Path(__file__).parent / "data" / "commands.yaml"
@@ -507,16 +516,24 @@ def test_the_original_segmentation_is_version_0_and_hurried_amounts_are_read():
     assert stated_amount("shrnik the rigth kidny at teh bottom a litle") == SMALL
 
 
-def test_the_simulated_clinicians_amount_words_read_back_as_the_nearest_strength():
-    """The clinician (replay, demo) and the agent share one vocabulary: what the clinician says for a strength is read
-    back as the agent's value nearest to it."""
+def test_the_simulated_clinicians_amount_words_read_back_as_the_strength_it_applies():
+    """The clinician (eval-tci, replay, demo) and the agent share one vocabulary: the words said for a strength read
+    back as exactly the strength eval-tci applies for them (`said_strength`): an amount word within a millimetre, else
+    whole millimetres; an action whose phrasings state no amount, as the agent's default."""
+    assert MAX_REACH_MM == FULL_STRENGTH_MM and SAYS_NO_AMOUNT == DEFAULT
     rng = np.random.default_rng(0)
-    for strength in (0.1, 0.12, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0):
-        nearest = min((TINY, SMALL, DEFAULT, LARGE), key=lambda value: abs(value - strength))
+    for strength in (0.1, 0.12, 0.13, 0.2, 0.27, 0.3, 0.45, 0.6, 0.8, 1.0):
+        said = said_strength("expand", strength)
+        assert abs(said - strength) * FULL_STRENGTH_MM <= 1.0  # within a millimetre of what is meant
         for _ in range(6):
-            words = amount_words(strength, rng)
+            intervention = Intervention(organ="liver", action="expand", region="superior", strength=said)
+            words = say(intervention, rng)
             read = stated_amount(words)
-            assert (DEFAULT if read is None else read) == nearest, (strength, words)
+            assert (DEFAULT if read is None else read) == pytest.approx(said, abs=1e-9), (strength, words)
+    assert said_strength("expand", 0.12) == TINY and said_strength("expand", 0.17) == 5 / FULL_STRENGTH_MM
+    assert said_strength("remove_region", 0.17) == DEFAULT and "mm" not in say(
+        Intervention(organ="liver", action="remove_region", region="anterior", strength=DEFAULT), rng
+    )
 
 
 def test_guided_decoding_writes_schema_valid_json_with_fewer_forward_passes_than_tokens(llm_parser):

@@ -12,6 +12,7 @@ from causal_sam_llm.segmentation.clinician import (
     _gain_if_done_perfectly,
     choose_intervention,
     perfect_edit,
+    said_strength,
     say,
 )
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
@@ -115,7 +116,7 @@ def test_simulated_clinician_asks_to_grow_a_liver_cut_short_toward_the_head():
     # the same request again means the last one was not enough: asked at least twice as strongly
     again = choose_intervention(prediction, reference, ["liver", "spleen"], SPACING, previous=command)
     assert (again.organ, again.action, again.region) == ("liver", "expand", "superior")
-    assert again.strength == min(1.0, round(2 * command.strength, 2))
+    assert again.strength == said_strength("expand", min(1.0, 2 * command.strength))  # as said: the words carry it
     other = command.model_copy(update={"region": "inferior"})
     assert choose_intervention(prediction, reference, ["liver", "spleen"], SPACING, previous=other) == command
     # ... but not when the organ is already as large as the reference: the last request moved enough, partly in the
@@ -211,14 +212,15 @@ def test_a_tumour_region_grown_past_its_enclosing_regions_grows_them_too():
 def test_simulated_clinician_asks_for_the_correction_that_could_fix_most():
     """The liver misses more voxels (192: 3 rows at the front, a 19 % miss: Dice 0.90), the spleen a larger share of
     itself (36: 2 rows at the front, 33 %: Dice 0.80); fixing the spleen raises the mean Dice most, so the clinician
-    asks for it: grow the spleen at the front by its missing 4 mm (strength 4 / 30)."""
+    asks for it: grow the spleen at the front by its missing 3.9 mm (strength 0.13), said as "a touch" (0.1, 3 mm:
+    within a millimetre, `said_strength`)."""
     reference = _organ_masks()
     prediction = reference.copy()
     prediction[3:7, 0, 12:15] = False  # liver cut short at the front
     prediction[2:5, 1, 30:32] = False  # spleen cut short at the front
     classes = ["liver", "spleen"]
     command = choose_intervention(prediction, reference, classes, SPACING)
-    assert (command.organ, command.action, command.region, command.strength) == ("spleen", "expand", "anterior", 0.13)
+    assert (command.organ, command.action, command.region, command.strength) == ("spleen", "expand", "anterior", 0.1)
     candidates = _candidate_corrections(prediction, reference, classes, SPACING)
     liver_front = next(c for c in candidates if (c.organ, c.region) == ("liver", "anterior"))  # considered
     assert _gain_if_done_perfectly(liver_front, prediction, reference, classes, SPACING) < _gain_if_done_perfectly(
