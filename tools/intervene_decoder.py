@@ -40,12 +40,9 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     parent = history.probabilities()
     with bench.foreground():  # the pass goes on with the other organs afterwards
         evidence = Evidence(bench.segmenter, bench.generator, case.label_set)
-        image, pooled_image, pooled_parent = (
-            bench.axial_image(),
-            bench.pooled_axial_image(),
-            bench.pooled_probabilities(),
-        )
-        spacing = case.axial_spacing_mm()
+        image, spacing = bench.axial_image(), case.axial_spacing_mm()
+        pooled_image = bench.pooled_axial_image()  # None for a study on the decoder's grid
+        pooled_parent = bench.pooled_probabilities()
         updated, within = correct(
             evidence, bench.decoded, parent, intervention, spacing, image, pooled_image, pooled_parent
         )
