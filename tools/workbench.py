@@ -158,6 +158,7 @@ class Workbench:
         study_folder = self.folder / masks_folder if masks_folder else self._new_masks_folder()
         self.case, self.decoded, self.history = case, decoded, MaskHistory(study_folder)
         self._reference, self._axial_image = None, axial_image
+        self._pooled = None  # the previous study's pooled version (105 MB at 512²) is not kept alive by a coarser one
         self._pooled_image = pooled_image(axial_image, decoded.letterbox)
         if self._pooled_image is not None:
             self._pooled_image.flags.writeable = False
