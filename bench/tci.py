@@ -31,6 +31,7 @@ from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.encoder_registry import default_device
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.letterbox import Letterbox
 from causal_sam_llm.segmentation.tci_apply import Evidence, apply_learned, correct
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory, npy_bytes, write_atomically
 
@@ -99,10 +100,23 @@ def _on_one_core():
         slice_threads.cores = cores
 
 
+@contextmanager
+def _whole_slices_read():
+    """The FiLM-modulated logits read from the whole slices' features and cut to the correction's window, as before
+    a study on the decoder's grid read only the window's (decoded_volume.organ_logits): the same logits."""
+    on_grid, Letterbox.is_mask_grid = Letterbox.is_mask_grid, lambda _letterbox: False
+    try:
+        yield
+    finally:
+        Letterbox.is_mask_grid = on_grid
+
+
 def _setting(note: str):
     """The context a correction row of the bench is timed in, from its note."""
     if "one core" in note:
         return _on_one_core()
+    if "whole slices" in note:
+        return _whole_slices_read()
     if "whole volume" in note:
         return _over_the_whole_volume()
     if "not kept" in note:
@@ -312,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     # finer than the decoder's grid, the liver's grow also on the source's own pixels, for the pooled grid's gain
     # the grow also with its in-plane work on one core, as before slice_threads.py, and on a finer study with the
     # image, and the version, pooled again by each correction, as before the workbench kept them pooled
+    # and with the logits read from the whole slices' features, as before a pooled study read only its window's
     finer = factor > 1
     corrections = (
         ("liver", "expand", 1.0, ""),
@@ -319,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
         *((("liver", "expand", 1.0, ", at source resolution as before"),) if finer else ()),
         *((("liver", "expand", 1.0, ", image pooled by each correction, as before"),) if finer else ()),
         *((("liver", "expand", 1.0, ", version pooled by each correction, as before"),) if finer else ()),
+        *((("liver", "expand", 1.0, ", whole slices' features read, as before"),) if finer else ()),
         ("liver", "shrink", 1.0, ""),
         ("liver", "expand", 1.0, ", other organs' masks not kept, as before"),
         ("liver", "shrink", 1.0, ", other organs' masks not kept, as before"),

@@ -42,6 +42,12 @@ class Letterbox:
         encoder's input grid)."""
         return Letterbox(self.rows, self.cols, MASK_GRID)
 
+    def is_mask_grid(self) -> bool:
+        """Whether the source's pixels are the decoder's mask-grid pixels one to one (a 256-pixel study, or a 512²
+        one pooled for corrections): then `logits_to_source` only cuts the padding off, and any rows and columns of
+        the grid are those of the source."""
+        return self.on_mask_grid().inner_shape == (self.rows, self.cols)
+
     def mask_to_input(self, mask: np.ndarray) -> np.ndarray:
         """Label mask (rows, cols) → (S, S) nearest-neighbour, padding labelled 0."""
         tensor = torch.from_numpy(np.ascontiguousarray(mask)).to(torch.float32)[None, None]

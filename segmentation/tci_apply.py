@@ -189,7 +189,8 @@ def corrected_window(
     gate_input = np.stack([on_grid.image_to_input(window.whole_slice(gate[z]))[0, 0].numpy() for z in slices])
     film = organ_film(evidence.generator, intervention, organ, gate_input)
     in_volume = slices + window.first_slice
-    logits = window.in_plane(organ_logits(segmenter, decoded, [organ], in_volume, {organ: film})[:, 0])
+    in_plane = (window.rows, window.cols)
+    logits = organ_logits(segmenter, decoded, [organ], in_volume, {organ: film}, in_plane)[:, 0]
     weight = gate[slices]
     if label_set.kind == "exclusive" and intervention.action not in SHRINKING:
         weight = weight * ~_other_organs(masks[slices], organ)  # adding to one organ must not eat its neighbours

@@ -16,9 +16,11 @@ from causal_sam_llm.segmentation.correction_grid import (
     pool_again_within,
     pooled,
     pooled_image,
+    pooled_letterbox,
     pooling_factor,
 )
-from causal_sam_llm.segmentation.decoded_volume import organ_probabilities
+from causal_sam_llm.segmentation.decoded_volume import organ_logits, organ_probabilities
+from causal_sam_llm.segmentation.film import OrganFilm
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.letterbox import Letterbox
@@ -158,3 +160,27 @@ def test_a_fine_study_keeps_its_versions_pooled_as_pooling_each_whole_would(home
         if step == 1:
             run_tool(bench, "undo", {"steps": 1})
             np.testing.assert_array_equal(bench.pooled_probabilities(), pooled(bench.probabilities(), 2))
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "on_grid"),
+    [(256, 256, True), (256, 200, True), (200, 256, True), (160, 160, False), (512, 512, False), (300, 256, False)],
+)
+def test_a_study_is_on_the_mask_grid_when_its_pixels_are_the_grids_one_to_one(rows, cols, on_grid):
+    assert Letterbox(rows, cols, 1024).is_mask_grid() is on_grid
+
+
+def test_logits_read_on_a_window_are_those_of_the_whole_slices_cut_to_it(fine_study):
+    """The correction reads only its window's features where the grid is the source's own (a 512² study pooled):
+    the same FiLM-modulated logits, to the bit, as whole slices cut to the window."""
+    bench, decoded, _probabilities, _image, _spacing = fine_study
+    organ, slices = bench.classes.index("liver"), np.arange(3, 9)
+    gate = torch.rand(len(slices), 1, 256, 256, generator=torch.Generator().manual_seed(0))
+    film = OrganFilm(torch.full((32,), 1.3), torch.full((32,), -0.2), gate)
+    rows, cols = slice(40, 171), slice(17, 230)
+    for letterbox in (pooled_letterbox(decoded.letterbox, 2), decoded.letterbox):  # on the grid, then not
+        grid = replace(decoded, letterbox=letterbox)
+        whole = organ_logits(bench.segmenter, grid, [organ], slices, {organ: film})
+        cut = organ_logits(bench.segmenter, grid, [organ], slices, {organ: film}, in_plane=(rows, cols))
+        assert cut.shape == (len(slices), 1, rows.stop - rows.start, cols.stop - cols.start)
+        np.testing.assert_array_equal(cut, whole[..., rows, cols])
