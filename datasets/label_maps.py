@@ -20,6 +20,7 @@ class LabelSet:
     kind: Literal["exclusive", "nested"]
     classes: dict[str, int]
     body_parts: frozenset[str] = frozenset()  # DICOM BodyPartExamined values that show this anatomy
+    body_width_mm: tuple[float, float] | None = None  # the body's left-right width a study of it has (mm)
 
     def mask(self, labels: np.ndarray, class_name: str) -> np.ndarray:
         """Boolean mask of one class (exclusive) or region (nested: value >= the region's value)."""
@@ -41,7 +42,8 @@ def label_set(name: str) -> LabelSet:
         raise DataLayoutError(f"unknown label set {name!r}; choose one of {list(sets)}.")
     entry = sets[name]
     body_parts = frozenset(entry.get("body_parts", []))
-    return LabelSet(name=name, kind=entry["kind"], classes=dict(entry["classes"]), body_parts=body_parts)
+    width = tuple(entry["body_width_mm"]) if "body_width_mm" in entry else None
+    return LabelSet(name, entry["kind"], dict(entry["classes"]), body_parts, width)
 
 
 def other_anatomy(body_part: str, name: str) -> str | None:
@@ -52,6 +54,23 @@ def other_anatomy(body_part: str, name: str) -> str | None:
         return None
     claimed = [other for other in _yaml("label_sets.yaml") if value in label_set(other).body_parts]
     return claimed[0] if claimed else None
+
+
+def anatomy_by_width(width_mm: float, name: str) -> str | None:
+    """The label set whose body width (`body_width_mm`) holds `width_mm` when `name`'s does not (a head given to
+    the abdominal model); None when `name`'s holds it or states none, or no other set's holds it."""
+    if within_body_width(label_set(name), width_mm) is not False:
+        return None
+    fitting = [other for other in _yaml("label_sets.yaml") if within_body_width(label_set(other), width_mm)]
+    return fitting[0] if fitting else None
+
+
+def within_body_width(labels: LabelSet, width_mm: float) -> bool | None:
+    """Whether a body `width_mm` across fits the set's anatomy; None when the set states no width."""
+    if labels.body_width_mm is None:
+        return None
+    low, high = labels.body_width_mm
+    return low <= width_mm <= high
 
 
 @cache

@@ -1,6 +1,8 @@
 """The built-in benchmark: deterministic for a seed, one anatomy in many measurably different styles, labels
 identical across styles, readable by the standard loaders, and usable by every shipped protocol."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -148,6 +150,9 @@ def test_data_show_and_list_commands(benchmark, tmp_path, capsys):
     assert main(["data", "list", str(benchmark / "abdomen" / "mr_t2")]) == 0
     listing = capsys.readouterr().out
     assert "mr_t2-0004" in listing and "T2SPIR" in listing
+    assert main(["data", "list", str(benchmark / "abdomen" / "mr_t2"), "--body-width"]) == 0
+    widths = [int(width) for width in re.findall(r"│ (\d+) mm", capsys.readouterr().out)]
+    assert len(widths) == 4 and all(200 <= width <= 700 for width in widths), widths  # an abdomen's (label_sets.yaml)
     # the benchmark's own folder (or its abdomen folder) lists every data set in it, under the ids `load` takes
     for folder in (benchmark, benchmark / "abdomen"):
         assert main(["data", "list", str(folder)]) == 0

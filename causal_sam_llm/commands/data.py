@@ -9,6 +9,8 @@ from rich.table import Table
 from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import at_least_one, console, non_negative_int
 from causal_sam_llm.datasets.benchmark.make import MANIFEST, BenchmarkSpec, make_benchmark
+from causal_sam_llm.datasets.body_width import body_width_mm
+from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.montage import write_montage
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
 from causal_sam_llm.datasets.registry import detect_layout, open_dataset
@@ -37,6 +39,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="list the cases of any supported data folder")
     listing.add_argument("folder", type=Path, help="a data set folder, or the built-in benchmark's (its ids load)")
     listing.add_argument("--split", choices=["train", "val", "test"], default="train", help="which split to list")
+    listing.add_argument(
+        "--body-width",
+        action="store_true",
+        help="also measure each case's body across, left to right, in mm (reads every image; what a study loaded by "
+        "path is compared with: datasets/label_sets.yaml)",
+    )
     listing.set_defaults(run=run_list)
 
 
@@ -82,13 +90,19 @@ def case_number(text: str) -> int:
 def run_list(args: argparse.Namespace) -> int:
     for folder, title in _listed_folders(args.folder):
         table = Table(title=title)
-        for column in ("case", "modality", "sequence", "labels", "anatomy"):
+        for column in ("case", "modality", "sequence", "labels", "anatomy", *(["body width"] * args.body_width)):
             table.add_column(column)
         for case in open_dataset(folder, args.split):
             labels = "yes" if case.has_labels else "no"
-            table.add_row(case.case_id, case.modality, case.sequence, labels, case.anatomy_key)
+            width = [_body_width_text(case)] if args.body_width else []
+            table.add_row(case.case_id, case.modality, case.sequence, labels, case.anatomy_key, *width)
         console.print(table)
     return 0
+
+
+def _body_width_text(case: Case) -> str:
+    width = body_width_mm(case.axial_image(), case.axial_spacing_mm(), case.modality)
+    return "no body" if width is None else f"{width:.0f} mm"
 
 
 def _listed_folders(folder: Path) -> list[tuple[Path, str]]:
