@@ -4,6 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
+from rich.progress import track
 from rich.table import Table
 
 from causal_sam_llm.commands import summary
@@ -90,9 +91,13 @@ def case_number(text: str) -> int:
 def run_list(args: argparse.Namespace) -> int:
     for folder, title in _listed_folders(args.folder):
         table = Table(title=title)
-        for column in ("case", "modality", "sequence", "labels", "anatomy", *(["body width"] * args.body_width)):
+        columns = ["case", "modality", "sequence", "labels", "anatomy"] + (["body width"] if args.body_width else [])
+        for column in columns:
             table.add_column(column)
-        for case in open_dataset(folder, args.split):
+        cases = open_dataset(folder, args.split)
+        if args.body_width:  # every image is read: a data set of 512² CTs takes a while
+            cases = track(cases, description=f"measuring {title.split(' (')[0]}", console=console, transient=True)
+        for case in cases:
             labels = "yes" if case.has_labels else "no"
             width = [_body_width_text(case)] if args.body_width else []
             table.add_row(case.case_id, case.modality, case.sequence, labels, case.anatomy_key, *width)
