@@ -7,7 +7,7 @@ from causal_sam_llm.datasets.body_width import body_width_mm
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.label_maps import anatomy_by_width, label_set, within_body_width
 from causal_sam_llm.tools.schemas import ToolResult
-from causal_sam_llm.tools.workbench import Workbench
+from causal_sam_llm.tools.workbench import Workbench, with_article
 
 DESCRIPTION = (
     "Open a new study to work on. Use only when the user names a study to open: a NIfTI or DICOM path, "
@@ -60,7 +60,7 @@ def width_note(width_mm: float | None, model_set: str, classes: list[str]) -> st
         return ""
     low, high = label_set(model_set).body_width_mm
     other = anatomy_by_width(width_mm, model_set)
-    looks = f", as wide as {_with_article(_spaced(other))} study" if other else ""
+    looks = f", as wide as {with_article(_spaced(other))} study" if other else ""
     return (
         f" Note: the body here is {width_mm:.0f} mm across, where {_spaced(model_set)} studies measure "
         f"{low:.0f}–{high:.0f} mm{looks}. This model segments {', '.join(c.replace('_', ' ') for c in classes)}: "
@@ -70,7 +70,3 @@ def width_note(width_mm: float | None, model_set: str, classes: list[str]) -> st
 
 def _spaced(name: str) -> str:
     return name.replace("_", " ")
-
-
-def _with_article(words: str) -> str:
-    return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"

@@ -46,7 +46,8 @@ class StudyMismatchError(CausalSamError, ValueError):
     """A study whose anatomy the loaded model does not segment."""
 
 
-def _with_article(words: str) -> str:
+def with_article(words: str) -> str:
+    """'an abdomen', 'a brain tumour': the article a study's anatomy is said with."""
     return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
 
 
@@ -126,13 +127,13 @@ class Workbench:
         """A study of anatomy this model does not segment is refused: by its label set (a benchmark or data set case),
         or by the body part its DICOM header names (`label_maps.other_anatomy`)."""
         anatomy = case.label_set_name
-        what = f"is {_with_article(anatomy.replace('_', ' '))} study"
+        what = f"is {with_article(anatomy.replace('_', ' '))} study"
         body_part = case.metadata.get("header", {}).get("BodyPartExamined")
         if anatomy == self.label_set_name and body_part:
             anatomy = other_anatomy(body_part, self.label_set_name) or anatomy
             # a head CT is no tumour study: say what the header says and which model segments such studies
             what = (
-                f"is {_with_article(body_part.lower())} study (its DICOM header says BodyPartExamined {body_part}), "
+                f"is {with_article(body_part.lower())} study (its DICOM header says BodyPartExamined {body_part}), "
                 f"which the {anatomy.replace('_', ' ')} model segments"
             )
         if anatomy != self.label_set_name:
