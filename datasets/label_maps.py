@@ -49,11 +49,15 @@ def label_set(name: str) -> LabelSet:
 def other_anatomy(body_part: str, name: str) -> str | None:
     """The label set a DICOM BodyPartExamined value belongs to when it is not `name`'s but another set's (a head
     study for the abdominal model); None when `name` claims it, or no set does."""
-    value = "".join(body_part.upper().split())
-    if value in label_set(name).body_parts:
+    if claims_body_part(label_set(name), body_part):
         return None
-    claimed = [other for other in _yaml("label_sets.yaml") if value in label_set(other).body_parts]
+    claimed = [other for other in _yaml("label_sets.yaml") if claims_body_part(label_set(other), body_part)]
     return claimed[0] if claimed else None
+
+
+def claims_body_part(labels: LabelSet, body_part: str) -> bool:
+    """Whether a DICOM BodyPartExamined value (any case, spaces ignored) shows the set's anatomy."""
+    return "".join(body_part.upper().split()) in labels.body_parts
 
 
 def anatomy_by_width(width_mm: float, name: str) -> str | None:

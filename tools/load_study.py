@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from causal_sam_llm.datasets.body_width import body_width_mm
 from causal_sam_llm.datasets.case import Case
-from causal_sam_llm.datasets.label_maps import anatomy_by_width, label_set, within_body_width
+from causal_sam_llm.datasets.label_maps import anatomy_by_width, claims_body_part, label_set, within_body_width
 from causal_sam_llm.tools.schemas import ToolResult
 from causal_sam_llm.tools.workbench import Workbench, with_article
 
@@ -47,8 +47,8 @@ def _unnamed_anatomy_width(case: Case, axial: np.ndarray, model_set: str) -> flo
     """The body's width (mm) of a study whose anatomy nothing names: a NIfTI file, or a DICOM study whose header
     names no body part the model's label set claims (those another set claims are refused at load). None for the
     others (a benchmark or data set case knows its label set) and where no body shows."""
-    body_part = "".join(str(case.metadata.get("header", {}).get("BodyPartExamined", "")).upper().split())
-    if case.source not in ("nifti", "dicom") or body_part in label_set(model_set).body_parts:
+    body_part = str(case.metadata.get("header", {}).get("BodyPartExamined", ""))
+    if case.source not in ("nifti", "dicom") or claims_body_part(label_set(model_set), body_part):
         return None
     return body_width_mm(axial, case.axial_spacing_mm(), case.modality)
 
