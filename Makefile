@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/causal-sam-llm demo
 
 chat: $(STAMP)
-	test -f $${CAUSAL_SAM_LLM_HOME:-$$HOME/.cache/causal-sam-llm}/benchmark/benchmark.json || $(BIN)/causal-sam-llm data make-benchmark
+	test -f $${CAUSAL_SAM_LLM_BENCHMARK:-$${CAUSAL_SAM_LLM_HOME:-$$HOME/.cache/causal-sam-llm}/benchmark}/benchmark.json || $(BIN)/causal-sam-llm data make-benchmark
 	$(BIN)/causal-sam-llm chat benchmark:mr_t2-0011
 
 lint: $(STAMP)

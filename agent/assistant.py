@@ -56,7 +56,11 @@ class Assistant:
     ) -> None:
         self.session_dir = Path(session_dir or new_session_dir())
         resuming = (self.session_dir / "study.json").is_file()
-        self.bench = Workbench.resume(self.session_dir) if resuming else Workbench.create(self.session_dir, checkpoint)
+        self.bench = (
+            Workbench.resume(self.session_dir, checkpoint=checkpoint)
+            if resuming
+            else Workbench.create(self.session_dir, checkpoint)
+        )
         self.log = AuditLog(self.session_dir / "audit.jsonl")
         records = self.log.records()
         for version in unlogged_versions(records, self.bench.history) if resuming else []:

@@ -79,7 +79,9 @@ class CommandParser:
         # what the model (or keyword parser) answered for the last text, before validation and the guard rails;
         # None when the guard rails answered without it. Audited next to the call that ran.
         self.last_answer: dict | None = None
+        self.model_name = "keyword parser"  # what the chat's status bar names
         if strategy == "llm":
+            self.model_name = model_path.name if model_path else "Qwen2.5-Coder-1.5B"
             self.model = LlamaToolCaller(
                 model_path=str(checked_model_path(model_path) if model_path else default_model_path())
             )

@@ -12,10 +12,12 @@ from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.organ_words import (
     KIDNEYS,
     OTHER_KIDNEY,
+    STANDS_FOR,
     bare_kidney,
     both_kidneys,
     mentions_kidney,
     organs_mentioned,
+    other_models_organs,
     refers_back,
     unsupported_mentioned,
 )
@@ -28,6 +30,7 @@ from causal_sam_llm.agent.region_words import (
     regions_mentioned,
 )
 from causal_sam_llm.agent.slice_words import stated_slices, with_digits
+from causal_sam_llm.segmentation.checkpoint_io import shipped_model_for
 
 MAX_COMMAND_CHARS = 1000
 # Text that tries to change the assistant's instructions or act outside segmentation never reaches the model: the
@@ -102,9 +105,21 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
     unsupported = unsupported_mentioned(stripped)
     if unsupported and not named:
         return clarify(f"This model does not segment the {unsupported[0]}; it segments {pretty(classes)}.")
+    foreign = other_models_organs(stripped, classes)
+    if foreign and not named:
+        return clarify(_another_models_organ(foreign[0], classes))
     if bare_kidney(stripped) and not named and "right_kidney" in classes and not OTHER_KIDNEY.search(stripped.lower()):
         return _kidneys_unsided(stripped, classes)
     return None
+
+
+def _another_models_organ(organ: str, classes: list[str]) -> str:
+    """The answer to an organ another shipped model segments: which one, and how to start with it (before, the call
+    went to the model, which could only answer with this model's organs or "all": "segment the whole tumour" became
+    segment all)."""
+    model = shipped_model_for(STANDS_FOR.get(organ, organ))
+    where = f" The shipped {model} model does: start the chat with --segmenter {model}." if model else ""
+    return f"This model does not segment the {organ.replace('_', ' ')}; it segments {pretty(classes)}.{where}"
 
 
 def _kidneys_unsided(text: str, classes: list[str]) -> ParsedCall:

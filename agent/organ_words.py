@@ -65,6 +65,31 @@ def organs_mentioned(text: str, classes: list[str]) -> list[str]:
     return [c for c in classes if any(_fuzzy_contains(text_words, p) for p in ORGAN_SYNONYMS.get(c, (c,)))]
 
 
+# single words too common outside the brain model to take as its regions there ("contrast-enhanced", "core")
+GENERIC_WORDS = ("core", "enhancing")
+
+
+def other_models_organs(text: str, classes: list[str]) -> list[str]:
+    """Organs another shipped model segments, named in `text` ("the whole tumour" to the abdominal model, "the
+    spleen" or a kidney to the brain one); its generic single words count only for their own model."""
+    text_words = words(text)
+    named = [
+        organ
+        for organ, phrases in ORGAN_SYNONYMS.items()
+        if organ not in classes and any(_fuzzy_contains(text_words, p) for p in phrases if p not in GENERIC_WORDS)
+    ]
+    if not named and "right_kidney" not in classes and mentions_kidney(text):
+        named.append("kidney")
+    if not named and "whole_tumour" not in classes and any(w in TUMOUR_WORDS for w in text_words):
+        named.append("tumour")
+    return named
+
+
+TUMOUR_WORDS = ("tumour", "tumor", "tumours", "tumors", "glioma", "lesion", "lesions")
+# the class a bare word other_models_organs returns stands for
+STANDS_FOR = {"kidney": "right_kidney", "tumour": "whole_tumour"}
+
+
 def unsupported_mentioned(text: str) -> list[str]:
     text_words = words(NOT_AN_ORGAN.sub(" ", text))
     return [o for o in UNSUPPORTED_ORGANS if _fuzzy_contains(text_words, o)]

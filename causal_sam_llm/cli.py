@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # every command works on volume-sized arrays (causal_sam_llm/heap.py)
     try:
         return args.run(args)
-    except CausalSamError as exc:
+    except (CausalSamError, OSError) as exc:  # OSError: a folder that is a file, a disk that is full, no permission
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

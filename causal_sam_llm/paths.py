@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 HOME_ENV = "CAUSAL_SAM_LLM_HOME"
+BENCHMARK_ENV = "CAUSAL_SAM_LLM_BENCHMARK"  # a built-in benchmark made elsewhere (`data make-benchmark --out DIR`)
 
 
 def app_home() -> Path:

@@ -108,7 +108,22 @@ def read_header(path: Path) -> pydicom.Dataset:
 def _pixels(path: Path) -> np.ndarray:
     dataset = pydicom.dcmread(str(path))
     slope, intercept = float(dataset.get("RescaleSlope", 1.0)), float(dataset.get("RescaleIntercept", 0.0))
-    return dataset.pixel_array.astype(np.float32) * slope + intercept
+    return _decoded(dataset, path).astype(np.float32) * slope + intercept
+
+
+def _decoded(dataset: pydicom.Dataset, path: Path) -> np.ndarray:
+    """The stored pixel values. JPEG (baseline, lossless, LS) and JPEG 2000 decode through pylibjpeg and Pillow; a
+    compression none of them reads is refused with its name, not passed on as pydicom's RuntimeError."""
+    try:
+        return dataset.pixel_array
+    except (RuntimeError, NotImplementedError) as exc:
+        syntax = dataset.file_meta.get("TransferSyntaxUID")
+        name = getattr(syntax, "name", syntax)
+        raise DataLayoutError(
+            f"{path}: its pixel data is compressed as {name}, which no installed decoder reads "
+            f"({str(exc).splitlines()[0]}). Convert the series to uncompressed DICOM (e.g. `gdcmconv --raw`) or to "
+            "NIfTI (e.g. `dcm2niix`)."
+        ) from exc
 
 
 def _slice_step(

@@ -3,6 +3,7 @@ variables (`{benchmark}`, `{ct_root}`, ...) can be overridden, so one protocol f
 on real BTCV / CHAOS / AMOS / BraTS folders unchanged."""
 
 import importlib.resources
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -14,7 +15,7 @@ from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.label_maps import label_set
 from causal_sam_llm.datasets.registry import open_dataset
 from causal_sam_llm.errors import DataLayoutError
-from causal_sam_llm.paths import app_home
+from causal_sam_llm.paths import BENCHMARK_ENV, app_home
 
 Split = Literal["train", "val", "test"]
 _VARIABLE = re.compile(r"\{(\w+)\}")
@@ -101,7 +102,10 @@ def _lookup(values: dict[str, str], name: str, protocol: str) -> str:
 
 
 def default_benchmark_dir() -> Path:
-    return app_home() / "benchmark"
+    """The built-in benchmark `benchmark:<case>` and the protocols read: `$CAUSAL_SAM_LLM_BENCHMARK`, else the one
+    under the package's home."""
+    configured = os.environ.get(BENCHMARK_ENV)
+    return Path(configured).expanduser() if configured else app_home() / "benchmark"
 
 
 def protocol_names() -> list[str]:

@@ -27,6 +27,11 @@ def open_study(
     """`benchmark:mr_t2-0011`, `sample:abdomen_ct`, `scan.nii.gz` (+ labels), `slice.dcm` or a DICOM series folder.
     `label_set_name`: the model's, for a study opened by path (a benchmark case knows its own)."""
     spec = str(spec).strip()
+    if labels and not spec.endswith((".nii", ".nii.gz")):  # before, they were dropped without a word
+        raise DataLayoutError(
+            f"reference labels are read for a NIfTI study only; {spec} "
+            + ("brings its own." if spec.startswith(BENCHMARK_PREFIX) else "cannot take a label file here.")
+        )
     if spec.startswith(BENCHMARK_PREFIX):
         return benchmark_case(spec.removeprefix(BENCHMARK_PREFIX), benchmark or default_benchmark_dir())
     if spec.startswith(SAMPLE_PREFIX):
@@ -46,6 +51,15 @@ def open_study(
     except DataLayoutError as exc:  # e.g. a report or a PNG given as the study: say what a study may be
         hint = "A study is a NIfTI file (.nii, .nii.gz), a DICOM file or a DICOM folder."
         raise DataLayoutError(f"{exc} {hint}") from exc
+
+
+def lasting_spec(spec: str) -> str:
+    """A study as a session saves it: a path made absolute (so the session resumes from any folder), a benchmark or
+    sample name as it is."""
+    spec = str(spec).strip()
+    if spec.startswith((BENCHMARK_PREFIX, SAMPLE_PREFIX)):
+        return spec
+    return str(Path(spec).expanduser().resolve())
 
 
 def benchmark_case(case_id: str, root: Path) -> Case:

@@ -17,7 +17,7 @@ from causal_sam_llm.errors import CausalSamError
 from causal_sam_llm.eval_sessions.overlay import busiest_slice, write_overlay
 from causal_sam_llm.eval_sessions.session_file import Expectation, read_session
 from causal_sam_llm.paths import claim_folder, numbered
-from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
+from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 from causal_sam_llm.segmentation.clinician import choose_intervention, say
 
 
@@ -41,16 +41,6 @@ class TurnReport:
     overlay: str | None
     simulated: bool = False
     failures: list[str] = field(default_factory=list)
-
-
-def resolve_checkpoint(name: str | None) -> Path | None:
-    """`protocol/method` names a shipped checkpoint; anything else is a path."""
-    if name is None:
-        return None
-    protocol, _, method = name.partition("/")
-    if method and not Path(name).suffix:
-        return shipped_checkpoint(protocol, method)
-    return Path(name)
 
 
 def failed_expectations(expect: Expectation | None, turn: Turn, dice_after: float) -> list[str]:
@@ -83,7 +73,7 @@ class SessionReplayer:
     def replay(self, path: Path, simulate: int = 0) -> list[TurnReport]:
         session = read_session(path)
         out = self.report_dir / path.stem
-        checkpoint = resolve_checkpoint(session.checkpoint)
+        checkpoint = checkpoint_path(session.checkpoint)
         assistant = Assistant(fresh_session_folder(out), checkpoint, self.llm, self.llm_model)
         key = tuple(assistant.bench.classes)
         if key in self._parsers:

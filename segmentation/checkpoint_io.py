@@ -1,6 +1,7 @@
 """Trained checkpoints hold only the trained part of a segmenter, with what is needed to rebuild and check it:
 encoder name and weights sha256, classes, label set, method, and the command that produced it."""
 
+import functools
 import importlib.resources
 import os
 import tempfile
@@ -106,3 +107,28 @@ def shipped_checkpoint(protocol: str, method: str) -> Path:
     if not path.is_file():
         raise CheckpointError(f"no shipped checkpoint for {protocol}/{method}: {path} is missing.")
     return path
+
+
+def checkpoint_path(name: str | Path | None) -> Path | None:
+    """A checkpoint named as the command line and session files name it: `protocol/method` (no suffix) is a shipped
+    checkpoint (e.g. `brats_cross_sequence/lad`); anything else is a path."""
+    if name is None:
+        return None
+    protocol, _, method = str(name).partition("/")
+    if method and "/" not in method and not Path(str(name)).suffix and not Path(str(name)).exists():
+        return shipped_checkpoint(protocol, method)
+    return Path(name)
+
+
+def shipped_model_for(organ: str) -> str | None:
+    """The shipped LAD checkpoint, as `protocol/method`, that segments `organ` (the default abdominal one first);
+    None when none does."""
+    for path in sorted(shipped_checkpoints(), key=lambda p: (p.parent.name != "ct_to_mr", p.parent.name)):
+        if path.stem == "lad" and organ in _shipped_classes(path):
+            return f"{path.parent.name}/{path.stem}"
+    return None
+
+
+@functools.cache
+def _shipped_classes(path: Path) -> tuple[str, ...]:
+    return tuple(read_checkpoint(path)["classes"])

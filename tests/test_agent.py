@@ -737,6 +737,22 @@ def test_direction_words_and_the_tumours_whereabouts_are_not_unsupported_organs(
     assert "does not segment the brain" in screen("segment the brain", tumour).args["question"]
 
 
+def test_an_organ_another_shipped_model_segments_is_answered_with_that_model():
+    """Before, such text went to the model, which can only answer with this model's organs or "all": "segment the
+    whole tumour" to the abdominal model became `segment all`."""
+    tumour = ["whole_tumour", "tumour_core", "enhancing_tumour"]
+    for text in ("segment the whole tumour", "what is the volume of the enhancing tumor", "segment the glioma"):
+        answer = CommandParser(ORGANS, "none").parse(text, []).args.get("question", "")
+        assert "--segmenter brats_cross_sequence/lad" in answer and "it segments liver" in answer, (text, answer)
+    for text in ("segment the spleen", "measure the left kidney", "grow the kidneys"):
+        answer = CommandParser(tumour, "none").parse(text, []).args.get("question", "")
+        assert "--segmenter ct_to_mr/lad" in answer and "it segments whole tumour" in answer, (text, answer)
+    # this model's own organs, and words that only look like the other model's, go on as before
+    assert screen("segment everything on this contrast-enhanced CT", ORGANS) is None
+    assert screen("the core of the liver is missing, grow it", ORGANS) is None
+    assert screen("segment the enhancing tumour", tumour) is None
+
+
 def test_an_up_that_belongs_to_a_verb_is_no_direction():
     assert regions_mentioned("the left kidney edge is ragged, clean it up") == []
     assert regions_mentioned("tidy up the spleen border") == []

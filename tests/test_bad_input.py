@@ -151,7 +151,9 @@ def test_cache_info_on_a_folder_not_made_yet_creates_nothing(tmp_path, capsys):
 
 def test_the_demo_on_a_study_without_labels_says_why_it_cannot_correct_it(home_benchmark, capsys):
     assert main(["demo", "--case", "sample:abdomen_ct", "--llm", "none", "--corrections", "1"]) == 2
-    assert "sample:abdomen_ct has no reference labels" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "sample:abdomen_ct has no reference labels" in err and "--labels" in err
+    assert "segment everything" not in out  # said before segmenting, not after
 
 
 def test_an_llm_model_file_that_is_missing_or_no_gguf_is_refused_in_one_line(tmp_path, capsys):

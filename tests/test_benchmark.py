@@ -143,7 +143,7 @@ def test_make_benchmark_refuses_a_folder_with_other_files(tmp_path):
     assert (tmp_path / "my_scan.nii.gz").read_text() == "precious"
 
 
-def test_data_show_and_list_commands(benchmark, tmp_path, capsys):
+def test_data_show_and_list_commands(benchmark, tmp_path, capsys, monkeypatch):
     out = tmp_path / "montage.png"
     assert main(["data", "show", "2", "--benchmark", str(benchmark), "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -159,7 +159,10 @@ def test_data_show_and_list_commands(benchmark, tmp_path, capsys):
         listing = capsys.readouterr().out
         assert "ct_a-0001" in listing and "mr_t2-0004" in listing and "load a case as benchmark:<case>" in listing
         assert ("BraTS2021_00001-flair" in listing) == (folder == benchmark)
+        assert "CAUSAL_SAM_LLM_BENCHMARK" in listing  # a benchmark made elsewhere than the one benchmark: reads
     assert open_study("benchmark:mr_t2-0004", benchmark=benchmark).case_id == "mr_t2-0004"
+    monkeypatch.setenv("CAUSAL_SAM_LLM_BENCHMARK", str(benchmark))
+    assert open_study("benchmark:mr_t2-0004").source_path.is_relative_to(benchmark)
     # the test split of a data set, which has no labels (BTCV's Testing/img)
     btcv = tmp_path / "RawData"
     (btcv / "Testing" / "img").mkdir(parents=True)

@@ -48,6 +48,11 @@ async def _chat_turns(tmp_path: Path, llm_parser) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.legend_text() == segmented
+        await pilot.press("ctrl+e")  # with the command box focused, which binds Ctrl+E itself
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Saved " in _log(app) and list((tmp_path / "chat" / "exports").glob("*.nii.gz"))
         shown = app.legend_text().splitlines()[0]  # "slice i of 0–last", as commands number slices
         number, last = map(int, shown.removeprefix("slice ").split(" of 0–"))
         await pilot.press("pageup")
@@ -101,6 +106,21 @@ async def _chat_resumed(tmp_path: Path, llm_parser) -> None:
         assert "Resumed benchmark:mr_t2-0004 at mask version 1" in _log(app)
         assert "liver:" in app.legend_text()
     assert [p.name for p in (tmp_path / "s").glob("masks*")] == ["masks"]  # the study was not opened afresh
+
+
+def test_chat_refuses_a_session_it_cannot_open_as_asked_in_one_line(home_benchmark, tmp_path, capsys):
+    """A session folder that is a file, a misspelt shipped model, a session resumed with another model than its own:
+    a one-line error before the chat starts (before, a FileExistsError traceback, and the other model ignored)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a session")
+    chat = ["chat", "--llm", "none", "--graphics", "halfblock", "--session"]
+    assert main([*chat, str(notes)]) == 2
+    assert capsys.readouterr().err.startswith("error: ") and notes.read_text() == "not a session"
+    assert main([*chat, str(tmp_path / "new"), "--segmenter", "ct_to_mr/lda"]) == 2
+    assert "no shipped checkpoint for ct_to_mr/lda" in capsys.readouterr().err
+    Assistant(tmp_path / "s", llm="none").load("benchmark:mr_t2-0004")
+    assert main([*chat, str(tmp_path / "s"), "--segmenter", "brats_cross_sequence/lad"]) == 2
+    assert "was started with the segmenter" in capsys.readouterr().err
 
 
 def test_chat_in_a_graphics_terminal_draws_the_slice_as_pixels(home_benchmark, tmp_path, llm_parser):
@@ -176,11 +196,30 @@ def test_replay_adds_turns_spoken_by_the_simulated_clinician(home_benchmark, tmp
     assert spoken[-1]["dice_after"] > turns[1]["dice_after"]  # better than the segmentation the turns started from
 
 
-def test_simulated_turns_on_a_study_without_labels_are_refused_before_any_scripted_turn(tmp_path, capsys):
+def test_simulated_turns_on_a_study_without_labels_are_refused_before_any_scripted_turn(
+    home_benchmark, tmp_path, capsys
+):
+    """The session without labels is refused before its scripted turns; the other session still runs, and the report
+    holds it (before, the whole replay stopped there and wrote no report)."""
+    labelled = tmp_path / "labelled.yaml"
+    labelled.write_text("study: benchmark:mr_t1-0002\nturns:\n  - say: segment the spleen\n")
     report = tmp_path / "r"
-    assert main(["replay", str(SESSIONS / "real_ct_dicom.yaml"), "--report", str(report), "--simulate", "1"]) == 2
-    assert "--simulate needs a study with reference labels" in capsys.readouterr().err
-    assert not list(report.rglob("turn-01.png"))  # the scripted 'segment everything' never ran
+    files = [str(SESSIONS / "real_ct_dicom.yaml"), str(labelled)]
+    assert main(["replay", *files, "--report", str(report), "--llm", "none", "--simulate", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--simulate needs a study with reference labels" in err and "not replayed: " in err
+    assert not list((report / "real_ct_dicom").glob("turn-01.png"))  # its scripted 'segment everything' never ran
+    replayed = json.loads((report / "report.json").read_text())
+    assert [t["session"] for t in replayed] == ["labelled"] * 3 and replayed[-1]["simulated"]
+
+
+def test_a_session_naming_a_checkpoint_that_is_not_there_is_refused_before_any_session_runs(tmp_path, capsys):
+    named = tmp_path / "named.yaml"
+    named.write_text("study: benchmark:mr_t1-0002\ncheckpoint: ct_to_mr/lda\nturns:\n  - say: segment the spleen\n")
+    files = [str(SESSIONS / "real_ct_dicom.yaml"), str(named)]
+    assert main(["replay", *files, "--report", str(tmp_path / "r"), "--llm", "none"]) == 2
+    assert "no shipped checkpoint for ct_to_mr/lda" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
 
 
 def test_an_expectation_on_arguments_alone_is_checked(home_benchmark, tmp_path):

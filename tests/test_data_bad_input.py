@@ -178,3 +178,14 @@ def test_a_dicom_seg_or_a_multi_frame_file_opened_as_a_study_says_what_it_is():
         open_study(str(multi_frame))
     with pytest.raises(DataLayoutError, match=r"sample:<abdomen_ct\|abdomen_mr>\.$"):
         open_study("no/such/study.nii.gz")
+
+
+@pytest.mark.parametrize(
+    ("study", "says"),
+    [("benchmark:mr_t2-0001", "brings its own"), ("sample:abdomen_ct", "cannot take a label file here")],
+)
+def test_labels_given_where_they_cannot_apply_are_refused_not_dropped(tmp_path, study, says):
+    labels = tmp_path / "seg.nii.gz"
+    save_nifti(np.zeros((4, 4, 2), np.uint8), ras_affine(), labels)
+    with pytest.raises(DataLayoutError, match=f"reference labels are read for a NIfTI study only; .*{says}"):
+        open_study(study, labels)

@@ -12,6 +12,8 @@ from layouts import (
     write_btcv,
     write_series,
 )
+from pydicom.data import get_testdata_file
+from pydicom.uid import MPEG2MPML
 
 from causal_sam_llm.datasets.amos import load_amos
 from causal_sam_llm.datasets.brats import load_brats
@@ -243,3 +245,22 @@ def test_truth_labels_fixture_is_asymmetric():
     truth = truth_labels()
     for axis in range(3):
         assert not np.array_equal(truth, np.flip(truth, axis))
+
+
+def test_compressed_dicom_as_archives_export_it_opens_with_the_same_pixels():
+    """JPEG Lossless (process 14, the usual CT archive compression) and JPEG-LS decode through pylibjpeg: a real CT
+    slice of pydicom-data, and pydicom's MR slice compressed two ways against its uncompressed original. Before,
+    JPEG Lossless stopped at pydicom's RuntimeError."""
+    ct = open_study(get_testdata_file("bad_sequence.dcm", download=False))  # a neck CT, JPEG Lossless SV1
+    assert ct.image.shape == (512, 512, 1) and -1100 < ct.image.min() < -900 < 1000 < ct.image.max()
+    original = open_study(get_testdata_file("MR_small.dcm", download=False)).image
+    for name in ("MR_small_jpeg_ls_lossless.dcm", "MR_small_RLE.dcm"):
+        np.testing.assert_array_equal(open_study(get_testdata_file(name, download=False)).image, original)
+
+
+def test_a_compression_no_installed_decoder_reads_is_named(tmp_path):
+    dataset = pydicom.dcmread(get_testdata_file("MR_small_jpeg_ls_lossless.dcm", download=False))
+    dataset.file_meta.TransferSyntaxUID = MPEG2MPML  # encapsulated like JPEG-LS, but nothing decodes MPEG-2
+    dataset.save_as(tmp_path / "mpeg.dcm")
+    with pytest.raises(DataLayoutError, match="compressed as MPEG2 Main Profile / Main Level, which no installed"):
+        _ = open_study(tmp_path / "mpeg.dcm").image  # the pixels are decoded when first asked for

@@ -5,6 +5,7 @@ only inside the session folder, and a resumed workbench where it was."""
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -21,8 +22,10 @@ from pydicom.uid import generate_uid
 
 from causal_sam_llm.datasets.orientation import axial_stack_to_ras
 from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.datasets.sample_images import sample_path
 from causal_sam_llm.datasets.study import open_study
-from causal_sam_llm.errors import validation_problems
+from causal_sam_llm.errors import CheckpointError, validation_problems
+from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
@@ -227,6 +230,10 @@ def test_a_failed_background_pass_costs_no_correction(home_benchmark, tmp_path, 
     session = Workbench.create(tmp_path / "failing")
     run_tool(session, "load_study", {"study": CASE})
     run_tool(session, "segment", {"organ": "all"})
+    spleen = session.classes.index("spleen")
+    empty = next(z for z in range(session.depth) if not session.masks()[z, spleen].any())
+    with pytest.raises(ValueError, match="nothing changed"):  # a refused correction does not use up the note
+        run_tool(session, "intervene_decoder", {"organ": "spleen", "action": "shrink", "slices": [empty, empty]})
     command = {"organ": "spleen", "action": "expand", "region": "whole", "strength": 0.4}
     first = run_tool(session, "intervene_decoder", command)
     assert "failed (MemoryError: no room for the box pass)" in first.message
@@ -594,6 +601,32 @@ def test_a_session_resumes_the_mask_history_of_the_study_it_had_loaded_last(home
     assert resumed.history.current == session.history.current == 1
     np.testing.assert_array_equal(resumed.probabilities(), session.probabilities())
     assert len(list(session.folder.glob("masks*"))) == 2  # the first study's masks stay on disk
+
+
+def test_a_study_opened_by_a_relative_path_resumes_from_another_folder(tmp_path, monkeypatch):
+    """The session saves the study's path made absolute: before, `ct.dcm` was saved as typed and a session resumed
+    from another folder said "study not found: 'ct.dcm'"."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(sample_path("abdomen_ct"), data / "ct.dcm")
+    monkeypatch.chdir(data)
+    session = Workbench.create(tmp_path / "s")
+    run_tool(session, "load_study", {"study": "ct.dcm"})
+    run_tool(session, "segment", {"organ": "liver"})
+    monkeypatch.chdir(tmp_path)
+    resumed = Workbench.resume(session.folder)
+    assert json.loads((session.folder / "study.json").read_text())["study"] == str(data / "ct.dcm")
+    assert resumed.is_open(str(data / "ct.dcm")) and resumed.is_open("data/ct.dcm") and not resumed.is_open("ct.dcm")
+    assert resumed.history.current == session.history.current == 0
+
+
+def test_a_session_resumes_only_with_the_segmenter_it_was_started_with(bench):
+    """Another checkpoint given to a session folder is refused, not silently ignored; the same one, named as the
+    command line names it, resumes."""
+    with pytest.raises(CheckpointError, match=r"was started with the segmenter .* leave out the segmenter"):
+        Workbench.resume(bench.folder, checkpoint=checkpoint_path("brats_cross_sequence/lad"))
+    resumed = Workbench.resume(bench.folder, checkpoint=checkpoint_path("ct_to_mr/lad"))
+    assert resumed.history.current == bench.history.current
 
 
 def test_tools_are_langchain_structured_tools_with_schemas(bench):

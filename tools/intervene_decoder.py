@@ -35,7 +35,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     volumes_before, masks_before = bench.organ_volumes_ml(), bench.masks()
     before, index = volumes_before[intervention.organ], bench.classes.index(intervention.organ)
     waited = bench.wait_for_box_evidence(index)
-    failure, bench.box_evidence_failure = bench.box_evidence_failure, None  # said once
+    failure = bench.box_evidence_failure  # said once, by the first correction that keeps a version
     start = time.perf_counter()
     parent = history.probabilities()
     with bench.foreground():  # the pass goes on with the other organs afterwards
@@ -52,6 +52,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         reason = no_change_reason(intervention, masks_before[:, index], bench)
         raise ValueError(f"nothing changed, so no version was kept: {reason}.")
     version = history.add(updated, correction_note(intervention), edited=(intervention.organ,), changed=change.box)
+    bench.box_evidence_failure = None
     bench.keep_masks(change.masks, change.box)
     bench.keep_pooled_change(change.box)
     volumes_after = bench.organ_volumes_ml()

@@ -31,7 +31,7 @@ def provenance(bench: Workbench, export: Path, label_values: dict[str, int] | No
         "export": export.name,
         "software": f"causal-sam-llm {__version__}",
         "checkpoint": {"path": str(bench.checkpoint), "sha256": _sha256(bench.checkpoint)},
-        "study": {"case_id": case.case_id, "source": str(case.source_path), "format": case.source},
+        "study": {"case_id": case.case_id, "source": str(Path(case.source_path).resolve()), "format": case.source},
         "mask_version": history.current,
         "steps": [{"version": v.number, "did": v.note} for v in history.lineage()],
         "corrected_by_clinician": corrected,

@@ -17,8 +17,8 @@ import numpy as np
 
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.label_maps import other_anatomy
-from causal_sam_llm.datasets.study import open_study
-from causal_sam_llm.errors import CausalSamError
+from causal_sam_llm.datasets.study import lasting_spec, open_study
+from causal_sam_llm.errors import CausalSamError, CheckpointError
 from causal_sam_llm.paths import claim_folder, embedding_cache_dir, numbered
 from causal_sam_llm.segmentation.box_prefetch import BackgroundBoxEvidence
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter, shipped_checkpoint
@@ -53,6 +53,16 @@ def with_article(words: str) -> str:
 
 def default_segmenter_checkpoint() -> Path:
     return shipped_checkpoint("ct_to_mr", "lad")
+
+
+def _check_same_checkpoint(folder: Path, saved: str | None, given: Path | None) -> None:
+    """A session resumes with its own model: another one would silently be ignored (or mix two models' masks)."""
+    if given is None or saved is None or Path(saved).resolve() == Path(given).resolve():
+        return
+    raise CheckpointError(
+        f"session {folder} was started with the segmenter {saved} and resumes with it; leave out the segmenter to "
+        f"carry on, or start a new session (another folder) for {given}."
+    )
 
 
 @dataclass
@@ -95,9 +105,11 @@ class Workbench:
         return cls(folder, segmenter, generator, embedder, checkpoint, meta.get("label_set", "abdomen"))
 
     @classmethod
-    def resume(cls, folder: Path, cache: EmbeddingCache | None = None) -> "Workbench":
-        """Re-open a session folder: same checkpoint, same study, the mask history where it was."""
+    def resume(cls, folder: Path, cache: EmbeddingCache | None = None, checkpoint: Path | None = None) -> "Workbench":
+        """Re-open a session folder: same checkpoint, same study, the mask history where it was. `checkpoint`, when
+        given, must be the one the session was started with (its masks are that model's)."""
         saved = json.loads((folder / "study.json").read_text()) if (folder / "study.json").is_file() else {}
+        _check_same_checkpoint(folder, saved.get("checkpoint"), checkpoint)
         bench = cls.create(folder, saved.get("checkpoint"), cache)
         if saved.get("study"):
             bench.load(saved["study"], saved.get("labels"), masks_folder=saved.get("masks", "masks"))
@@ -163,14 +175,18 @@ class Workbench:
         self._pooled_image = pooled_image(axial_image, decoded.letterbox)
         if self._pooled_image is not None:
             self._pooled_image.flags.writeable = False
-        self.study_spec = {
-            "study": study,
-            "labels": labels,
-            "checkpoint": str(self.checkpoint),
+        self.study_spec = {  # paths made absolute: a session opened from another folder still finds them
+            "study": lasting_spec(study),
+            "labels": lasting_spec(labels) if labels else None,
+            "checkpoint": str(Path(self.checkpoint).resolve()),
             "masks": study_folder.name,
         }
         write_atomically(self.folder / "study.json", json.dumps(self.study_spec, indent=1).encode())
         return case
+
+    def is_open(self, study: str) -> bool:
+        """Whether `study` (as typed: a relative path too) is the one this session has open."""
+        return self.study_spec.get("study") == lasting_spec(study)
 
     def _new_masks_folder(self) -> Path:
         """`masks` for the session's first study, then `masks-<time>` (with a counter when two loads share a second)."""

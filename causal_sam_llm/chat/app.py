@@ -20,7 +20,8 @@ class ChatApp(App):
         Binding("pageup", "slice(1)", "slice ↑"),
         Binding("pagedown", "slice(-1)", "slice ↓"),
         Binding("ctrl+z", "undo", "undo"),
-        Binding("ctrl+e", "export", "export"),
+        # priority: the focused Input binds Ctrl+E itself (cursor to the end) and would take the key first
+        Binding("ctrl+e", "export", "export", priority=True),
         Binding("ctrl+q", "quit", "quit"),
     ]
     slice_index: reactive[int] = reactive(0)
@@ -48,7 +49,7 @@ class ChatApp(App):
         self.query_one("#command", Input).focus()
         self.say("assistant", f"Session folder: {self.assistant.session_dir}")
         resumed = self.assistant.bench.study_spec.get("study")
-        if self.study and self.study != resumed:
+        if self.study and not self.assistant.bench.is_open(self.study):
             self.submit(f"open {self.study}", direct_load=self.study)
         elif resumed is not None:  # the same study again after a crash: carry on where the session was
             self.say("assistant", f"Resumed {resumed} at mask version {self._current_version()}.")
@@ -127,7 +128,7 @@ class ChatApp(App):
     def update_status(self) -> None:
         bench = self.assistant.bench
         timing = "  ".join(f"{k} {v:.0f}" for k, v in self.assistant.last_timings_ms.items())
-        model = "keyword parser" if self.assistant.parser.strategy == "none" else "Qwen2.5-Coder-1.5B"
+        model = self.assistant.parser.model_name
         state = "working…" if self.busy else "ready"
         self.query_one("#status", Static).update(
             f" {state} │ encoder {bench.segmenter.backbone.spec.name} │ "

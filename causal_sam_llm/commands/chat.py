@@ -12,7 +12,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("chat", help=summary("chat"))
     parser.add_argument("study", nargs="?", default=None, help="study to open (path, benchmark:<id>, sample:<name>)")
     parser.add_argument("--session", type=Path, default=None, help="session folder (an existing one resumes)")
-    parser.add_argument("--segmenter", type=Path, default=None, help="trained checkpoint (default: shipped LAD)")
+    parser.add_argument(
+        "--segmenter",
+        default=None,
+        help="trained checkpoint: a path, or a shipped one as PROTOCOL/METHOD, e.g. brats_cross_sequence/lad for "
+        "brain tumours (default: ct_to_mr/lad, abdominal organs)",
+    )
     parser.add_argument(
         "--graphics",
         choices=GRAPHICS_MODES,
@@ -27,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from causal_sam_llm.agent.assistant import Assistant
     from causal_sam_llm.chat.app import ChatApp
     from causal_sam_llm.chat.graphics import resolve_graphics
+    from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 
     graphics = resolve_graphics(args.graphics)  # before Textual owns the terminal
-    assistant = Assistant(args.session, args.segmenter, args.llm, args.llm_model)
+    assistant = Assistant(args.session, checkpoint_path(args.segmenter), args.llm, args.llm_model)
     ChatApp(assistant, args.study, graphics).run()
     return 0

@@ -16,6 +16,7 @@ from causal_sam_llm.datasets.montage import write_montage
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
 from causal_sam_llm.datasets.registry import detect_layout, open_dataset
 from causal_sam_llm.errors import DataLayoutError
+from causal_sam_llm.paths import BENCHMARK_ENV
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -118,4 +119,11 @@ def _listed_folders(folder: Path) -> list[tuple[Path, str]]:
         return [(folder, f"{folder} ({detect_layout(folder)} layout)")]
     parts = [root / "abdomen", root / "brain"] if folder == root else [folder]
     domains = [d for part in parts for d in ([part] if part.name == "brain" else sorted(part.iterdir())) if d.is_dir()]
-    return [(d, f"{d.name} (built-in benchmark: load a case as benchmark:<case>)") for d in domains]
+    return [(d, f"{d.name} (built-in benchmark: {_how_to_open(root)})") for d in domains]
+
+
+def _how_to_open(root: Path) -> str:
+    """benchmark:<case> reads one benchmark folder: this one, or another set by an environment variable."""
+    if root.resolve() == default_benchmark_dir().resolve():
+        return "load a case as benchmark:<case>"
+    return f"load a case as benchmark:<case> with {BENCHMARK_ENV}={root}"

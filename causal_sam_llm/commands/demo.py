@@ -34,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_cache_arguments(parser)
     add_llm_arguments(parser)
     parser.add_argument("--case", default=DEMO_CASE, help="a study with reference labels: benchmark:CASE_ID or a path")
+    parser.add_argument("--labels", default=None, help="the reference label NIfTI of a --case given as a NIfTI path")
     parser.add_argument("--corrections", type=non_negative_int, default=3)
     parser.set_defaults(run=run)
 
@@ -63,17 +64,20 @@ def correction_session(args: argparse.Namespace) -> None:
     console.print("loading the segmenter and the LLM (the first command also evaluates the system prompt) …")
     assistant = Assistant(llm=args.llm, llm_model=args.llm_model)
     console.print(f"session folder: {assistant.session_dir}")
-    loaded = assistant.load(args.case)
+    loaded = assistant.load(args.case, args.labels)
     _show(loaded)
     if not loaded.ok:  # nothing to segment: the turns below would each say so
         raise DemoError(f"could not load {args.case}: {loaded.reply}")
+    if args.corrections and not assistant.bench.require_case().has_labels:  # said before segmenting, not after
+        raise DemoError(
+            f"{args.case} has no reference labels, so the simulated clinician cannot correct it: give them with "
+            "--labels, or --corrections 0."
+        )
     for text in ("segment everything", "what's the dice for every organ?"):
         _show(assistant.ask(text))
     rng = np.random.default_rng(0)
     bench = assistant.bench
     reference, spacing = bench.reference(), bench.require_case().axial_spacing_mm()
-    if reference is None and args.corrections:
-        raise DemoError(f"{args.case} has no reference labels, so the simulated clinician cannot correct it.")
     wanted = None
     for _ in range(args.corrections):
         before = bench.mean_dice()

@@ -11,7 +11,7 @@ from causal_sam_llm.agent.call_schema import ParsedCall
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import console
-from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
+from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path, read_checkpoint
 from causal_sam_llm.tools.workbench import default_segmenter_checkpoint
 
 
@@ -25,13 +25,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("text", help="the command, or - to read one command per line from stdin")
     parser.add_argument("--json", action="store_true", help="print only the JSON call(s)")
     parser.add_argument("--conversation", action="store_true", help="stdin lines form one conversation ('it')")
-    parser.add_argument("--segmenter", type=Path, default=None, help="checkpoint whose organs are allowed")
+    parser.add_argument(
+        "--segmenter", default=None, help="checkpoint whose organs are allowed (a path or PROTOCOL/METHOD)"
+    )
     add_llm_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    classes = read_checkpoint(args.segmenter or default_segmenter_checkpoint())["classes"]
+    classes = read_checkpoint(checkpoint_path(args.segmenter) or default_segmenter_checkpoint())["classes"]
     parser = CommandParser(classes, args.llm, args.llm_model)
     lines = sys.stdin.read().splitlines() if args.text == "-" else [args.text]
     history: list[tuple[str, ParsedCall]] = []
