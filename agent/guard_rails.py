@@ -30,6 +30,7 @@ from causal_sam_llm.agent.region_words import (
     regions_mentioned,
 )
 from causal_sam_llm.agent.slice_words import stated_slices, with_digits
+from causal_sam_llm.agent.study_words import stated_labels
 from causal_sam_llm.segmentation.checkpoint_io import shipped_model_for
 
 MAX_COMMAND_CHARS = 1000
@@ -345,4 +346,5 @@ def ground_study(call: ParsedCall, text: str) -> ParsedCall:
         return call
     typed = [word.strip("\"'`()").rstrip(".,;:!?") for word in text.split()]
     whole = next((word for word in typed if word != study and word.endswith(study)), None)
-    return call if whole is None else ParsedCall(tool=call.tool, args={**call.args, "study": whole})
+    # labels only as the text names them: a model's guess would score the study against a file nobody gave
+    return ParsedCall(tool=call.tool, args={**call.args, "study": whole or study, "labels": stated_labels(text)})

@@ -9,6 +9,7 @@ from causal_sam_llm.agent.history_words import stated_steps, stated_version
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_words import stated_slices
+from causal_sam_llm.agent.study_words import stated_labels
 
 ACTION_WORDS = [
     ("smooth", ("smooth", "ragged", "jagged", "clean", "tidy")),
@@ -66,7 +67,7 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
     if re.search(r"\b(export|save)\b", lower):
         return ParsedCall(tool="export", args={"format": "dicom_seg" if "dicom" in lower else "nifti"})
     if match := re.search(r"\b(?:open|load)\s+(?:(?:the|this)\s+)?(?:(?:study|case|file|scan)\s+)?(\S+)", text, re.I):
-        return ParsedCall(tool="load_study", args={"study": match.group(1), "labels": None})
+        return ParsedCall(tool="load_study", args={"study": match.group(1), "labels": stated_labels(text)})
     if re.search(r"\b(style|scanner|modality|kind of scan|what scan)\b", lower):
         return ParsedCall(tool="describe_style", args={})
     if re.search(r"\b(dice|hd95|hausdorff|volume|how big|measure|size)\b", lower):

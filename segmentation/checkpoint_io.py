@@ -67,7 +67,9 @@ def load_segmenter(
 ) -> tuple[PromptFreeSegmenter, dict]:
     """Rebuild the segmenter a checkpoint was trained as; refuse one trained for another encoder or label set."""
     payload = read_checkpoint(path)
-    backbone = build_backbone(payload["encoder"], encoder_checkpoint, device, precision)
+    backbone = build_backbone(
+        payload["encoder"], encoder_checkpoint or _recorded_weights(path, payload), device, precision
+    )
     if backbone.weights_sha256 != payload["encoder_sha256"]:
         raise CheckpointError(
             f"{path} was trained on {payload['encoder']} weights {payload['encoder_sha256'][:12]}…, but the loaded "
@@ -85,6 +87,19 @@ def load_segmenter(
         raise CheckpointError(f"{path} does not match the {payload['method']} segmenter's trained parameters.")
     segmenter.load_state_dict(state, strict=False)
     return segmenter.to(device).eval(), {k: v for k, v in payload.items() if k != "state"}
+
+
+def _recorded_weights(path: Path, payload: dict) -> Path | None:
+    """The encoder weights file training was given (None: the encoder's package ships its weights)."""
+    recorded = payload.get("encoder_weights")
+    if recorded is None:
+        return None
+    if not Path(recorded).is_file():
+        raise CheckpointError(
+            f"{path} was trained on the {payload['encoder']} encoder with the weights {recorded}, which is no longer "
+            "there: put that file back (the same file: its sha256 is checked)."
+        )
+    return Path(recorded)
 
 
 def load_generator(path: Path, organs: int) -> InterventionFilmGenerator:

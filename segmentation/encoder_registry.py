@@ -83,8 +83,9 @@ def resolve_weights(name: str, checkpoint: Path | None = None) -> Path:
         return Path(checkpoint).expanduser()
     if entry.shipped_weights is None:
         raise CheckpointError(
-            f"the {name} encoder has no weights in any installed package; pass its official checkpoint with "
-            f"--checkpoint PATH (e.g. sam_vit_b_01ec64.pth or medsam_vit_b.pth)."
+            f"the {name} encoder has no weights in any installed package; give its official checkpoint file "
+            "(sam_vit_b_01ec64.pth or medsam_vit_b.pth): --checkpoint PATH to info, embed and demo, "
+            "--encoder-checkpoint PATH to train."
         )
     return entry.shipped_weights()
 

@@ -40,6 +40,9 @@ class TrainConfig:
     protocol: str
     method: Method
     encoder: str = "litemedsam"
+    # the encoder's weights file when its package ships none (official SAM / MedSAM ViT-B checkpoints); the trained
+    # checkpoint records it, so that the chat and eval rebuild the same encoder
+    encoder_weights: str | None = None
     epochs: int = 12
     batch_size: int = 8
     learning_rate: float | None = None  # None: the method's DEFAULT_LEARNING_RATES entry
@@ -167,7 +170,7 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
     protocol = load_protocol(config.protocol)
     cases = [c for domain in protocol.cases("train", config.variables).values() for c in domain]
     cases = cases[: config.max_cases] if config.max_cases else cases
-    backbone = build_backbone(config.encoder, device=device)
+    backbone = build_backbone(config.encoder, config.encoder_weights, device=device)
     embedder = SliceEmbedder(backbone, EmbeddingCache(embedding_cache_dir()))
     start = time.perf_counter()
     data = _embed_in_turns(config, cases, protocol.classes, embedder, describer, rank, world, progress)
@@ -196,6 +199,7 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
             "method": config.method,
             "protocol": protocol.name,
             "label_set": protocol.label_set,
+            "encoder_weights": str(Path(config.encoder_weights).resolve()) if config.encoder_weights else None,
             "config": asdict(config),
             "history": history,
             "command": " ".join(["causal-sam-llm", *sys.argv[1:]]),

@@ -54,6 +54,7 @@ from causal_sam_llm.agent.history_words import stated_version
 from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
+from causal_sam_llm.agent.study_words import stated_labels
 from causal_sam_llm.segmentation.clinician import SAYS_NO_AMOUNT, said_strength, say
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
@@ -751,6 +752,16 @@ def test_an_organ_another_shipped_model_segments_is_answered_with_that_model():
     assert screen("segment everything on this contrast-enhanced CT", ORGANS) is None
     assert screen("the core of the liver is missing, grow it", ORGANS) is None
     assert screen("segment the enhancing tumour", tumour) is None
+
+
+def test_a_study_is_loaded_with_the_label_file_the_text_names_and_no_other():
+    parsed = CommandParser(ORGANS, "none").parse("load /data/scan.nii.gz with labels /data/seg.nii.gz", [])
+    assert parsed.args == {"study": "/data/scan.nii.gz", "labels": "/data/seg.nii.gz"}
+    guessed = ParsedCall(tool="load_study", args={"study": "scan.nii.gz", "labels": "scan_seg.nii.gz"})
+    assert ground_study(guessed, "open scan.nii.gz").args["labels"] is None  # a model's guess is not kept
+    for text in ("open ct.nii.gz, ground truth: gt.nii.gz", "load ct.nii.gz and the reference segmentation gt.nii.gz"):
+        assert stated_labels(text) == "gt.nii.gz", text
+    assert stated_labels("load benchmark:mr_t2-0001") is None
 
 
 def test_an_up_that_belongs_to_a_verb_is_no_direction():

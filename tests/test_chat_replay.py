@@ -14,6 +14,7 @@ from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.agent.audit_log import AuditLog
 from causal_sam_llm.chat.app import ChatApp
 from causal_sam_llm.cli import main
+from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.eval_sessions.session_file import SessionFileError, read_session
 
 SESSIONS = Path(__file__).parents[1] / "eval_sessions"
@@ -128,10 +129,15 @@ def test_chat_in_a_graphics_terminal_draws_the_slice_as_pixels(home_benchmark, t
 
 
 async def _chat_graphics(tmp_path: Path, llm_parser) -> None:
-    app = ChatApp(Assistant(tmp_path / "gfx", llm="none", parser=llm_parser), "benchmark:mr_t2-0004", "sixel")
+    """Also: the study opened by its NIfTI path with its label file, as `chat STUDY --labels FILE` does."""
+    image = open_study("benchmark:mr_t2-0004").source_path  # BTCV layout: Training/img/imgXXXX.nii.gz
+    labels = image.parent.parent / "label" / image.name.replace("img", "label")
+    assistant = Assistant(tmp_path / "gfx", llm="none", parser=llm_parser)
+    app = ChatApp(assistant, str(image), "sixel", labels=str(labels))
     async with app.run_test(size=(120, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
+        assert app.assistant.bench.require_case().has_labels, _log(app)
         await _submit(app, pilot, "segment the liver")
         picture = app.query_one("#slice").image
         case = app.assistant.bench.require_case()

@@ -63,7 +63,7 @@ def test_unknown_encoder_names_the_choices():
 
 
 def test_vit_b_without_checkpoint_asks_for_one():
-    with pytest.raises(CheckpointError, match="--checkpoint PATH"):
+    with pytest.raises(CheckpointError, match="--encoder-checkpoint PATH to train"):
         build_backbone("sam_vit_b")
 
 

@@ -4,6 +4,7 @@ processes on gloo; runs of several seeds summarised across seeds; clear errors f
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,10 @@ import torch
 
 from causal_sam_llm.cli import main
 from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
-from causal_sam_llm.errors import DataLayoutError
-from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
+from causal_sam_llm.errors import CheckpointError, DataLayoutError
+from causal_sam_llm.segmentation.checkpoint_io import load_segmenter, read_checkpoint
+from causal_sam_llm.segmentation.checkpoints import file_sha256
+from causal_sam_llm.segmentation.encoder_registry import resolve_weights
 from causal_sam_llm.segmentation.trainer import TrainConfig, shard, train
 
 TINY = BenchmarkSpec(
@@ -150,8 +153,27 @@ def test_an_encoder_with_a_1024_input_trains_against_targets_on_the_decoders_256
     )  # fmt: skip
     path = train(config, tmp_path / "mobilesam", "cpu", progress=False)
     meta = read_checkpoint(path)
-    assert meta["encoder"] == "mobilesam" and meta["training_slices"] >= 1
+    assert meta["encoder"] == "mobilesam" and meta["training_slices"] >= 1 and meta["encoder_weights"] is None
     assert all(math.isfinite(epoch["seg"]) for epoch in meta["history"])
+
+
+def test_an_encoder_trained_from_a_users_weights_file_is_rebuilt_from_it(tiny_benchmark, tmp_path):
+    """As with an official SAM / MedSAM ViT-B checkpoint, which no package ships: `train --encoder-checkpoint`
+    records the file, and loading the trained checkpoint (chat, eval) rebuilds the encoder from it, or says it is
+    gone. (MobileSAM's shipped weights, copied, stand in for the user's file: the ViT-B ones cannot be had here.)"""
+    weights = tmp_path / "my_encoder.pt"
+    shutil.copy(resolve_weights("mobilesam"), weights)
+    config = TrainConfig(
+        "ct_to_mr", "erm", encoder="mobilesam", encoder_weights=str(weights), epochs=1, slice_stride=24,
+        max_cases=1, variables={"benchmark": str(tiny_benchmark)},
+    )  # fmt: skip
+    path = train(config, tmp_path / "users", "cpu", progress=False)
+    assert read_checkpoint(path)["encoder_weights"] == str(weights.resolve())
+    segmenter, _ = load_segmenter(path)
+    assert segmenter.backbone.weights_sha256 == file_sha256(weights)
+    weights.rename(tmp_path / "moved.pt")
+    with pytest.raises(CheckpointError, match=r"my_encoder\.pt, which is no longer there"):
+        load_segmenter(path)
 
 
 def test_every_process_gets_the_same_number_of_batches():

@@ -27,10 +27,12 @@ class ChatApp(App):
     slice_index: reactive[int] = reactive(0)
     busy: reactive[bool] = reactive(False)
 
-    def __init__(self, assistant: Assistant, study: str | None = None, graphics: str = "halfblock") -> None:
+    def __init__(
+        self, assistant: Assistant, study: str | None = None, graphics: str = "halfblock", labels: str | None = None
+    ) -> None:
         super().__init__()
         self.assistant = assistant
-        self.study = study
+        self.study, self.labels = study, labels  # labels: the first study's reference label file, if any
         self.graphics = graphics  # resolved before the app runs (see chat.graphics)
 
     def compose(self) -> ComposeResult:
@@ -77,7 +79,7 @@ class ChatApp(App):
     @work(thread=True, exclusive=True)
     def run_turn(self, text: str, direct_load: str | None) -> None:
         try:
-            turn = self.assistant.load(direct_load) if direct_load else self.assistant.ask(text)
+            turn = self.assistant.load(direct_load, self.labels) if direct_load else self.assistant.ask(text)
         except Exception as exc:  # the UI reports every failure in the chat, never as a traceback
             self.call_from_thread(self.finish, None, f"{type(exc).__name__}: {exc}")
             return

@@ -11,6 +11,7 @@ from causal_sam_llm.commands.parse import add_llm_arguments
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("chat", help=summary("chat"))
     parser.add_argument("study", nargs="?", default=None, help="study to open (path, benchmark:<id>, sample:<name>)")
+    parser.add_argument("--labels", default=None, help="the study's reference label NIfTI (Dice and HD95 against it)")
     parser.add_argument("--session", type=Path, default=None, help="session folder (an existing one resumes)")
     parser.add_argument(
         "--segmenter",
@@ -36,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
 
     graphics = resolve_graphics(args.graphics)  # before Textual owns the terminal
     assistant = Assistant(args.session, checkpoint_path(args.segmenter), args.llm, args.llm_model)
-    ChatApp(assistant, args.study, graphics).run()
+    ChatApp(assistant, args.study, graphics, args.labels).run()
     return 0

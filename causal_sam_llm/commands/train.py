@@ -8,7 +8,7 @@ from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import at_least_one, console, device_name, non_negative_int, positive_float
 from causal_sam_llm.datasets.protocol import protocol_names
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
-from causal_sam_llm.segmentation.encoder_registry import default_device
+from causal_sam_llm.segmentation.encoder_registry import default_device, encoder_names
 from causal_sam_llm.segmentation.segmenter import Method
 from causal_sam_llm.segmentation.trainer import TrainConfig, train
 
@@ -63,7 +63,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--restyles", type=non_negative_int, default=TrainConfig.restyles, help="restyled views per anatomy"
     )
-    parser.add_argument("--encoder", default="litemedsam")
+    parser.add_argument("--encoder", default="litemedsam", choices=encoder_names(), help="frozen SAM-family encoder")
+    parser.add_argument(
+        "--encoder-checkpoint",
+        default=None,
+        help="its weights file where no package ships them: sam_vit_b_01ec64.pth (sam_vit_b), medsam_vit_b.pth "
+        "(medsam_vit_b); the trained checkpoint records the path",
+    )
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/PROTOCOL/METHOD)")
     parser.add_argument("--vlm-model", default=None, help="vision-language GGUF: it writes the style sentences")
     parser.add_argument("--vlm-mmproj", default=None, help="its mmproj (vision projector) GGUF")
@@ -79,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         protocol=args.protocol,
         method=args.method,
         encoder=args.encoder,
+        encoder_weights=args.encoder_checkpoint,
         epochs=args.epochs,
         seed=args.seed,
         learning_rate=args.lr,
