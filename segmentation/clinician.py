@@ -146,8 +146,9 @@ def choose_intervention(
     """prediction, reference: (Z, C, rows, cols) bool, axial. Like a clinician scoring mean Dice, it looks at the three
     largest errors (organ and missing vs extra) RELATIVE to the organ (a 20 ml miss on a kidney matters more than on a
     liver) and asks for the correction whose perfect execution (`perfect_edit`) would gain most; the strength is the
-    error's mean thickness over the surface the command moves, over MAX_REACH_MM (at least 0.1), as its words will say
-    it (`said_strength`: each candidate is weighed so). None when nothing is wrong.
+    error's mean thickness over the surface the command moves, over MAX_REACH_MM (at least 0.1), or half, 1.5 or twice
+    that for a grow or shrink where that would gain more (OTHER_AMOUNTS), as its words will say it (`said_strength`:
+    each candidate is weighed so). None when nothing is wrong.
     `previous`: the correction said last; asking for the same thing again while the organ is still short (a grow) or
     too big (a shrink) means it was not enough, so the clinician asks at least twice as strongly."""
     chosen = _most_useful(prediction, reference, classes, spacing_mm)
@@ -210,7 +211,27 @@ def _candidate_corrections(
             whole = {"region": "whole", "strength": _strength(error, pred, anchor, "whole", spacing_mm)}
             candidates.append(aimed.model_copy(update=whole))
         candidates += _slab_corrections(aimed, error, anchor, pred, spacing_mm)
-    return [as_said(candidate) for candidate in candidates]  # weighed as they will be said
+    candidates += [_times(candidate, factor) for candidate in list(candidates) for factor in OTHER_AMOUNTS]
+    said: dict[tuple, Intervention] = {}
+    for candidate in candidates:  # weighed as they will be said; each request once, in the order first found
+        said.setdefault(_request(as_said(candidate)), as_said(candidate))
+    return list(said.values())
+
+
+# A grow or shrink is also weighed at these multiples of the thickness measured: the mean thickness understates an
+# error that is deep in places (a pole cut short) and overstates one that is thin but wide. Before, only the mean was
+# said; on ct_to_mr's training domain this lifts the learned response after 3 corrections 93.77 → 93.92 (README).
+OTHER_AMOUNTS = (0.5, 1.5, 2.0)
+
+
+def _times(command: Intervention, factor: float) -> Intervention:
+    if command.action not in ("expand", "shrink"):  # the others' words state no amount
+        return command
+    return command.model_copy(update={"strength": round(float(np.clip(command.strength * factor, 0.1, 1.0)), 2)})
+
+
+def _request(command: Intervention) -> tuple:
+    return (command.organ, command.action, command.region, command.slices, command.strength)
 
 
 SLAB_SHARES = (0.5, 0.25)  # a slab: the slices around the error's worst one holding at least this share of its area

@@ -265,6 +265,28 @@ def test_simulated_clinician_asks_for_as_much_as_is_missing():
     assert commanded_change(prediction[:, 0], command, SPACING) == missing
 
 
+def test_simulated_clinician_asks_for_the_amount_a_perfect_edit_gains_most_from():
+    """A narrow, deep cut at the front (4 of 16 columns missing 12 rows deep): its mean thickness over the front face
+    asks for 6 mm along the whole face, which even a perfect edit spends partly on voxels that were right; half of it
+    gains more, and that is what the clinician says (OTHER_AMOUNTS)."""
+    reference = _organ_masks()
+    prediction = reference.copy()
+    prediction[3:7, 0, 12:24, 16:20] = False
+    command = choose_intervention(prediction, reference, ["liver", "spleen"], SPACING)
+    missing_mm3 = (reference[:, 0] & ~prediction[:, 0]).sum() * np.prod(SPACING)
+    measured = round(missing_mm3 / facing_area_mm2(prediction[:, 0], "anterior", SPACING) / 30, 2)
+    assert (command.organ, command.action, command.region) == ("liver", "expand", "anterior")
+    assert measured == 0.2 and command.strength == 0.1
+
+    def dice_after(strength: float) -> float:
+        edited = perfect_edit(
+            command.model_copy(update={"strength": strength}), prediction[:, 0], reference[:, 0], SPACING
+        )
+        return 2 * (edited & reference[:, 0]).sum() / (edited.sum() + reference[:, 0].sum())
+
+    assert dice_after(0.1) > dice_after(measured) > dice_after(0.4)
+
+
 def test_intensity_evidence_favours_the_organs_own_intensities():
     rng = np.random.default_rng(0)
     image = rng.normal(0, 5, (4, 30, 30))
