@@ -67,6 +67,9 @@ def organs_mentioned(text: str, classes: list[str]) -> list[str]:
 
 # single words too common outside the brain model to take as its regions there ("contrast-enhanced", "core")
 GENERIC_WORDS = ("core", "enhancing")
+TUMOUR_WORDS = ("tumour", "tumor", "tumours", "tumors", "glioma", "lesion", "lesions")
+# the class a bare word other_models_organs returns stands for
+STANDS_FOR = {"kidney": "right_kidney", "tumour": "whole_tumour"}
 
 
 def other_models_organs(text: str, classes: list[str]) -> list[str]:
@@ -83,11 +86,6 @@ def other_models_organs(text: str, classes: list[str]) -> list[str]:
     if not named and "whole_tumour" not in classes and any(w in TUMOUR_WORDS for w in text_words):
         named.append("tumour")
     return named
-
-
-TUMOUR_WORDS = ("tumour", "tumor", "tumours", "tumors", "glioma", "lesion", "lesions")
-# the class a bare word other_models_organs returns stands for
-STANDS_FOR = {"kidney": "right_kidney", "tumour": "whole_tumour"}
 
 
 def unsupported_mentioned(text: str) -> list[str]:
