@@ -181,7 +181,8 @@ def _most_useful(
     candidates = _candidate_corrections(prediction, reference, classes, spacing_mm)
     if not candidates:
         return None
-    gains = [_gain_if_done_perfectly(c, prediction, reference, classes, spacing_mm) for c in candidates]
+    depths: dict[tuple[str, bool], np.ndarray] = {}  # one distance map per organ and direction, not per candidate
+    gains = [_gain_if_done_perfectly(c, prediction, reference, classes, spacing_mm, depths) for c in candidates]
     return candidates[int(np.argmax(gains))]
 
 
@@ -322,36 +323,52 @@ def _gain_if_done_perfectly(
     reference: np.ndarray,
     classes: list[str],
     spacing_mm: tuple[float, float, float],
+    depths: dict[tuple[str, bool], np.ndarray] | None = None,
 ) -> float:
     """Dice gain of the commanded organ (so of the mean, up to the organ count) if the command were carried out
-    perfectly (`perfect_edit`)."""
+    perfectly (`perfect_edit`). `depths`: the distance maps already computed, by organ and direction."""
     index = classes.index(command.organ)
     pred, ref = prediction[:, index], reference[:, index]
-    return _dice(perfect_edit(command, pred, ref, spacing_mm), ref) - _dice(pred, ref)
+    growing, depths = command.action in GROWING, {} if depths is None else depths
+    if command.action in GROWING + SHRINKING and (command.organ, growing) not in depths:
+        depths[command.organ, growing] = depth_from_edge(pred, growing, spacing_mm)
+    edited = perfect_edit(command, pred, ref, spacing_mm, depths.get((command.organ, growing)))
+    return _dice(edited, ref) - _dice(pred, ref)
 
 
 def perfect_edit(
-    command: Intervention, mask: np.ndarray, reference: np.ndarray, spacing_mm: tuple[float, float, float]
+    command: Intervention,
+    mask: np.ndarray,
+    reference: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    depth: np.ndarray | None = None,
 ) -> np.ndarray:
     """The organ's mask after the best edit the command allows: inside its gate, in the commanded direction only, it
     moves exactly the commanded amount (`commanded_change`, as the learned response does) — the wrong voxels first,
     then, if the command asks for more than is wrong, right ones; each nearest the boundary first. A smoothing makes
     the organ the reference inside its gate. (An edit in both directions would credit "grow the kidney" with trimming
     its over-segmented rim, which the gate's soft edge reaches and no grow can do; an edit of any amount would credit
-    "shrink the enhancing rim a touch" with removing its 264 wrong voxels when a touch on that thin rim means 357.)"""
-    gate = intervention_gate(command, mask, spacing_mm) > 0.5
+    "shrink the enhancing rim a touch" with removing its 264 wrong voxels when a touch on that thin rim means 357.)
+    `depth`: `depth_from_edge` of this mask and direction, when already computed."""
+    soft_gate = intervention_gate(command, mask, spacing_mm)
+    gate = soft_gate > 0.5
     if command.action not in GROWING + SHRINKING:
         return np.where(gate, reference, mask)
     growing = command.action in GROWING
     movable = gate & (~mask if growing else mask)
     wrong = movable & (reference if growing else ~reference)
-    amount = commanded_change(mask, command, spacing_mm)
-    depth = distance_transform_edt(~mask if growing else mask, sampling=spacing_mm)
+    amount = commanded_change(mask, command, spacing_mm, soft_gate)
+    depth = depth_from_edge(mask, growing, spacing_mm) if depth is None else depth
     moved = _nearest_first(wrong, depth, amount)
     moved = np.concatenate([moved, _nearest_first(movable & ~wrong, depth, amount - moved.size)])
     edited = mask.copy()
     edited.ravel()[moved] = growing
     return edited
+
+
+def depth_from_edge(mask: np.ndarray, growing: bool, spacing_mm: tuple[float, float, float]) -> np.ndarray:
+    """Each voxel's distance (mm) from the organ: outside it for a grow, inside it for a shrink."""
+    return distance_transform_edt(~mask if growing else mask, sampling=spacing_mm)
 
 
 def _nearest_first(candidates: np.ndarray, depth: np.ndarray, count: int) -> np.ndarray:
