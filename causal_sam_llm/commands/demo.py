@@ -59,7 +59,7 @@ def _show(turn: Turn) -> None:
 
 def correction_session(args: argparse.Namespace) -> None:
     if not (default_benchmark_dir() / MANIFEST).is_file():
-        console.print(f"building the built-in benchmark in {default_benchmark_dir()} (once, ~30 s)")
+        console.print(f"building the built-in benchmark in {default_benchmark_dir()} (once, about 30 s)")
         make_benchmark(default_benchmark_dir())
     console.print("loading the segmenter and the LLM (the first command also evaluates the system prompt) …")
     assistant = Assistant(llm=args.llm, llm_model=args.llm_model)
