@@ -82,12 +82,17 @@ def said_strength(action: str, strength: float) -> float:
     the nearest whole millimetre ("by 4 mm"); the agent's default where the action's phrasings state no amount
     (removing, adding or smoothing a region). Before, the words were the nearest amount word (a 5 mm request said as
     "a touch", 3 mm) while eval-tci applied the strength meant."""
-    if not all("{amount}" in template for template in TEMPLATES[action]):
+    if not _states_amount(action):
         return SAYS_NO_AMOUNT
     word = min(AMOUNT_WORDS, key=lambda value: abs(value - strength))
     if abs(word - strength) * MAX_REACH_MM <= 1.0:
         return word
     return max(1, round(strength * MAX_REACH_MM)) / MAX_REACH_MM
+
+
+def _states_amount(action: str) -> bool:
+    """Whether every phrasing of `action` says an amount (removing, adding and smoothing a region say none)."""
+    return all("{amount}" in template for template in TEMPLATES[action])
 
 
 def as_said(intervention: Intervention) -> Intervention:
@@ -214,8 +219,8 @@ def _candidate_corrections(
         candidates += _slab_corrections(aimed, error, anchor, pred, spacing_mm)
     candidates += [_times(candidate, factor) for candidate in list(candidates) for factor in OTHER_AMOUNTS]
     said: dict[tuple, Intervention] = {}
-    for candidate in candidates:  # weighed as they will be said; each request once, in the order first found
-        said.setdefault(_request(as_said(candidate)), as_said(candidate))
+    for candidate in map(as_said, candidates):  # weighed as they will be said; each request once, first found first
+        said.setdefault(_request(candidate), candidate)
     return list(said.values())
 
 
@@ -226,7 +231,7 @@ OTHER_AMOUNTS = (0.5, 1.5, 2.0)
 
 
 def _times(command: Intervention, factor: float) -> Intervention:
-    if command.action not in ("expand", "shrink"):  # the others' words state no amount
+    if not _states_amount(command.action):  # said at the agent's default whatever was meant
         return command
     return command.model_copy(update={"strength": round(float(np.clip(command.strength * factor, 0.1, 1.0)), 2)})
 
