@@ -217,6 +217,8 @@ def _candidate_corrections(
             whole = {"region": "whole", "strength": _strength(error, pred, anchor, "whole", spacing_mm)}
             candidates.append(aimed.model_copy(update=whole))
         candidates += _slab_corrections(aimed, error, anchor, pred, spacing_mm)
+        if kind == "extra":
+            candidates += _blob_removal(organ, error, pred, spacing_mm)
     candidates += [_times(candidate, factor) for candidate in list(candidates) for factor in OTHER_AMOUNTS]
     said: dict[tuple, Intervention] = {}
     for candidate in map(as_said, candidates):  # weighed as they will be said; each request once, first found first
@@ -265,6 +267,26 @@ def _slab_corrections(
         strength = _strength(piece, pred, anchor, region, spacing_mm, slices)
         found.append(aimed.model_copy(update={"region": region, "strength": strength, "slices": slices}))
     return list({(c.region, c.slices): c for c in found}.values())
+
+
+def _blob_removal(
+    organ: str, error: np.ndarray, pred: np.ndarray, spacing_mm: tuple[float, float, float]
+) -> list[Intervention]:
+    """`remove_region` aimed at the largest of the predicted organ's detached pieces that is mostly wrong ("that blob
+    at the front is not liver, delete it": tci_gate.detached_pieces), named by its direction from the organ's largest
+    piece; none when there is no such piece."""
+    pieces, count = connected_components(pred)
+    if count <= 1:
+        return []
+    sizes = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
+    wrong = np.bincount(pieces[error], minlength=count + 1)[1:]
+    largest = int(np.argmax(sizes))
+    blobs = [piece for piece in np.nonzero(2 * wrong > sizes)[0] if piece != largest]
+    if not blobs:
+        return []
+    blob = pieces == 1 + max(blobs, key=lambda piece: sizes[piece])
+    region = _region_of(blob, pieces == 1 + largest, spacing_mm)
+    return [Intervention(organ=organ, action="remove_region", region=region, strength=SAYS_NO_AMOUNT)]
 
 
 def _run_around_peak(flags: np.ndarray, peak: int) -> tuple[int, int]:

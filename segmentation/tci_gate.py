@@ -46,6 +46,47 @@ def organ_body(mask: np.ndarray) -> np.ndarray:
     return np.isin(pieces, 1 + np.nonzero(sizes >= BODY_SHARE * sizes.max())[0])
 
 
+# (axis, sign) of each in-plane or slice direction: slices grow toward the head, rows toward the back, columns toward
+# the patient's left
+TOWARD = {
+    "superior": (0, 1),
+    "inferior": (0, -1),
+    "posterior": (1, 1),
+    "anterior": (1, -1),
+    "left": (2, 1),
+    "right": (2, -1),
+}
+
+
+def detached_pieces(intervention: Intervention, mask: np.ndarray) -> np.ndarray:
+    """What `remove_region` deletes when the organ is in pieces ("that blob at the front is not liver, delete it"):
+    its 3-D connected pieces other than the largest whose centre lies toward the command's region from the largest
+    piece's centre (every one of them for `whole`), on the command's slices. Empty when there is none: the command then
+    cuts the organ back on that side, as a shrink whose gate reaches through the whole organ."""
+    pieces, count = connected_components(mask)
+    found = np.zeros(mask.shape, bool)
+    if count <= 1:
+        return found
+    sizes = np.bincount(pieces.ravel())[1:]
+    largest = 1 + int(np.argmax(sizes))
+    centre = np.argwhere(pieces == largest).mean(axis=0)
+    for piece in range(1, count + 1):
+        if piece != largest and _lies_toward(intervention.region, np.argwhere(pieces == piece).mean(axis=0) - centre):
+            found |= pieces == piece
+    if intervention.slices is not None:
+        first, last = intervention.slices
+        found[:first] = False
+        found[last + 1 :] = False
+    return found
+
+
+def _lies_toward(region: str, offset: np.ndarray) -> bool:
+    if region == "whole":
+        return True
+    axis, sign = TOWARD[region]
+    return bool(offset[axis] * sign > 0)
+
+
 def _extent(mask: np.ndarray) -> tuple[int, int]:
     occupied = np.nonzero(mask.any(axis=(1, 2)))[0]
     return (int(occupied[0]), int(occupied[-1])) if occupied.size else (0, mask.shape[0] - 1)
@@ -139,7 +180,12 @@ def moved_part(intervention: Intervention, mask: np.ndarray) -> np.ndarray:
 
 
 def gate_about(intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
-    """The command's gate about exactly `mask` (every piece of it)."""
+    """The command's gate about exactly `mask` (every piece of it). A `remove_region` aimed at detached pieces is
+    gated on exactly those pieces (`detached_pieces`), with no soft edge: the command deletes them whole."""
+    if intervention.action == "remove_region":
+        pieces = detached_pieces(intervention, mask)
+        if pieces.any():
+            return pieces.astype(np.float32)
     first, last = slice_range(intervention, mask, spacing_mm)
     reference = _with_empty_slices_filled(mask, first, last)
     # the side is about the whole organ's centroid; the band only matters on the command's slices

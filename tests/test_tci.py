@@ -28,7 +28,13 @@ from causal_sam_llm.segmentation.tci_apply import (
 )
 from causal_sam_llm.segmentation.tci_blind import apply_blind
 from causal_sam_llm.segmentation.tci_evaluation import right_share
-from causal_sam_llm.segmentation.tci_gate import GATE_BAND, gate_band, intervention_gate, organ_body
+from causal_sam_llm.segmentation.tci_gate import (
+    GATE_BAND,
+    detached_pieces,
+    gate_band,
+    intervention_gate,
+    organ_body,
+)
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
 
@@ -98,6 +104,60 @@ def test_blind_remove_region_removes_only_there():
     rows = np.nonzero(removed.any(axis=(0, 2)))[0]
     assert rows.min() >= 19  # the posterior half of rows 12..27
     np.testing.assert_array_equal(edited[:, 1], masks[:, 1])
+
+
+def _liver_with_blobs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(masks with a detached piece of liver in front of it and one behind it, the front piece, the back piece)."""
+    masks = _organ_masks()
+    front, back = np.zeros(masks[:, 0].shape, bool), np.zeros(masks[:, 0].shape, bool)
+    front[3:6, 2:6, 14:20] = True
+    back[4:6, 33:37, 12:16] = True
+    masks[:, 0] |= front | back
+    return masks, front, back
+
+
+def test_remove_region_deletes_the_detached_pieces_toward_its_region_whole():
+    """ "That blob at the front is not liver, delete it": `remove_region` takes the liver's pieces apart from its
+    largest that lie toward the named region, all of them (blind and perfect edits alike) — and only on the named
+    slices. With no such piece it cuts the organ back on that side, as before."""
+    masks, front, back = _liver_with_blobs()
+    anterior = Intervention(organ="liver", action="remove_region", region="anterior")
+    np.testing.assert_array_equal(detached_pieces(anterior, masks[:, 0]), front)
+    whole = anterior.model_copy(update={"region": "whole"})
+    np.testing.assert_array_equal(detached_pieces(whole, masks[:, 0]), front | back)
+    assert not detached_pieces(anterior.model_copy(update={"region": "left"}), masks[:, 0]).any()
+    on_slice = anterior.model_copy(update={"slices": (5, 9)})
+    np.testing.assert_array_equal(detached_pieces(on_slice, masks[:, 0]), front & (np.arange(10) >= 5)[:, None, None])
+    assert commanded_change(masks[:, 0], anterior, SPACING) == front.sum()
+    edited = apply_blind(masks, 0, anterior, SPACING)
+    np.testing.assert_array_equal(edited[:, 0], masks[:, 0] & ~front)
+    np.testing.assert_array_equal(edited[:, 1], masks[:, 1])
+    reference = _organ_masks()[:, 0] | back  # the back piece is liver, the front one is not
+    np.testing.assert_array_equal(perfect_edit(anterior, masks[:, 0], reference, SPACING), masks[:, 0] & ~front)
+    cut_back = apply_blind(masks, 0, anterior.model_copy(update={"region": "left"}), SPACING)[:, 0]
+    assert (masks[:, 0] & ~cut_back & ~front & ~back).any()  # no piece toward the left: the liver's own left side
+
+
+def test_simulated_clinician_asks_to_delete_a_detached_piece_that_is_not_the_organ():
+    """A piece of "liver" in front of the liver, away from it: no shrink of the liver can take it without taking
+    liver too, so the clinician says what a radiologist would — that blob at the front is not liver, delete it — and
+    the agent's keyword parser reads that back."""
+    reference = _organ_masks()
+    prediction, _front, back = _liver_with_blobs()
+    prediction[:, 0] &= ~back  # only the front piece
+    classes = ["liver", "spleen"]
+    command = choose_intervention(prediction, reference, classes, SPACING)
+    assert (command.organ, command.action, command.region, command.slices) == (
+        "liver",
+        "remove_region",
+        "anterior",
+        None,
+    )
+    np.testing.assert_array_equal(perfect_edit(command, prediction[:, 0], reference[:, 0], SPACING), reference[:, 0])
+    for seed in range(5):
+        text = say(command, np.random.default_rng(seed))
+        parsed = keyword_parse(text, classes, None).args
+        assert (parsed["action"], parsed["region"]) == ("remove_region", "anterior"), text
 
 
 def test_slices_limit_where_a_command_acts():

@@ -781,3 +781,27 @@ def test_a_shrink_on_slices_partly_without_the_organ_says_which_hold_none(bench)
     run_tool(bench, "undo", {})
     assert slices_said([3, 4, 5, 9]) == "slices 3–5 and 9" and slices_said([7]) == "slice 7"
     assert slices_said([1, 3, 5]) == "slices 1, 3 and 5"
+
+
+def test_remove_region_deletes_the_detached_piece_it_is_aimed_at_and_nothing_else(bench):
+    """ "That blob at the front is not spleen, delete it": `remove_region` takes the spleen's detached piece toward the
+    front whole (tci_gate.detached_pieces) — not a slice of the spleen's own front — and no other voxel of any organ
+    changes."""
+    from causal_sam_llm.segmentation.tci_apply import apply_learned
+
+    bench.wait_for_box_evidence()
+    case, probabilities, masks = bench.require_case(), bench.probabilities().copy(), bench.masks()
+    spleen = bench.classes.index("spleen")
+    slices, rows, cols = np.nonzero(masks[:, spleen])
+    middle, column = int(np.median(slices)), int(np.median(cols))
+    blob = np.zeros(masks[:, spleen].shape, bool)
+    blob[middle - 1 : middle + 2, rows.min() - 12 : rows.min() - 7, column - 3 : column + 3] = True
+    assert not (masks.any(axis=1) & blob).any()  # planted where no organ is
+    spleen_values = probabilities[:, spleen]  # a view
+    spleen_values[blob] = 0.9
+    command = Intervention(organ="spleen", action="remove_region", region="anterior")
+    inputs = (bench.decoded, probabilities, command, case.label_set, case.axial_spacing_mm(), case.axial_image())
+    after = apply_learned(bench.segmenter, bench.generator, *inputs)
+    assert after[:, spleen][blob].max() < 0.5
+    np.testing.assert_array_equal(after[:, spleen][~blob], probabilities[:, spleen][~blob])
+    np.testing.assert_array_equal(np.delete(after, spleen, axis=1), np.delete(probabilities, spleen, axis=1))
