@@ -163,6 +163,27 @@ def _correct_on_pooled_grid(
     return CorrectionWindow(window.slices, fine_rows, fine_cols, updated[:, organ].shape)
 
 
+class PlacementEvidence(NamedTuple):
+    """What decides where a correction's amount goes, on the window's slices its gate touches (`slices`)."""
+
+    slices: np.ndarray
+    decoder: np.ndarray  # the FiLM-modulated decoder logits
+    intensity: np.ndarray | None  # the intensity log-likelihood ratio, unweighted (None: the organ is absent)
+    box: np.ndarray | None  # the box-prompted pretrained decoder's logits, unweighted (None: absent or not weighed)
+    weight: np.ndarray  # the gate (for a grow in an exclusive set, zero on other organs' voxels)
+    old: np.ndarray  # the organ's probabilities before
+    amount: int | None  # voxels to move (None: a smooth, or an absent organ, has no amount)
+
+    def combined(self, intensity_weight: float, box_weight: float) -> np.ndarray:
+        """The sum the commanded amount is ranked by: decoder logits + weighted intensity and box evidence."""
+        logits = self.decoder
+        if self.intensity is not None:
+            logits = logits + intensity_weight * self.intensity
+        if self.box is not None:
+            logits = logits + box_weight * self.box
+        return logits
+
+
 def corrected_window(
     evidence: Evidence,
     decoded: DecodedVolume,
@@ -174,17 +195,50 @@ def corrected_window(
 ) -> tuple[CorrectionWindow, np.ndarray]:
     """The correction on the grid it is given: its window and the organ's new (z, r, c) probabilities there (no other
     channel changes)."""
+    window, terms = placement_evidence(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
+    before = window.of_channels(probabilities)[:, organ]
+    if terms is None:
+        return window, before.copy()
+    ranking = terms.combined(evidence.intensity_weight, evidence.box_weight)
+    return window, placed(intervention.action, terms, ranking, before)
+
+
+def placed(action: str, terms: PlacementEvidence, ranking: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The organ's new (z, rows, cols) probabilities in the window (`before`: its old ones) when `ranking` (logits on
+    `terms.slices`) decides where the commanded amount goes: the gated voxels ranked most organ-like (shrinking:
+    least) cross 0.5, exactly `terms.amount` of them (`offset_for_amount`; with no amount, where the ranking
+    itself crosses 0). Only the commanded direction; after a grow, grown voxels not touching the organ are put back."""
+    after = before.copy()
+    if terms.amount is not None:
+        ranking = ranking + terms.weight * offset_for_amount(action, ranking, terms.weight, terms.old, terms.amount)
+    blended = terms.weight * expit(ranking) + (1 - terms.weight) * terms.old
+    after[terms.slices] = in_commanded_direction(action, terms.old, blended)
+    if action == "expand":
+        drop_islands(after, before)
+    return after
+
+
+def placement_evidence(
+    evidence: Evidence,
+    decoded: DecodedVolume,
+    probabilities: np.ndarray,
+    intervention: Intervention,
+    organ: int,
+    spacing_mm: tuple[float, float, float],
+    image: np.ndarray,
+) -> tuple[CorrectionWindow, PlacementEvidence | None]:
+    """The correction's window and what it weighs there (None when its gate touches no slice). Every voxel the
+    correction may change, and every voxel its gate, amount and evidence depend on, lies inside the window."""
     segmenter, label_set = evidence.segmenter, evidence.label_set
     window = correction_window(intervention, probabilities[:, organ] > 0.5, spacing_mm)
     before = window.of_channels(probabilities)  # all that follows happens inside the window, on its slice numbers
-    after = before[:, organ].copy()
     command = window.local(intervention)
     masks = masks_from_probabilities(before, label_set, segmenter.classes)
     moved = moved_part(command, masks[:, organ])  # computed once: the gate and the amount both need it
     gate = gate_about(command, moved, spacing_mm)
     slices = touched_slices(gate)
     if slices.size == 0:
-        return window, after
+        return window, None
     on_grid = decoded.letterbox.on_mask_grid()  # the gate modulates the decoder's upscaled features
     gate_input = np.stack([on_grid.image_to_input(window.whole_slice(gate[z]))[0, 0].numpy() for z in slices])
     film = organ_film(evidence.generator, intervention, organ, gate_input)
@@ -195,23 +249,19 @@ def corrected_window(
     if label_set.kind == "exclusive" and intervention.action not in SHRINKING:
         weight = weight * ~_other_organs(masks[slices], organ)  # adding to one organ must not eat its neighbours
     old = before[slices, organ]
-    if masks[:, organ].any():  # an absent organ has no surface to move
-        member = old > 0.5
-        around = intensity_surroundings(command, masks[:, organ], spacing_mm, slices, weight, member)
-        intensity = intensity_log_ratio(window.of_stack(image)[slices], member, around)
-        logits = logits + evidence.intensity_weight * intensity
-        if evidence.box_weight:
-            organ_mask = window.whole_stack(masks[:, organ])  # its boxes are cached per slice of the volume
-            boxed = organ_box_logits(segmenter.backbone, decoded, organ_mask, organ, in_volume, spacing_mm)
-            logits = logits + evidence.box_weight * window.in_plane(boxed)
-        if intervention.action != "smooth":
-            amount = commanded_change(masks[:, organ], command, spacing_mm, gate, moved)
-            logits = logits + weight * offset_for_amount(intervention.action, logits, weight, old, amount)
-    blended = weight * expit(logits) + (1 - weight) * old
-    after[slices] = in_commanded_direction(intervention.action, old, blended)
-    if intervention.action == "expand":
-        drop_islands(after, before[:, organ])
-    return window, after
+    if not masks[:, organ].any():  # an absent organ has no surface to move
+        return window, PlacementEvidence(slices, logits, None, None, weight, old, None)
+    member = old > 0.5
+    around = intensity_surroundings(command, masks[:, organ], spacing_mm, slices, weight, member)
+    intensity = intensity_log_ratio(window.of_stack(image)[slices], member, around)
+    boxed = None
+    if evidence.box_weight:
+        organ_mask = window.whole_stack(masks[:, organ])  # its boxes are cached per slice of the volume
+        boxed = window.in_plane(organ_box_logits(segmenter.backbone, decoded, organ_mask, organ, in_volume, spacing_mm))
+    amount = None
+    if intervention.action != "smooth":
+        amount = commanded_change(masks[:, organ], command, spacing_mm, gate, moved)
+    return window, PlacementEvidence(slices, logits, intensity, boxed, weight, old, amount)
 
 
 def intensity_surroundings(

@@ -45,3 +45,28 @@ def test_the_tool_latency_bench_writes_a_study_the_tools_read_back_as_written(ho
     path, volume = write_study(tmp_path, slices=6, size=64)
     assert volume.shape == (6, 64, 64)
     np.testing.assert_allclose(open_study(str(path)).axial_image(), volume, rtol=1e-6)
+
+
+def test_the_placement_bench_counts_where_each_ranking_puts_the_same_amount():
+    """One slice, a square organ to grow by 8 voxels into the ring around it: the reference adds them on the right,
+    the decoder's logits favour the left. Ranked by the decoder, all 8 land wrong; ranked by the reference, all 8
+    right; either way exactly the amount moves."""
+    from causal_sam_llm.bench.tci_placement import VARIANTS, placement_counts
+    from causal_sam_llm.segmentation.tci_apply import PlacementEvidence
+
+    old = np.zeros((1, 12, 12), np.float32)
+    old[0, 3:9, 3:9] = 0.9
+    ring = np.zeros(old.shape, np.float32)
+    ring[0, 2:10, 2:10] = 1.0
+    ring[old > 0.5] = 0.0
+    reference = old > 0.5
+    reference[0, 3:7, 9] = reference[0, 5:9, 9] = True  # 6 voxels on the right …
+    reference[0, 2, 8:10] = True  # … and 2 at its top right corner
+    rows, cols = np.mgrid[0:12, 0:12]
+    decoder = (6.0 - cols - 0.01 * rows)[None].astype(np.float32)  # most organ-like: the ring's left column
+    zeros = np.zeros(old.shape, np.float32)
+    terms = PlacementEvidence(np.array([0]), decoder, zeros, zeros, ring, old, 8)
+    by_decoder = VARIANTS["FiLM-modulated decoder logits alone"]
+    by_reference = VARIANTS["the reference (wrong voxels first): the most any ranking can do"]
+    assert placement_counts(terms, old, reference, "expand", *by_decoder) == (8, 0)
+    assert placement_counts(terms, old, reference, "expand", *by_reference) == (8, 8)

@@ -16,8 +16,21 @@ PARTS = ("encoder", "tci", "llm", "foreground", "memory")
 # the tci part runs on the GPU when one is present; its CPU figures are kept apart from the GPU's. tci_512 (a clinical
 # 512² study, 7 min), tci_grid (the pooled grid's accuracy at 512², 20 min) and tool_latency (the correction tool end
 # to end at 512², 8 min) are run on their own: `python -m causal_sam_llm.bench.tci --checkpoint ... --size 512`,
-# `python -m causal_sam_llm.bench.tci_grid ...`, `python -m causal_sam_llm.bench.tool_latency`
-SECTIONS = ("encoder", "tci", "tci_512", "tool_latency", "tci_grid", "tci_gpu", "llm", "foreground", "memory")
+# `python -m causal_sam_llm.bench.tci_grid ...`, `python -m causal_sam_llm.bench.tool_latency`; so is tci_placement
+# (where each ranking puts a correction's amount, 2 min on the test cases, 4 on the training ones: `--split train`)
+SECTIONS = (
+    "encoder",
+    "tci",
+    "tci_512",
+    "tool_latency",
+    "tci_grid",
+    "tci_placement_test",
+    "tci_placement_train",
+    "tci_gpu",
+    "llm",
+    "foreground",
+    "memory",
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
