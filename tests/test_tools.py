@@ -32,6 +32,7 @@ from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
 from causal_sam_llm.tools.intervene_decoder import (
     large_change_note,
     no_change_reason,
+    removal_note,
     span_change_note,
 )
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory
@@ -805,3 +806,17 @@ def test_remove_region_deletes_the_detached_piece_it_is_aimed_at_and_nothing_els
     assert after[:, spleen][blob].max() < 0.5
     np.testing.assert_array_equal(after[:, spleen][~blob], probabilities[:, spleen][~blob])
     np.testing.assert_array_equal(np.delete(after, spleen, axis=1), np.delete(probabilities, spleen, axis=1))
+
+
+def test_a_removal_says_whether_it_deleted_separate_pieces_or_cut_the_organ_back():
+    """`remove_region` means two different edits (tci_gate.detached_pieces); the reply says which one applied."""
+    organ = np.zeros((6, 30, 30), bool)
+    organ[1:5, 10:20, 10:20] = True
+    organ[2:4, 2:5, 12:15] = True  # a separate piece at the front (rows run front to back)
+    command = Intervention(organ="left_kidney", action="remove_region", region="anterior")
+    assert removal_note(command, organ, 0.5) == (" Deleted 1 separate piece of the left kidney (9.0 ml) at the front.")
+    behind = command.model_copy(update={"region": "posterior"})
+    assert removal_note(behind, organ, 0.5) == (
+        " No separate piece of the left kidney lay at the back, so the left kidney itself was cut back there."
+    )
+    assert removal_note(command.model_copy(update={"action": "shrink"}), organ, 0.5) == ""

@@ -5,9 +5,11 @@ import math
 import time
 
 import numpy as np
+from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
 from causal_sam_llm.segmentation.tci_apply import Evidence, correct
+from causal_sam_llm.segmentation.tci_gate import detached_pieces
 from causal_sam_llm.tools.mask_patch import Box
 from causal_sam_llm.tools.organ_extent import (
     held_slices,
@@ -68,6 +70,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         + large_change_note(before, after)
         + span_change_note(masks_before[:, index], bench.masks()[:, index])
         + empty_slices_note(intervention, masks_before[:, index])
+        + removal_note(intervention, masks_before[:, index], math.prod(case.axial_spacing_mm()) / 1000.0)
         + also_changed(volumes_before, volumes_after, intervention.organ)
         + second_opinion_note(bench, masks_before, version.parent, intervention.organ, change.box)
         + waiting_note(waited, failure),
@@ -132,6 +135,33 @@ def empty_slices_note(intervention: Intervention, organ_mask: np.ndarray) -> str
         return ""
     organ = intervention.organ.replace("_", " ")
     return f" Of the slices named, {slices_said(empty)} hold{'s' if len(empty) == 1 else ''} none of the {organ}."
+
+
+# how a removal's reply names where it looked, in the words the clinician reads
+TOWARD_WORDS = {
+    "whole": "apart from its main body",
+    "superior": "toward the head",
+    "inferior": "toward the feet",
+    "anterior": "at the front",
+    "posterior": "at the back",
+    "left": "on the patient's left",
+    "right": "on the patient's right",
+}
+
+
+def removal_note(intervention: Intervention, organ_mask: np.ndarray, voxel_ml: float) -> str:
+    """Which of `remove_region`'s two meanings applied (tci_gate.detached_pieces): the organ's separate pieces
+    toward the region deleted whole, or, with none there, the organ itself cut back on that side — two different
+    edits the clinician should not have to tell apart from the image."""
+    if intervention.action != "remove_region":
+        return ""
+    organ, where = intervention.organ.replace("_", " "), TOWARD_WORDS[intervention.region]
+    pieces = detached_pieces(intervention, organ_mask)
+    if not pieces.any():
+        around = "all around" if intervention.region == "whole" else "there"
+        return f" No separate piece of the {organ} lay {where}, so the {organ} itself was cut back {around}."
+    count = connected_components(pieces)[1]
+    return f" Deleted {count} separate piece{'s' * (count > 1)} of the {organ} ({ml(pieces.sum() * voxel_ml)}) {where}."
 
 
 def correction_note(intervention: Intervention) -> str:
