@@ -24,6 +24,7 @@ from causal_sam_llm.segmentation.film import OrganFilm
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.letterbox import Letterbox
+from causal_sam_llm.segmentation.tci_gate import detached_pieces
 from causal_sam_llm.tools.registry import run_tool
 from causal_sam_llm.tools.workbench import Workbench
 
@@ -184,3 +185,29 @@ def test_logits_read_on_a_window_are_those_of_the_whole_slices_cut_to_it(fine_st
         cut = organ_logits(bench.segmenter, grid, [organ], slices, {organ: film}, in_plane=(rows, cols))
         assert cut.shape == (len(slices), 1, rows.stop - rows.start, cols.stop - cols.start)
         np.testing.assert_array_equal(cut, whole[..., rows, cols])
+
+
+def test_a_separate_piece_is_deleted_whole_on_a_512_study(fine_study):
+    """ "That blob at the front is not spleen, delete it" on a 512² study: every pixel of the piece goes, on the
+    study's own grid (on pooled planes its edge pixels had stayed: 54 of 810), and nothing but the spleen's separate
+    pieces at the front changes."""
+    bench, decoded, probabilities, image, spacing = fine_study
+    case, spleen = bench.require_case(), bench.classes.index("spleen")
+    probabilities = probabilities.copy()
+    masks = masks_from_probabilities(probabilities, case.label_set, bench.classes)
+    slices, rows, cols = np.nonzero(masks[:, spleen])
+    middle, column = int(np.median(slices)), int(np.median(cols))
+    blob = np.zeros(masks[:, spleen].shape, bool)
+    blob[middle - 1 : middle + 2, rows.min() - 40 : rows.min() - 25, column - 9 : column + 9] = True
+    assert not (masks.any(axis=1) & blob).any()  # planted where no organ is
+    for channel in range(len(bench.classes)):
+        values = probabilities[:, channel]  # a view
+        values[blob] = 0.9 if channel == spleen else 0.02
+    command = Intervention(organ="spleen", action="remove_region", region="anterior")
+    after = tci_apply.apply_learned(
+        bench.segmenter, bench.generator, decoded, probabilities, command, case.label_set, spacing, image
+    )
+    deleted = detached_pieces(command, probabilities[:, spleen] > 0.5)
+    assert (deleted & blob).sum() == blob.sum() and not (after[:, spleen][blob] > 0.5).any()
+    np.testing.assert_array_equal(after[:, spleen][~deleted], probabilities[:, spleen][~deleted])
+    np.testing.assert_array_equal(np.delete(after, spleen, axis=1), np.delete(probabilities, spleen, axis=1))
