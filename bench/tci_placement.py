@@ -1,12 +1,14 @@
 """Where the learned TCI puts a correction's commanded amount, ranked by each evidence source and by variants of the
 shipped ranking, on the same corrections: the simulated clinician's up to 3 corrections per case along the learned
-trajectory eval-tci scores (the same commands, the same masks), each variant placing the same amount in the same
-gate. For each: the voxels moved, the share of them set right, and the net (right − wrong) — what a correction gains.
-The reference row ranks by the reference itself (wrong voxels first): the most any ranking can place right with those
-gates and amounts. It measures ranking only: a variant's placement is not carried into the next correction.
+trajectory eval-tci scores (the same commands, the same masks), each variant placing the same amount in the same gate
+(a removal that deletes separate pieces weighs no evidence and is left out). For each: the voxels moved, the share of
+them set right, and the net (right − wrong) — what a correction gains. The reference row ranks by the reference itself
+(wrong voxels first): the most any ranking can place right with those gates and amounts. It measures ranking only: a
+variant's placement is not carried into the next correction.
 
 Run: `python -m causal_sam_llm.bench.tci_placement --checkpoint trained/ct_to_mr/lad.pt [--split train]`
-(about 3 minutes for ct_to_mr's 12 MR test cases on 2 CPU cores, 12 for the 24 CT training cases)
+(about 2 minutes for ct_to_mr's 12 MR test cases on 2 CPU cores, 4 for the 24 CT training cases, with their
+embeddings cached)
 """
 
 import argparse
@@ -21,7 +23,7 @@ from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
-from causal_sam_llm.segmentation.box_evidence import keep_for_corrections
+from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT, keep_for_corrections
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
 from causal_sam_llm.segmentation.clinician import choose_intervention
 from causal_sam_llm.segmentation.correction_grid import pooling_factor
@@ -31,6 +33,7 @@ from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention
+from causal_sam_llm.segmentation.piece_removal import pieces_to_delete
 from causal_sam_llm.segmentation.tci_apply import (
     Evidence,
     PlacementEvidence,
@@ -43,12 +46,13 @@ from causal_sam_llm.segmentation.training_set import class_masks
 
 COMMAND = "python -m causal_sam_llm.bench.tci_placement --checkpoint trained/ct_to_mr/lad.pt"
 OFFSET_CAP = 10.0  # logits: beyond this shift the evidence disagrees with the command
+LOGIT_FAR = 1e3  # a ranking no voxel crosses 0.5 from
 
 Ranking = Callable[[PlacementEvidence, np.ndarray, str], np.ndarray]  # (terms, reference on terms.slices, action)
 
 
 def shipped(terms: PlacementEvidence, _reference: np.ndarray, _action: str) -> np.ndarray:
-    return terms.combined(INTENSITY_WEIGHT, 1.0)
+    return terms.combined(INTENSITY_WEIGHT, BOX_WEIGHT)
 
 
 def _source(name: str, weight: float) -> Ranking:
@@ -56,7 +60,7 @@ def _source(name: str, weight: float) -> Ranking:
 
 
 def _without_decoder(terms: PlacementEvidence, _reference: np.ndarray, _action: str) -> np.ndarray:
-    return INTENSITY_WEIGHT * terms.intensity + terms.box
+    return INTENSITY_WEIGHT * terms.intensity + BOX_WEIGHT * terms.box
 
 
 def _by_reference(terms: PlacementEvidence, reference: np.ndarray, action: str) -> np.ndarray:
@@ -76,6 +80,9 @@ def _amount_per_slice_from_reference(terms: PlacementEvidence, reference: np.nda
     shifted = ranking.copy()
     for z, share in enumerate(shares):
         amount = round(share * terms.amount)
+        if amount == 0:  # nothing to move on this slice: ranked out of the commanded direction's reach
+            shifted[z] = -LOGIT_FAR if growing else LOGIT_FAR
+            continue
         offset = offset_for_amount(action, ranking[z : z + 1], terms.weight[z : z + 1], terms.old[z : z + 1], amount)
         shifted[z] = ranking[z] + terms.weight[z] * offset
     return shifted
@@ -134,7 +141,8 @@ def score_case(segmenter, generator, embedder, case: Case, rounds: int) -> dict[
             break
         previous, organ = command, segmenter.classes.index(command.organ)
         window, terms = placement_evidence(evidence, decoded, probabilities, command, organ, spacing, image)
-        if terms is not None and terms.amount is not None and terms.intensity is not None:
+        deletes = pieces_to_delete(command, probabilities, organ, case.label_set, segmenter.classes, spacing)
+        if terms is not None and terms.amount is not None and terms.intensity is not None and deletes is None:
             before = window.of_channels(probabilities)[:, organ]
             truth = window.of_stack(reference[:, organ])
             for name, (ranking, spent) in VARIANTS.items():

@@ -8,8 +8,9 @@ from scipy.ndimage import distance_transform_edt
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention
+from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate, organ_body
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, direction_of, intervention_gate, organ_body
 
 ORGAN_WORDS = {
     "liver": ["liver", "the liver", "hepatic contour"],
@@ -127,18 +128,12 @@ def _region_of(
     error: np.ndarray, organ: np.ndarray, spacing_mm: tuple[float, float, float], axes: tuple[int, ...] = (0, 1, 2)
 ) -> str:
     """Direction of the error's centre relative to the organ's, in patient terms (axial display convention), along
-    `axes` only (slice, row, column)."""
+    `axes` only (slice, row, column): `tci_gate.direction_of`."""
     if not organ.any():
         return "whole"
     offset = (np.argwhere(error).mean(0) - np.argwhere(organ).mean(0)) * np.array(spacing_mm)
     extent = (np.ptp(np.argwhere(organ), axis=0) + 1) * np.array(spacing_mm)
-    relative = np.zeros(3)
-    relative[list(axes)] = (offset / np.maximum(extent, 1e-6))[list(axes)]
-    axis = int(np.argmax(np.abs(relative)))
-    if abs(relative[axis]) < 0.12:
-        return "whole"
-    positive = relative[axis] > 0
-    return [("superior", "inferior"), ("posterior", "anterior"), ("left", "right")][axis][0 if positive else 1]
+    return direction_of(offset, extent, axes)
 
 
 def choose_intervention(
@@ -377,6 +372,9 @@ def perfect_edit(
     its over-segmented rim, which the gate's soft edge reaches and no grow can do; an edit of any amount would credit
     "shrink the enhancing rim a touch" with removing its 264 wrong voxels when a touch on that thin rim means 357.)
     `depth`: `depth_from_edge` of this mask and direction, when already computed."""
+    pieces = detached_pieces(command, mask, spacing_mm)
+    if pieces.any():  # "that blob is not liver": the command deletes the pieces whole (piece_removal.py)
+        return mask & ~pieces
     soft_gate = intervention_gate(command, mask, spacing_mm)
     gate = soft_gate > 0.5
     if command.action not in GROWING + SHRINKING:

@@ -6,7 +6,7 @@ import numpy as np
 
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_blind import apply_blind
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, TOWARD, detached_pieces, moved_part
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, TOWARD, moved_part
 
 # (axis, step) of the faces a region's boundary moves through (tci_gate.TOWARD)
 FACING = {region: [toward] for region, toward in TOWARD.items()} | {
@@ -25,11 +25,7 @@ def commanded_change(
     that part of the surface's area × the reach, but never more than a uniform morphological move by the reach
     changes inside the gate (the area × reach estimate overshoots when the reach nears the organ's own size).
     `gate`: the command's `intervention_gate`, and `moved_body`: what it moves (`moved_part`), when the caller has
-    them already. A `remove_region` aimed at detached pieces asks for all of them (`tci_gate.detached_pieces`)."""
-    if intervention.action == "remove_region":
-        pieces = detached_pieces(intervention, mask)
-        if pieces.any():
-            return int(pieces.sum())
+    them already."""
     uniform = {"add_region": "expand", "remove_region": "shrink"}.get(intervention.action, intervention.action)
     same_gate = None if intervention.action == "remove_region" else gate  # its gate is the whole organ, a shrink's not
     command = intervention.model_copy(update={"action": uniform})

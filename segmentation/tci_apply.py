@@ -13,13 +13,16 @@ about +3), while the ranking they give is still informative.
 
 A `smooth` ("the edge is ragged, clean it up") has no amount: the thin band around the edge is re-decided from the same
 sum of evidence at its own threshold, both ways (`eval-smooth`: organ Dice +5.6 on ct_to_mr's MR cases against +0.8
-from the decoder's logits alone, as `smooth` worked before)."""
+from the decoder's logits alone, as `smooth` worked before).
+
+A `remove_region` aimed at the organ's separate pieces ("that blob at the front is not liver, delete it") deletes
+them whole on the study's own grid, with no evidence weighed (piece_removal.py); only without such a piece is it
+ranked as above."""
 
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
-from scipy.ndimage import find_objects
 from scipy.ndimage import label as connected_components
 from scipy.special import expit, logit
 
@@ -31,10 +34,11 @@ from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, organ_logi
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT, intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention, in_commanded_direction
+from causal_sam_llm.segmentation.piece_removal import delete_pieces, pieces_to_delete
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
-from causal_sam_llm.segmentation.tci_gate import detached_pieces, gate_about, moved_part
+from causal_sam_llm.segmentation.tci_gate import gate_about, moved_part
 
 
 def touched_slices(gate: np.ndarray) -> np.ndarray:
@@ -106,9 +110,9 @@ def correct(
     organ = segmenter.classes.index(intervention.organ)
     updated = probabilities.copy()
     factor = pooling_factor(decoded.letterbox)
-    pieces = pieces_to_delete(intervention, probabilities[:, organ])
-    if pieces is not None:
-        window = _delete(updated, organ, pieces)
+    pieces = pieces_to_delete(intervention, probabilities, organ, label_set, segmenter.classes, spacing_mm)
+    if pieces is not None:  # "that blob at the front is not liver, delete it": no evidence weighed (piece_removal.py)
+        window = delete_pieces(updated, organ, pieces, label_set, segmenter.classes)
     elif factor == 1:
         window, corrected = corrected_window(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
         window.of_channels(updated)[:, organ] = corrected
@@ -128,25 +132,6 @@ def correct(
         _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
         within = None  # an enclosing region may be raised wherever it lay below this one
     return Correction(updated, within)
-
-
-def pieces_to_delete(intervention: Intervention, organ_probabilities: np.ndarray) -> np.ndarray | None:
-    """What a `remove_region` aimed at the organ's separate pieces deletes (tci_gate.detached_pieces), on the study's
-    own grid; None for any other command, or with no such piece (then it cuts the organ back, as a shrink). No
-    evidence decides this: the clinician has said the pieces are not the organ. (Pooled planes would also leave their
-    edge pixels: a blob planted on a 512² study kept 54 of its 810.)"""
-    if intervention.action != "remove_region":
-        return None
-    pieces = detached_pieces(intervention, organ_probabilities > 0.5)
-    return pieces if pieces.any() else None
-
-
-def _delete(updated: np.ndarray, organ: int, pieces: np.ndarray) -> CorrectionWindow:
-    """Sets the organ's probability to 0 on `pieces`, in place; returns the window they lie in."""
-    box = find_objects(pieces.astype(np.uint8))[0]
-    values = updated[:, organ]  # a view
-    values[pieces] = 0.0
-    return CorrectionWindow(*box, pieces.shape)
 
 
 def _correct_on_pooled_grid(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from scipy.ndimage import center_of_mass, distance_transform_edt, find_objects, gaussian_filter
+from scipy.ndimage import distance_transform_edt, gaussian_filter
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention
@@ -58,39 +58,19 @@ TOWARD = {
 }
 
 
-def detached_pieces(intervention: Intervention, mask: np.ndarray) -> np.ndarray:
-    """What `remove_region` deletes when the organ is in pieces ("that blob at the front is not liver, delete it"):
-    its 3-D connected pieces other than the largest whose centre lies toward the command's region from the largest
-    piece's centre (every one of them for `whole`), on the command's slices. Empty when there is none: the command then
-    cuts the organ back on that side, as a shrink whose gate reaches through the whole organ."""
-    found = np.zeros(mask.shape, bool)
-    within = find_objects(mask.astype(np.uint8))  # the organ's bounding box: labelling it alone is several times faster
-    if not within:
-        return found
-    pieces, count = connected_components(mask[within[0]])
-    if count <= 1:
-        return found
-    labels = np.arange(1, count + 1)
-    centres = np.asarray(center_of_mass(pieces > 0, pieces, labels))  # one pass for every piece
-    largest = int(np.argmax(np.bincount(pieces.ravel())[1:]))
-    chosen = [
-        labels[piece]
-        for piece in range(count)
-        if piece != largest and _lies_toward(intervention.region, centres[piece] - centres[largest])
-    ]
-    found[within[0]] = np.isin(pieces, chosen)
-    if intervention.slices is not None:
-        first, last = intervention.slices
-        found[:first] = False
-        found[last + 1 :] = False
-    return found
+NEAR_CENTRE = 0.12  # offsets within this share of the organ's extent lie at its centre: "whole"
 
 
-def _lies_toward(region: str, offset: np.ndarray) -> bool:
-    if region == "whole":
-        return True
-    axis, sign = TOWARD[region]
-    return bool(offset[axis] * sign > 0)
+def direction_of(offset_mm: np.ndarray, extent_mm: np.ndarray, axes: tuple[int, ...] = (0, 1, 2)) -> str:
+    """The patient direction of an offset (slice, row, column; mm) from an organ's centre: along the axis (of `axes`)
+    where it is largest relative to the organ's extent; `whole` when that is within NEAR_CENTRE of the centre. One
+    rule for the simulated clinician naming where an error lies and for a removal finding what lies there."""
+    relative = np.zeros(3)
+    relative[list(axes)] = (np.asarray(offset_mm) / np.maximum(np.asarray(extent_mm), 1e-6))[list(axes)]
+    axis = int(np.argmax(np.abs(relative)))
+    if abs(relative[axis]) < NEAR_CENTRE:
+        return "whole"
+    return next(region for region, (along, sign) in TOWARD.items() if along == axis and sign * relative[axis] > 0)
 
 
 def _extent(mask: np.ndarray) -> tuple[int, int]:
@@ -186,12 +166,7 @@ def moved_part(intervention: Intervention, mask: np.ndarray) -> np.ndarray:
 
 
 def gate_about(intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
-    """The command's gate about exactly `mask` (every piece of it). A `remove_region` aimed at detached pieces is
-    gated on exactly those pieces (`detached_pieces`), with no soft edge: the command deletes them whole."""
-    if intervention.action == "remove_region":
-        pieces = detached_pieces(intervention, mask)
-        if pieces.any():
-            return pieces.astype(np.float32)
+    """The command's gate about exactly `mask` (every piece of it)."""
     first, last = slice_range(intervention, mask, spacing_mm)
     reference = _with_empty_slices_filled(mask, first, last)
     # the side is about the whole organ's centroid; the band only matters on the command's slices

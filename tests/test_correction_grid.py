@@ -24,7 +24,7 @@ from causal_sam_llm.segmentation.film import OrganFilm
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.letterbox import Letterbox
-from causal_sam_llm.segmentation.tci_gate import detached_pieces
+from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.tools.registry import run_tool
 from causal_sam_llm.tools.workbench import Workbench
 
@@ -207,7 +207,9 @@ def test_a_separate_piece_is_deleted_whole_on_a_512_study(fine_study):
     after = tci_apply.apply_learned(
         bench.segmenter, bench.generator, decoded, probabilities, command, case.label_set, spacing, image
     )
-    deleted = detached_pieces(command, probabilities[:, spleen] > 0.5)
+    deleted = detached_pieces(
+        command, masks_from_probabilities(probabilities, case.label_set, bench.classes)[:, spleen], spacing
+    )
     assert (deleted & blob).sum() == blob.sum() and not (after[:, spleen][blob] > 0.5).any()
     np.testing.assert_array_equal(after[:, spleen][~deleted], probabilities[:, spleen][~deleted])
     np.testing.assert_array_equal(np.delete(after, spleen, axis=1), np.delete(probabilities, spleen, axis=1))

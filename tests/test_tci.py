@@ -18,6 +18,7 @@ from causal_sam_llm.segmentation.clinician import (
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
 from causal_sam_llm.segmentation.tci_apply import (
     drop_islands,
@@ -28,13 +29,7 @@ from causal_sam_llm.segmentation.tci_apply import (
 )
 from causal_sam_llm.segmentation.tci_blind import apply_blind
 from causal_sam_llm.segmentation.tci_evaluation import right_share
-from causal_sam_llm.segmentation.tci_gate import (
-    GATE_BAND,
-    detached_pieces,
-    gate_band,
-    intervention_gate,
-    organ_body,
-)
+from causal_sam_llm.segmentation.tci_gate import GATE_BAND, gate_band, intervention_gate, organ_body
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
 
@@ -118,17 +113,22 @@ def _liver_with_blobs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_remove_region_deletes_the_detached_pieces_toward_its_region_whole():
     """ "That blob at the front is not liver, delete it": `remove_region` takes the liver's pieces apart from its
-    largest that lie toward the named region, all of them (blind and perfect edits alike) — and only on the named
-    slices. With no such piece it cuts the organ back on that side, as before."""
+    largest that lie toward the named region (the clinician's rule for directions), each whole (blind and perfect
+    edits alike), with named slices those touching them. With no such piece, and for "delete the liver on slices 4 to
+    5" (`whole` with slices), it cuts the organ back there, as before."""
     masks, front, back = _liver_with_blobs()
     anterior = Intervention(organ="liver", action="remove_region", region="anterior")
-    np.testing.assert_array_equal(detached_pieces(anterior, masks[:, 0]), front)
+    np.testing.assert_array_equal(detached_pieces(anterior, masks[:, 0], SPACING), front)
     whole = anterior.model_copy(update={"region": "whole"})
-    np.testing.assert_array_equal(detached_pieces(whole, masks[:, 0]), front | back)
-    assert not detached_pieces(anterior.model_copy(update={"region": "left"}), masks[:, 0]).any()
-    on_slice = anterior.model_copy(update={"slices": (5, 9)})
-    np.testing.assert_array_equal(detached_pieces(on_slice, masks[:, 0]), front & (np.arange(10) >= 5)[:, None, None])
-    assert commanded_change(masks[:, 0], anterior, SPACING) == front.sum()
+    np.testing.assert_array_equal(detached_pieces(whole, masks[:, 0], SPACING), front | back)
+    assert not detached_pieces(anterior.model_copy(update={"region": "left"}), masks[:, 0], SPACING).any()
+    touching = anterior.model_copy(update={"slices": (5, 9)})  # the front piece lies on slices 3 to 5
+    np.testing.assert_array_equal(detached_pieces(touching, masks[:, 0], SPACING), front)
+    assert not detached_pieces(anterior.model_copy(update={"slices": (6, 9)}), masks[:, 0], SPACING).any()
+    on_slices = whole.model_copy(update={"slices": (4, 5)})
+    assert not detached_pieces(on_slices, masks[:, 0], SPACING).any()
+    cut = apply_blind(masks, 0, on_slices, SPACING)[:, 0]
+    assert cut[4:6].sum() < 0.5 * masks[4:6, 0].sum() and np.array_equal(cut[:4], masks[:4, 0])  # the liver there
     edited = apply_blind(masks, 0, anterior, SPACING)
     np.testing.assert_array_equal(edited[:, 0], masks[:, 0] & ~front)
     np.testing.assert_array_equal(edited[:, 1], masks[:, 1])

@@ -814,9 +814,13 @@ def test_a_removal_says_whether_it_deleted_separate_pieces_or_cut_the_organ_back
     organ[1:5, 10:20, 10:20] = True
     organ[2:4, 2:5, 12:15] = True  # a separate piece at the front (rows run front to back)
     command = Intervention(organ="left_kidney", action="remove_region", region="anterior")
-    assert removal_note(command, organ, 0.5) == (" Deleted 1 separate piece of the left kidney (9.0 ml) at the front.")
+    spacing = (5.0, 10.0, 10.0)  # 0.5 ml a voxel
+    deleted = " Deleted 1 separate piece of the left kidney (9.0 ml) at the front."
+    assert removal_note(command, organ, spacing) == deleted
     behind = command.model_copy(update={"region": "posterior"})
-    assert removal_note(behind, organ, 0.5) == (
+    assert removal_note(behind, organ, spacing) == (
         " No separate piece of the left kidney lay at the back, so the left kidney itself was cut back there."
     )
-    assert removal_note(command.model_copy(update={"action": "shrink"}), organ, 0.5) == ""
+    on_slices = command.model_copy(update={"region": "whole", "slices": (2, 3)})
+    assert removal_note(on_slices, organ, spacing) == " The left kidney was cut back on the slices named."
+    assert removal_note(command.model_copy(update={"action": "shrink"}), organ, spacing) == ""

@@ -8,8 +8,8 @@ import numpy as np
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
+from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.segmentation.tci_apply import Evidence, correct
-from causal_sam_llm.segmentation.tci_gate import detached_pieces
 from causal_sam_llm.tools.mask_patch import Box
 from causal_sam_llm.tools.organ_extent import (
     held_slices,
@@ -70,7 +70,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         + large_change_note(before, after)
         + span_change_note(masks_before[:, index], bench.masks()[:, index])
         + empty_slices_note(intervention, masks_before[:, index])
-        + removal_note(intervention, masks_before[:, index], math.prod(case.axial_spacing_mm()) / 1000.0)
+        + removal_note(intervention, masks_before[:, index], case.axial_spacing_mm())
         + also_changed(volumes_before, volumes_after, intervention.organ)
         + second_opinion_note(bench, masks_before, version.parent, intervention.organ, change.box)
         + waiting_note(waited, failure),
@@ -149,19 +149,22 @@ TOWARD_WORDS = {
 }
 
 
-def removal_note(intervention: Intervention, organ_mask: np.ndarray, voxel_ml: float) -> str:
-    """Which of `remove_region`'s two meanings applied (tci_gate.detached_pieces): the organ's separate pieces
-    toward the region deleted whole, or, with none there, the organ itself cut back on that side — two different
-    edits the clinician should not have to tell apart from the image."""
+def removal_note(intervention: Intervention, organ_mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> str:
+    """Which of `remove_region`'s two meanings applied (piece_removal.py): the organ's separate pieces toward the
+    region deleted whole, or the organ itself cut back there — two different edits the clinician should not have to
+    tell apart from the image."""
     if intervention.action != "remove_region":
         return ""
     organ, where = intervention.organ.replace("_", " "), TOWARD_WORDS[intervention.region]
-    pieces = detached_pieces(intervention, organ_mask)
+    pieces = detached_pieces(intervention, organ_mask, spacing_mm)
     if not pieces.any():
+        if intervention.region == "whole" and intervention.slices:
+            return f" The {organ} was cut back on the slices named."
         around = "all around" if intervention.region == "whole" else "there"
         return f" No separate piece of the {organ} lay {where}, so the {organ} itself was cut back {around}."
     count = connected_components(pieces)[1]
-    return f" Deleted {count} separate piece{'s' * (count > 1)} of the {organ} ({ml(pieces.sum() * voxel_ml)}) {where}."
+    volume = ml(pieces.sum() * math.prod(spacing_mm) / 1000.0)
+    return f" Deleted {count} separate piece{'s' if count > 1 else ''} of the {organ} ({volume}) {where}."
 
 
 def correction_note(intervention: Intervention) -> str:
