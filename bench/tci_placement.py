@@ -140,15 +140,24 @@ def score_case(segmenter, generator, embedder, case: Case, rounds: int) -> dict[
         if command is None:
             break
         previous, organ = command, segmenter.classes.index(command.organ)
-        window, terms = placement_evidence(evidence, decoded, probabilities, command, organ, spacing, image)
-        deletes = pieces_to_delete(command, probabilities, organ, case.label_set, segmenter.classes, spacing)
-        if terms is not None and terms.amount is not None and terms.intensity is not None and deletes is None:
-            before = window.of_channels(probabilities)[:, organ]
-            truth = window.of_stack(reference[:, organ])
-            for name, (ranking, spent) in VARIANTS.items():
-                totals[name] += placement_counts(terms, before, truth, command.action, ranking, spent)
+        if pieces_to_delete(command, probabilities, organ, case.label_set, segmenter.classes, spacing) is None:
+            _place_every_way(totals, evidence, decoded, probabilities, command, organ, spacing, image, reference)
         probabilities = apply_correction(evidence, decoded, probabilities, command, spacing, image).probabilities
     return totals
+
+
+def _place_every_way(
+    totals: dict[str, np.ndarray], evidence, decoded, probabilities, command, organ, spacing, image, reference
+) -> None:
+    """Adds to `totals` what each variant would move and set right in this correction (a grow or shrink of an organ
+    present; a deletion of separate pieces weighs no evidence and is left out by the caller)."""
+    window, terms = placement_evidence(evidence, decoded, probabilities, command, organ, spacing, image)
+    if terms is None or terms.amount is None or terms.intensity is None:
+        return
+    before = window.of_channels(probabilities)[:, organ]
+    truth = window.of_stack(reference[:, organ])
+    for name, (ranking, spent) in VARIANTS.items():
+        totals[name] += placement_counts(terms, before, truth, command.action, ranking, spent)
 
 
 def _masks(probabilities: np.ndarray, case: Case, segmenter) -> np.ndarray:

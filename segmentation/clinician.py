@@ -268,8 +268,8 @@ def _blob_removal(
     organ: str, error: np.ndarray, pred: np.ndarray, spacing_mm: tuple[float, float, float]
 ) -> list[Intervention]:
     """`remove_region` aimed at the largest of the predicted organ's detached pieces that is mostly wrong ("that blob
-    at the front is not liver, delete it": tci_gate.detached_pieces), named by its direction from the organ's largest
-    piece; none when there is no such piece."""
+    at the front is not liver, delete it": piece_removal.py), named by its direction from the organ's largest piece;
+    none when there is no such piece."""
     pieces, count = connected_components(pred)
     if count <= 1:
         return []
@@ -372,9 +372,10 @@ def perfect_edit(
     its over-segmented rim, which the gate's soft edge reaches and no grow can do; an edit of any amount would credit
     "shrink the enhancing rim a touch" with removing its 264 wrong voxels when a touch on that thin rim means 357.)
     `depth`: `depth_from_edge` of this mask and direction, when already computed."""
-    pieces = detached_pieces(command, mask, spacing_mm)
-    if pieces.any():  # "that blob is not liver": the command deletes the pieces whole (piece_removal.py)
-        return mask & ~pieces
+    if command.action == "remove_region":  # "that blob is not liver": the pieces are deleted whole (piece_removal.py)
+        pieces = detached_pieces(command, mask, spacing_mm)
+        if pieces.any():
+            return mask & ~pieces
     soft_gate = intervention_gate(command, mask, spacing_mm)
     gate = soft_gate > 0.5
     if command.action not in GROWING + SHRINKING:
