@@ -32,9 +32,11 @@ from causal_sam_llm.segmentation.encoder_registry import default_device
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.letterbox import Letterbox
+from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import Evidence, apply_learned, correct
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory, npy_bytes, write_atomically
 
+NO_RANKER = ", fixed sum: no learned ranker, as before"
 COMMAND = "python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt"
 
 
@@ -327,6 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     # the grow also with its in-plane work on one core, as before slice_threads.py, and on a finer study with the
     # image, and the version, pooled again by each correction, as before the workbench kept them pooled
     # and with the logits read from the whole slices' features, as before a pooled study read only its window's
+    # the liver's grow and shrink also ranked by the evidence's fixed sum, for what the learned ranker costs
     finer = factor > 1
     corrections = (
         ("liver", "expand", 1.0, ""),
@@ -340,6 +343,8 @@ def main(argv: list[str] | None = None) -> None:
         ("liver", "shrink", 1.0, ", other organs' masks not kept, as before"),
         ("liver", "smooth", 1.0, ""),
         ("liver", "expand", 0.0, ", no box evidence"),
+        *((("liver", "expand", 1.0, NO_RANKER),) if generator.ranker is not None else ()),
+        *((("liver", "shrink", 1.0, NO_RANKER),) if generator.ranker is not None else ()),
         ("left_kidney", "expand", 1.0, ""),
         ("left_kidney", "expand", 1.0, ", over the whole volume as before"),
     )
@@ -347,6 +352,8 @@ def main(argv: list[str] | None = None) -> None:
     for organ, action, box_weight, note in corrections:
         command = Intervention(organ=organ, action=action, region="whole", strength=0.5)
         weighed = replace(evidence, box_weight=box_weight)
+        if note == NO_RANKER:
+            weighed = replace(weighed, generator=_without_ranker(generator))
         kept = images
         if "image pooled by each" in note:
             kept = (image, None, images[2])
@@ -388,6 +395,13 @@ def main(argv: list[str] | None = None) -> None:
         body + markdown_table(["what", "time", "speed-up"], rows),
     )
     print(args.out.read_text())
+
+
+def _without_ranker(generator: InterventionFilmGenerator) -> InterventionFilmGenerator:
+    """The same FiLM generator without its learned ranker: corrections ranked by the evidence's fixed sum."""
+    plain = InterventionFilmGenerator(generator.organ.num_embeddings)
+    plain.load_state_dict({k: v for k, v in generator.state_dict().items() if not k.startswith("ranker.")})
+    return plain.eval()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Where the learned TCI puts a correction's commanded amount, ranked by each evidence source and by variants of the
-shipped ranking, on the same corrections: the simulated clinician's up to 3 corrections per case along the learned
-trajectory eval-tci scores (the same commands, the same masks), each variant placing the same amount in the same gate
-(a removal that deletes separate pieces weighs no evidence and is left out). For each: the voxels moved, the share of
-them set right, and the net (right − wrong) — what a correction gains. The reference row ranks by the reference itself
-(wrong voxels first): the most any ranking can place right with those gates and amounts. It measures ranking only: a
-variant's placement is not carried into the next correction.
+"""Where the learned TCI puts a correction's commanded amount, ranked by its learned ranker (where the checkpoint has
+one: `train-tci-ranker`), by each evidence source, and by variants of their fixed sum, on the same corrections: the
+simulated clinician's up to 3 corrections per case along the learned trajectory eval-tci scores (the same commands,
+the same masks), each variant placing the same amount in the same gate (a removal that deletes separate pieces weighs
+no evidence and is left out). For each: the voxels moved, the share of them set right, and the net (right − wrong) —
+what a correction gains. The reference row ranks by the reference itself (wrong voxels first): the most any ranking
+can place right with those gates and amounts. It measures ranking only: a variant's placement is not carried into the
+next correction.
 
 Run: `python -m causal_sam_llm.bench.tci_placement --checkpoint trained/ct_to_mr/lad.pt [--split train]`
 (about 2 minutes for ct_to_mr's 12 MR test cases on 2 CPU cores, 4 for the 24 CT training cases, with their
@@ -23,35 +24,26 @@ from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
-from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT, keep_for_corrections
+from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
-from causal_sam_llm.segmentation.clinician import choose_intervention
-from causal_sam_llm.segmentation.correction_grid import pooling_factor
-from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
-from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT
-from causal_sam_llm.segmentation.intervention import GROWING, Intervention
-from causal_sam_llm.segmentation.piece_removal import pieces_to_delete
-from causal_sam_llm.segmentation.tci_apply import (
-    Evidence,
-    PlacementEvidence,
-    offset_for_amount,
-    placed,
-    placement_evidence,
-)
-from causal_sam_llm.segmentation.tci_apply import correct as apply_correction
-from causal_sam_llm.segmentation.training_set import class_masks
+from causal_sam_llm.segmentation.intervention import GROWING
+from causal_sam_llm.segmentation.tci_apply import PlacementEvidence, offset_for_amount, placed
+from causal_sam_llm.segmentation.tci_ranker_training import example_of
+from causal_sam_llm.segmentation.tci_ranker_training import placement_counts as learned_counts
+from causal_sam_llm.segmentation.tci_trajectory import placed_corrections
 
 COMMAND = "python -m causal_sam_llm.bench.tci_placement --checkpoint trained/ct_to_mr/lad.pt"
 OFFSET_CAP = 10.0  # logits: beyond this shift the evidence disagrees with the command
 LOGIT_FAR = 1e3  # a ranking no voxel crosses 0.5 from
+LEARNED_ROW = "learned ranker (shipped where the checkpoint has one): its read-out of the evidence"
 
 Ranking = Callable[[PlacementEvidence, np.ndarray, str], np.ndarray]  # (terms, reference on terms.slices, action)
 
 
-def shipped(terms: PlacementEvidence, _reference: np.ndarray, _action: str) -> np.ndarray:
+def fixed_sum(terms: PlacementEvidence, _reference: np.ndarray, _action: str) -> np.ndarray:
     return terms.combined(INTENSITY_WEIGHT, BOX_WEIGHT)
 
 
@@ -64,15 +56,15 @@ def _without_decoder(terms: PlacementEvidence, _reference: np.ndarray, _action: 
 
 
 def _by_reference(terms: PlacementEvidence, reference: np.ndarray, action: str) -> np.ndarray:
-    """The reference's voxels most organ-like, the shipped ranking in order within each side (a constant would tie
+    """The reference's voxels most organ-like, the fixed sum in order within each side (a constant would tie
     and cross all at once)."""
-    return np.where(reference, 20.0, -20.0) + np.tanh(shipped(terms, reference, action) / 10)
+    return np.where(reference, 20.0, -20.0) + np.tanh(fixed_sum(terms, reference, action) / 10)
 
 
 def _amount_per_slice_from_reference(terms: PlacementEvidence, reference: np.ndarray, action: str) -> np.ndarray:
-    """The shipped ranking, each slice spending the share of the amount the reference says is wrong there: how much
+    """The fixed sum, each slice spending the share of the amount the reference says is wrong there: how much
     of the loss is between slices (the rest is in-plane)."""
-    ranking, growing = shipped(terms, reference, action), action in GROWING
+    ranking, growing = fixed_sum(terms, reference, action), action in GROWING
     member = terms.old > 0.5
     wrong = ((~member & reference) if growing else (member & ~reference)) & (terms.weight > 1e-3)
     per_slice = wrong.sum(axis=(1, 2)).astype(float)
@@ -89,9 +81,9 @@ def _amount_per_slice_from_reference(terms: PlacementEvidence, reference: np.nda
 
 
 def _amount_capped(terms: PlacementEvidence, reference: np.ndarray, action: str) -> np.ndarray:
-    """The shipped ranking with its shift capped at OFFSET_CAP logits: fewer voxels than commanded where the
+    """The fixed sum with its shift capped at OFFSET_CAP logits: fewer voxels than commanded where the
     evidence disagrees."""
-    ranking = shipped(terms, reference, action)
+    ranking = fixed_sum(terms, reference, action)
     offset = offset_for_amount(action, ranking, terms.weight, terms.old, terms.amount)
     capped = min(offset, OFFSET_CAP) if action in GROWING else max(offset, -OFFSET_CAP)
     return ranking + terms.weight * capped
@@ -99,13 +91,13 @@ def _amount_capped(terms: PlacementEvidence, reference: np.ndarray, action: str)
 
 # name → (ranking, whether it spends the amount itself rather than through the shared offset)
 VARIANTS: dict[str, tuple[Ranking, bool]] = {
-    "shipped: decoder + 4 × intensity + box": (shipped, False),
+    "fixed sum: decoder + 4 × intensity + box": (fixed_sum, False),
     "FiLM-modulated decoder logits alone": (_source("decoder", 1.0), False),
     "intensity log-likelihood ratio alone": (_source("intensity", 1.0), False),
     "box-prompted pretrained decoder alone": (_source("box", 1.0), False),
     "4 × intensity + box, no decoder": (_without_decoder, False),
-    "shipped, each slice's share of the amount from the reference": (_amount_per_slice_from_reference, True),
-    f"shipped, shift capped at {OFFSET_CAP:g} logits (fewer voxels where evidence disagrees)": (_amount_capped, True),
+    "fixed sum, each slice's share of the amount from the reference": (_amount_per_slice_from_reference, True),
+    f"fixed sum, shift capped at {OFFSET_CAP:g} logits (fewer voxels where evidence disagrees)": (_amount_capped, True),
     "the reference (wrong voxels first): the most any ranking can do": (_by_reference, False),
 }
 
@@ -122,46 +114,20 @@ def placement_counts(
 
 
 def score_case(segmenter, generator, embedder, case: Case, rounds: int) -> dict[str, np.ndarray]:
-    """Per variant, (moved, right) summed over this case's learned corrections."""
-    spacing, image = case.axial_spacing_mm(), case.axial_image()
-    reference = class_masks(case, segmenter.classes)
-    decoded = decode_volume(segmenter, embed_case(embedder, case))
-    if pooling_factor(decoded.letterbox) != 1:
-        raise ValueError(f"{case.case_id} is finer than the decoder's grid; this bench reads studies on it")
-    organs = list(range(len(segmenter.classes)))
-    probabilities = organ_probabilities(segmenter, decoded, organs)
-    keep_for_corrections(segmenter.backbone, decoded, _masks(probabilities, case, segmenter), organs, spacing)
-    evidence = Evidence(segmenter, generator, case.label_set)
-    totals = {name: np.zeros(2, int) for name in VARIANTS}
-    previous: Intervention | None = None
-    for _ in range(rounds):
-        masks = _masks(probabilities, case, segmenter)
-        command = choose_intervention(masks, reference, segmenter.classes, spacing, previous)
-        if command is None:
-            break
-        previous, organ = command, segmenter.classes.index(command.organ)
-        if pieces_to_delete(command, probabilities, organ, case.label_set, segmenter.classes, spacing) is None:
-            _place_every_way(totals, evidence, decoded, probabilities, command, organ, spacing, image, reference)
-        probabilities = apply_correction(evidence, decoded, probabilities, command, spacing, image).probabilities
+    """Per row (`row_names`), (moved, right) summed over this case's learned corrections."""
+    totals = {name: np.zeros(2, int) for name in row_names(generator)}
+    for correction in placed_corrections(segmenter, generator, embedder, case, rounds):
+        terms, action = correction.terms, correction.command.action
+        for name, (ranking, spent) in VARIANTS.items():
+            totals[name] += placement_counts(terms, correction.before, correction.truth, action, ranking, spent)
+        if generator.ranker is not None:
+            totals[LEARNED_ROW] += learned_counts(example_of(case.case_id, correction), generator.ranker)
     return totals
 
 
-def _place_every_way(
-    totals: dict[str, np.ndarray], evidence, decoded, probabilities, command, organ, spacing, image, reference
-) -> None:
-    """Adds to `totals` what each variant would move and set right in this correction (a grow or shrink of an organ
-    present; a deletion of separate pieces weighs no evidence and is left out by the caller)."""
-    window, terms = placement_evidence(evidence, decoded, probabilities, command, organ, spacing, image)
-    if terms is None or terms.amount is None or terms.intensity is None:
-        return
-    before = window.of_channels(probabilities)[:, organ]
-    truth = window.of_stack(reference[:, organ])
-    for name, (ranking, spent) in VARIANTS.items():
-        totals[name] += placement_counts(terms, before, truth, command.action, ranking, spent)
-
-
-def _masks(probabilities: np.ndarray, case: Case, segmenter) -> np.ndarray:
-    return masks_from_probabilities(probabilities, case.label_set, segmenter.classes)
+def row_names(generator) -> list[str]:
+    """The learned ranker's row first, where the checkpoint has one (`train-tci-ranker`), then VARIANTS."""
+    return ([LEARNED_ROW] if generator.ranker is not None else []) + list(VARIANTS)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -177,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     generator = load_generator(args.checkpoint, len(segmenter.classes))
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     cases = [case for domain in load_protocol(args.protocol).cases(args.split).values() for case in domain]
-    totals = {name: np.zeros(2, int) for name in VARIANTS}
+    totals = {name: np.zeros(2, int) for name in row_names(generator)}
     with Progress() as bar:
         task = bar.add_task("corrections placed", total=len(cases))
         for case in cases:

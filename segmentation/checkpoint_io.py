@@ -13,6 +13,7 @@ from causal_sam_llm.errors import CheckpointError
 from causal_sam_llm.segmentation.encoder_registry import build_backbone
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter, build_segmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
+from causal_sam_llm.segmentation.tci_ranker import PlacementRanker
 
 FORMAT = "causal-sam-llm/segmenter-v1"
 
@@ -108,6 +109,9 @@ def load_generator(path: Path, organs: int) -> InterventionFilmGenerator:
         raise CheckpointError(f"{path} has no TCI response yet; run `causal-sam-llm train-tci --checkpoint {path}`.")
     generator = InterventionFilmGenerator(organs)
     generator.load_state_dict(payload["tci"])
+    if "tci_ranker" in payload:  # `train-tci-ranker` has run on this checkpoint
+        generator.ranker = PlacementRanker()
+        generator.ranker.load_state_dict(payload["tci_ranker"])
     return generator.eval()
 
 

@@ -7,7 +7,8 @@ The generator is learned (tci_training.py): given the organ, action, region and 
 of that organ's decoder evidence. When applied (tci_apply.py), the scalar level of the shift is solved so that the
 amount the command asks for crosses 0.5, so the boundary moves where the modulated evidence ranks voxels most
 organ-like, unlike a blind morphological edit of the mask. (Measured in README: once that level is solved, an
-untrained identity generator scores the same as the trained one.)
+untrained identity FiLM scores the same as the trained one.) What the response learns that matters is the read-out
+of that evidence with the image's own (`PlacementRanker`, tci_ranker.py), carried by the generator once trained.
 """
 
 import numpy as np
@@ -16,6 +17,7 @@ from torch import nn
 
 from causal_sam_llm.segmentation.film import OrganFilm
 from causal_sam_llm.segmentation.intervention import ACTIONS, REGIONS, Intervention
+from causal_sam_llm.segmentation.tci_ranker import PlacementRanker
 
 MASK_CHANNELS = 32
 
@@ -31,6 +33,9 @@ class InterventionFilmGenerator(nn.Module):
         self.net = nn.Sequential(nn.Linear(49, hidden), nn.GELU(), nn.Linear(hidden, 2 * MASK_CHANNELS))
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
+        # the learned read-out of where a correction's amount goes (tci_ranker.py); stored apart in a checkpoint
+        # ("tci_ranker", by `train-tci-ranker`), None until then: the evidence's fixed sum decides
+        self.ranker: PlacementRanker | None = None
 
     def forward(
         self, organ: torch.Tensor, action: torch.Tensor, region: torch.Tensor, strength: torch.Tensor

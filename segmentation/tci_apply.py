@@ -5,11 +5,12 @@ HOW MUCH a command changes is read from the command itself: the organ's surface 
 commanded reach, capped by what a uniform morphological move by that reach changes (`commanded_change`). WHERE is
 decided by evidence: the voxels the FiLM-modulated decoder logits plus the intensity log-likelihood ratio
 (intensity_evidence.py) plus the logits of the backbone's pretrained decoder prompted with a box around the organ
-(box_evidence.py) rank most (shrinking: least) organ-like cross 0.5, by setting the scalar offset of the
-modulation so that exactly that amount crosses (`offset_for_amount`; fewer where the gate holds fewer). The offset is
-solved rather than taken from the generator because the decoder's logits in an unseen domain are far from the scale
-the generator was trained on (measured: a kidney the MR segmenter cut short needed about +12, the learned β gave
-about +3), while the ranking they give is still informative.
+(box_evidence.py) rank most (shrinking: least) organ-like cross 0.5 — ranked by the learned ranker's read-out of
+that sum and its maps where the generator carries one (tci_ranker.py), else by the sum — by setting the scalar
+offset of the modulation so that exactly that amount crosses (`offset_for_amount`; fewer where the gate holds
+fewer). The offset is solved rather than taken from the generator because the decoder's logits in an unseen domain
+are far from the scale the generator was trained on (measured: a kidney the MR segmenter cut short needed about +12,
+the learned β gave about +3), while the ranking they give is still informative.
 
 A `smooth` ("the edge is ragged, clean it up") has no amount: the thin band around the edge is re-decided from the same
 sum of evidence at its own threshold, both ways (`eval-smooth`: organ Dice +5.6 on ct_to_mr's MR cases against +0.8
@@ -39,6 +40,7 @@ from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
 from causal_sam_llm.segmentation.tci_gate import gate_about, moved_part
+from causal_sam_llm.segmentation.tci_ranker import ranked_in_gate, ranker_features
 
 
 def touched_slices(gate: np.ndarray) -> np.ndarray:
@@ -207,8 +209,32 @@ def corrected_window(
     before = window.of_channels(probabilities)[:, organ]
     if terms is None:
         return window, before.copy()
-    ranking = terms.combined(evidence.intensity_weight, evidence.box_weight)
+    ranking = placement_ranking(evidence, terms, intervention, spacing_mm)
     return window, placed(intervention.action, terms, ranking, before)
+
+
+def placement_ranking(
+    evidence: Evidence, terms: PlacementEvidence, intervention: Intervention, spacing_mm: tuple[float, float, float]
+) -> np.ndarray:
+    """What ranks the gated voxels: the learned ranker's read-out of the evidence where the generator carries one
+    (tci_ranker.py; grows and shrinks of an organ present, what it was trained on), else the evidence's fixed sum."""
+    summed = terms.combined(evidence.intensity_weight, evidence.box_weight)
+    ranker = evidence.generator.ranker
+    if ranker is None or terms.intensity is None or terms.amount is None:
+        return summed
+    growing = intervention.action in GROWING
+    features = ranker_features(
+        terms.decoder,
+        terms.intensity,
+        terms.box,
+        summed,
+        terms.weight,
+        terms.old,
+        growing,
+        intervention.strength,
+        spacing_mm,
+    )
+    return ranked_in_gate(ranker, features, summed, terms.weight > 1e-3)
 
 
 def placed(action: str, terms: PlacementEvidence, ranking: np.ndarray, before: np.ndarray) -> np.ndarray:

@@ -22,6 +22,8 @@ def test_info_prints_encoder_sha256_and_parameter_counts(capsys):
     assert "9,791,300 frozen" in out
     assert "92,100 (adapter" in out
     assert "0.93% (budget: under 8%)" in out
+    assert "25,094 (FiLM generator and learned ranker" in out  # 7,616 + 3 × 5,826
+    assert "117,194: 1.18% (budget: under 8%)" in out
     assert "cpu" in out
 
 

@@ -16,7 +16,7 @@ import torch
 from causal_sam_llm.cli import main
 from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
 from causal_sam_llm.errors import CheckpointError, DataLayoutError
-from causal_sam_llm.segmentation.checkpoint_io import load_segmenter, read_checkpoint
+from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter, read_checkpoint
 from causal_sam_llm.segmentation.checkpoints import file_sha256
 from causal_sam_llm.segmentation.encoder_registry import resolve_weights
 from causal_sam_llm.segmentation.trainer import TrainConfig, shard, train
@@ -70,7 +70,26 @@ def tiny_lad(tiny_benchmark, tmp_path_factory) -> Path:
         )
         == 0
     )
+    ranker = ["train-tci-ranker", "--checkpoint", str(out / "model.pt"), "--epochs", "2", "--rounds", "2"]
+    assert main(ranker) == 0
     return out / "model.pt"
+
+
+def test_the_learned_ranker_is_trained_on_the_training_cases_corrections_and_carried_by_the_response(tiny_lad):
+    """`train-tci-ranker` (run by the fixture) stores the ranker and what it was fitted to; the learned response
+    loads it with the FiLM generator."""
+    payload = read_checkpoint(tiny_lad)
+    meta = payload["tci_ranker_meta"]
+    assert meta["corrections"] >= 1 and meta["epochs"] == 2 and "train-tci-ranker" in meta["command"]
+    assert [fold["fold"] for fold in meta["held_out"]] == [0, 1]
+    assert all(0 <= fold["ranker"][0] <= 100 and 0 <= fold["fixed_sum"][0] <= 100 for fold in meta["held_out"])
+    generator = load_generator(tiny_lad, 4)
+    assert generator.ranker is not None
+    for name, value in generator.ranker.state_dict().items():
+        assert torch.equal(value, payload["tci_ranker"][name])
+    assert not torch.equal(
+        payload["tci_ranker"]["learned.6.weight"], torch.zeros_like(payload["tci_ranker"]["learned.6.weight"])
+    )
 
 
 def test_train_then_eval_end_to_end(tiny_benchmark, tiny_lad, tmp_path):

@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train LAD or a baseline on a protocol"),
     "eval": ("evaluate", "score checkpoints side by side (Dice, HD95 in mm)"),
     "train-tci": ("tci", "learn the TCI response of a trained checkpoint (adds it in place)"),
+    "train-tci-ranker": ("tci_ranker", "learn where a correction's amount goes from the training domain's corrections"),
     "eval-tci": ("tci", "Dice/HD95 after 0..3 simulated corrections"),
     "eval-smooth": ("smooth", "organ Dice/HD95 after one smooth of each organ"),
     "parse": ("parse", "turn clinician text into a validated tool call"),

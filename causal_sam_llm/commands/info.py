@@ -14,6 +14,8 @@ from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint, shipped_c
 from causal_sam_llm.segmentation.encoder_registry import build_backbone, default_device
 from causal_sam_llm.segmentation.parameters import count_parameters
 from causal_sam_llm.segmentation.segmenter import build_segmenter
+from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
+from causal_sam_llm.segmentation.tci_ranker import PlacementRanker
 
 ABDOMEN_CLASSES = ["liver", "spleen", "right_kidney", "left_kidney"]
 
@@ -37,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     backbone = build_backbone(args.encoder, args.checkpoint, device)
     counts = count_parameters(backbone)
     segmenter = count_parameters(build_segmenter(backbone, ABDOMEN_CLASSES, "lad"))
+    response = tci_response_parameters(len(ABDOMEN_CLASSES))
+    with_response = segmenter.trainable + response
     table = Table(title=f"causal-sam-llm {__version__}", show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -51,11 +55,23 @@ def run(args: argparse.Namespace) -> int:
         ("segmenter frozen", f"{segmenter.frozen:,}"),
         ("segmenter trainable", f"{segmenter.trainable:,} (adapter, LoRA, organ tokens and heads)"),
         ("trainable fraction", f"{100 * segmenter.trainable_fraction:.2f}% (budget: under 8%)"),
+        ("TCI response", f"{response:,} (FiLM generator and learned ranker: train-tci, train-tci-ranker)"),
+        (
+            "trainable with TCI",
+            f"{with_response:,}: {100 * with_response / (segmenter.total + response):.2f}% (budget: under 8%)",
+        ),
     ]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
     return 0
+
+
+def tci_response_parameters(organs: int) -> int:
+    """What the TCI response trains besides the segmenter: the FiLM generator and its ranker."""
+    generator = InterventionFilmGenerator(organs)
+    generator.ranker = PlacementRanker()
+    return count_parameters(generator).trainable
 
 
 def shipped_table(paths: list[Path]) -> Table:

@@ -1,0 +1,71 @@
+"""The simulated clinician's corrections of one case along the learned response's trajectory, with what each one
+weighed: the placement bench reads them (bench/tci_placement.py) and the ranker learns from them
+(tci_ranker_training.py). The same commands and masks eval-tci's learned row scores."""
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.segmentation.box_evidence import keep_for_corrections
+from causal_sam_llm.segmentation.clinician import choose_intervention
+from causal_sam_llm.segmentation.correction_grid import pooling_factor
+from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
+from causal_sam_llm.segmentation.embedder import SliceEmbedder
+from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
+from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.piece_removal import pieces_to_delete
+from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
+from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
+from causal_sam_llm.segmentation.tci_apply import Evidence, PlacementEvidence, correct, placement_evidence
+from causal_sam_llm.segmentation.training_set import class_masks
+
+
+class PlacedCorrection(NamedTuple):
+    """One grow or shrink of an organ present, as the response weighs it."""
+
+    command: Intervention
+    terms: PlacementEvidence
+    before: np.ndarray  # the organ's probabilities in the correction's window, before it
+    truth: np.ndarray  # the reference mask of that organ in the window
+    spacing_mm: tuple[float, float, float]
+
+
+def placed_corrections(
+    segmenter: PromptFreeSegmenter,
+    generator: InterventionFilmGenerator,
+    embedder: SliceEmbedder,
+    case: Case,
+    rounds: int,
+) -> Iterator[PlacedCorrection]:
+    """Up to `rounds` corrections of `case`, each applied by the learned response (with `generator`'s ranker if it
+    carries one) before the clinician chooses the next; yields those that place an amount by evidence (a grow or
+    shrink of an organ present; not a smooth, nor a deletion of separate pieces). Cases on the decoder's own grid
+    only."""
+    spacing, image = case.axial_spacing_mm(), case.axial_image()
+    reference = class_masks(case, segmenter.classes)
+    decoded = decode_volume(segmenter, embed_case(embedder, case))
+    if pooling_factor(decoded.letterbox) != 1:
+        raise ValueError(f"{case.case_id} is finer than the decoder's grid; its corrections are read on that grid")
+    organs = list(range(len(segmenter.classes)))
+    probabilities = organ_probabilities(segmenter, decoded, organs)
+    keep_for_corrections(segmenter.backbone, decoded, _masks(probabilities, case, segmenter), organs, spacing)
+    evidence = Evidence(segmenter, generator, case.label_set)
+    previous: Intervention | None = None
+    for _ in range(rounds):
+        masks = _masks(probabilities, case, segmenter)
+        command = choose_intervention(masks, reference, segmenter.classes, spacing, previous)
+        if command is None:
+            return
+        previous, organ = command, segmenter.classes.index(command.organ)
+        if pieces_to_delete(command, probabilities, organ, case.label_set, segmenter.classes, spacing) is None:
+            window, terms = placement_evidence(evidence, decoded, probabilities, command, organ, spacing, image)
+            if terms is not None and terms.amount is not None and terms.intensity is not None:
+                before = window.of_channels(probabilities)[:, organ]
+                yield PlacedCorrection(command, terms, before, window.of_stack(reference[:, organ]), spacing)
+        probabilities = correct(evidence, decoded, probabilities, command, spacing, image).probabilities
+
+
+def _masks(probabilities: np.ndarray, case: Case, segmenter: PromptFreeSegmenter) -> np.ndarray:
+    return masks_from_probabilities(probabilities, case.label_set, segmenter.classes)

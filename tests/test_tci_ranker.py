@@ -1,0 +1,125 @@
+"""The learned ranker: where a correction's commanded amount goes, learned from simulated corrections."""
+
+import numpy as np
+import torch
+
+from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
+from causal_sam_llm.segmentation.tci_apply import PlacementEvidence
+from causal_sam_llm.segmentation.tci_ranker import (
+    FEATURES,
+    PlacementRanker,
+    ranked,
+    ranked_in_gate,
+    ranker_features,
+    signed_distance_mm,
+)
+from causal_sam_llm.segmentation.tci_ranker_training import (
+    case_folds,
+    example_of,
+    fit_ranker,
+    placement_counts,
+    share_set_right,
+)
+from causal_sam_llm.segmentation.tci_trajectory import PlacedCorrection
+
+SPACING = (3.0, 1.5, 1.5)
+
+
+def _grow_with_a_misleading_sum(seed: int, side: str = "right") -> PlacedCorrection:
+    """One slice, a square organ to grow by 8 voxels into the ring around it. The reference adds them on `side`;
+    the decoder's logits (most of the fixed sum) favour the opposite side, while the box evidence, a small part of
+    the sum, outlines the reference: only a read-out that trusts the box's shape over the decoder's value places
+    the amount right."""
+    rng = np.random.default_rng(seed)
+    old = np.zeros((1, 16, 16), np.float32)
+    old[0, 4:12, 4:12] = 0.9
+    ring = np.zeros(old.shape, np.float32)
+    ring[0, 3:13, 3:13] = 1.0
+    ring[old > 0.5] = 0.0
+    reference = old > 0.5
+    column = 12 if side == "right" else 3
+    reference[0, 4:12, column] = True
+    cols = np.mgrid[0:16, 0:16][1]
+    slope = (8.0 - cols) if side == "right" else (cols - 8.0)
+    decoder = (slope + rng.normal(0, 0.3, cols.shape))[None].astype(np.float32)
+    box = np.where(reference, 3.0, -3.0).astype(np.float32)
+    intensity = rng.normal(0, 0.1, old.shape).astype(np.float32)
+    terms = PlacementEvidence(np.array([0]), decoder, intensity, box, ring, old, 8)
+    command = Intervention(organ="liver", action="expand", region="whole", strength=0.1)
+    return PlacedCorrection(command, terms, old.copy(), reference, SPACING)
+
+
+def test_an_untrained_ranker_ranks_by_the_evidences_fixed_sum():
+    summed = np.random.default_rng(0).normal(0, 5, (2, 8, 8)).astype(np.float32)
+    features = np.random.default_rng(1).normal(0, 1, (2, FEATURES, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(ranked(PlacementRanker(), features, summed), summed, rtol=1e-6)
+
+
+def test_the_signed_distance_is_in_millimetres_outside_positive_inside_negative():
+    member = np.zeros((2, 9, 9), bool)
+    member[0, 3:6, 3:6] = True  # slice 1 holds no organ
+    distance = signed_distance_mm(member, (2.0, 1.0))
+    assert distance[0, 4, 8] == 3.0  # three columns right of the edge, 1 mm each
+    assert distance[0, 0, 4] == 6.0  # three rows above it, 2 mm each
+    assert distance[0, 4, 4] < 0  # inside
+    assert (distance[1] > 0).all()  # no organ on this slice: everything outside
+
+
+def test_the_features_carry_the_commands_direction_and_depth_in_reaches():
+    correction = _grow_with_a_misleading_sum(0)
+    terms = correction.terms
+    summed = terms.combined(4.0, 1.0)
+    grow = ranker_features(
+        terms.decoder, terms.intensity, terms.box, summed, terms.weight, terms.old, True, 0.1, SPACING
+    )
+    shrink = ranker_features(
+        terms.decoder, terms.intensity, terms.box, summed, terms.weight, terms.old, False, 0.1, SPACING
+    )
+    assert grow.shape == (1, FEATURES, 16, 16) and grow.dtype == np.float32
+    assert (grow[:, 5] == 1).all() and (shrink[:, 5] == -1).all()
+    # strength 0.1 reaches 3 mm = 2 voxels of 1.5 mm: one voxel outside the edge is half a reach, of a cap of 4
+    assert grow[0, 6, 8, 12] == np.float32(0.5 / 4)
+
+
+def test_the_ranker_learns_to_place_the_amount_where_the_fixed_sum_misleads():
+    """Trained on corrections whose reference lies on one side or the other at random, it places a held-out one
+    right that the fixed sum places all wrong: it learned to read the box's outline rather than to favour a side."""
+    training = [example_of(f"case{i}", _grow_with_a_misleading_sum(i, "right" if i % 2 else "left")) for i in range(8)]
+    held_out = example_of("held", _grow_with_a_misleading_sum(99, "right"))
+    assert placement_counts(held_out, None) == (8, 0)
+    ranker = fit_ranker(training, epochs=30, seed=0)
+    assert placement_counts(held_out, ranker) == (8, 8)
+    assert share_set_right(training, ranker)[0] > share_set_right(training, None)[0]
+
+
+def test_cross_validation_holds_out_whole_cases():
+    examples = [example_of(f"case{i % 5}", _grow_with_a_misleading_sum(i)) for i in range(10)]
+    folds = case_folds(examples, 2)
+    assert set().union(*folds) == {f"case{i}" for i in range(5)} and not folds[0] & folds[1]
+
+
+def test_a_generator_carries_no_ranker_until_one_is_trained():
+    generator = InterventionFilmGenerator(4)
+    assert generator.ranker is None
+    generator.ranker = PlacementRanker()
+    assert any(name.startswith("ranker.") for name, _ in generator.named_parameters())
+    with torch.no_grad():
+        assert sum(p.numel() for p in generator.ranker.parameters()) < 20_000
+
+
+def test_ranking_only_where_the_gate_is_open_gives_the_whole_windows_logits_there():
+    rng = np.random.default_rng(0)
+    ranker = PlacementRanker()
+    with torch.no_grad():
+        for member in ranker.members:
+            torch.nn.init.normal_(member.learned[-1].weight, 0, 0.5)
+    features = rng.normal(0, 1, (3, FEATURES, 40, 50)).astype(np.float32)
+    summed = rng.normal(0, 5, (3, 40, 50)).astype(np.float32)
+    gate = np.zeros((3, 40, 50), bool)
+    gate[1, 12:20, 25:31] = True
+    whole = ranked(ranker, features, summed)
+    cropped = ranked_in_gate(ranker, features, summed, gate)
+    np.testing.assert_allclose(cropped[gate], whole[gate], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(cropped[~gate], summed[~gate])  # no voxel moves there: the fixed sum
+    assert not np.allclose(whole[gate], summed[gate])  # the learned term is there
