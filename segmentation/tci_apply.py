@@ -184,6 +184,25 @@ class PlacementEvidence(NamedTuple):
     old: np.ndarray  # the organ's probabilities before
     amount: int | None  # voxels to move (None: a smooth, or an absent organ, has no amount)
 
+    def ranker_features(
+        self, summed: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float]
+    ) -> np.ndarray:
+        """What the learned ranker reads (tci_ranker.ranker_features), `summed` being `combined`'s sum."""
+        if self.intensity is None:
+            raise ValueError("an absent organ has no intensity evidence, and no amount for a ranker to place")
+        growing = intervention.action in GROWING
+        return ranker_features(
+            self.decoder,
+            self.intensity,
+            self.box,
+            summed,
+            self.weight,
+            self.old,
+            growing,
+            intervention.strength,
+            spacing_mm,
+        )
+
     def combined(self, intensity_weight: float, box_weight: float) -> np.ndarray:
         """The sum the commanded amount is ranked by: decoder logits + weighted intensity and box evidence."""
         logits = self.decoder
@@ -222,18 +241,7 @@ def placement_ranking(
     ranker = evidence.generator.ranker
     if ranker is None or terms.intensity is None or terms.amount is None:
         return summed
-    growing = intervention.action in GROWING
-    features = ranker_features(
-        terms.decoder,
-        terms.intensity,
-        terms.box,
-        summed,
-        terms.weight,
-        terms.old,
-        growing,
-        intervention.strength,
-        spacing_mm,
-    )
+    features = terms.ranker_features(summed, intervention, spacing_mm)
     return ranked_in_gate(ranker, features, summed, terms.weight > 1e-3)
 
 

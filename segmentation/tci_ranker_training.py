@@ -22,7 +22,7 @@ from causal_sam_llm.segmentation.intervention import GROWING
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import placed
-from causal_sam_llm.segmentation.tci_ranker import MEMBERS, PlacementRanker, RankerMember, ranked, ranker_features
+from causal_sam_llm.segmentation.tci_ranker import MEMBERS, PlacementRanker, RankerMember, ranked
 from causal_sam_llm.segmentation.tci_trajectory import PlacedCorrection, placed_corrections
 
 LEARNING_RATE = 3e-3
@@ -45,17 +45,7 @@ def example_of(case_id: str, correction: PlacedCorrection) -> RankerExample:
     summed = terms.combined(INTENSITY_WEIGHT, BOX_WEIGHT)  # as the response weighs them by default
     member = terms.old > 0.5
     movable = (terms.weight > 1e-3) & (~member if growing else member)
-    features = ranker_features(
-        terms.decoder,
-        terms.intensity,
-        terms.box,
-        summed,
-        terms.weight,
-        terms.old,
-        growing,
-        command.strength,
-        correction.spacing_mm,
-    )
+    features = terms.ranker_features(summed, command, correction.spacing_mm)
     truth = correction.truth[terms.slices]
     return RankerExample(
         case_id,
