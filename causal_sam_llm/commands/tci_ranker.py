@@ -38,7 +38,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    torch.set_grad_enabled(False)
+    with torch.no_grad():  # not set globally: the CLI may run in-process (tests), where training follows
+        return _learn(args)
+
+
+def _learn(args: argparse.Namespace) -> int:
     segmenter, meta = load_segmenter(args.checkpoint)
     generator = load_generator(args.checkpoint, len(segmenter.classes))
     trained_on = meta["config"]  # the cases the segmenter was trained on, unless --set says otherwise
