@@ -85,11 +85,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     segmenter, meta = load_segmenter(args.checkpoint)
-    protocol = load_protocol(meta["protocol"])
-    trained_on = meta["config"]  # the same data the segmenter was trained on, unless --set says otherwise
-    variables = {**(trained_on.get("variables") or {}), **parse_assignments(args.set)}
-    cases = [c for d in protocol.cases("train", variables).values() for c in d]
-    cases = cases[: trained_on["max_cases"]] if trained_on.get("max_cases") else cases
+    cases = checkpoint_training_cases(meta, args.set)
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     data = build_training_slices(
         cases, segmenter.classes, embedder, shared_text_encoder(), meta["config"]["slice_stride"], restyles=0
@@ -114,6 +110,15 @@ def run_train(args: argparse.Namespace) -> int:
         f"and stored in {args.checkpoint}"
     )
     return 0
+
+
+def checkpoint_training_cases(meta: dict, assignments: list[str]) -> list:
+    """The cases a checkpoint's segmenter was trained on (its stored protocol, variables and case limit), unless
+    `assignments` (--set NAME=PATH) say otherwise."""
+    trained_on = meta["config"]
+    variables = {**(trained_on.get("variables") or {}), **parse_assignments(assignments)}
+    cases = [c for d in load_protocol(meta["protocol"]).cases("train", variables).values() for c in d]
+    return cases[: trained_on["max_cases"]] if trained_on.get("max_cases") else cases
 
 
 def run_eval(args: argparse.Namespace) -> int:

@@ -10,8 +10,7 @@ import torch
 
 from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import at_least_one, console
-from causal_sam_llm.commands.train import parse_assignments
-from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.commands.tci import checkpoint_training_cases
 from causal_sam_llm.errors import DataLayoutError
 from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation.checkpoint_io import add_to_checkpoint, load_generator, load_segmenter
@@ -45,10 +44,7 @@ def run(args: argparse.Namespace) -> int:
 def _learn(args: argparse.Namespace) -> int:
     segmenter, meta = load_segmenter(args.checkpoint)
     generator = load_generator(args.checkpoint, len(segmenter.classes))
-    trained_on = meta["config"]  # the cases the segmenter was trained on, unless --set says otherwise
-    variables = {**(trained_on.get("variables") or {}), **parse_assignments(args.set)}
-    cases = [c for d in load_protocol(meta["protocol"]).cases("train", variables).values() for c in d]
-    cases = cases[: trained_on["max_cases"]] if trained_on.get("max_cases") else cases
+    cases = checkpoint_training_cases(meta, args.set)  # the segmenter's own, unless --set says otherwise
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     examples = collect_examples(segmenter, generator, embedder, cases, args.rounds)
     if not any(bool(example.movable.any()) for example in examples):
