@@ -48,6 +48,7 @@ results: $(STAMP)
 	for method in lad erm; do $(BIN)/causal-sam-llm train --protocol cross_scanner --method $$method --grad-clip none; done
 	$(BIN)/causal-sam-llm eval --protocol cross_scanner --checkpoint runs/cross_scanner/{lad,erm}/model.pt --json results/cross_scanner.json
 	$(BIN)/causal-sam-llm train-tci --checkpoint runs/ct_to_mr/lad/model.pt
+	$(BIN)/causal-sam-llm train-tci-ranker --checkpoint runs/ct_to_mr/lad/model.pt
 	$(BIN)/causal-sam-llm eval-tci --protocol ct_to_mr --checkpoint runs/ct_to_mr/lad/model.pt --json results/tci_ct_to_mr.json
 	# brain tumours are small: every slice, and the slices that show tumour four times per epoch
 	for method in lad erm; do $(BIN)/causal-sam-llm train --protocol brats_cross_sequence --method $$method --slice-stride 1 --foreground-repeats 4 --grad-clip none; done

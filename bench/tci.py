@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.heap import keep_freed_memory
-from causal_sam_llm.segmentation import slice_threads, tci_apply
+from causal_sam_llm.segmentation import slice_threads, tci_apply, tci_ranker
 from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.box_evidence import box_logits, keep_for_corrections, organ_boxes
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
@@ -37,6 +37,7 @@ from causal_sam_llm.segmentation.tci_apply import Evidence, apply_learned, corre
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory, npy_bytes, write_atomically
 
 NO_RANKER = ", fixed sum: no learned ranker, as before"
+RANKER_FP32 = ", learned ranker in fp32, as before"
 COMMAND = "python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt"
 
 
@@ -59,7 +60,7 @@ def _over_the_whole_volume():
     """Corrections computed over the whole volume, as before the correction window (segmentation/correction_window.py):
     the same result, for timing side by side."""
 
-    def whole(_command, candidates, _spacing):
+    def whole(_command, candidates, _spacing, _block=0):
         return whole_volume(candidates.shape)
 
     windowed, tci_apply.correction_window = tci_apply.correction_window, whole
@@ -113,10 +114,23 @@ def _whole_slices_read():
         Letterbox.is_mask_grid = on_grid
 
 
+@contextmanager
+def _ranker_in_fp32():
+    """The learned ranker's convolutions in fp32, as before they ran in bf16 on CPUs with bf16 in hardware
+    (tci_ranker._learned_precision), for what bf16 gives side by side."""
+    native, tci_ranker.native_bf16 = tci_ranker.native_bf16, lambda _device: False
+    try:
+        yield
+    finally:
+        tci_ranker.native_bf16 = native
+
+
 def _setting(note: str):
     """The context a correction row of the bench is timed in, from its note."""
     if "one core" in note:
         return _on_one_core()
+    if "ranker in fp32" in note:
+        return _ranker_in_fp32()
     if "whole slices" in note:
         return _whole_slices_read()
     if "whole volume" in note:
@@ -329,7 +343,8 @@ def main(argv: list[str] | None = None) -> None:
     # the grow also with its in-plane work on one core, as before slice_threads.py, and on a finer study with the
     # image, and the version, pooled again by each correction, as before the workbench kept them pooled
     # and with the logits read from the whole slices' features, as before a pooled study read only its window's
-    # the liver's grow and shrink also ranked by the evidence's fixed sum, for what the learned ranker costs
+    # the liver's grow and shrink also ranked by the evidence's fixed sum, for what the learned ranker costs, and the
+    # grow with the ranker's convolutions in fp32, for what running them in bf16 gives
     finer = factor > 1
     corrections = (
         ("liver", "expand", 1.0, ""),
@@ -343,6 +358,7 @@ def main(argv: list[str] | None = None) -> None:
         ("liver", "shrink", 1.0, ", other organs' masks not kept, as before"),
         ("liver", "smooth", 1.0, ""),
         ("liver", "expand", 0.0, ", no box evidence"),
+        *((("liver", "expand", 1.0, RANKER_FP32),) if generator.ranker is not None else ()),
         *((("liver", "expand", 1.0, NO_RANKER),) if generator.ranker is not None else ()),
         *((("liver", "shrink", 1.0, NO_RANKER),) if generator.ranker is not None else ()),
         ("left_kidney", "expand", 1.0, ""),

@@ -35,12 +35,13 @@ from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, organ_logi
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT, intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention, in_commanded_direction
+from causal_sam_llm.segmentation.letterbox import Letterbox
 from causal_sam_llm.segmentation.piece_removal import delete_pieces, pieces_to_delete
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
 from causal_sam_llm.segmentation.tci_gate import gate_about, moved_part
-from causal_sam_llm.segmentation.tci_ranker import ranked_in_gate, ranker_features
+from causal_sam_llm.segmentation.tci_ranker import BLOCK, block_px, ranked_in_gate, ranker_features
 
 
 def touched_slices(gate: np.ndarray) -> np.ndarray:
@@ -57,6 +58,10 @@ class Evidence:
     label_set: LabelSet
     intensity_weight: float = INTENSITY_WEIGHT
     box_weight: float = BOX_WEIGHT
+
+    def ranker_block(self, letterbox: Letterbox) -> int:
+        """Pixels per side of the correction's grid that the generator's learned ranker reads as one (0: none)."""
+        return 0 if self.generator.ranker is None else block_px(letterbox)
 
 
 def apply_learned(
@@ -228,21 +233,28 @@ def corrected_window(
     before = window.of_channels(probabilities)[:, organ]
     if terms is None:
         return window, before.copy()
-    ranking = placement_ranking(evidence, terms, intervention, spacing_mm)
+    block = evidence.ranker_block(decoded.letterbox)
+    ranking = placement_ranking(evidence, terms, intervention, spacing_mm, block)
     return window, placed(intervention.action, terms, ranking, before)
 
 
 def placement_ranking(
-    evidence: Evidence, terms: PlacementEvidence, intervention: Intervention, spacing_mm: tuple[float, float, float]
+    evidence: Evidence,
+    terms: PlacementEvidence,
+    intervention: Intervention,
+    spacing_mm: tuple[float, float, float],
+    block: int = BLOCK,
 ) -> np.ndarray:
     """What ranks the gated voxels: the learned ranker's read-out of the evidence where the generator carries one
-    (tci_ranker.py; grows and shrinks of an organ present, what it was trained on), else the evidence's fixed sum."""
+    (tci_ranker.py; grows and shrinks of an organ present, what it was trained on), else the evidence's fixed sum.
+    An amount of 0 voxels keeps the fixed sum: where no amount is solved, the ranking itself decides what crosses,
+    and a learned ranker's logits, unlike the sum's, need not agree with the decoder that drew the mask."""
     summed = terms.combined(evidence.intensity_weight, evidence.box_weight)
     ranker = evidence.generator.ranker
-    if ranker is None or terms.intensity is None or terms.amount is None:
+    if ranker is None or terms.intensity is None or not terms.amount:
         return summed
     features = terms.ranker_features(summed, intervention, spacing_mm)
-    return ranked_in_gate(ranker, features, summed, terms.weight > 1e-3)
+    return ranked_in_gate(ranker, features, summed, terms.weight > 1e-3, block)
 
 
 def placed(action: str, terms: PlacementEvidence, ranking: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -272,7 +284,8 @@ def placement_evidence(
     """The correction's window and what it weighs there (None when its gate touches no slice). Every voxel the
     correction may change, and every voxel its gate, amount and evidence depend on, lies inside the window."""
     segmenter, label_set = evidence.segmenter, evidence.label_set
-    window = correction_window(intervention, probabilities[:, organ] > 0.5, spacing_mm)
+    block = evidence.ranker_block(decoded.letterbox)
+    window = correction_window(intervention, probabilities[:, organ] > 0.5, spacing_mm, block)
     before = window.of_channels(probabilities)  # all that follows happens inside the window, on its slice numbers
     command = window.local(intervention)
     masks = masks_from_probabilities(before, label_set, segmenter.classes)

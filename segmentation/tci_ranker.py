@@ -13,12 +13,18 @@ same gates sets nine in ten (`python -m causal_sam_llm.bench.tci_placement`), an
 where the shape of the evidence around a voxel (an edge in the box logits, a rim in the intensities) says more than
 its value."""
 
+from contextlib import AbstractContextManager, nullcontext
+
 import numpy as np
 import torch
 from scipy.ndimage import distance_transform_edt
 from torch import nn
 from torch.nn import functional
 
+from causal_sam_llm.segmentation.backbone import native_bf16
+from causal_sam_llm.segmentation.correction_grid import pooling_factor
+from causal_sam_llm.segmentation.letterbox import Letterbox
+from causal_sam_llm.segmentation.slice_threads import per_slice
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
 
 FEATURES = 8  # the maps `ranker_features` stacks per slice
@@ -27,9 +33,10 @@ DEPTH_CAP = 4.0  # reaches: beyond this a voxel's distance from the edge says no
 FAR_MM = 50.0  # a slice without the organ (or without background): every voxel this far from an edge
 OUTPUT_SCALE = 10.0  # the learned term in logits, on the scale of the fixed sum
 MEMBERS = 3
-# how far the learned term sees, in pixels: 3×3 kernels at dilations 1, 2, 4 on the 2 × 2 pooled grid, plus the
-# interpolation's neighbour
-REACH_PX = 2 * (1 + 2 + 4 + 1)
+BLOCK = 2  # decoder-grid pixels per side that the learned term reads as one pixel
+# how far the learned term sees, in its blocks: 3×3 kernels at dilations 1, 2, 4, the interpolation's neighbour and
+# the block a voxel lies in
+REACH_BLOCKS = 1 + 2 + 4 + 1 + 1
 
 
 class RankerMember(nn.Module):
@@ -53,11 +60,23 @@ class RankerMember(nn.Module):
         nn.init.zeros_(self.learned[-1].bias)
         self.sum_scale = nn.Parameter(torch.tensor(1.0))
 
-    def forward(self, features: torch.Tensor, fixed_sum: torch.Tensor) -> torch.Tensor:
-        rows, cols = features.shape[-2:]
-        coarse = self.learned(functional.avg_pool2d(features, 2, ceil_mode=True))
-        term = functional.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)[:, 0, :rows, :cols]
-        return self.sum_scale * fixed_sum + OUTPUT_SCALE * term
+    def forward(self, features: torch.Tensor, fixed_sum: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
+        """`block`: pixels per side of `features` that make one of the learned term's (`block_px`)."""
+        coarse = self.learned(functional.avg_pool2d(features, block, ceil_mode=True))
+        return self.sum_scale * fixed_sum + OUTPUT_SCALE * _upsampled(coarse, block, features.shape[-2:])
+
+
+def _learned_precision(device: torch.device) -> AbstractContextManager:
+    """bf16 for the learned term's convolutions where the CPU multiplies bf16 in hardware (as the encoder runs,
+    backbone.native_bf16): 3.7 × faster than fp32 for a 93-slice liver on 2 cores, the term within 0.03 logits of
+    fp32's (`python -m causal_sam_llm.bench.tci`); the fixed sum it is added to stays fp32."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if native_bf16(device) else nullcontext()
+
+
+def _upsampled(coarse: torch.Tensor, block: int, shape: tuple[int, int]) -> torch.Tensor:
+    """(slices, 1, r, c) learned term on the blocks → (slices, rows, cols) on the pixels, bilinear."""
+    term = functional.interpolate(coarse, scale_factor=block, mode="bilinear", align_corners=False)
+    return term[:, 0, : shape[0], : shape[1]]
 
 
 class PlacementRanker(nn.Module):
@@ -68,8 +87,25 @@ class PlacementRanker(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members if members is not None else [RankerMember() for _ in range(MEMBERS)])
 
-    def forward(self, features: torch.Tensor, fixed_sum: torch.Tensor) -> torch.Tensor:
-        return torch.stack([member(features, fixed_sum) for member in self.members]).mean(dim=0)
+    def forward(self, features: torch.Tensor, fixed_sum: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
+        """The members' mean: pooling, interpolation and the scaled sum are linear, so they run once for all members
+        (the members' own mean to float rounding, in less time)."""
+        pooled = functional.avg_pool2d(features, block, ceil_mode=True)
+        with _learned_precision(features.device):
+            coarse = torch.stack([member.learned(pooled) for member in self.members]).mean(dim=0).float()
+        scale = torch.stack([member.sum_scale for member in self.members]).mean()
+        return scale * fixed_sum + OUTPUT_SCALE * _upsampled(coarse, block, features.shape[-2:])
+
+
+def block_px(letterbox: Letterbox) -> int:
+    """Pixels per side of a correction's grid (source pixels, or pooled ones for a study finer than the decoder's)
+    that make one pixel of the learned term: BLOCK pixels of the decoder's grid, the scale it was trained on."""
+    return BLOCK * pooling_factor(letterbox)
+
+
+def reach_px(block: int) -> int:
+    """How far from a voxel, in pixels of blocks of `block`, the learned term reads."""
+    return block * REACH_BLOCKS
 
 
 def ranker_features(
@@ -104,37 +140,42 @@ def ranker_features(
 
 
 def signed_distance_mm(member: np.ndarray, in_plane_mm: tuple[float, float]) -> np.ndarray:
-    """(slices, rows, cols): per slice, mm from the organ's edge, positive outside it and negative inside."""
-    distance = np.empty(member.shape, np.float64)
-    for z, plane in enumerate(member):
+    """(slices, rows, cols): per slice, mm from the organ's edge, positive outside it and negative inside (the
+    slices shared out over the cores: slice_threads.py)."""
+
+    def signed(plane: np.ndarray) -> np.ndarray | float:
         if plane.all() or not plane.any():
-            distance[z] = -FAR_MM if plane.all() else FAR_MM
-        else:
-            distance[z] = distance_transform_edt(~plane, sampling=in_plane_mm) - distance_transform_edt(
-                plane, sampling=in_plane_mm
-            )
-    return distance
+            return -FAR_MM if plane.all() else FAR_MM
+        outside = distance_transform_edt(~plane, sampling=in_plane_mm)
+        return outside - distance_transform_edt(plane, sampling=in_plane_mm)
+
+    return per_slice(signed, member, np.float64)
 
 
 @torch.inference_mode()
-def ranked(ranker: PlacementRanker, features: np.ndarray, summed: np.ndarray) -> np.ndarray:
+def ranked(ranker: PlacementRanker, features: np.ndarray, summed: np.ndarray, block: int = BLOCK) -> np.ndarray:
     """The ranker's logits (slices, rows, cols), float64 as the amount is solved in. Channels-last: on 2 CPU cores
     half the time of the default layout for a 100-slice liver (same logits to 1e-7)."""
     device = next(ranker.parameters()).device  # the generator carrying it may have been moved to a GPU
     stacked = torch.from_numpy(features).to(device).contiguous(memory_format=torch.channels_last)
-    return ranker(stacked, torch.from_numpy(summed.astype(np.float32)).to(device)).double().cpu().numpy()
+    fixed_sum = torch.from_numpy(summed.astype(np.float32)).to(device)
+    return ranker(stacked, fixed_sum, block).double().cpu().numpy()
 
 
-def ranked_in_gate(ranker: PlacementRanker, features: np.ndarray, summed: np.ndarray, gate: np.ndarray) -> np.ndarray:
+def ranked_in_gate(
+    ranker: PlacementRanker, features: np.ndarray, summed: np.ndarray, gate: np.ndarray, block: int = BLOCK
+) -> np.ndarray:
     """`ranked` where the gate is open (the fixed sum elsewhere, where no voxel can move): computed on the rows and
-    columns the gate spans plus the convolution's reach, whose edge then sees what the whole window would show it."""
+    columns the gate spans plus the convolution's reach, whose edge then sees what the whole window would show it
+    (the window starts on a block's edge: correction_window.py)."""
     rows, cols = np.nonzero(gate.any(axis=0).any(axis=1))[0], np.nonzero(gate.any(axis=0).any(axis=0))[0]
     result = summed.astype(np.float64)
     if rows.size == 0:
         return result
-    top, left = (max(first - REACH_PX, 0) // 2 * 2 for first in (rows[0], cols[0]))  # on the pooled grid's pixels
-    bottom, right = rows[-1] + 1 + REACH_PX, cols[-1] + 1 + REACH_PX
+    reach = reach_px(block)
+    top, left = (max(first - reach, 0) // block * block for first in (rows[0], cols[0]))  # on the blocks' edges
+    bottom, right = rows[-1] + 1 + reach, cols[-1] + 1 + reach
     inside = (slice(None), slice(top, bottom), slice(left, right))
-    scores = ranked(ranker, features[:, :, top:bottom, left:right], summed[inside])
+    scores = ranked(ranker, features[:, :, top:bottom, left:right], summed[inside], block)
     result[inside] = np.where(gate[inside], scores, result[inside])
     return result

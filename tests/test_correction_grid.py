@@ -95,9 +95,18 @@ def fine_study(home_benchmark, tmp_path_factory):
     return bench, decoded, probabilities, resized[:, 0].numpy(), fine_spacing
 
 
+@pytest.mark.parametrize("ranking", ["learned ranker", "fixed sum"])
 @pytest.mark.parametrize(("action", "region"), [("expand", "superior"), ("shrink", "left"), ("expand", "whole")])
-def test_a_512_study_is_corrected_on_pooled_planes_as_at_source_resolution(fine_study, monkeypatch, action, region):
+def test_a_512_study_is_corrected_on_pooled_planes_as_at_source_resolution(
+    fine_study, monkeypatch, request, action, region, ranking
+):
+    """The shipped checkpoint's learned ranker reads blocks of 2 × 2 decoder-grid pixels: 2 × 2 pooled pixels, or
+    4 × 4 source pixels when computed at source resolution (tci_ranker.block_px)."""
     bench, decoded, probabilities, image, spacing = fine_study
+    assert bench.generator.ranker is not None
+    if ranking == "fixed sum":  # set aside by hand: monkeypatch's undo deletes a submodule's attribute
+        kept, bench.generator.ranker = bench.generator.ranker, None
+        request.addfinalizer(lambda: setattr(bench.generator, "ranker", kept))
     case, organ = bench.require_case(), bench.classes.index("liver")
     command = Intervention(organ="liver", action=action, region=region, strength=0.5)
     inputs = (decoded, probabilities, command, case.label_set, spacing, image)
@@ -133,8 +142,11 @@ def test_a_512_study_is_corrected_on_pooled_planes_as_at_source_resolution(fine_
         assert (pooled_mask <= before).all() and pooled_mask.sum() < before.sum()
     by_pooled, by_source = pooled_mask != before, source_mask != before
     overlap = (by_pooled & by_source).sum() / (by_pooled | by_source).sum()
-    # measured 0.93–0.97; the same change carried back one pooled pixel (2 source pixels) aside gave 0.87–0.88
-    assert overlap > 0.9, f"the pooled grid moved other voxels than the source's own pixels would: IoU {overlap:.2f}"
+    # fixed sum: measured 0.93–0.97; the same change carried back one pooled pixel (2 source pixels) aside gave
+    # 0.87–0.88. Learned ranker: 0.89–0.97, its learned term amplifying the grids' small differences in what it reads;
+    # read at the wrong scale at source resolution (2 × 2 source pixels), 0.79–0.86
+    least = 0.9 if ranking == "fixed sum" else 0.88
+    assert overlap > least, f"the pooled grid moved other voxels than the source's own pixels would: IoU {overlap:.2f}"
 
 
 def test_a_fine_study_keeps_its_versions_pooled_as_pooling_each_whole_would(home_benchmark, tmp_path):

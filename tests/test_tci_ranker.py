@@ -1,17 +1,23 @@
 """The learned ranker: where a correction's commanded amount goes, learned from simulated corrections."""
 
 import numpy as np
+import pytest
 import torch
 
+from causal_sam_llm.segmentation import tci_ranker
+from causal_sam_llm.segmentation.correction_window import correction_window
 from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.letterbox import Letterbox
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import PlacementEvidence
 from causal_sam_llm.segmentation.tci_ranker import (
     FEATURES,
     PlacementRanker,
+    block_px,
     ranked,
     ranked_in_gate,
     ranker_features,
+    reach_px,
     signed_distance_mm,
 )
 from causal_sam_llm.segmentation.tci_ranker_training import (
@@ -108,18 +114,63 @@ def test_a_generator_carries_no_ranker_until_one_is_trained():
         assert sum(p.numel() for p in generator.ranker.parameters()) < 20_000
 
 
-def test_ranking_only_where_the_gate_is_open_gives_the_whole_windows_logits_there():
+@pytest.mark.parametrize("block", [2, 4])  # on the decoder's grid; on a 512² study's source pixels
+def test_ranking_only_where_the_gate_is_open_gives_the_whole_windows_logits_there(block, monkeypatch):
+    monkeypatch.setattr(tci_ranker, "native_bf16", lambda _device: False)  # fp32: crops of other sizes round alike
     rng = np.random.default_rng(0)
     ranker = PlacementRanker()
     with torch.no_grad():
         for member in ranker.members:
             torch.nn.init.normal_(member.learned[-1].weight, 0, 0.5)
-    features = rng.normal(0, 1, (3, FEATURES, 40, 50)).astype(np.float32)
-    summed = rng.normal(0, 5, (3, 40, 50)).astype(np.float32)
-    gate = np.zeros((3, 40, 50), bool)
-    gate[1, 12:20, 25:31] = True
-    whole = ranked(ranker, features, summed)
-    cropped = ranked_in_gate(ranker, features, summed, gate)
+    features = rng.normal(0, 1, (3, FEATURES, 130, 140)).astype(np.float32)
+    summed = rng.normal(0, 5, (3, 130, 140)).astype(np.float32)
+    gate = np.zeros((3, 130, 140), bool)
+    gate[1, 51:60, 67:75] = True  # far enough from every edge that the crop is not clipped, starting off a block edge
+    whole = ranked(ranker, features, summed, block)
+    cropped = ranked_in_gate(ranker, features, summed, gate, block)
     np.testing.assert_allclose(cropped[gate], whole[gate], rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(cropped[~gate], summed[~gate])  # no voxel moves there: the fixed sum
     assert not np.allclose(whole[gate], summed[gate])  # the learned term is there
+
+
+def test_the_ranker_reads_blocks_of_the_decoders_grid_whatever_grid_the_correction_runs_on():
+    """Two decoder-grid pixels per side: on a 256² study (its own grid) and on a 512² one's pooled planes, 2 pixels;
+    at a 512² study's source resolution, 4; its reach, and so a correction window's extra margin, grows alike."""
+    assert block_px(Letterbox(256, 256, 1024)) == 2
+    assert block_px(Letterbox(512, 512, 1024)) == 4
+    assert reach_px(4) == 2 * reach_px(2)
+
+
+@pytest.mark.parametrize("block", [2, 4])
+def test_a_ranker_widens_the_correction_window_by_what_it_reads_and_starts_it_on_a_block_edge(block):
+    """So that what the ranker reads around the gate lies in the window, and the window's blocks are the whole
+    volume's: a correction inside its window then equals one over the whole volume (tests/test_tools.py)."""
+    organ = np.zeros((10, 200, 200), bool)
+    organ[4:6, 91:111, 93:110] = True
+    command = Intervention(organ="liver", action="expand", region="whole", strength=0.25)
+    plain = correction_window(command, organ, (5.0, 1.0, 1.0))
+    read = correction_window(command, organ, (5.0, 1.0, 1.0), block)
+    assert read.slices == plain.slices
+    for before, after in ((plain.rows, read.rows), (plain.cols, read.cols)):
+        assert after.start % block == 0 and before.start - reach_px(block) - block >= after.start
+        assert after.stop == before.stop + reach_px(block) + block
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_the_ranker_is_the_mean_of_its_members(monkeypatch, bf16):
+    """It runs the members' shared steps (pooling, interpolation, the scaled sum) once; the result is their mean. Its
+    convolutions run in bf16 where the CPU has bf16 in hardware: within 0.1 logits of fp32 (measured 0.03)."""
+    monkeypatch.setattr(tci_ranker, "native_bf16", lambda _device: bf16)
+    rng = np.random.default_rng(1)
+    ranker = PlacementRanker()
+    with torch.no_grad():
+        for member in ranker.members:
+            torch.nn.init.normal_(member.learned[-1].weight, 0, 0.5)
+            member.sum_scale.fill_(float(rng.uniform(0.5, 1.5)))
+    features = torch.from_numpy(rng.normal(0, 1, (2, FEATURES, 37, 41)).astype(np.float32))
+    summed = torch.from_numpy(rng.normal(0, 5, (2, 37, 41)).astype(np.float32))
+    with torch.no_grad():
+        for block in (2, 4):
+            each = torch.stack([member(features, summed, block) for member in ranker.members]).mean(dim=0)
+            tolerance = 0.1 if bf16 else 1e-5
+            torch.testing.assert_close(ranker(features, summed, block), each, rtol=0, atol=tolerance)

@@ -182,7 +182,7 @@ def test_a_correction_inside_its_window_equals_one_over_the_whole_volume(bench, 
     assert window.of_stack(case.axial_image()).size < 0.8 * case.axial_image().size  # it does leave some out
 
     monkeypatch.setattr(
-        tci_apply, "correction_window", lambda _command, candidates, _spacing: whole_volume(candidates.shape)
+        tci_apply, "correction_window", lambda _command, candidates, _spacing, _block: whole_volume(candidates.shape)
     )
     whole = tci_apply.apply_learned(bench.segmenter, bench.generator, *inputs)
     assert (whole != probabilities).any()

@@ -420,6 +420,10 @@ def test_eval_tci_compares_learned_blind_none_and_an_oracle(tiny_benchmark, tiny
     arguments += ["--set", f"benchmark={tiny_benchmark}", "--rounds", "1", "--max-cases", "1", "--film", "identity"]
     assert main(arguments) == 0
     assert "untrained (identity) FiLM" in json.loads(ablation.read_text())["title"]
+    fixed_sum = tmp_path / "fixed_sum.json"  # the checkpoint's learned ranker set aside (tiny_lad has one)
+    arguments = [a if a != str(ablation) else str(fixed_sum) for a in arguments[:-2]]
+    assert main([*arguments, "--ranker", "none"]) == 0
+    assert "no learned ranker" in json.loads(fixed_sum.read_text())["title"]
 
 
 @pytest.mark.parametrize("method", ["erm", "lad"])

@@ -76,9 +76,10 @@ def tci_response_parameters(organs: int) -> int:
 
 def shipped_table(paths: list[Path]) -> Table:
     """One row per checkpoint, from what `train` stored in it (counts include LAD's projection heads while training;
-    minutes: wall time from the first embedding to the checkpoint, `embed s` of it, as the machine ran then)."""
+    minutes: wall time from the first embedding to the checkpoint, `embed s` of it, as the machine ran then) and
+    whether `train-tci-ranker` added a learned ranker."""
     table = Table(title="shipped checkpoints (causal_sam_llm/trained)")
-    for column in ("checkpoint", "trainable", "slices", "train min", "embed s", "command"):
+    for column in ("checkpoint", "trainable", "slices", "train min", "embed s", "TCI ranker", "command"):
         table.add_column(column, overflow="fold")
     for path in paths:
         meta = read_checkpoint(path)
@@ -89,6 +90,13 @@ def shipped_table(paths: list[Path]) -> Table:
             str(meta["training_slices"]),
             f"{meta['train_seconds'] / 60:.1f}",
             f"{meta['embedding_seconds']:.0f}",
+            _ranker_cell(meta),
             meta["command"],
         )
     return table
+
+
+def _ranker_cell(meta: dict) -> str:
+    """Whether `train-tci-ranker` ran on the checkpoint, and on how many of the training domain's corrections."""
+    ranker = meta.get("tci_ranker_meta")
+    return "none" if ranker is None else f"{ranker['corrections']} corrections"

@@ -46,6 +46,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="identity: γ = 1, β = 0 from an untrained generator — the ablation of what training the response adds",
     )
     score.add_argument(
+        "--ranker",
+        choices=["learned", "none"],
+        default="learned",
+        help="none: the evidence's fixed sum places each correction's amount, as before the checkpoint's learned "
+        "ranker (train-tci-ranker) — the ablation of what the ranker adds",
+    )
+    score.add_argument(
         "--intensity-weight",
         type=non_negative_float,
         default=INTENSITY_WEIGHT,
@@ -128,6 +135,8 @@ def run_eval(args: argparse.Namespace) -> int:
         generator = InterventionFilmGenerator(len(segmenter.classes)).eval()
     else:
         generator = load_generator(args.checkpoint, len(segmenter.classes))
+    if args.ranker == "none":
+        generator.ranker = None
     generator = generator.to(next(segmenter.parameters()).device)
     domains = protocol.cases(args.split, parse_assignments(args.set))
     if args.max_cases is not None:
@@ -146,5 +155,7 @@ def run_eval(args: argparse.Namespace) -> int:
     title = f"TCI on {protocol.name} {args.split} domains"
     if args.film == "identity":
         title += " — ablation: the learned row uses an untrained (identity) FiLM"
+    if args.ranker == "none":
+        title += " — ablation: the learned row places each amount by the evidence's fixed sum, no learned ranker"
     console.print(write_tci_report(rows, args.json, title, " ".join(["causal-sam-llm", *sys.argv[1:]])), markup=False)
     return 0
