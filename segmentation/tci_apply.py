@@ -41,7 +41,7 @@ from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
 from causal_sam_llm.segmentation.tci_gate import gate_about, moved_part
-from causal_sam_llm.segmentation.tci_ranker import BLOCK, block_px, ranked_in_gate, ranker_features
+from causal_sam_llm.segmentation.tci_ranker import block_px, ranked_in_gate, ranker_features
 
 
 def touched_slices(gate: np.ndarray) -> np.ndarray:
@@ -243,12 +243,14 @@ def placement_ranking(
     terms: PlacementEvidence,
     intervention: Intervention,
     spacing_mm: tuple[float, float, float],
-    block: int = BLOCK,
+    block: int,
 ) -> np.ndarray:
     """What ranks the gated voxels: the learned ranker's read-out of the evidence where the generator carries one
     (tci_ranker.py; grows and shrinks of an organ present, what it was trained on), else the evidence's fixed sum.
-    An amount of 0 voxels keeps the fixed sum: where no amount is solved, the ranking itself decides what crosses,
-    and a learned ranker's logits, unlike the sum's, need not agree with the decoder that drew the mask."""
+    `block`: `Evidence.ranker_block` of the grid the correction runs on (no default: a 512² study's source pixels need
+    4, its pooled planes 2). An amount of 0 voxels keeps the fixed sum: where no amount is solved, the ranking itself
+    decides what crosses, and a learned ranker's logits, unlike the sum's, need not agree with the decoder that drew
+    the mask."""
     summed = terms.combined(evidence.intensity_weight, evidence.box_weight)
     ranker = evidence.generator.ranker
     if ranker is None or terms.intensity is None or not terms.amount:
