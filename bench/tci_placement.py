@@ -30,7 +30,7 @@ from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT
 from causal_sam_llm.segmentation.intervention import GROWING
-from causal_sam_llm.segmentation.tci_apply import PlacementEvidence, offset_for_amount, placed
+from causal_sam_llm.segmentation.tci_placement import PlacementEvidence, offset_for_amount, placed
 from causal_sam_llm.segmentation.tci_ranker_training import example_of
 from causal_sam_llm.segmentation.tci_ranker_training import placement_counts as learned_counts
 from causal_sam_llm.segmentation.tci_trajectory import placed_corrections

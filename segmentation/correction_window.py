@@ -12,7 +12,6 @@ import numpy as np
 from causal_sam_llm.segmentation import tci_gate
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
-from causal_sam_llm.segmentation.tci_ranker import reach_px
 
 # beyond the reach: the gate's Gaussian (sigma 1 px, truncated at 4 sigma) and a pixel of rounding either way
 EDGE_PX = 6
@@ -71,17 +70,16 @@ def correction_window(
 ) -> CorrectionWindow:
     """`candidates`: (Z, rows, cols) voxels that may belong to the organ now (its probability above 0.5, a superset
     of its mask). The whole volume when the organ is absent: a grow may then place it anywhere. `block`: when a
-    learned ranker reads the evidence in blocks of this many pixels (tci_ranker.block_px), the window also holds
-    what it reads around the gate, and its rows and columns start on a block's edge as the whole volume's do."""
+    learned ranker reads the evidence in blocks of this many pixels (tci_ranker.block_px), the window's rows and
+    columns start on a block's edge, as the whole volume's do, so both read the same blocks."""
     occupied = [np.nonzero(candidates.any(axis=other))[0] for other in ((1, 2), (0, 2), (0, 1))]
     if occupied[0].size == 0:
         return whole_volume(candidates.shape)
     reach_mm = tci_gate.GATE_BAND * max(intervention.strength, 0.1) * MAX_REACH_MM  # read now: `gate_band` sweeps it
-    read_px = reach_px(block) + block if block else 0
     margins = (
         2 + math.ceil(intervention.strength * MAX_REACH_MM / spacing_mm[0]),  # superior/inferior growth, in slices
-        EDGE_PX + read_px + math.ceil(reach_mm / spacing_mm[1]),
-        EDGE_PX + read_px + math.ceil(reach_mm / spacing_mm[2]),
+        EDGE_PX + math.ceil(reach_mm / spacing_mm[1]),
+        EDGE_PX + math.ceil(reach_mm / spacing_mm[2]),
     )
     spans = []
     for axis, (found, margin, size) in enumerate(zip(occupied, margins, candidates.shape, strict=True)):

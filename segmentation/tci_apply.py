@@ -7,10 +7,10 @@ decided by evidence: the voxels the FiLM-modulated decoder logits plus the inten
 (intensity_evidence.py) plus the logits of the backbone's pretrained decoder prompted with a box around the organ
 (box_evidence.py) rank most (shrinking: least) organ-like cross 0.5 — ranked by the learned ranker's read-out of
 that sum and its maps where the generator carries one (tci_ranker.py), else by the sum — by setting the scalar
-offset of the modulation so that exactly that amount crosses (`offset_for_amount`; fewer where the gate holds
-fewer). The offset is solved rather than taken from the generator because the decoder's logits in an unseen domain
-are far from the scale the generator was trained on (measured: a kidney the MR segmenter cut short needed about +12,
-the learned β gave about +3), while the ranking they give is still informative.
+offset of the modulation so that exactly that amount crosses (tci_placement.py, `offset_for_amount`; fewer where
+the gate holds fewer). The offset is solved rather than taken from the generator because the decoder's logits in an
+unseen domain are far from the scale the generator was trained on (measured: a kidney the MR segmenter cut short
+needed about +12, the learned β gave about +3), while the ranking they give is still informative.
 
 A `smooth` ("the edge is ragged, clean it up") has no amount: the thin band around the edge is re-decided from the same
 sum of evidence at its own threshold, both ways (`eval-smooth`: organ Dice +5.6 on ct_to_mr's MR cases against +0.8
@@ -24,8 +24,6 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
-from scipy.ndimage import label as connected_components
-from scipy.special import expit, logit
 
 from causal_sam_llm.datasets.label_maps import LabelSet
 from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT, organ_box_logits
@@ -34,14 +32,15 @@ from causal_sam_llm.segmentation.correction_window import CorrectionWindow, corr
 from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, organ_logits
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT, intensity_log_ratio
-from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention, in_commanded_direction
+from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention
 from causal_sam_llm.segmentation.letterbox import Letterbox
 from causal_sam_llm.segmentation.piece_removal import delete_pieces, pieces_to_delete
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
 from causal_sam_llm.segmentation.tci_gate import gate_about, moved_part
-from causal_sam_llm.segmentation.tci_ranker import block_px, ranked_in_gate, ranker_features
+from causal_sam_llm.segmentation.tci_placement import PlacementEvidence, placed, placement_ranking
+from causal_sam_llm.segmentation.tci_ranker import block_px
 
 
 def touched_slices(gate: np.ndarray) -> np.ndarray:
@@ -178,46 +177,6 @@ def _correct_on_pooled_grid(
     return CorrectionWindow(window.slices, fine_rows, fine_cols, updated[:, organ].shape)
 
 
-class PlacementEvidence(NamedTuple):
-    """What decides where a correction's amount goes, on the window's slices its gate touches (`slices`)."""
-
-    slices: np.ndarray
-    decoder: np.ndarray  # the FiLM-modulated decoder logits
-    intensity: np.ndarray | None  # the intensity log-likelihood ratio, unweighted (None: the organ is absent)
-    box: np.ndarray | None  # the box-prompted pretrained decoder's logits, unweighted (None: absent or not weighed)
-    weight: np.ndarray  # the gate (for a grow in an exclusive set, zero on other organs' voxels)
-    old: np.ndarray  # the organ's probabilities before
-    amount: int | None  # voxels to move (None: a smooth, or an absent organ, has no amount)
-
-    def ranker_features(
-        self, summed: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float]
-    ) -> np.ndarray:
-        """What the learned ranker reads (tci_ranker.ranker_features), `summed` being `combined`'s sum."""
-        if self.intensity is None:
-            raise ValueError("an absent organ has no intensity evidence, and no amount for a ranker to place")
-        growing = intervention.action in GROWING
-        return ranker_features(
-            self.decoder,
-            self.intensity,
-            self.box,
-            summed,
-            self.weight,
-            self.old,
-            growing,
-            intervention.strength,
-            spacing_mm,
-        )
-
-    def combined(self, intensity_weight: float, box_weight: float) -> np.ndarray:
-        """The sum the commanded amount is ranked by: decoder logits + weighted intensity and box evidence."""
-        logits = self.decoder
-        if self.intensity is not None:
-            logits = logits + intensity_weight * self.intensity
-        if self.box is not None:
-            logits = logits + box_weight * self.box
-        return logits
-
-
 def corrected_window(
     evidence: Evidence,
     decoded: DecodedVolume,
@@ -233,45 +192,10 @@ def corrected_window(
     before = window.of_channels(probabilities)[:, organ]
     if terms is None:
         return window, before.copy()
-    block = evidence.ranker_block(decoded.letterbox)
-    ranking = placement_ranking(evidence, terms, intervention, spacing_mm, block)
-    return window, placed(intervention.action, terms, ranking, before)
-
-
-def placement_ranking(
-    evidence: Evidence,
-    terms: PlacementEvidence,
-    intervention: Intervention,
-    spacing_mm: tuple[float, float, float],
-    block: int,
-) -> np.ndarray:
-    """What ranks the gated voxels: the learned ranker's read-out of the evidence where the generator carries one
-    (tci_ranker.py; grows and shrinks of an organ present, what it was trained on), else the evidence's fixed sum.
-    `block`: `Evidence.ranker_block` of the grid the correction runs on (no default: a 512² study's source pixels need
-    4, its pooled planes 2). An amount of 0 voxels keeps the fixed sum: where no amount is solved, the ranking itself
-    decides what crosses, and a learned ranker's logits, unlike the sum's, need not agree with the decoder that drew
-    the mask."""
     summed = terms.combined(evidence.intensity_weight, evidence.box_weight)
-    ranker = evidence.generator.ranker
-    if ranker is None or terms.intensity is None or not terms.amount:
-        return summed
-    features = terms.ranker_features(summed, intervention, spacing_mm)
-    return ranked_in_gate(ranker, features, summed, terms.weight > 1e-3, block)
-
-
-def placed(action: str, terms: PlacementEvidence, ranking: np.ndarray, before: np.ndarray) -> np.ndarray:
-    """The organ's new (z, rows, cols) probabilities in the window (`before`: its old ones) when `ranking` (logits on
-    `terms.slices`) decides where the commanded amount goes: the gated voxels ranked most organ-like (shrinking:
-    least) cross 0.5, exactly `terms.amount` of them (`offset_for_amount`; with no amount, where the ranking
-    itself crosses 0). Only the commanded direction; after a grow, grown voxels not touching the organ are put back."""
-    after = before.copy()
-    if terms.amount is not None:
-        ranking = ranking + terms.weight * offset_for_amount(action, ranking, terms.weight, terms.old, terms.amount)
-    blended = terms.weight * expit(ranking) + (1 - terms.weight) * terms.old
-    after[terms.slices] = in_commanded_direction(action, terms.old, blended)
-    if action == "expand":
-        drop_islands(after, before)
-    return after
+    block = evidence.ranker_block(decoded.letterbox)
+    ranking = placement_ranking(terms, summed, evidence.generator.ranker, intervention, spacing_mm, block)
+    return window, placed(intervention.action, terms, ranking, before)
 
 
 def placement_evidence(
@@ -401,17 +325,6 @@ def _other_organs(masks: np.ndarray, organ: int) -> np.ndarray:
     return np.delete(masks, organ, axis=1).any(axis=1)
 
 
-def drop_islands(updated: np.ndarray, old: np.ndarray) -> None:
-    """Growing moves the boundary outward: voxels that crossed 0.5 but do not touch the organ (3-D) are put back."""
-    before, after = old > 0.5, updated > 0.5
-    if not before.any():
-        return
-    components, _count = connected_components(after)
-    attached = np.unique(components[before & after])
-    island = after & ~np.isin(components, attached) & ~before
-    updated[island] = old[island]
-
-
 def _grow_enclosing_regions(probabilities: np.ndarray, organ: int, label_set: LabelSet, classes: list[str]) -> None:
     """Nested regions (BraTS): the enhancing tumour is part of the core and the core part of the whole tumour, so a
     region grown past its enclosing regions grows them too; otherwise nesting would clip the growth away."""
@@ -419,24 +332,3 @@ def _grow_enclosing_regions(probabilities: np.ndarray, organ: int, label_set: La
     for index, name in enumerate(classes):
         if label_set.classes[name] < value:
             np.maximum(probabilities[:, index], probabilities[:, organ], out=probabilities[:, index])
-
-
-def offset_for_amount(action: str, logits: np.ndarray, weight: np.ndarray, old: np.ndarray, amount: int) -> float:
-    """The offset c for which `amount` voxels cross 0.5 in the commanded direction once the gated logits L + c·g are
-    blended with the old probabilities p as g·σ(L + c·g) + (1 − g)·p. Solved per voxel (where it crosses), then the
-    amount-th crossing is taken: no search, one partition."""
-    growing = action in GROWING
-    member = old > 0.5
-    movable = (weight > 1e-3) & (~member if growing else member)
-    if amount <= 0 or not movable.any():
-        return 0.0
-    g, previous = weight[movable], old[movable]
-    needed = (0.5 - (1 - g) * previous) / g  # σ(L + c·g) must pass this for the blend to cross 0.5
-    reachable = (needed > 0) & (needed < 1)
-    crossing = (logit(np.clip(needed, 1e-6, 1 - 1e-6)) - logits[movable]) / g
-    k = min(amount, int(reachable.sum())) - 1
-    if k < 0:
-        return 0.0
-    if growing:  # the amount-th smallest offset that lifts a voxel over 0.5
-        return float(np.partition(np.where(reachable, crossing, np.inf), k)[k]) + 1e-3
-    return float(-np.partition(np.where(reachable, -crossing, np.inf), k)[k]) - 1e-3

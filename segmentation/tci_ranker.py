@@ -1,12 +1,14 @@
 """The learned read-out of a correction's evidence: where inside its gate the commanded amount goes.
 
-A correction weighs three maps over its gate (tci_apply.PlacementEvidence): the FiLM-modulated decoder logits, the
+A correction weighs three maps over its gate (tci_placement.PlacementEvidence): the FiLM-modulated decoder logits, the
 image's intensity log-likelihood ratio and the box-prompted pretrained decoder's logits. Their fixed sum (weights
 chosen on the training domain) ranks the gated voxels; `PlacementRanker` learns a correction to that sum from what
 the three maps look like around each voxel, together with the gate, the organ's old probabilities, the command's
-direction and each voxel's signed distance from the organ's edge in commanded reaches. It is trained on the
-simulated clinician's corrections of the training domain against the reference (tci_ranker_training.py). Its last
-layer starts at zero, so an untrained ranker is the fixed sum.
+direction and each voxel's signed distance from the organ's edge in commanded reaches. It reads them on blocks of
+2 × 2 decoder-grid pixels, and only on the rows and columns the gate spans (`gate_span`): a correction's window
+then needs no margin for it, and a quarter of the pixels are read. It is trained on the simulated clinician's
+corrections of the training domain against the reference (tci_ranker_training.py). Its last layer starts at zero,
+so an untrained ranker is the fixed sum.
 
 Why: the sum sets about three in four of the moved voxels right where a perfect ranking of the same amounts in the
 same gates sets nine in ten (`python -m causal_sam_llm.bench.tci_placement`), and what it loses is mostly in-plane,
@@ -34,16 +36,13 @@ FAR_MM = 50.0  # a slice without the organ (or without background): every voxel 
 OUTPUT_SCALE = 10.0  # the learned term in logits, on the scale of the fixed sum
 MEMBERS = 3
 BLOCK = 2  # decoder-grid pixels per side that the learned term reads as one pixel
-# how far the learned term sees, in its blocks: 3×3 kernels at dilations 1, 2, 4, the interpolation's neighbour and
-# the block a voxel lies in
-REACH_BLOCKS = 1 + 2 + 4 + 1 + 1
 
 
 class RankerMember(nn.Module):
-    """(slices, FEATURES, rows, cols) features and the fixed sum of evidence → logits: the sum, scaled, plus a learned
-    term from a 3-layer dilated convolution (about 6 k parameters) on the features pooled 2 × 2, interpolated back:
-    a quarter of the pixels, so 8 × less time than at full resolution on 2 cores (0.06 vs 0.45 s for a 69-slice
-    liver), while the fine detail stays the fixed sum's. Its last layer starts at zero: the fixed sum."""
+    """(slices, FEATURES, r, c) features on blocks of block × block pixels (`ranker_features`) and the fixed sum of
+    evidence on the pixels → logits there: the sum, scaled, plus a learned term from a 3-layer dilated convolution
+    (about 6 k parameters) on the blocks, interpolated back to the pixels: a quarter of the pixels, so the fine detail
+    stays the fixed sum's. Its last layer starts at zero: the fixed sum."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -61,9 +60,9 @@ class RankerMember(nn.Module):
         self.sum_scale = nn.Parameter(torch.tensor(1.0))
 
     def forward(self, features: torch.Tensor, fixed_sum: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
-        """`block`: pixels per side of `features` that make one of the learned term's (`block_px`)."""
-        coarse = self.learned(functional.avg_pool2d(features, block, ceil_mode=True))
-        return self.sum_scale * fixed_sum + OUTPUT_SCALE * _upsampled(coarse, block, features.shape[-2:])
+        """`block`: pixels per side of `fixed_sum` that make one of `features`' (`block_px`)."""
+        coarse = self.learned(features)
+        return self.sum_scale * fixed_sum + OUTPUT_SCALE * _upsampled(coarse, block, fixed_sum.shape[-2:])
 
 
 def _learned_precision(device: torch.device) -> AbstractContextManager:
@@ -88,13 +87,12 @@ class PlacementRanker(nn.Module):
         self.members = nn.ModuleList(members if members is not None else [RankerMember() for _ in range(MEMBERS)])
 
     def forward(self, features: torch.Tensor, fixed_sum: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
-        """The members' mean: pooling, interpolation and the scaled sum are linear, so they run once for all members
-        (the members' own mean to float rounding, in less time)."""
-        pooled = functional.avg_pool2d(features, block, ceil_mode=True)
+        """The members' mean: interpolation and the scaled sum are linear, so they run once for all members (the
+        members' own mean to float rounding, in less time)."""
         with _learned_precision(features.device):
-            coarse = torch.stack([member.learned(pooled) for member in self.members]).mean(dim=0).float()
+            coarse = torch.stack([member.learned(features) for member in self.members]).mean(dim=0).float()
         scale = torch.stack([member.sum_scale for member in self.members]).mean()
-        return scale * fixed_sum + OUTPUT_SCALE * _upsampled(coarse, block, features.shape[-2:])
+        return scale * fixed_sum + OUTPUT_SCALE * _upsampled(coarse, block, fixed_sum.shape[-2:])
 
 
 def block_px(letterbox: Letterbox) -> int:
@@ -103,9 +101,17 @@ def block_px(letterbox: Letterbox) -> int:
     return BLOCK * pooling_factor(letterbox)
 
 
-def reach_px(block: int) -> int:
-    """How far from a voxel, in pixels of blocks of `block`, the learned term reads."""
-    return block * REACH_BLOCKS
+def gate_span(gate: np.ndarray, block: int) -> tuple[slice, slice]:
+    """The rows and columns the ranker reads for a (slices, rows, cols) gate: those the gate spans on any slice, the
+    first on a block's edge (a closed gate, where nothing moves: all of them). Nothing outside them is read, so a
+    correction inside its window reads what one over the whole volume reads: the window holds the gate and starts on
+    a block's edge (correction_window.py), and every block lies where the whole volume's does."""
+    rows = np.nonzero(gate.any(axis=(0, 2)))[0]
+    if rows.size == 0:
+        return slice(None), slice(None)
+    cols = np.nonzero(gate.any(axis=(0, 1)))[0]
+    top, left = int(rows[0]), int(cols[0])
+    return slice(top - top % block, int(rows[-1]) + 1), slice(left - left % block, int(cols[-1]) + 1)
 
 
 def ranker_features(
@@ -118,14 +124,20 @@ def ranker_features(
     growing: bool,
     strength: float,
     spacing_mm: tuple[float, float, float],
+    block: int = BLOCK,
 ) -> np.ndarray:
-    """(slices, FEATURES, rows, cols) float32: each evidence map squashed to about ±1, the gate, the old
-    probabilities, the direction (+1 grow, −1 shrink), the signed in-plane distance from the organ's edge in
-    commanded reaches (positive outside, capped at DEPTH_CAP) and the fixed sum (`summed`, tci_apply's
-    PlacementEvidence.combined) squashed."""
+    """(slices, FEATURES, ⌈rows / block⌉, ⌈cols / block⌉) float32 on blocks of block × block pixels (each map's
+    mean there): each evidence map squashed to about ±1, the gate, the old probabilities, the direction (+1 grow,
+    −1 shrink), the signed in-plane distance of the blocks from the organ's edge in commanded reaches (positive
+    outside, capped at DEPTH_CAP) and the fixed sum (`summed`, tci_placement's PlacementEvidence.combined) squashed.
+    Computed on the blocks, not the pixels: a quarter of the distance transforms' and maps' work."""
     boxed = box if box is not None else np.zeros_like(decoder)
+    stacked = np.stack([decoder, intensity, boxed, weight, old, summed], axis=1).astype(np.float32, copy=False)
+    pooled = functional.avg_pool2d(torch.from_numpy(stacked), block, ceil_mode=True).numpy()
+    decoder, intensity, boxed, weight, old, summed = (pooled[:, k] for k in range(pooled.shape[1]))
     reach_mm = max(strength * MAX_REACH_MM, 1.0)
-    depth = np.clip(signed_distance_mm(old > 0.5, spacing_mm[1:]) / reach_mm, -DEPTH_CAP, DEPTH_CAP) / DEPTH_CAP
+    block_mm = (spacing_mm[1] * block, spacing_mm[2] * block)
+    depth = np.clip(signed_distance_mm(old > 0.5, block_mm) / reach_mm, -DEPTH_CAP, DEPTH_CAP) / DEPTH_CAP
     maps = [
         np.tanh(decoder / 10),
         np.tanh(intensity / 4),
@@ -154,8 +166,9 @@ def signed_distance_mm(member: np.ndarray, in_plane_mm: tuple[float, float]) -> 
 
 @torch.inference_mode()
 def ranked(ranker: PlacementRanker, features: np.ndarray, summed: np.ndarray, block: int = BLOCK) -> np.ndarray:
-    """The ranker's logits (slices, rows, cols), float64 as the amount is solved in. Channels-last: on 2 CPU cores
-    half the time of the default layout for a 100-slice liver (same logits to 1e-7)."""
+    """The ranker's logits (slices, rows, cols) on `summed`'s pixels, float64 as the amount is solved in; `features`
+    on its blocks (`ranker_features`). Channels-last: on 2 CPU cores half the time of the default layout for a
+    100-slice liver (same logits to 1e-7)."""
     device = next(ranker.parameters()).device  # the generator carrying it may have been moved to a GPU
     stacked = torch.from_numpy(features).to(device).contiguous(memory_format=torch.channels_last)
     fixed_sum = torch.from_numpy(summed.astype(np.float32)).to(device)
@@ -163,19 +176,17 @@ def ranked(ranker: PlacementRanker, features: np.ndarray, summed: np.ndarray, bl
 
 
 def ranked_in_gate(
-    ranker: PlacementRanker, features: np.ndarray, summed: np.ndarray, gate: np.ndarray, block: int = BLOCK
+    ranker: PlacementRanker,
+    features: np.ndarray,
+    summed: np.ndarray,
+    gate: np.ndarray,
+    span: tuple[slice, slice],
+    block: int = BLOCK,
 ) -> np.ndarray:
-    """`ranked` where the gate is open (the fixed sum elsewhere, where no voxel can move): computed on the rows and
-    columns the gate spans plus the convolution's reach, whose edge then sees what the whole window would show it
-    (the window starts on a block's edge: correction_window.py)."""
-    rows, cols = np.nonzero(gate.any(axis=0).any(axis=1))[0], np.nonzero(gate.any(axis=0).any(axis=0))[0]
+    """`ranked` where the gate is open, the fixed sum `summed` elsewhere (where no voxel can move): `features` are
+    those of the gate's span (`gate_span`) only."""
+    inside = (slice(None), *span)
     result = summed.astype(np.float64)
-    if rows.size == 0:
-        return result
-    reach = reach_px(block)
-    top, left = (max(first - reach, 0) // block * block for first in (rows[0], cols[0]))  # on the blocks' edges
-    bottom, right = rows[-1] + 1 + reach, cols[-1] + 1 + reach
-    inside = (slice(None), slice(top, bottom), slice(left, right))
-    scores = ranked(ranker, features[:, :, top:bottom, left:right], summed[inside], block)
+    scores = ranked(ranker, features, summed[inside], block)
     result[inside] = np.where(gate[inside], scores, result[inside])
     return result

@@ -21,8 +21,8 @@ from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT
 from causal_sam_llm.segmentation.intervention import GROWING
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
-from causal_sam_llm.segmentation.tci_apply import placed
-from causal_sam_llm.segmentation.tci_ranker import MEMBERS, PlacementRanker, RankerMember, ranked
+from causal_sam_llm.segmentation.tci_placement import OPEN, placed
+from causal_sam_llm.segmentation.tci_ranker import BLOCK, MEMBERS, PlacementRanker, RankerMember, ranked_in_gate
 from causal_sam_llm.segmentation.tci_trajectory import PlacedCorrection, placed_corrections
 
 LEARNING_RATE = 3e-3
@@ -30,9 +30,13 @@ EPOCHS = 30  # chosen by 2-fold cross-validation over the training cases (README
 
 
 class RankerExample(NamedTuple):
+    """One correction as the ranker reads it: on the rows and columns its gate spans (`span`), the features on
+    blocks and the rest on pixels."""
+
     case_id: str
     correction: PlacedCorrection
-    features: torch.Tensor  # (slices, FEATURES, rows, cols)
+    span: tuple[slice, slice]
+    features: torch.Tensor  # (slices, FEATURES, rows / BLOCK, cols / BLOCK)
     summed: torch.Tensor  # the evidence's fixed sum
     movable: torch.Tensor  # bool: the voxels the correction may move
     truth: torch.Tensor  # the reference there, 0/1
@@ -43,18 +47,20 @@ def example_of(case_id: str, correction: PlacedCorrection) -> RankerExample:
     terms, command = correction.terms, correction.command
     growing = command.action in GROWING
     summed = terms.combined(INTENSITY_WEIGHT, BOX_WEIGHT)  # as the response weighs them by default
-    member = terms.old > 0.5
-    movable = (terms.weight > 1e-3) & (~member if growing else member)
-    features = terms.ranker_features(summed, command, correction.spacing_mm)
-    truth = correction.truth[terms.slices]
+    span, features = terms.learned_features(summed, command, correction.spacing_mm, BLOCK)
+    inside = terms.in_plane(*span)
+    member = inside.old > 0.5
+    movable = (inside.weight > OPEN) & (~member if growing else member)
+    truth = correction.truth[terms.slices][:, span[0], span[1]]
     return RankerExample(
         case_id,
         correction,
+        span,
         torch.from_numpy(features),
-        torch.from_numpy(summed.astype(np.float32)),
+        torch.from_numpy(summed[:, span[0], span[1]].astype(np.float32)),
         torch.from_numpy(movable),
         torch.from_numpy(truth.astype(np.float32)),
-        torch.from_numpy(terms.weight.astype(np.float32)),
+        torch.from_numpy(inside.weight.astype(np.float32)),
     )
 
 
@@ -123,9 +129,10 @@ def ranking_loss(ranker: RankerMember, example: RankerExample) -> torch.Tensor:
 def placement_counts(example: RankerExample, ranker: PlacementRanker | None) -> tuple[int, int]:
     """(voxels moved, of them set right) when the correction's amount is placed by `ranker` (None: the fixed sum)."""
     correction = example.correction
-    ranking = example.summed.double().numpy()
-    if ranker is not None:
-        ranking = ranked(ranker, example.features.numpy(), example.summed.numpy())
+    ranking = correction.terms.combined(INTENSITY_WEIGHT, BOX_WEIGHT).astype(np.float64)
+    if ranker is not None and correction.terms.amount:  # as tci_placement.placement_ranking ranks
+        gate = correction.terms.weight > OPEN
+        ranking = ranked_in_gate(ranker, example.features.numpy(), ranking, gate, example.span, BLOCK)
     after = placed(correction.command.action, correction.terms, ranking, correction.before) > 0.5
     moved = after != (correction.before > 0.5)
     return int(moved.sum()), int((moved & (after == correction.truth)).sum())

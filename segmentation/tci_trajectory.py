@@ -18,7 +18,8 @@ from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.piece_removal import pieces_to_delete
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
-from causal_sam_llm.segmentation.tci_apply import Evidence, PlacementEvidence, correct, placement_evidence
+from causal_sam_llm.segmentation.tci_apply import Evidence, correct, placement_evidence
+from causal_sam_llm.segmentation.tci_placement import PlacementEvidence
 from causal_sam_llm.segmentation.training_set import class_masks
 
 

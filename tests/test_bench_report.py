@@ -52,7 +52,7 @@ def test_the_placement_bench_counts_where_each_ranking_puts_the_same_amount():
     the decoder's logits favour the left. Ranked by the decoder, all 8 land wrong; ranked by the reference, all 8
     right; either way exactly the amount moves."""
     from causal_sam_llm.bench.tci_placement import VARIANTS, placement_counts
-    from causal_sam_llm.segmentation.tci_apply import PlacementEvidence
+    from causal_sam_llm.segmentation.tci_placement import PlacementEvidence
 
     old = np.zeros((1, 12, 12), np.float32)
     old[0, 3:9, 3:9] = 0.9

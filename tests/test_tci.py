@@ -20,16 +20,11 @@ from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
-from causal_sam_llm.segmentation.tci_apply import (
-    drop_islands,
-    intensity_surroundings,
-    keep_other_organs,
-    offset_for_amount,
-    touched_slices,
-)
+from causal_sam_llm.segmentation.tci_apply import intensity_surroundings, keep_other_organs, touched_slices
 from causal_sam_llm.segmentation.tci_blind import apply_blind
 from causal_sam_llm.segmentation.tci_evaluation import right_share
 from causal_sam_llm.segmentation.tci_gate import GATE_BAND, gate_band, intervention_gate, organ_body
+from causal_sam_llm.segmentation.tci_placement import drop_islands, offset_for_amount
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
 

@@ -9,15 +9,14 @@ from causal_sam_llm.segmentation.correction_window import correction_window
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.letterbox import Letterbox
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
-from causal_sam_llm.segmentation.tci_apply import PlacementEvidence
+from causal_sam_llm.segmentation.tci_placement import PlacementEvidence, placement_ranking
 from causal_sam_llm.segmentation.tci_ranker import (
     FEATURES,
     PlacementRanker,
     block_px,
+    gate_span,
     ranked,
-    ranked_in_gate,
     ranker_features,
-    reach_px,
     signed_distance_mm,
 )
 from causal_sam_llm.segmentation.tci_ranker_training import (
@@ -58,7 +57,7 @@ def _grow_with_a_misleading_sum(seed: int, side: str = "right") -> PlacedCorrect
 
 def test_an_untrained_ranker_ranks_by_the_evidences_fixed_sum():
     summed = np.random.default_rng(0).normal(0, 5, (2, 8, 8)).astype(np.float32)
-    features = np.random.default_rng(1).normal(0, 1, (2, FEATURES, 8, 8)).astype(np.float32)
+    features = np.random.default_rng(1).normal(0, 1, (2, FEATURES, 4, 4)).astype(np.float32)  # blocks of 2 × 2
     np.testing.assert_allclose(ranked(PlacementRanker(), features, summed), summed, rtol=1e-6)
 
 
@@ -72,7 +71,7 @@ def test_the_signed_distance_is_in_millimetres_outside_positive_inside_negative(
     assert (distance[1] > 0).all()  # no organ on this slice: everything outside
 
 
-def test_the_features_carry_the_commands_direction_and_depth_in_reaches():
+def test_the_features_carry_the_commands_direction_and_depth_in_reaches_on_blocks():
     correction = _grow_with_a_misleading_sum(0)
     terms = correction.terms
     summed = terms.combined(4.0, 1.0)
@@ -82,10 +81,12 @@ def test_the_features_carry_the_commands_direction_and_depth_in_reaches():
     shrink = ranker_features(
         terms.decoder, terms.intensity, terms.box, summed, terms.weight, terms.old, False, 0.1, SPACING
     )
-    assert grow.shape == (1, FEATURES, 16, 16) and grow.dtype == np.float32
+    assert grow.shape == (1, FEATURES, 8, 8) and grow.dtype == np.float32  # blocks of 2 × 2 voxels
     assert (grow[:, 5] == 1).all() and (shrink[:, 5] == -1).all()
-    # strength 0.1 reaches 3 mm = 2 voxels of 1.5 mm: one voxel outside the edge is half a reach, of a cap of 4
-    assert grow[0, 6, 8, 12] == np.float32(0.5 / 4)
+    # strength 0.1 reaches 3 mm = one block of two 1.5 mm voxels: the block just outside the edge is one reach out,
+    # of a cap of 4
+    assert grow[0, 6, 4, 6] == np.float32(1 / 4)
+    np.testing.assert_allclose(grow[0, 4], terms.old[0].reshape(8, 2, 8, 2).mean(axis=(1, 3)))  # each block's mean
 
 
 def test_the_ranker_learns_to_place_the_amount_where_the_fixed_sum_misleads():
@@ -114,37 +115,55 @@ def test_a_generator_carries_no_ranker_until_one_is_trained():
         assert sum(p.numel() for p in generator.ranker.parameters()) < 20_000
 
 
+def _random_evidence(rng: np.random.Generator, shape: tuple[int, int, int]) -> PlacementEvidence:
+    maps = [rng.normal(0, 3, shape).astype(np.float32) for _ in range(3)]
+    old = rng.uniform(0, 1, shape).astype(np.float32)
+    return PlacementEvidence(np.arange(shape[0]), *maps, np.zeros(shape, np.float32), old, 20)
+
+
 @pytest.mark.parametrize("block", [2, 4])  # on the decoder's grid; on a 512² study's source pixels
-def test_ranking_only_where_the_gate_is_open_gives_the_whole_windows_logits_there(block, monkeypatch):
+def test_a_learned_ranking_reads_only_the_gates_span_so_a_window_ranks_as_the_whole_volume(block, monkeypatch):
+    """The same correction inside a window (a part of the volume whose rows and columns start on a block's edge)
+    and over the whole volume, whose evidence differs beyond the gate's span: the same ranking in the gate, the
+    fixed sum outside it."""
     monkeypatch.setattr(tci_ranker, "native_bf16", lambda _device: False)  # fp32: crops of other sizes round alike
     rng = np.random.default_rng(0)
     ranker = PlacementRanker()
     with torch.no_grad():
         for member in ranker.members:
             torch.nn.init.normal_(member.learned[-1].weight, 0, 0.5)
-    features = rng.normal(0, 1, (3, FEATURES, 130, 140)).astype(np.float32)
-    summed = rng.normal(0, 5, (3, 130, 140)).astype(np.float32)
-    gate = np.zeros((3, 130, 140), bool)
-    gate[1, 51:60, 67:75] = True  # far enough from every edge that the crop is not clipped, starting off a block edge
-    whole = ranked(ranker, features, summed, block)
-    cropped = ranked_in_gate(ranker, features, summed, gate, block)
-    np.testing.assert_allclose(cropped[gate], whole[gate], rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(cropped[~gate], summed[~gate])  # no voxel moves there: the fixed sum
-    assert not np.allclose(whole[gate], summed[gate])  # the learned term is there
+    whole = _random_evidence(rng, (3, 130, 140))
+    weight = np.zeros(whole.old.shape, np.float32)
+    weight[1, 51:60, 67:75] = rng.uniform(0.2, 1.0, (9, 8))  # starting off a block's edge
+    whole = whole._replace(weight=weight)
+    rows, cols = slice(4 * block, 110), slice(8 * block, 120)
+    window = whole.in_plane(rows, cols)
+    command = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
+
+    def ranking(terms: PlacementEvidence) -> np.ndarray:
+        return placement_ranking(terms, terms.combined(4.0, 1.0), ranker, command, SPACING, block)
+
+    on_whole, on_window = ranking(whole), ranking(window)
+    np.testing.assert_allclose(on_window, on_whole[:, rows, cols], rtol=1e-5, atol=1e-5)
+    gate = weight > 0
+    summed = whole.combined(4.0, 1.0)
+    np.testing.assert_array_equal(on_whole[~gate], summed[~gate])  # no voxel moves there: the fixed sum
+    assert not np.allclose(on_whole[gate], summed[gate])  # the learned term is there
+    span = gate_span(gate, block)
+    assert span[0].start % block == 0 and span[0].start <= 51 < span[0].start + block and span[0].stop == 60
 
 
 def test_the_ranker_reads_blocks_of_the_decoders_grid_whatever_grid_the_correction_runs_on():
     """Two decoder-grid pixels per side: on a 256² study (its own grid) and on a 512² one's pooled planes, 2 pixels;
-    at a 512² study's source resolution, 4; its reach, and so a correction window's extra margin, grows alike."""
+    at a 512² study's source resolution, 4."""
     assert block_px(Letterbox(256, 256, 1024)) == 2
     assert block_px(Letterbox(512, 512, 1024)) == 4
-    assert reach_px(4) == 2 * reach_px(2)
 
 
 @pytest.mark.parametrize("block", [2, 4])
-def test_a_ranker_widens_the_correction_window_by_what_it_reads_and_starts_it_on_a_block_edge(block):
-    """So that what the ranker reads around the gate lies in the window, and the window's blocks are the whole
-    volume's: a correction inside its window then equals one over the whole volume (tests/test_tools.py)."""
+def test_a_rankers_correction_window_starts_on_a_block_edge_and_is_no_wider(block):
+    """So that the window's blocks are the whole volume's: a correction inside its window then equals one over the
+    whole volume (tests/test_tools.py). The ranker reads only the gate's span, which the window holds."""
     organ = np.zeros((10, 200, 200), bool)
     organ[4:6, 91:111, 93:110] = True
     command = Intervention(organ="liver", action="expand", region="whole", strength=0.25)
@@ -152,13 +171,13 @@ def test_a_ranker_widens_the_correction_window_by_what_it_reads_and_starts_it_on
     read = correction_window(command, organ, (5.0, 1.0, 1.0), block)
     assert read.slices == plain.slices
     for before, after in ((plain.rows, read.rows), (plain.cols, read.cols)):
-        assert after.start % block == 0 and before.start - reach_px(block) - block >= after.start
-        assert after.stop == before.stop + reach_px(block) + block
+        assert after.start % block == 0 and after.start <= before.start < after.start + block
+        assert after.stop == before.stop
 
 
 @pytest.mark.parametrize("bf16", [False, True])
 def test_the_ranker_is_the_mean_of_its_members(monkeypatch, bf16):
-    """It runs the members' shared steps (pooling, interpolation, the scaled sum) once; the result is their mean. Its
+    """It runs the members' shared steps (interpolation, the scaled sum) once; the result is their mean. Its
     convolutions run in bf16 where the CPU has bf16 in hardware: within 0.1 logits of fp32 (measured 0.03)."""
     monkeypatch.setattr(tci_ranker, "native_bf16", lambda _device: bf16)
     rng = np.random.default_rng(1)
@@ -167,10 +186,11 @@ def test_the_ranker_is_the_mean_of_its_members(monkeypatch, bf16):
         for member in ranker.members:
             torch.nn.init.normal_(member.learned[-1].weight, 0, 0.5)
             member.sum_scale.fill_(float(rng.uniform(0.5, 1.5)))
-    features = torch.from_numpy(rng.normal(0, 1, (2, FEATURES, 37, 41)).astype(np.float32))
     summed = torch.from_numpy(rng.normal(0, 5, (2, 37, 41)).astype(np.float32))
     with torch.no_grad():
         for block in (2, 4):
+            blocks = (-(-37 // block), -(-41 // block))
+            features = torch.from_numpy(rng.normal(0, 1, (2, FEATURES, *blocks)).astype(np.float32))
             each = torch.stack([member(features, summed, block) for member in ranker.members]).mean(dim=0)
             tolerance = 0.1 if bf16 else 1e-5
             torch.testing.assert_close(ranker(features, summed, block), each, rtol=0, atol=tolerance)
