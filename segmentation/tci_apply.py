@@ -120,7 +120,8 @@ def correct(
     if pieces is not None:  # "that blob at the front is not liver, delete it": no evidence weighed (piece_removal.py)
         window = delete_pieces(updated, organ, pieces, label_set, segmenter.classes)
     elif factor == 1:
-        window, corrected = corrected_window(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
+        study = StudyOnGrid(decoded, probabilities, image, spacing_mm)
+        window, corrected = corrected_window(evidence, study, intervention, organ)
         window.of_channels(updated)[:, organ] = corrected
     else:
         pooled_planes = PooledPlanes(pooled_image, pooled_probabilities)
@@ -167,7 +168,8 @@ def _correct_on_pooled_grid(
         planes[reach] = pooled(image[reach], factor)
     spacing = (spacing_mm[0], spacing_mm[1] * factor, spacing_mm[2] * factor)
     on_coarse = replace(decoded, letterbox=coarse)  # the same features and kept box logits (both on the 256² grid)
-    window, corrected = corrected_window(evidence, on_coarse, probabilities, intervention, organ, spacing, planes)
+    study = StudyOnGrid(on_coarse, probabilities, planes, spacing)
+    window, corrected = corrected_window(evidence, study, intervention, organ)
     change = corrected - window.of_channels(probabilities)[:, organ]
     fine_rows = slice(window.rows.start * factor, min(rows, window.rows.stop * factor))
     fine_cols = slice(window.cols.start * factor, min(cols, window.cols.stop * factor))
@@ -177,39 +179,39 @@ def _correct_on_pooled_grid(
     return CorrectionWindow(window.slices, fine_rows, fine_cols, updated[:, organ].shape)
 
 
+class StudyOnGrid(NamedTuple):
+    """What a correction reads, on the grid it runs on (a study's own, or a 512² study's planes pooled to the
+    decoder's): the decoded volume, the version's (Z, C, rows, cols) probabilities, the (Z, rows, cols) axial image
+    and the voxel spacing (slice, row, col mm)."""
+
+    decoded: DecodedVolume
+    probabilities: np.ndarray
+    image: np.ndarray
+    spacing_mm: tuple[float, float, float]
+
+
 def corrected_window(
-    evidence: Evidence,
-    decoded: DecodedVolume,
-    probabilities: np.ndarray,
-    intervention: Intervention,
-    organ: int,
-    spacing_mm: tuple[float, float, float],
-    image: np.ndarray,
+    evidence: Evidence, study: StudyOnGrid, intervention: Intervention, organ: int
 ) -> tuple[CorrectionWindow, np.ndarray]:
-    """The correction on the grid it is given: its window and the organ's new (z, r, c) probabilities there (no other
-    channel changes)."""
-    window, terms = placement_evidence(evidence, decoded, probabilities, intervention, organ, spacing_mm, image)
-    before = window.of_channels(probabilities)[:, organ]
+    """The correction on the grid `study` is on: its window and the organ's new (z, r, c) probabilities there (no
+    other channel changes)."""
+    window, terms = placement_evidence(evidence, study, intervention, organ)
+    before = window.of_channels(study.probabilities)[:, organ]
     if terms is None:
         return window, before.copy()
     summed = terms.combined(evidence.intensity_weight, evidence.box_weight)
-    block = evidence.ranker_block(decoded.letterbox)
-    ranking = placement_ranking(terms, summed, evidence.generator.ranker, intervention, spacing_mm, block)
+    block = evidence.ranker_block(study.decoded.letterbox)
+    ranking = placement_ranking(terms, summed, evidence.generator.ranker, intervention, study.spacing_mm, block)
     return window, placed(intervention.action, terms, ranking, before)
 
 
 def placement_evidence(
-    evidence: Evidence,
-    decoded: DecodedVolume,
-    probabilities: np.ndarray,
-    intervention: Intervention,
-    organ: int,
-    spacing_mm: tuple[float, float, float],
-    image: np.ndarray,
+    evidence: Evidence, study: StudyOnGrid, intervention: Intervention, organ: int
 ) -> tuple[CorrectionWindow, PlacementEvidence | None]:
     """The correction's window and what it weighs there (None when its gate touches no slice). Every voxel the
     correction may change, and every voxel its gate, amount and evidence depend on, lies inside the window."""
     segmenter, label_set = evidence.segmenter, evidence.label_set
+    decoded, probabilities, image, spacing_mm = study
     block = evidence.ranker_block(decoded.letterbox)
     window = correction_window(intervention, probabilities[:, organ] > 0.5, spacing_mm, block)
     before = window.of_channels(probabilities)  # all that follows happens inside the window, on its slice numbers

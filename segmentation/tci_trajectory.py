@@ -18,7 +18,7 @@ from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.piece_removal import pieces_to_delete
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
-from causal_sam_llm.segmentation.tci_apply import Evidence, correct, placement_evidence
+from causal_sam_llm.segmentation.tci_apply import Evidence, StudyOnGrid, correct, placement_evidence
 from causal_sam_llm.segmentation.tci_placement import PlacementEvidence
 from causal_sam_llm.segmentation.training_set import class_masks
 
@@ -61,7 +61,8 @@ def placed_corrections(
             return
         previous, organ = command, segmenter.classes.index(command.organ)
         if pieces_to_delete(command, probabilities, organ, case.label_set, segmenter.classes, spacing) is None:
-            window, terms = placement_evidence(evidence, decoded, probabilities, command, organ, spacing, image)
+            study = StudyOnGrid(decoded, probabilities, image, spacing)
+            window, terms = placement_evidence(evidence, study, command, organ)
             if terms is not None and terms.amount is not None and terms.intensity is not None:
                 before = window.of_channels(probabilities)[:, organ]
                 yield PlacedCorrection(command, terms, before, window.of_stack(reference[:, organ]), spacing)
