@@ -31,6 +31,7 @@ class PlacedCorrection(NamedTuple):
     before: np.ndarray  # the organ's probabilities in the correction's window, before it
     truth: np.ndarray  # the reference mask of that organ in the window
     spacing_mm: tuple[float, float, float]
+    round_index: int = 0  # which of the case's rounds (from 0): the clinician's later requests fix smaller errors
 
 
 def placed_corrections(
@@ -54,7 +55,7 @@ def placed_corrections(
     keep_for_corrections(segmenter.backbone, decoded, _masks(probabilities, case, segmenter), organs, spacing)
     evidence = Evidence(segmenter, generator, case.label_set)
     previous: Intervention | None = None
-    for _ in range(rounds):
+    for round_index in range(rounds):
         masks = _masks(probabilities, case, segmenter)
         command = choose_intervention(masks, reference, segmenter.classes, spacing, previous)
         if command is None:
@@ -65,7 +66,8 @@ def placed_corrections(
             window, terms = placement_evidence(evidence, study, command, organ)
             if terms is not None and terms.amount is not None and terms.intensity is not None:
                 before = window.of_channels(probabilities)[:, organ]
-                yield PlacedCorrection(command, terms, before, window.of_stack(reference[:, organ]), spacing)
+                truth = window.of_stack(reference[:, organ])
+                yield PlacedCorrection(command, terms, before, truth, spacing, round_index)
         probabilities = correct(evidence, decoded, probabilities, command, spacing, image).probabilities
 
 

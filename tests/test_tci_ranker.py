@@ -194,3 +194,17 @@ def test_the_ranker_is_the_mean_of_its_members(monkeypatch, bf16):
             each = torch.stack([member(features, summed, block) for member in ranker.members]).mean(dim=0)
             tolerance = 0.1 if bf16 else 1e-5
             torch.testing.assert_close(ranker(features, summed, block), each, rtol=0, atol=tolerance)
+
+
+def test_the_rounds_bench_trains_on_each_cases_first_rounds_and_scores_the_held_out_first_three():
+    from causal_sam_llm.bench.tci_ranker_rounds import first_rounds, fold_rows
+
+    corrections = [_grow_with_a_misleading_sum(i, "right" if i % 2 else "left") for i in range(20)]
+    examples = [  # 4 cases × 5 rounds
+        example_of(f"case{i % 4}", correction._replace(round_index=i // 4)) for i, correction in enumerate(corrections)
+    ]
+    assert len(first_rounds(examples, 3)) == 12
+    rows = fold_rows(examples, [1, 5], 2, 0)
+    assert len(rows) == 2 and all(len(row) == 4 for row in rows)
+    assert all("6 corrections" in row[0] for row in rows)  # 2 held-out cases × their first 3 rounds
+    assert all("(from 2)" in row[2] and "(from 10)" in row[3] for row in rows)  # 2 training cases × 1 or 5 rounds

@@ -18,6 +18,7 @@ from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.tci_ranker_training import (
     EPOCHS,
+    ROUNDS,
     case_folds,
     collect_examples,
     fit_ranker,
@@ -29,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     learn = subparsers.add_parser("train-tci-ranker", help=summary("train-tci-ranker"))
     learn.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint `train-tci` has run on")
     learn.add_argument("--epochs", type=at_least_one, default=EPOCHS)
-    learn.add_argument("--rounds", type=at_least_one, default=3, help="simulated corrections per training case")
+    learn.add_argument("--rounds", type=at_least_one, default=ROUNDS, help="simulated corrections per training case")
     learn.add_argument("--folds", type=int, default=2, help="held-out check before the final fit (0 or 1: none)")
     learn.add_argument("--seed", type=int, default=0)
     learn.add_argument("--set", action="append", default=[], metavar="NAME=PATH")
