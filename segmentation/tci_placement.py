@@ -82,10 +82,16 @@ def placement_ranking(
     the grid the correction runs on (no default: a 512² study's source pixels need 4, its pooled planes 2). An amount
     of 0 voxels keeps the fixed sum: where no amount is solved, the ranking itself decides what crosses, and a learned
     ranker's logits, unlike the sum's, need not agree with the decoder that drew the mask."""
-    if ranker is None or terms.intensity is None or not terms.amount:
+    if ranker is None or not learned_ranking_applies(terms):
         return summed
     span, features = terms.learned_features(summed, intervention, spacing_mm, block)
     return ranked_in_gate(ranker, features, summed, terms.weight > OPEN, span, block)
+
+
+def learned_ranking_applies(terms: PlacementEvidence) -> bool:
+    """Whether a learned ranker, where there is one, ranks these terms: a grow or shrink of an organ present (what
+    it was trained on) that moves some voxels (see `placement_ranking`)."""
+    return terms.intensity is not None and bool(terms.amount)
 
 
 def placed(action: str, terms: PlacementEvidence, ranking: np.ndarray, before: np.ndarray) -> np.ndarray:

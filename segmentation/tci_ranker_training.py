@@ -21,7 +21,7 @@ from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT
 from causal_sam_llm.segmentation.intervention import GROWING
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
-from causal_sam_llm.segmentation.tci_placement import OPEN, placed
+from causal_sam_llm.segmentation.tci_placement import OPEN, learned_ranking_applies, placed
 from causal_sam_llm.segmentation.tci_ranker import BLOCK, MEMBERS, PlacementRanker, RankerMember, ranked_in_gate
 from causal_sam_llm.segmentation.tci_trajectory import PlacedCorrection, placed_corrections
 
@@ -133,7 +133,7 @@ def placement_counts(example: RankerExample, ranker: PlacementRanker | None) -> 
     """(voxels moved, of them set right) when the correction's amount is placed by `ranker` (None: the fixed sum)."""
     correction = example.correction
     ranking = correction.terms.combined(INTENSITY_WEIGHT, BOX_WEIGHT).astype(np.float64)
-    if ranker is not None and correction.terms.amount:  # as tci_placement.placement_ranking ranks
+    if ranker is not None and learned_ranking_applies(correction.terms):  # as the correction ranks them
         gate = correction.terms.weight > OPEN
         ranking = ranked_in_gate(ranker, example.features.numpy(), ranking, gate, example.span, BLOCK)
     after = placed(correction.command.action, correction.terms, ranking, correction.before) > 0.5
