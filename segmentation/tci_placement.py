@@ -50,23 +50,18 @@ class PlacementEvidence(NamedTuple):
             old=cut(self.old),
         )
 
-    def ranker_features(
-        self, summed: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float], block: int
-    ) -> np.ndarray:
-        """What the learned ranker reads (tci_ranker.ranker_features) on blocks of `block` pixels, `summed` being
-        `combined`'s sum."""
-        if self.intensity is None:
-            raise ValueError("an absent organ has no intensity evidence, and no amount for a ranker to place")
-        growing = intervention.action in GROWING
-        maps = (self.decoder, self.intensity, self.box, summed, self.weight, self.old)
-        return ranker_features(*maps, growing, intervention.strength, spacing_mm, block)
-
     def learned_features(
         self, summed: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float], block: int
     ) -> tuple[tuple[slice, slice], np.ndarray]:
-        """The span of the gate a learned ranker reads (tci_ranker.gate_span) and its features there."""
-        span = gate_span(self.weight > OPEN, block)
-        return span, self.in_plane(*span).ranker_features(summed[:, span[0], span[1]], intervention, spacing_mm, block)
+        """The span of the gate a learned ranker reads (tci_ranker.gate_span) and what it reads there
+        (tci_ranker.ranker_features, on blocks of `block` pixels), `summed` being `combined`'s sum."""
+        if self.intensity is None:
+            raise ValueError("an absent organ has no intensity evidence, and no amount for a ranker to place")
+        rows, cols = span = gate_span(self.weight > OPEN, block)
+        inside = self.in_plane(rows, cols)
+        maps = (inside.decoder, inside.intensity, inside.box, summed[:, rows, cols], inside.weight, inside.old)
+        growing = intervention.action in GROWING
+        return span, ranker_features(*maps, growing, intervention.strength, spacing_mm, block)
 
 
 def placement_ranking(
