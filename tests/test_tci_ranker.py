@@ -208,3 +208,13 @@ def test_the_rounds_bench_trains_on_each_cases_first_rounds_and_scores_the_held_
     assert len(rows) == 2 and all(len(row) == 4 for row in rows)
     assert all("6 corrections" in row[0] for row in rows)  # 2 held-out cases × their first 3 rounds
     assert all("(from 2)" in row[2] and "(from 10)" in row[3] for row in rows)  # 2 training cases × 1 or 5 rounds
+
+
+def test_the_rounds_bench_on_test_cases_scores_the_checkpoints_ranker_beside_the_fixed_sum():
+    from causal_sam_llm.bench.tci_ranker_rounds import fold_rows
+
+    corrections = [_grow_with_a_misleading_sum(i, "right" if i % 2 else "left") for i in range(8)]
+    examples = [example_of(f"case{i % 4}", c._replace(round_index=i // 4)) for i, c in enumerate(corrections)]
+    rows = fold_rows(examples, [2], 2, 0, shipped=PlacementRanker().eval())
+    assert all(len(row) == 4 for row in rows)
+    assert all(row[2] == row[1] for row in rows)  # an untrained ranker is the fixed sum: the same share, the same net
