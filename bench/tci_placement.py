@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     segmenter, _ = load_segmenter(args.checkpoint, "cpu")
     generator = load_generator(args.checkpoint, len(segmenter.classes))
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
-    cases = [case for domain in load_protocol(args.protocol).cases(args.split).values() for case in domain]
+    cases = load_protocol(args.protocol).case_list(args.split)
     totals = {name: np.zeros(2, int) for name in row_names(generator)}
     with Progress() as bar:
         task = bar.add_task("corrections placed", total=len(cases))

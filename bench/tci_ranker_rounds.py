@@ -85,12 +85,12 @@ def main(argv: list[str] | None = None) -> None:
     segmenter, meta = load_segmenter(args.checkpoint, "cpu")
     generator = load_generator(args.checkpoint, len(segmenter.classes))
     testing = args.split == "test"
-    cases = test_cases(meta["protocol"]) if testing else checkpoint_training_cases(meta, [])
+    shipped = generator.ranker if testing else None
+    if testing and shipped is None:  # before the collection's minutes
+        raise SystemExit(f"{args.checkpoint} has no learned ranker to compare with: run train-tci-ranker first")
+    cases = load_protocol(meta["protocol"]).case_list("test") if testing else checkpoint_training_cases(meta, [])
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     examples = collect_examples(segmenter, generator, embedder, cases, max(args.rounds))
-    shipped = generator.ranker if testing else None
-    if testing and shipped is None:
-        raise SystemExit(f"{args.checkpoint} has no learned ranker to compare with: run train-tci-ranker first")
     rows = fold_rows(examples, args.rounds, args.folds, args.seed, shipped)
     header = [
         "held-out fold",
@@ -109,11 +109,6 @@ def main(argv: list[str] | None = None) -> None:
         + markdown_table(header, rows),
     )
     print(out.read_text())
-
-
-def test_cases(protocol: str) -> list:
-    """Every test case of `protocol`, its domains in order."""
-    return [case for domain in load_protocol(protocol).cases("test").values() for case in domain]
 
 
 if __name__ == "__main__":

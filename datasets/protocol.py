@@ -72,6 +72,10 @@ class Protocol(BaseModel):
         seen = {c.anatomy_key for s in ("train", "val") for cases in self._select(s, overrides).values() for c in cases}
         return {domain: [c for c in cases if c.anatomy_key not in seen] for domain, cases in selected.items()}
 
+    def case_list(self, split: Split, overrides: dict[str, str] | None = None) -> list[Case]:
+        """`cases`' cases in one list, domain after domain."""
+        return [case for domain in self.cases(split, overrides).values() for case in domain]
+
     def _select(self, split: Split, overrides: dict[str, str] | None) -> dict[str, list[Case]]:
         """A domain pointing at the same images as an earlier one of the split (real data with one CT source for
         several training domains) is left out: its cases would be counted twice, and LAD would pair identical images

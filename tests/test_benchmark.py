@@ -106,9 +106,10 @@ def test_brain_phantom_reads_as_brats_with_nested_regions(benchmark):
 def test_every_shipped_protocol_resolves_and_never_tests_on_training_anatomy(benchmark, name):
     protocol = load_protocol(name)
     overrides = {"benchmark": str(benchmark)}
-    train = [c for cases in protocol.cases("train", overrides).values() for c in cases]
-    test = [c for cases in protocol.cases("test", overrides).values() for c in cases]
+    train, test = protocol.case_list("train", overrides), protocol.case_list("test", overrides)
     assert train and test
+    by_domain = protocol.cases("test", overrides).values()
+    assert [c.case_id for c in test] == [c.case_id for cases in by_domain for c in cases]  # domain after domain
     assert not {c.anatomy_key for c in train} & {c.anatomy_key for c in test}
     assert all(c.label_set_name == protocol.label_set for c in train + test)
 

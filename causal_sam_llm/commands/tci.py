@@ -124,7 +124,7 @@ def checkpoint_training_cases(meta: dict, assignments: list[str]) -> list:
     `assignments` (--set NAME=PATH) say otherwise."""
     trained_on = meta["config"]
     variables = {**(trained_on.get("variables") or {}), **parse_assignments(assignments)}
-    cases = [c for d in load_protocol(meta["protocol"]).cases("train", variables).values() for c in d]
+    cases = load_protocol(meta["protocol"]).case_list("train", variables)
     return cases[: trained_on["max_cases"]] if trained_on.get("max_cases") else cases
 
 
