@@ -94,6 +94,7 @@ class PooledPlanes(NamedTuple):
 class Correction(NamedTuple):
     probabilities: np.ndarray  # the new (Z, C, rows, cols) version
     changed_within: tuple[slice, ...] | None  # no value changed outside this (slices, organs, rows, cols) box
+    deleted_pieces: np.ndarray | None = None  # (Z, rows, cols): a remove_region's separate pieces deleted whole
 
 
 def correct(
@@ -138,7 +139,7 @@ def correct(
     elif intervention.action in GROWING:
         _grow_enclosing_regions(updated, organ, label_set, segmenter.classes)
         within = None  # an enclosing region may be raised wherever it lay below this one
-    return Correction(updated, within)
+    return Correction(updated, within, pieces)
 
 
 def _correct_on_pooled_grid(

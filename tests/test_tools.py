@@ -27,6 +27,7 @@ from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.errors import CheckpointError, validation_problems
 from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
 from causal_sam_llm.tools.intervene_decoder import (
@@ -786,9 +787,9 @@ def test_a_shrink_on_slices_partly_without_the_organ_says_which_hold_none(bench)
 
 def test_remove_region_deletes_the_detached_piece_it_is_aimed_at_and_nothing_else(bench):
     """ "That blob at the front is not spleen, delete it": `remove_region` takes the spleen's detached piece toward the
-    front whole (tci_gate.detached_pieces) — not a slice of the spleen's own front — and no other voxel of any organ
-    changes."""
-    from causal_sam_llm.segmentation.tci_apply import apply_learned
+    front whole (piece_removal.detached_pieces) — not a slice of the spleen's own front — and no other voxel of any
+    organ changes."""
+    from causal_sam_llm.segmentation.tci_apply import Evidence, apply_learned, correct
 
     bench.wait_for_box_evidence()
     case, probabilities, masks = bench.require_case(), bench.probabilities().copy(), bench.masks()
@@ -806,21 +807,28 @@ def test_remove_region_deletes_the_detached_piece_it_is_aimed_at_and_nothing_els
     assert after[:, spleen][blob].max() < 0.5
     np.testing.assert_array_equal(after[:, spleen][~blob], probabilities[:, spleen][~blob])
     np.testing.assert_array_equal(np.delete(after, spleen, axis=1), np.delete(probabilities, spleen, axis=1))
+    evidence = Evidence(bench.segmenter, bench.generator, case.label_set)
+    corrected = correct(evidence, bench.decoded, probabilities, command, case.axial_spacing_mm(), case.axial_image())
+    np.testing.assert_array_equal(corrected.deleted_pieces, blob)  # what the reply's note counts and measures
 
 
 def test_a_removal_says_whether_it_deleted_separate_pieces_or_cut_the_organ_back():
-    """`remove_region` means two different edits (tci_gate.detached_pieces); the reply says which one applied."""
+    """`remove_region` means two different edits (piece_removal.detached_pieces); the reply says which one applied."""
     organ = np.zeros((6, 30, 30), bool)
     organ[1:5, 10:20, 10:20] = True
     organ[2:4, 2:5, 12:15] = True  # a separate piece at the front (rows run front to back)
     command = Intervention(organ="left_kidney", action="remove_region", region="anterior")
     spacing = (5.0, 10.0, 10.0)  # 0.5 ml a voxel
     deleted = " Deleted 1 separate piece of the left kidney (9.0 ml) at the front."
-    assert removal_note(command, organ, spacing) == deleted
+
+    def note(said: Intervention) -> str:  # the pieces as the correction finds them (tci_apply.Correction)
+        return removal_note(said, detached_pieces(said, organ, spacing), spacing)
+
+    assert note(command) == deleted
     behind = command.model_copy(update={"region": "posterior"})
-    assert removal_note(behind, organ, spacing) == (
+    assert note(behind) == (
         " No separate piece of the left kidney lay at the back, so the left kidney itself was cut back there."
     )
     on_slices = command.model_copy(update={"region": "whole", "slices": (2, 3)})
-    assert removal_note(on_slices, organ, spacing) == " The left kidney was cut back on the slices named."
-    assert removal_note(command.model_copy(update={"action": "shrink"}), organ, spacing) == ""
+    assert note(on_slices) == " The left kidney was cut back on the slices named."
+    assert note(command.model_copy(update={"action": "shrink"})) == ""

@@ -8,7 +8,6 @@ import numpy as np
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
-from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.segmentation.tci_apply import Evidence, correct
 from causal_sam_llm.tools.mask_patch import Box
 from causal_sam_llm.tools.organ_extent import (
@@ -45,9 +44,8 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         image, spacing = bench.axial_image(), case.axial_spacing_mm()
         pooled_image = bench.pooled_axial_image()  # None for a study on the decoder's grid
         pooled_parent = bench.pooled_probabilities()
-        updated, within = correct(
-            evidence, bench.decoded, parent, intervention, spacing, image, pooled_image, pooled_parent
-        )
+        corrected = correct(evidence, bench.decoded, parent, intervention, spacing, image, pooled_image, pooled_parent)
+    updated, within = corrected.probabilities, corrected.changed_within
     elapsed = 1000 * (time.perf_counter() - start)
     change = kept_change(parent, updated, masks_before, case.label_set, bench.classes, within)
     if change is None:  # no voxel crossed an edge: not kept, so that an 'undo' undoes what the clinician saw
@@ -70,7 +68,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         + large_change_note(before, after)
         + span_change_note(masks_before[:, index], bench.masks()[:, index])
         + empty_slices_note(intervention, masks_before[:, index])
-        + removal_note(intervention, masks_before[:, index], case.axial_spacing_mm())
+        + removal_note(intervention, corrected.deleted_pieces, spacing)
         + also_changed(volumes_before, volumes_after, intervention.organ)
         + second_opinion_note(bench, masks_before, version.parent, intervention.organ, change.box)
         + waiting_note(waited, failure),
@@ -149,15 +147,17 @@ TOWARD_WORDS = {
 }
 
 
-def removal_note(intervention: Intervention, organ_mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> str:
+def removal_note(
+    intervention: Intervention, deleted_pieces: np.ndarray | None, spacing_mm: tuple[float, float, float]
+) -> str:
     """Which of `remove_region`'s two meanings applied (piece_removal.py): the organ's separate pieces toward the
-    region deleted whole, or the organ itself cut back there — two different edits the clinician should not have to
-    tell apart from the image."""
+    region deleted whole (`deleted_pieces`, as the correction found them: tci_apply.Correction), or the organ itself
+    cut back there — two different edits the clinician should not have to tell apart from the image."""
     if intervention.action != "remove_region":
         return ""
     organ, where = intervention.organ.replace("_", " "), TOWARD_WORDS[intervention.region]
-    pieces = detached_pieces(intervention, organ_mask, spacing_mm)
-    if not pieces.any():
+    pieces = deleted_pieces
+    if pieces is None or not pieces.any():
         if intervention.region == "whole" and intervention.slices:
             return f" The {organ} was cut back on the slices named."
         around = "all around" if intervention.region == "whole" else "there"
