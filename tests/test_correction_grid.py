@@ -116,7 +116,7 @@ def test_a_512_study_is_corrected_on_pooled_planes_as_at_source_resolution(
     kept_image = pooled_image(image, decoded.letterbox)
     kept_version = pooled(probabilities, pooling_factor(decoded.letterbox))
     correction = tci_apply.correct(evidence, decoded, probabilities, command, spacing, image, kept_image, kept_version)
-    by_tool, within = correction
+    by_tool, within = correction.probabilities, correction.changed_within
     np.testing.assert_array_equal(by_tool, on_pooled)
     outside = np.ones(by_tool.shape, bool)
     outside[within] = False
