@@ -156,14 +156,13 @@ def removal_note(
     if intervention.action != "remove_region":
         return ""
     organ, where = intervention.organ.replace("_", " "), TOWARD_WORDS[intervention.region]
-    pieces = deleted_pieces
-    if pieces is None or not pieces.any():
+    if deleted_pieces is None or not deleted_pieces.any():
         if intervention.region == "whole" and intervention.slices:
             return f" The {organ} was cut back on the slices named."
         around = "all around" if intervention.region == "whole" else "there"
         return f" No separate piece of the {organ} lay {where}, so the {organ} itself was cut back {around}."
-    count = connected_components(pieces)[1]
-    volume = ml(pieces.sum() * math.prod(spacing_mm) / 1000.0)
+    count = connected_components(deleted_pieces)[1]
+    volume = ml(deleted_pieces.sum() * math.prod(spacing_mm) / 1000.0)
     return f" Deleted {count} separate piece{'s' if count > 1 else ''} of the {organ} ({volume}) {where}."
 
 
