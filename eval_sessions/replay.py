@@ -18,7 +18,8 @@ from causal_sam_llm.eval_sessions.overlay import busiest_slice, write_overlay
 from causal_sam_llm.eval_sessions.session_file import Expectation, read_session
 from causal_sam_llm.paths import claim_folder, numbered
 from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
-from causal_sam_llm.segmentation.clinician import choose_intervention, say
+from causal_sam_llm.segmentation.clinician import choose_intervention
+from causal_sam_llm.segmentation.clinician_words import say
 
 
 class SimulationError(CausalSamError, ValueError):

@@ -1,127 +1,16 @@
 """The simulated clinician: compares a prediction with the reference, picks the most useful correction, and says it
-in varied natural language (several phrasings per slot, lay words included). Used by replay, eval-tci and tests."""
-
-import re
+in varied natural language (clinician_words.py: several phrasings per slot, lay words included). Used by replay,
+eval-tci and tests."""
 
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 from scipy.ndimage import label as connected_components
 
+from causal_sam_llm.segmentation.clinician_words import SAYS_NO_AMOUNT, as_said, states_amount
 from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention
 from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, direction_of, intervention_gate, organ_body
-
-ORGAN_WORDS = {
-    "liver": ["liver", "the liver", "hepatic contour"],
-    "spleen": ["spleen", "the spleen", "splenic outline"],
-    "right_kidney": ["right kidney", "the patient's right kidney", "kidney on the right"],
-    "left_kidney": ["left kidney", "the patient's left kidney", "kidney on the left"],
-    "whole_tumour": ["whole tumour", "tumour with the oedema", "whole lesion"],
-    "tumour_core": ["tumour core", "core of the tumour", "solid core"],
-    "enhancing_tumour": ["enhancing tumour", "enhancing rim", "enhancing part"],
-}
-REGION_WORDS = {
-    "whole": ["", "all around", "overall"],
-    "superior": ["toward the head", "at the top", "superiorly", "at the upper end"],
-    "inferior": ["toward the feet", "at the bottom", "inferiorly", "at the lower end"],
-    "anterior": ["at the front", "anteriorly", "toward the belly"],
-    "posterior": ["at the back", "posteriorly", "toward the spine"],
-    "left": ["on the patient's left", "on the left side", "toward the patient's left"],
-    "right": ["on the patient's right", "on the right side", "toward the patient's right"],
-}
-TEMPLATES = {
-    "expand": [
-        "the {organ} is cut short {region}, grow it {amount}",
-        "expand the {organ} {region} {amount}",
-        "{organ} is too small {region}; make it bigger {amount}",
-        "extend the {organ} {region} {amount}",
-    ],
-    "shrink": [
-        "the {organ} spills over {region}, shrink it {amount}",
-        "shrink the {organ} {region} {amount}",
-        "{organ} is too big {region}, pull it in {amount}",
-        "tighten the {organ} {region} {amount}",
-    ],
-    "remove_region": [
-        "remove the extra bit of {organ} {region}",
-        "that blob {region} is not {organ}, delete it",
-        "cut away the {organ} {region}",
-    ],
-    "add_region": [
-        "add the missing piece of {organ} {region}",
-        "you missed part of the {organ} {region}, include it",
-        "include more {organ} {region}",
-    ],
-    "smooth": ["smooth the {organ} outline", "the {organ} edge is ragged, clean it up", "tidy the {organ} border"],
-}
-
-
-# a command limited to some slices names them as the viewer numbers them (0-based, as the chat's legend)
-SLICE_WORDS = [
-    "on slices {first} to {last}, {command}",
-    "{command} on slices {first}-{last}",
-    "slices {first} through {last}: {command}",
-]
-ONE_SLICE_WORDS = ["on slice {first}, {command}", "{command} on slice {first}"]
-
-
-# The agent's amount words (agent/amount_words.py: a touch 0.1, a little 0.25, nothing or somewhat 0.5, a lot 0.8)
-AMOUNT_WORDS = {
-    0.1: ["a touch", "a tad", "a hair"],
-    0.25: ["a little", "slightly", "just a bit"],
-    0.5: ["", "somewhat", "moderately"],
-    0.8: ["a lot", "much more", "substantially"],
-}
-MM_WORDS = ["by {mm} mm", "by about {mm} mm", "{mm} mm"]  # read by the agent as mm / 30 mm (full strength)
-SAYS_NO_AMOUNT = 0.5  # what the agent applies when the words state no amount (its default)
-
-
-def said_strength(action: str, strength: float) -> float:
-    """The strength the clinician's words for `strength` carry, so that what eval-tci applies is what a session that
-    reads those words applies: an amount word's value where it lies within a millimetre of the strength meant, else
-    the nearest whole millimetre ("by 4 mm"); the agent's default where the action's phrasings state no amount
-    (removing, adding or smoothing a region). Before, the words were the nearest amount word (a 5 mm request said as
-    "a touch", 3 mm) while eval-tci applied the strength meant."""
-    if not _states_amount(action):
-        return SAYS_NO_AMOUNT
-    word = min(AMOUNT_WORDS, key=lambda value: abs(value - strength))
-    if abs(word - strength) * MAX_REACH_MM <= 1.0:
-        return word
-    return max(1, round(strength * MAX_REACH_MM)) / MAX_REACH_MM
-
-
-def _states_amount(action: str) -> bool:
-    """Whether every phrasing of `action` says an amount (removing, adding and smoothing a region say none)."""
-    return all("{amount}" in template for template in TEMPLATES[action])
-
-
-def as_said(intervention: Intervention) -> Intervention:
-    """The intervention with the strength its words carry (`said_strength`)."""
-    return intervention.model_copy(update={"strength": said_strength(intervention.action, intervention.strength)})
-
-
-def amount_words(strength: float, rng: np.random.Generator) -> str:
-    """Words for a strength as said (`said_strength`): its amount word, else its whole millimetres."""
-    if strength in AMOUNT_WORDS:
-        return str(rng.choice(AMOUNT_WORDS[strength]))
-    return str(rng.choice(MM_WORDS)).format(mm=max(1, round(strength * MAX_REACH_MM)))
-
-
-def say(intervention: Intervention, rng: np.random.Generator) -> str:
-    """One natural-language rendering of an intervention."""
-    template = str(rng.choice(TEMPLATES[intervention.action]))
-    text = template.format(
-        organ=rng.choice(ORGAN_WORDS.get(intervention.organ, [intervention.organ])),
-        region=rng.choice(REGION_WORDS[intervention.region]),
-        amount=amount_words(intervention.strength, rng),
-    )
-    if intervention.slices is not None:
-        first, last = intervention.slices
-        words = ONE_SLICE_WORDS if first == last else SLICE_WORDS
-        text = str(rng.choice(words)).format(first=first, last=last, command=text)
-    text = " ".join(text.split()).replace(" ,", ",").replace(" ;", ";")
-    return re.sub(r"\bthe the\b", "the", text)
 
 
 def _region_of(
@@ -228,7 +117,7 @@ OTHER_AMOUNTS = (0.5, 1.5, 2.0)
 
 
 def _times(command: Intervention, factor: float) -> Intervention:
-    if not _states_amount(command.action):  # said at the agent's default whatever was meant
+    if not states_amount(command.action):  # said at the agent's default whatever was meant
         return command
     return command.model_copy(update={"strength": round(float(np.clip(command.strength * factor, 0.1, 1.0)), 2)})
 

@@ -18,7 +18,8 @@ from rich.progress import Progress
 
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.segmentation.box_evidence import BOX_WEIGHT, keep_for_corrections
-from causal_sam_llm.segmentation.clinician import choose_intervention, perfect_edit, say
+from causal_sam_llm.segmentation.clinician import choose_intervention, perfect_edit
+from causal_sam_llm.segmentation.clinician_words import say
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities

@@ -55,7 +55,7 @@ from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.study_words import stated_labels
-from causal_sam_llm.segmentation.clinician import SAYS_NO_AMOUNT, said_strength, say
+from causal_sam_llm.segmentation.clinician_words import SAYS_NO_AMOUNT, said_strength, say
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
 from causal_sam_llm.tools.registry import TOOLS

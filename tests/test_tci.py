@@ -12,9 +12,8 @@ from causal_sam_llm.segmentation.clinician import (
     _gain_if_done_perfectly,
     choose_intervention,
     perfect_edit,
-    said_strength,
-    say,
 )
+from causal_sam_llm.segmentation.clinician_words import said_strength, say
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention

@@ -14,7 +14,8 @@ from causal_sam_llm.commands.parse import add_llm_arguments
 from causal_sam_llm.datasets.benchmark.make import MANIFEST, make_benchmark
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
 from causal_sam_llm.errors import CausalSamError
-from causal_sam_llm.segmentation.clinician import choose_intervention, say
+from causal_sam_llm.segmentation.clinician import choose_intervention
+from causal_sam_llm.segmentation.clinician_words import say
 
 DEMO_CASE = "benchmark:mr_t2-0011"
 
