@@ -104,8 +104,10 @@ class SessionReplayer:
             reports.append(self._record(name, start, assistant, lambda: assistant.ask("segment everything"), None))
         wanted = None
         for _ in range(count):
+            case = bench.require_case()
+            exclusive = case.label_set.kind == "exclusive"
             wanted = choose_intervention(
-                bench.masks(), reference, bench.classes, bench.require_case().axial_spacing_mm(), wanted
+                bench.masks(), reference, bench.classes, case.axial_spacing_mm(), wanted, exclusive
             )
             if wanted is None:
                 break

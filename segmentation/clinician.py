@@ -10,7 +10,13 @@ from causal_sam_llm.segmentation.clinician_words import SAYS_NO_AMOUNT, as_said,
 from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention
 from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, direction_of, intervention_gate, organ_body
+from causal_sam_llm.segmentation.tci_gate import (
+    MAX_REACH_MM,
+    direction_of,
+    held_by_other_organs,
+    intervention_gate,
+    organ_body,
+)
 
 
 def _region_of(
@@ -31,6 +37,7 @@ def choose_intervention(
     classes: list[str],
     spacing_mm: tuple[float, float, float],
     previous: Intervention | None = None,
+    exclusive: bool = True,
 ) -> Intervention | None:
     """prediction, reference: (Z, C, rows, cols) bool, axial. Like a clinician scoring mean Dice, it looks at the three
     largest errors (organ and missing vs extra) RELATIVE to the organ (a 20 ml miss on a kidney matters more than on a
@@ -39,8 +46,10 @@ def choose_intervention(
     that for a grow or shrink where that would gain more (OTHER_AMOUNTS), as its words will say it (`said_strength`:
     each candidate is weighed so). None when nothing is wrong.
     `previous`: the correction said last; asking for the same thing again while the organ is still short (a grow) or
-    too big (a shrink) means it was not enough, so the clinician asks at least twice as strongly."""
-    chosen = _most_useful(prediction, reference, classes, spacing_mm)
+    too big (a shrink) means it was not enough, so the clinician asks at least twice as strongly.
+    `exclusive`: the classes are an exclusive label set, so a grow is not credited with voxels another organ holds
+    (the response may not take them: tci_gate.held_by_other_organs); False for nested regions (BraTS)."""
+    chosen = _most_useful(prediction, reference, classes, spacing_mm, exclusive)
     if chosen is None or previous is None or not _same_request(chosen, previous):
         return chosen
     if not _still_short(chosen, prediction, reference, classes):
@@ -62,7 +71,11 @@ def _same_request(a: Intervention, b: Intervention) -> bool:
 
 
 def _most_useful(
-    prediction: np.ndarray, reference: np.ndarray, classes: list[str], spacing_mm: tuple[float, float, float]
+    prediction: np.ndarray,
+    reference: np.ndarray,
+    classes: list[str],
+    spacing_mm: tuple[float, float, float],
+    exclusive: bool = True,
 ) -> Intervention | None:
     """Of the plausible corrections (the largest errors, each said for its own direction and for the whole organ),
     the one that would raise mean Dice most if carried out perfectly inside the region it names: a clinician does
@@ -71,7 +84,9 @@ def _most_useful(
     if not candidates:
         return None
     depths: dict[tuple[str, bool], np.ndarray] = {}  # one distance map per organ and direction, not per candidate
-    gains = [_gain_if_done_perfectly(c, prediction, reference, classes, spacing_mm, depths) for c in candidates]
+    gains = [
+        _gain_if_done_perfectly(c, prediction, reference, classes, spacing_mm, depths, exclusive) for c in candidates
+    ]
     return candidates[int(np.argmax(gains))]
 
 
@@ -235,15 +250,18 @@ def _gain_if_done_perfectly(
     classes: list[str],
     spacing_mm: tuple[float, float, float],
     depths: dict[tuple[str, bool], np.ndarray] | None = None,
+    exclusive: bool = True,
 ) -> float:
     """Dice gain of the commanded organ (so of the mean, up to the organ count) if the command were carried out
-    perfectly (`perfect_edit`). `depths`: the distance maps already computed, by organ and direction."""
+    perfectly (`perfect_edit`). `depths`: the distance maps already computed, by organ and direction. `exclusive`:
+    voxels another organ holds are not the organ's to gain."""
     index = classes.index(command.organ)
     pred, ref = prediction[:, index], reference[:, index]
     growing, depths = command.action in GROWING, {} if depths is None else depths
     if command.action in GROWING + SHRINKING and (command.organ, growing) not in depths:
         depths[command.organ, growing] = depth_from_edge(pred, growing, spacing_mm)
-    edited = perfect_edit(command, pred, ref, spacing_mm, depths.get((command.organ, growing)))
+    held = held_by_other_organs(prediction, index) if exclusive else None
+    edited = perfect_edit(command, pred, ref, spacing_mm, depths.get((command.organ, growing)), held)
     return _dice(edited, ref) - _dice(pred, ref)
 
 
@@ -253,6 +271,7 @@ def perfect_edit(
     reference: np.ndarray,
     spacing_mm: tuple[float, float, float],
     depth: np.ndarray | None = None,
+    held_by_others: np.ndarray | None = None,
 ) -> np.ndarray:
     """The organ's mask after the best edit the command allows: inside its gate, in the commanded direction only, it
     moves exactly the commanded amount (`commanded_change`, as the learned response does) — the wrong voxels first,
@@ -260,13 +279,16 @@ def perfect_edit(
     the organ the reference inside its gate. (An edit in both directions would credit "grow the kidney" with trimming
     its over-segmented rim, which the gate's soft edge reaches and no grow can do; an edit of any amount would credit
     "shrink the enhancing rim a touch" with removing its 264 wrong voxels when a touch on that thin rim means 357.)
-    `depth`: `depth_from_edge` of this mask and direction, when already computed."""
+    `depth`: `depth_from_edge` of this mask and direction, when already computed. `held_by_others`: voxels other
+    organs hold (an exclusive label set: tci_gate.held_by_other_organs), which the organ may not gain."""
     if command.action == "remove_region":  # "that blob is not liver": the pieces are deleted whole (piece_removal.py)
         pieces = detached_pieces(command, mask, spacing_mm)
         if pieces.any():
             return mask & ~pieces
     soft_gate = intervention_gate(command, mask, spacing_mm)
     gate = soft_gate > 0.5
+    if held_by_others is not None:
+        gate &= mask | ~held_by_others
     if command.action not in GROWING + SHRINKING:
         return np.where(gate, reference, mask)
     growing = command.action in GROWING

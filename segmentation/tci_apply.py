@@ -38,7 +38,7 @@ from causal_sam_llm.segmentation.piece_removal import delete_pieces, pieces_to_d
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator, organ_film
 from causal_sam_llm.segmentation.tci_amount import commanded_change
-from causal_sam_llm.segmentation.tci_gate import gate_about, moved_part
+from causal_sam_llm.segmentation.tci_gate import gate_about, held_by_other_organs, moved_part
 from causal_sam_llm.segmentation.tci_placement import PlacementEvidence, placed, placement_ranking
 from causal_sam_llm.segmentation.tci_ranker import block_px
 
@@ -231,7 +231,7 @@ def placement_evidence(
     logits = organ_logits(segmenter, decoded, [organ], in_volume, {organ: film}, in_plane)[:, 0]
     weight = gate[slices]
     if label_set.kind == "exclusive" and intervention.action not in SHRINKING:
-        weight = weight * ~_other_organs(masks[slices], organ)  # adding to one organ must not eat its neighbours
+        weight = weight * ~held_by_other_organs(masks[slices], organ)  # adding to one organ must not eat its neighbours
     old = before[slices, organ]
     if not masks[:, organ].any():  # an absent organ has no surface to move
         return window, PlacementEvidence(slices, logits, None, None, weight, old, None)
@@ -321,11 +321,6 @@ def _owner(probabilities: np.ndarray, where: np.ndarray) -> np.ndarray:
     at = np.stack([probabilities[:, channel][where] for channel in range(probabilities.shape[1])], axis=1)
     most = np.argmax(at, axis=1)
     return np.where(at[np.arange(len(at)), most] > 0.5, most, -1)
-
-
-def _other_organs(masks: np.ndarray, organ: int) -> np.ndarray:
-    """(Z, rows, cols): voxels another organ holds now."""
-    return np.delete(masks, organ, axis=1).any(axis=1)
 
 
 def _grow_enclosing_regions(probabilities: np.ndarray, organ: int, label_set: LabelSet, classes: list[str]) -> None:

@@ -5,7 +5,7 @@ from scipy.ndimage import binary_closing, binary_dilation, binary_erosion, binar
 
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.piece_removal import detached_pieces
-from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, intervention_gate
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, held_by_other_organs, intervention_gate
 
 
 def apply_blind(
@@ -14,9 +14,11 @@ def apply_blind(
     intervention: Intervention,
     spacing_mm: tuple[float, float, float],
     gate: np.ndarray | None = None,
+    exclusive: bool = False,
 ) -> np.ndarray:
     """The baseline: dilate/erode/cut the organ's mask inside the same gate, ignoring the image. `gate`: the
-    command's `intervention_gate` when the caller has it already (it is most of the cost)."""
+    command's `intervention_gate` when the caller has it already (it is most of the cost). `exclusive`: `masks` are
+    of an exclusive label set, so the organ gains no voxel another organ holds (tci_gate.held_by_other_organs)."""
     current = masks[:, organ]
     gate = (intervention_gate(intervention, current, spacing_mm) if gate is None else gate) > 0.5
     radius = max(1, round(intervention.strength * MAX_REACH_MM / spacing_mm[1]))
@@ -38,6 +40,8 @@ def apply_blind(
     else:
         smoothed = binary_closing(binary_opening(current, structure, iterations=2), structure, iterations=2)
         edited = np.where(gate, smoothed, current)
+    if exclusive:
+        edited &= current | ~held_by_other_organs(masks, organ)
     result = masks.copy()
     result[:, organ] = edited
     return result

@@ -30,6 +30,7 @@ from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import apply_learned
 from causal_sam_llm.segmentation.tci_blind import apply_blind
+from causal_sam_llm.segmentation.tci_gate import held_by_other_organs
 from causal_sam_llm.segmentation.training_set import class_masks, require_every_class_annotated
 
 STRATEGIES = ("none", "blind", "learned", "oracle")
@@ -57,11 +58,18 @@ def right_share(before: np.ndarray, after: np.ndarray, reference: np.ndarray) ->
 
 
 def apply_oracle(
-    masks: np.ndarray, reference: np.ndarray, organ: int, intervention: Intervention, spacing_mm
+    masks: np.ndarray,
+    reference: np.ndarray,
+    organ: int,
+    intervention: Intervention,
+    spacing_mm,
+    exclusive: bool = True,
 ) -> np.ndarray:
-    """The command carried out perfectly (`perfect_edit`); elsewhere nothing changes."""
+    """The command carried out perfectly (`perfect_edit`); elsewhere nothing changes. `exclusive`: an exclusive
+    label set, where the organ gains no voxel another organ holds (as the learned response)."""
     result = masks.copy()
-    result[:, organ] = perfect_edit(intervention, masks[:, organ], reference[:, organ], spacing_mm)
+    held = held_by_other_organs(masks, organ) if exclusive else None
+    result[:, organ] = perfect_edit(intervention, masks[:, organ], reference[:, organ], spacing_mm, None, held)
     return result
 
 
@@ -87,6 +95,7 @@ def correct_case(
     if box_weight:  # as the agent's `segment` does, so that the learned corrections find the same boxes
         keep_for_corrections(segmenter.backbone, decoded, start_masks, organs, spacing)
     rng = np.random.default_rng(seed)
+    exclusive = case.label_set.kind == "exclusive"  # a command touches only its organ (tci_gate.held_by_other_organs)
     rows: list[RoundScore] = []
     state = {strategy: start_masks if strategy in MASK_STRATEGIES else start for strategy in strategies}
 
@@ -111,15 +120,17 @@ def correct_case(
                 box_weight,
             )
         if strategy == "blind":
-            return apply_blind(state[strategy], organ, intervention, spacing)
-        return apply_oracle(state[strategy], reference, organ, intervention, spacing)
+            return apply_blind(state[strategy], organ, intervention, spacing, exclusive=exclusive)
+        return apply_oracle(state[strategy], reference, organ, intervention, spacing, exclusive)
 
     said: dict[str, Intervention | None] = {strategy: None for strategy in strategies}
     for round_index in range(rounds + 1):
         for strategy in strategies:
             masks, command, share = masks_of(strategy), "", None
             if round_index > 0 and strategy != "none":
-                intervention = choose_intervention(masks, reference, segmenter.classes, spacing, said[strategy])
+                intervention = choose_intervention(
+                    masks, reference, segmenter.classes, spacing, said[strategy], exclusive
+                )
                 said[strategy] = intervention
                 if intervention is not None:
                     command = say(intervention, rng)

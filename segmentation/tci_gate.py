@@ -151,6 +151,13 @@ def _with_empty_slices_filled(mask: np.ndarray, first: int, last: int) -> np.nda
     return reference
 
 
+def held_by_other_organs(masks: np.ndarray, organ: int) -> np.ndarray:
+    """(Z, rows, cols) of (Z, C, rows, cols) masks: the voxels another organ holds. In an exclusive label set a
+    command touches only the organ it names (the issue's rule), so a grow may not take these — the learned response,
+    the blind edit and the oracle alike — and the simulated clinician does not credit a grow with them."""
+    return np.delete(masks, organ, axis=1).any(axis=1)
+
+
 def intervention_gate(
     intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]
 ) -> np.ndarray:

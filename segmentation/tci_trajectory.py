@@ -57,7 +57,8 @@ def placed_corrections(
     previous: Intervention | None = None
     for round_index in range(rounds):
         masks = _masks(probabilities, case, segmenter)
-        command = choose_intervention(masks, reference, segmenter.classes, spacing, previous)
+        exclusive = case.label_set.kind == "exclusive"
+        command = choose_intervention(masks, reference, segmenter.classes, spacing, previous, exclusive)
         if command is None:
             return
         previous, organ = command, segmenter.classes.index(command.organ)

@@ -21,8 +21,14 @@ from causal_sam_llm.segmentation.piece_removal import detached_pieces
 from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
 from causal_sam_llm.segmentation.tci_apply import intensity_surroundings, keep_other_organs, touched_slices
 from causal_sam_llm.segmentation.tci_blind import apply_blind
-from causal_sam_llm.segmentation.tci_evaluation import right_share
-from causal_sam_llm.segmentation.tci_gate import GATE_BAND, gate_band, intervention_gate, organ_body
+from causal_sam_llm.segmentation.tci_evaluation import apply_oracle, right_share
+from causal_sam_llm.segmentation.tci_gate import (
+    GATE_BAND,
+    gate_band,
+    held_by_other_organs,
+    intervention_gate,
+    organ_body,
+)
 from causal_sam_llm.segmentation.tci_placement import drop_islands, offset_for_amount
 
 SPACING = (5.0, 2.0, 2.0)  # slice, row, col (mm)
@@ -304,6 +310,30 @@ def test_a_perfect_edit_moves_only_the_commanded_way_and_exactly_the_commanded_a
     too_much = grow.model_copy(update={"region": "whole"})  # asks for 744 voxels where 256 are missing
     assert (perfect_edit(too_much, prediction, reference, SPACING) & ~prediction).sum() == 744
     assert _gain_if_done_perfectly(too_much, prediction[:, None], reference[:, None], ["liver"], SPACING) < 0
+
+
+def test_in_an_exclusive_set_no_edit_or_credit_takes_voxels_another_organ_holds():
+    """The command touches only the organ it names: where another organ's prediction covers the missing part, the
+    oracle and the blind edit grow around it (as the learned response, whose gate leaves it out), and the clinician
+    does not credit the grow with it; nested regions (exclusive=False) may overlap as before."""
+    reference = np.zeros((10, 2, 40, 40), bool)
+    reference[3:7, 0, 12:28, 10:26] = True  # the liver
+    prediction = reference.copy()
+    prediction[3:7, 0, 12:16] = False  # cut short at the front ...
+    prediction[3:7, 1, 12:16, 10:18] = True  # ... where the spleen's prediction covers half of what is missing
+    held = held_by_other_organs(prediction, 0)
+    assert held.sum() == 4 * 4 * 8 and not held[prediction[:, 0]].any()
+    grow = Intervention(organ="liver", action="expand", region="anterior", strength=0.2)
+    oracle = apply_oracle(prediction, reference, 0, grow, SPACING)
+    blind = apply_blind(prediction, 0, grow, SPACING, exclusive=True)
+    for edited in (oracle, blind):
+        assert not (edited[:, 0] & held).any() and (edited[:, 0] & ~prediction[:, 0]).any()
+        np.testing.assert_array_equal(edited[:, 1], prediction[:, 1])
+    overlapping = apply_oracle(prediction, reference, 0, grow, SPACING, exclusive=False)
+    assert (overlapping[:, 0] & held).any()
+    classes = ["liver", "spleen"]
+    credited = _gain_if_done_perfectly(grow, prediction, reference, classes, SPACING, exclusive=False)
+    assert 0 < _gain_if_done_perfectly(grow, prediction, reference, classes, SPACING) < credited
 
 
 def test_simulated_clinician_asks_for_as_much_as_is_missing():

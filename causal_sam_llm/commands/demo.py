@@ -82,7 +82,8 @@ def correction_session(args: argparse.Namespace) -> None:
     wanted = None
     for _ in range(args.corrections):
         before = bench.mean_dice()
-        wanted = choose_intervention(bench.masks(), reference, bench.classes, spacing, wanted)
+        exclusive = bench.require_case().label_set.kind == "exclusive"
+        wanted = choose_intervention(bench.masks(), reference, bench.classes, spacing, wanted, exclusive)
         if wanted is None:
             break
         turn = assistant.ask(say(wanted, rng))
