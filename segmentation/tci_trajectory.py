@@ -55,9 +55,9 @@ def placed_corrections(
     keep_for_corrections(segmenter.backbone, decoded, _masks(probabilities, case, segmenter), organs, spacing)
     evidence = Evidence(segmenter, generator, case.label_set)
     previous: Intervention | None = None
+    exclusive = case.label_set.kind == "exclusive"  # a grow may not take another organ's voxels: none credited
     for round_index in range(rounds):
         masks = _masks(probabilities, case, segmenter)
-        exclusive = case.label_set.kind == "exclusive"
         command = choose_intervention(masks, reference, segmenter.classes, spacing, previous, exclusive)
         if command is None:
             return
