@@ -8,7 +8,7 @@ from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.clinician_words import SAYS_NO_AMOUNT, as_said, states_amount
 from causal_sam_llm.segmentation.intervention import GROWING, SHRINKING, Intervention
-from causal_sam_llm.segmentation.piece_removal import detached_pieces
+from causal_sam_llm.segmentation.piece_removal import deleted_whole
 from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
 from causal_sam_llm.segmentation.tci_gate import (
     MAX_REACH_MM,
@@ -118,6 +118,8 @@ def _candidate_corrections(
         candidates += _slab_corrections(aimed, error, anchor, pred, spacing_mm)
         if kind == "extra":
             candidates += _blob_removal(organ, error, pred, spacing_mm)
+    for index, organ in enumerate(classes):
+        candidates += _slice_deletions(organ, prediction[:, index], reference[:, index])
     candidates += [_times(candidate, factor) for candidate in list(candidates) for factor in OTHER_AMOUNTS]
     said: dict[tuple, Intervention] = {}
     for candidate in map(as_said, candidates):  # weighed as they will be said; each request once, first found first
@@ -186,6 +188,33 @@ def _blob_removal(
     blob = pieces == 1 + max(blobs, key=lambda piece: sizes[piece])
     region = _region_of(blob, pieces == 1 + largest, spacing_mm)
     return [Intervention(organ=organ, action="remove_region", region=region, strength=SAYS_NO_AMOUNT)]
+
+
+# A slice holds none of the organ, to a clinician scrolling through the study, where the reference's section there
+# is at most this share of the predicted one.
+NOT_THERE_SHARE = 0.1
+
+
+def _slice_deletions(organ: str, pred: np.ndarray, ref: np.ndarray) -> list[Intervention]:
+    """`remove_region` of the whole organ on each run of slices where it is predicted but not there ("there is no
+    liver on slices 22 to 23, delete it": piece_removal.deleted_whole). On MR the segmenter painted liver on up to
+    three slices above the dome in 10 of 12 cases, which no shrink of the liver's top third reaches cleanly."""
+    predicted, there = pred.sum(axis=(1, 2)), ref.sum(axis=(1, 2))
+    not_there = (predicted > 0) & (there <= NOT_THERE_SHARE * predicted)
+    runs, count = connected_components(not_there)
+    found = []
+    for run in range(1, count + 1):
+        slices = np.nonzero(runs == run)[0]
+        found.append(
+            Intervention(
+                organ=organ,
+                action="remove_region",
+                region="whole",
+                strength=SAYS_NO_AMOUNT,
+                slices=(int(slices[0]), int(slices[-1])),
+            )
+        )
+    return found
 
 
 def _run_around_peak(flags: np.ndarray, peak: int) -> tuple[int, int]:
@@ -281,8 +310,8 @@ def perfect_edit(
     "shrink the enhancing rim a touch" with removing its 264 wrong voxels when a touch on that thin rim means 357.)
     `depth`: `depth_from_edge` of this mask and direction, when already computed. `held_by_others`: voxels other
     organs hold (an exclusive label set: tci_gate.held_by_other_organs), which the organ may not gain."""
-    if command.action == "remove_region":  # "that blob is not liver": the pieces are deleted whole (piece_removal.py)
-        pieces = detached_pieces(command, mask, spacing_mm)
+    if command.action == "remove_region":  # "that blob is not liver", "no liver on slices 22-23": deleted whole
+        pieces = deleted_whole(command, mask, spacing_mm)
         if pieces.any():
             return mask & ~pieces
     soft_gate = intervention_gate(command, mask, spacing_mm)

@@ -53,6 +53,9 @@ TEMPLATES = {
     "smooth": ["smooth the {organ} outline", "the {organ} edge is ragged, clean it up", "tidy the {organ} border"],
 }
 
+# "there is no liver on slices 22 to 23": all of the organ on the named slices goes (piece_removal.deleted_whole)
+NOT_THERE_TEMPLATES = ["there is no {organ} here, delete it", "delete the {organ}", "remove the {organ} label"]
+
 
 # a command limited to some slices names them as the viewer numbers them (0-based, as the chat's legend)
 SLICE_WORDS = [
@@ -107,7 +110,8 @@ def amount_words(strength: float, rng: np.random.Generator) -> str:
 
 def say(intervention: Intervention, rng: np.random.Generator) -> str:
     """One natural-language rendering of an intervention."""
-    template = str(rng.choice(TEMPLATES[intervention.action]))
+    not_there = intervention.action == "remove_region" and intervention.region == "whole" and intervention.slices
+    template = str(rng.choice(NOT_THERE_TEMPLATES if not_there else TEMPLATES[intervention.action]))
     text = template.format(
         organ=rng.choice(ORGAN_WORDS.get(intervention.organ, [intervention.organ])),
         region=rng.choice(REGION_WORDS[intervention.region]),

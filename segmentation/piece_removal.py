@@ -1,13 +1,16 @@
-"""`remove_region`'s first meaning: "that blob at the front is not liver, delete it". A segmenter in an unseen domain
-scatters pieces of an organ away from its body (on MR a predicted liver had up to 48 pieces), and a clinician deletes
-one by saying where it lies. The organ's separate 3-D pieces (apart from its largest) whose centre lies toward the
-named region — by the rule the simulated clinician names directions with, `tci_gate.direction_of` — or, for `whole`,
-all of them, are deleted whole: on the study's own grid and with no evidence weighed, since the clinician has said
-they are not the organ. With named slices, each such piece touching them is deleted whole.
+"""What a `remove_region` deletes whole, with no evidence weighed, since the clinician has said it is not the organ:
 
-Where there is no such piece, and always for `whole` with named slices ("delete the liver on slices 20 to 23"),
-`remove_region` keeps its second meaning: the organ is cut back there (tci_apply.py, as a shrink whose gate reaches
-through the whole organ)."""
+- "that blob at the front is not liver, delete it". A segmenter in an unseen domain scatters pieces of an organ away
+  from its body (on MR a predicted liver had up to 48 pieces), and a clinician deletes one by saying where it lies.
+  The organ's separate 3-D pieces (apart from its largest) whose centre lies toward the named region — by the rule
+  the simulated clinician names directions with, `tci_gate.direction_of` — or, for `whole`, all of them, are deleted
+  whole on the study's own grid. With named slices, each such piece touching them is deleted whole.
+- "delete the liver on slices 22 to 23" (`whole` with named slices): the organ is not there at all, so all of it on
+  those slices goes. On MR the segmenter painted liver on up to three slices above the dome (2 000–6 000 voxels a
+  case); before, this command cut the organ back there by the default amount and left its core.
+
+Where a region other than `whole` names no such piece, `remove_region` keeps its last meaning: the organ is cut back
+there (tci_apply.py, as a shrink whose gate reaches through the whole organ)."""
 
 import numpy as np
 from scipy.ndimage import center_of_mass, find_objects
@@ -18,6 +21,17 @@ from causal_sam_llm.segmentation.correction_window import CorrectionWindow
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_gate import direction_of
+
+
+def deleted_whole(intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
+    """(Z, rows, cols) bool: what a `remove_region` deletes whole from the organ's `mask` (above): all of it on the
+    named slices for `whole` with slices, else its `detached_pieces`; empty for any other command."""
+    if intervention.action == "remove_region" and intervention.region == "whole" and intervention.slices:
+        first, last = intervention.slices
+        found = np.zeros(mask.shape, bool)
+        found[first : last + 1] = mask[first : last + 1]
+        return found
+    return detached_pieces(intervention, mask, spacing_mm)
 
 
 def detached_pieces(intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
@@ -74,7 +88,7 @@ def pieces_to_delete(
     box = (candidates[0][0], slice(None), *candidates[0][1:])
     shown = np.zeros(probabilities[:, organ].shape, bool)
     shown[candidates[0]] = masks_from_probabilities(probabilities[box], label_set, classes)[:, organ]
-    pieces = detached_pieces(intervention, shown, spacing_mm)
+    pieces = deleted_whole(intervention, shown, spacing_mm)
     return pieces if pieces.any() else None
 
 

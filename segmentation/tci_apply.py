@@ -263,7 +263,7 @@ def intensity_surroundings(
     if intervention.action not in SHRINKING:
         return (weight > 0.5) & ~member
     outward = intervention.model_copy(update={"action": "expand"})
-    return (gate_about(outward, mask, spacing_mm)[slices] > 0.5) & ~member
+    return (gate_about(outward, mask, spacing_mm, reach_cut_sections=False)[slices] > 0.5) & ~member
 
 
 def keep_other_organs(after: np.ndarray, before: np.ndarray, organ: int, rose: bool = True, fell: bool = True) -> bool:

@@ -4,7 +4,7 @@ import numpy as np
 from scipy.ndimage import binary_closing, binary_dilation, binary_erosion, binary_opening
 
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.piece_removal import detached_pieces
+from causal_sam_llm.segmentation.piece_removal import deleted_whole
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, held_by_other_organs, intervention_gate
 
 
@@ -33,7 +33,9 @@ def apply_blind(
     elif action == "shrink":
         edited = current & ~(gate & ~binary_erosion(current, structure, iterations=radius))
     elif action == "remove_region":
-        pieces = detached_pieces(intervention, current, spacing_mm)  # "that blob is not liver": deleted whole
+        pieces = deleted_whole(
+            intervention, current, spacing_mm
+        )  # "that blob is not liver", "no liver on slices 22-23"
         edited = current & ~(pieces if pieces.any() else gate)
     elif action == "add_region":
         edited = current | gate

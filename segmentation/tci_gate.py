@@ -151,6 +151,16 @@ def _with_empty_slices_filled(mask: np.ndarray, first: int, last: int) -> np.nda
     return reference
 
 
+def _with_adjacent_sections(mask: np.ndarray) -> np.ndarray:
+    """Each slice's section together with those of the slices next to it: a grow's band on a slice is measured from
+    them too, so that where a section is cut short far more than its neighbours (on MR a predicted liver's lowest
+    sections held 121 of 712 and 143 of 1 667 voxels) the band reaches what is missing there."""
+    joined = mask.copy()
+    joined[1:] |= mask[:-1]
+    joined[:-1] |= mask[1:]
+    return joined
+
+
 def held_by_other_organs(masks: np.ndarray, organ: int) -> np.ndarray:
     """(Z, rows, cols) of (Z, C, rows, cols) masks: the voxels another organ holds. In an exclusive label set a
     command touches only the organ it names (the issue's rule), so a grow may not take these — the learned response,
@@ -172,12 +182,21 @@ def moved_part(intervention: Intervention, mask: np.ndarray) -> np.ndarray:
     return organ_body(mask) if intervention.action in GROWING else mask
 
 
-def gate_about(intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
-    """The command's gate about exactly `mask` (every piece of it)."""
+def gate_about(
+    intervention: Intervention,
+    mask: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    reach_cut_sections: bool = True,
+) -> np.ndarray:
+    """The command's gate about exactly `mask` (every piece of it). `reach_cut_sections`: a grow's band is also
+    measured from the sections next to each slice (`_with_adjacent_sections`); False for the band just outside the
+    organ that a shrink's intensity evidence weighs the organ against (tci_apply.intensity_surroundings)."""
     first, last = slice_range(intervention, mask, spacing_mm)
     reference = _with_empty_slices_filled(mask, first, last)
     # the side is about the whole organ's centroid; the band only matters on the command's slices
     side = _in_plane_side(intervention.region, reference)[first : last + 1]
+    if intervention.action in GROWING and reach_cut_sections:
+        reference = _with_adjacent_sections(reference)
     band = _boundary_band(intervention, reference[first : last + 1], spacing_mm).astype(np.float32)
     gate = np.zeros(mask.shape, np.float32)
     gate[first : last + 1] = per_slice(lambda plane: gaussian_filter(plane, sigma=1.0), band * side, np.float32)

@@ -17,7 +17,7 @@ from causal_sam_llm.segmentation.clinician_words import said_strength, say
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.piece_removal import detached_pieces
+from causal_sam_llm.segmentation.piece_removal import deleted_whole, detached_pieces
 from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
 from causal_sam_llm.segmentation.tci_apply import intensity_surroundings, keep_other_organs, touched_slices
 from causal_sam_llm.segmentation.tci_blind import apply_blind
@@ -114,8 +114,8 @@ def _liver_with_blobs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_remove_region_deletes_the_detached_pieces_toward_its_region_whole():
     """ "That blob at the front is not liver, delete it": `remove_region` takes the liver's pieces apart from its
     largest that lie toward the named region (the clinician's rule for directions), each whole (blind and perfect
-    edits alike), with named slices those touching them. With no such piece, and for "delete the liver on slices 4 to
-    5" (`whole` with slices), it cuts the organ back there, as before."""
+    edits alike), with named slices those touching them. With no such piece it cuts the organ back there. "Delete the
+    liver on slices 4 to 5" (`whole` with slices) deletes all of it there, detached or not (deleted_whole)."""
     masks, front, back = _liver_with_blobs()
     anterior = Intervention(organ="liver", action="remove_region", region="anterior")
     np.testing.assert_array_equal(detached_pieces(anterior, masks[:, 0], SPACING), front)
@@ -127,8 +127,11 @@ def test_remove_region_deletes_the_detached_pieces_toward_its_region_whole():
     assert not detached_pieces(anterior.model_copy(update={"slices": (6, 9)}), masks[:, 0], SPACING).any()
     on_slices = whole.model_copy(update={"slices": (4, 5)})
     assert not detached_pieces(on_slices, masks[:, 0], SPACING).any()
-    cut = apply_blind(masks, 0, on_slices, SPACING)[:, 0]
-    assert cut[4:6].sum() < 0.5 * masks[4:6, 0].sum() and np.array_equal(cut[:4], masks[:4, 0])  # the liver there
+    there = np.zeros(masks[:, 0].shape, bool)
+    there[4:6] = masks[4:6, 0]
+    np.testing.assert_array_equal(deleted_whole(on_slices, masks[:, 0], SPACING), there)
+    np.testing.assert_array_equal(apply_blind(masks, 0, on_slices, SPACING)[:, 0], masks[:, 0] & ~there)
+    np.testing.assert_array_equal(perfect_edit(on_slices, masks[:, 0], masks[:, 0], SPACING), masks[:, 0] & ~there)
     edited = apply_blind(masks, 0, anterior, SPACING)
     np.testing.assert_array_equal(edited[:, 0], masks[:, 0] & ~front)
     np.testing.assert_array_equal(edited[:, 1], masks[:, 1])
@@ -136,6 +139,10 @@ def test_remove_region_deletes_the_detached_pieces_toward_its_region_whole():
     np.testing.assert_array_equal(perfect_edit(anterior, masks[:, 0], reference, SPACING), masks[:, 0] & ~front)
     cut_back = apply_blind(masks, 0, anterior.model_copy(update={"region": "left"}), SPACING)[:, 0]
     assert (masks[:, 0] & ~cut_back & ~front & ~back).any()  # no piece toward the left: the liver's own left side
+
+
+def _what_is_asked(command: Intervention) -> tuple:
+    return command.organ, command.action, command.region, command.slices
 
 
 def test_simulated_clinician_asks_to_delete_a_detached_piece_that_is_not_the_organ():
@@ -147,17 +154,43 @@ def test_simulated_clinician_asks_to_delete_a_detached_piece_that_is_not_the_org
     prediction[:, 0] &= ~back  # only the front piece
     classes = ["liver", "spleen"]
     command = choose_intervention(prediction, reference, classes, SPACING)
-    assert (command.organ, command.action, command.region, command.slices) == (
-        "liver",
-        "remove_region",
-        "anterior",
-        None,
-    )
+    assert _what_is_asked(command) == ("liver", "remove_region", "anterior", None)
     np.testing.assert_array_equal(perfect_edit(command, prediction[:, 0], reference[:, 0], SPACING), reference[:, 0])
     for seed in range(5):
         text = say(command, np.random.default_rng(seed))
         parsed = keyword_parse(text, classes, None).args
         assert (parsed["action"], parsed["region"]) == ("remove_region", "anterior"), text
+
+
+def test_simulated_clinician_deletes_an_organ_painted_on_slices_where_it_is_not():
+    """On MR the segmenter painted liver on slices above the dome. No shrink of the liver's top takes those slices
+    cleanly, so the clinician says what a radiologist scrolling through would: there is no liver on slices 7 to 8,
+    delete it; every strategy deletes all of it there, and the agent's keyword parser reads it back."""
+    reference = _organ_masks()
+    prediction = reference.copy()
+    prediction[7:9, 0, 14:26, 12:24] = True  # the liver (slices 3..6) painted on slices 7 and 8 too
+    classes = ["liver", "spleen"]
+    command = choose_intervention(prediction, reference, classes, SPACING)
+    assert _what_is_asked(command) == ("liver", "remove_region", "whole", (7, 8))
+    np.testing.assert_array_equal(perfect_edit(command, prediction[:, 0], reference[:, 0], SPACING), reference[:, 0])
+    np.testing.assert_array_equal(apply_blind(prediction, 0, command, SPACING), reference)
+    for seed in range(6):
+        text = say(command, np.random.default_rng(seed))
+        parsed = keyword_parse(text, classes, None).args
+        assert (parsed["action"], parsed["region"], parsed["slices"]) == ("remove_region", "whole", [7, 8]), text
+
+
+def test_a_grow_reaches_a_section_cut_short_far_more_than_the_next_one():
+    """A grow's band on a slice is measured from the sections next to it too: on MR a predicted liver's lowest
+    sections held 121 of 712 voxels, and a band about those alone could not reach what was missing there."""
+    organ = _organ_masks()[:, 0]  # rows 12..27, columns 10..25 on slices 3..6
+    organ[3] = False
+    organ[3, 19:21, 17:19] = True  # slice 3 cut down to its middle
+    gate = intervention_gate(Intervention(organ="liver", action="expand", strength=0.1), organ, SPACING)  # 9 mm band
+    assert gate[3, 13, 11] > 0.5  # slice 4's corner, 8 pixels (16 mm) from what slice 3 holds
+    assert gate[3, 7, 18] < 0.5 and gate[3, 20, 32] < 0.5  # but no further than the band beyond slice 4's section
+    shrink = intervention_gate(Intervention(organ="liver", action="shrink", strength=0.1), organ, SPACING)
+    assert shrink[3, 13, 11] == 0  # a shrink acts on the organ as it is
 
 
 def test_slices_limit_where_a_command_acts():

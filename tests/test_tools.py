@@ -27,7 +27,7 @@ from causal_sam_llm.datasets.study import open_study
 from causal_sam_llm.errors import CheckpointError, validation_problems
 from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.piece_removal import detached_pieces
+from causal_sam_llm.segmentation.piece_removal import deleted_whole
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
 from causal_sam_llm.tools.intervene_decoder import (
@@ -788,7 +788,8 @@ def test_a_shrink_on_slices_partly_without_the_organ_says_which_hold_none(bench)
 def test_remove_region_deletes_the_detached_piece_it_is_aimed_at_and_nothing_else(bench):
     """ "That blob at the front is not spleen, delete it": `remove_region` takes the spleen's detached piece toward the
     front whole (piece_removal.detached_pieces) — not a slice of the spleen's own front — and no other voxel of any
-    organ changes."""
+    organ changes. "Delete the spleen on slice m" takes all of it there and nothing elsewhere."""
+    from causal_sam_llm.segmentation.inference import masks_from_probabilities
     from causal_sam_llm.segmentation.tci_apply import Evidence, apply_learned, correct
 
     bench.wait_for_box_evidence()
@@ -810,10 +811,15 @@ def test_remove_region_deletes_the_detached_piece_it_is_aimed_at_and_nothing_els
     evidence = Evidence(bench.segmenter, bench.generator, case.label_set)
     corrected = correct(evidence, bench.decoded, probabilities, command, case.axial_spacing_mm(), case.axial_image())
     np.testing.assert_array_equal(corrected.deleted_pieces, blob)  # what the reply's note counts and measures
+    on_slice = Intervention(organ="spleen", action="remove_region", region="whole", slices=(middle, middle))
+    gone = apply_learned(bench.segmenter, bench.generator, bench.decoded, after, on_slice, *inputs[3:])
+    shown = masks_from_probabilities(after, case.label_set, bench.classes)[:, spleen]
+    assert shown[middle].any() and gone[middle, spleen][shown[middle]].max() < 0.5  # "delete the spleen on slice m"
+    np.testing.assert_array_equal(np.delete(gone, middle, axis=0), np.delete(after, middle, axis=0))
 
 
 def test_a_removal_says_whether_it_deleted_separate_pieces_or_cut_the_organ_back():
-    """`remove_region` means two different edits (piece_removal.detached_pieces); the reply says which one applied."""
+    """`remove_region` means different edits (piece_removal.deleted_whole); the reply says which one applied."""
     organ = np.zeros((6, 30, 30), bool)
     organ[1:5, 10:20, 10:20] = True
     organ[2:4, 2:5, 12:15] = True  # a separate piece at the front (rows run front to back)
@@ -822,7 +828,7 @@ def test_a_removal_says_whether_it_deleted_separate_pieces_or_cut_the_organ_back
     deleted = " Deleted 1 separate piece of the left kidney (9.0 ml) at the front."
 
     def note(said: Intervention) -> str:  # the pieces as the correction finds them (tci_apply.Correction)
-        return removal_note(said, detached_pieces(said, organ, spacing), spacing)
+        return removal_note(said, deleted_whole(said, organ, spacing), spacing)
 
     assert note(command) == deleted
     behind = command.model_copy(update={"region": "posterior"})
@@ -830,5 +836,9 @@ def test_a_removal_says_whether_it_deleted_separate_pieces_or_cut_the_organ_back
         " No separate piece of the left kidney lay at the back, so the left kidney itself was cut back there."
     )
     on_slices = command.model_copy(update={"region": "whole", "slices": (2, 3)})
-    assert note(on_slices) == " The left kidney was cut back on the slices named."
+    assert note(on_slices) == " Deleted the left kidney on slices 2-3 (109 ml)."  # its body and the piece there
+    assert (
+        note(on_slices.model_copy(update={"slices": (5, 5)}))
+        == " The left kidney did not reach slice 5: nothing was deleted."
+    )
     assert note(command.model_copy(update={"action": "shrink"})) == ""

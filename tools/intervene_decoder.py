@@ -150,15 +150,21 @@ TOWARD_WORDS = {
 def removal_note(
     intervention: Intervention, deleted_pieces: np.ndarray | None, spacing_mm: tuple[float, float, float]
 ) -> str:
-    """Which of `remove_region`'s two meanings applied (piece_removal.py): the organ's separate pieces toward the
-    region deleted whole (`deleted_pieces`, as the correction found them: tci_apply.Correction), or the organ itself
-    cut back there — two different edits the clinician should not have to tell apart from the image."""
+    """Which of `remove_region`'s meanings applied (piece_removal.py): the organ on the slices named deleted, its
+    separate pieces toward the region deleted whole (`deleted_pieces`, as the correction found them:
+    tci_apply.Correction), or the organ itself cut back there — different edits the clinician should not have to
+    tell apart from the image."""
     if intervention.action != "remove_region":
         return ""
     organ, where = intervention.organ.replace("_", " "), TOWARD_WORDS[intervention.region]
-    if deleted_pieces is None or not deleted_pieces.any():
-        if intervention.region == "whole" and intervention.slices:
-            return f" The {organ} was cut back on the slices named."
+    deleted = deleted_pieces is not None and deleted_pieces.any()
+    if intervention.region == "whole" and intervention.slices:
+        first, last = intervention.slices
+        named = f"slice {first}" if first == last else f"slices {first}-{last}"
+        if not deleted:
+            return f" The {organ} did not reach {named}: nothing was deleted."
+        return f" Deleted the {organ} on {named} ({ml(deleted_pieces.sum() * math.prod(spacing_mm) / 1000.0)})."
+    if not deleted:
         around = "all around" if intervention.region == "whole" else "there"
         return f" No separate piece of the {organ} lay {where}, so the {organ} itself was cut back {around}."
     count = connected_components(deleted_pieces)[1]
