@@ -6,11 +6,11 @@
   the simulated clinician names directions with, `tci_gate.direction_of` — or, for `whole`, all of them, are deleted
   whole on the study's own grid. With named slices, each such piece touching them is deleted whole.
 - "delete the liver on slices 22 to 23" (`whole` with named slices): the organ is not there at all, so all of it on
-  those slices goes. On MR the segmenter painted liver on up to three slices above the dome (2 000–6 000 voxels a
+  those slices goes. On MR the segmenter painted liver on up to three slices above the dome (up to 5 054 voxels a
   case); before, this command cut the organ back there by the default amount and left its core.
 
-Where a region other than `whole` names no such piece, `remove_region` keeps its last meaning: the organ is cut back
-there (tci_apply.py, as a shrink whose gate reaches through the whole organ)."""
+Where no such piece lies toward the region, `remove_region` keeps its last meaning: the organ is cut back there
+(tci_apply.py, as a shrink whose gate reaches through the whole organ)."""
 
 import numpy as np
 from scipy.ndimage import center_of_mass, find_objects

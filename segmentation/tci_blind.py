@@ -33,9 +33,8 @@ def apply_blind(
     elif action == "shrink":
         edited = current & ~(gate & ~binary_erosion(current, structure, iterations=radius))
     elif action == "remove_region":
-        pieces = deleted_whole(
-            intervention, current, spacing_mm
-        )  # "that blob is not liver", "no liver on slices 22-23"
+        # "that blob is not liver", "there is no liver on slices 22 to 23": deleted whole
+        pieces = deleted_whole(intervention, current, spacing_mm)
         edited = current & ~(pieces if pieces.any() else gate)
     elif action == "add_region":
         edited = current | gate

@@ -41,10 +41,13 @@ def placed_corrections(
     case: Case,
     rounds: int,
 ) -> Iterator[PlacedCorrection]:
-    """Up to `rounds` corrections of `case`, each applied by the learned response (with `generator`'s ranker if it
+    """The clinician's corrections of `case`, each applied by the learned response (with `generator`'s ranker if it
     carries one) before the clinician chooses the next; yields those that place an amount by evidence (a grow or
-    shrink of an organ present; not a smooth, nor a deletion of separate pieces). Cases on the decoder's own grid
-    only."""
+    shrink of an organ present; not a smooth, nor a deletion), until `rounds` of them are yielded, the clinician
+    asks nothing more, or 4 × `rounds` corrections in all. Counting only those keeps what the ranker learns from
+    when the clinician first deletes an organ painted where it is not (step 24: on the tests' tiny benchmark a
+    segmenter trained for one epoch drew only deletions and whole-organ additions in its first four requests).
+    Cases on the decoder's own grid only."""
     spacing, image = case.axial_spacing_mm(), case.axial_image()
     reference = class_masks(case, segmenter.classes)
     decoded = decode_volume(segmenter, embed_case(embedder, case))
@@ -56,7 +59,10 @@ def placed_corrections(
     evidence = Evidence(segmenter, generator, case.label_set)
     previous: Intervention | None = None
     exclusive = case.label_set.kind == "exclusive"  # a grow may not take another organ's voxels: none credited
-    for round_index in range(rounds):
+    placed = 0
+    for round_index in range(4 * rounds):
+        if placed == rounds:
+            return
         masks = _masks(probabilities, case, segmenter)
         command = choose_intervention(masks, reference, segmenter.classes, spacing, previous, exclusive)
         if command is None:
@@ -69,6 +75,7 @@ def placed_corrections(
                 before = window.of_channels(probabilities)[:, organ]
                 truth = window.of_stack(reference[:, organ])
                 yield PlacedCorrection(command, terms, before, truth, spacing, round_index)
+                placed += 1
         probabilities = correct(evidence, decoded, probabilities, command, spacing, image).probabilities
 
 
