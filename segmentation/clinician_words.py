@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.piece_removal import deletes_named_slices
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
 
 ORGAN_WORDS = {
@@ -110,7 +111,7 @@ def amount_words(strength: float, rng: np.random.Generator) -> str:
 
 def say(intervention: Intervention, rng: np.random.Generator) -> str:
     """One natural-language rendering of an intervention."""
-    not_there = intervention.action == "remove_region" and intervention.region == "whole" and intervention.slices
+    not_there = deletes_named_slices(intervention)
     template = str(rng.choice(NOT_THERE_TEMPLATES if not_there else TEMPLATES[intervention.action]))
     text = template.format(
         organ=rng.choice(ORGAN_WORDS.get(intervention.organ, [intervention.organ])),

@@ -23,10 +23,16 @@ from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.tci_gate import direction_of
 
 
+def deletes_named_slices(intervention: Intervention) -> bool:
+    """Whether the command is "delete the liver on slices 22 to 23": a `remove_region` of the `whole` organ on named
+    slices (the organ is not there at all)."""
+    return intervention.action == "remove_region" and intervention.region == "whole" and intervention.slices is not None
+
+
 def deleted_whole(intervention: Intervention, mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
     """(Z, rows, cols) bool: what a `remove_region` deletes whole from the organ's `mask` (above): all of it on the
     named slices for `whole` with slices, else its `detached_pieces`; empty for any other command."""
-    if intervention.action == "remove_region" and intervention.region == "whole" and intervention.slices:
+    if deletes_named_slices(intervention):
         first, last = intervention.slices
         found = np.zeros(mask.shape, bool)
         found[first : last + 1] = mask[first : last + 1]
@@ -38,7 +44,7 @@ def detached_pieces(intervention: Intervention, mask: np.ndarray, spacing_mm: tu
     """(Z, rows, cols) bool: what a `remove_region` deletes from the organ's `mask` (its first meaning, above); empty
     for any other command, or when no piece qualifies."""
     found = np.zeros(mask.shape, bool)
-    if intervention.action != "remove_region" or (intervention.region == "whole" and intervention.slices):
+    if intervention.action != "remove_region" or deletes_named_slices(intervention):
         return found
     organ_box = find_objects(mask.astype(np.uint8))  # labelling the organ's bounding box alone is several times faster
     if not organ_box:

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
+from causal_sam_llm.segmentation.piece_removal import deletes_named_slices
 from causal_sam_llm.segmentation.tci_apply import Evidence, correct
 from causal_sam_llm.tools.mask_patch import Box
 from causal_sam_llm.tools.organ_extent import (
@@ -158,7 +159,7 @@ def removal_note(
         return ""
     organ, where = intervention.organ.replace("_", " "), TOWARD_WORDS[intervention.region]
     deleted = deleted_pieces is not None and deleted_pieces.any()
-    if intervention.region == "whole" and intervention.slices:
+    if deletes_named_slices(intervention):
         first, last = intervention.slices
         named = f"slice {first}" if first == last else f"slices {first}-{last}"
         if not deleted:
