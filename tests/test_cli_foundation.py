@@ -38,6 +38,7 @@ def test_info_lists_what_each_shipped_checkpoint_was_trained_with(capsys):
     assert set(rows) >= {"ct_to_mr/lad", "ct_to_mr/erm", "ct_to_mr/aug", "ct_to_mr/full_decoder", "cross_scanner/lad"}
     assert "190,788 (1.91%)" in rows["ct_to_mr/lad"] and "--protocol ct_to_mr --method lad" in rows["ct_to_mr/lad"]
     assert "143 corrections" in rows["ct_to_mr/lad"] and "none" in rows["ct_to_mr/erm"]  # the learned TCI ranker
+    assert "48 corrections" in rows["cross_scanner/lad"]  # its own, from its 8 scanner-A training cases
     fractions = {name: float(re.search(r"\(([\d.]+)%\)", line).group(1)) for name, line in rows.items()}
     assert all(f < 8 for name, f in fractions.items() if not name.endswith("full_decoder"))
 
