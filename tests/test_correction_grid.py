@@ -25,6 +25,7 @@ from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.letterbox import Letterbox
 from causal_sam_llm.segmentation.piece_removal import detached_pieces
+from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.registry import run_tool
 from causal_sam_llm.tools.workbench import Workbench
 
@@ -148,6 +149,24 @@ def test_a_512_study_is_corrected_on_pooled_planes_as_at_source_resolution(
     # resolution (2 × 2 source pixels), 0.79–0.86
     least = 0.9 if ranking == "fixed sum" else 0.88
     assert overlap > least, f"the pooled grid moved other voxels than the source's own pixels would: IoU {overlap:.2f}"
+    # The IoU above holds for this case only: on two of the benchmark's own (an MR and a CT) it ranged 0.71–0.98 for
+    # either ranking, and the pooled result's Dice was never more than 0.34 below the source's, higher in 11 of 12
+    # (results/tci_history.md, step 25). What is kept: the pooled grid loses no more than a point against the
+    # reference (here it gains 0.0–0.9).
+    reference = fine_reference(case, "liver")
+    pooled_dice, source_dice = dice_percent(pooled_mask, reference), dice_percent(source_mask, reference)
+    assert pooled_dice > source_dice - 1, f"pooled {pooled_dice:.2f} vs source {source_dice:.2f} Dice"
+
+
+def fine_reference(case, organ: str) -> np.ndarray:
+    """The case's reference mask of `organ` on the FINE² planes (nearest neighbour, as the study was resized)."""
+    reference = class_masks(case, [organ])[:, 0].astype(np.float32)
+    resized = F.interpolate(torch.from_numpy(reference)[:, None], size=(FINE, FINE), mode="nearest")
+    return resized[:, 0].numpy() > 0.5
+
+
+def dice_percent(mask: np.ndarray, reference: np.ndarray) -> float:
+    return 200 * float((mask & reference).sum()) / float(mask.sum() + reference.sum())
 
 
 def test_a_fine_study_keeps_its_versions_pooled_as_pooling_each_whole_would(home_benchmark, tmp_path):
