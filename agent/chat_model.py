@@ -5,7 +5,7 @@ evaluated in batches and the model only decides where the schema leaves a choice
 one member. A `draft` answer passed to `invoke` is checked by the model in one batch instead of decided step by step
 (same answer, fewer forward passes). Tool-call ids come from a counter here, never from the model. The system prompt
 and few-shot prefix stay identical between calls, so their evaluated KV state is reused (only the new message is
-processed)."""
+processed); `prepare` restores that state from disk in a new process (`prompt_state`)."""
 
 import itertools
 import json
@@ -29,7 +29,8 @@ from causal_sam_llm.agent.call_schema import (
     restrict_choices,
     without_tool,
 )
-from causal_sam_llm.agent.guided_decoder import guided_decode
+from causal_sam_llm.agent.guided_decoder import evaluate_prompt, guided_decode
+from causal_sam_llm.agent.prompt_state import restore_prompt_state, state_path, store_prompt_state
 from causal_sam_llm.agent.schema_emitter import SEPARATORS, emit_value
 
 
@@ -77,6 +78,18 @@ class LlamaToolCaller(BaseChatModel):
         """Bind tools (LangChain tools, pydantic models or OpenAI dicts). Every answer is one call of one of them
         or `clarify`, so tool_choice is always "any"."""
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def prepare(self, messages: list[BaseMessage]) -> bool:
+        """Have the KV cache hold `messages` (the fixed system prompt and examples): restored from the stored state
+        when there is one for exactly these tokens, else evaluated (about a minute on 2 cores) and stored. Returns
+        whether it was restored."""
+        tokens = self._prompt_tokens(messages)
+        path = state_path(self.llama, self.model_path, tokens)
+        if restore_prompt_state(self.llama, path, tokens):
+            return True
+        evaluate_prompt(self.llama, tokens)
+        store_prompt_state(self.llama, path, tokens)
+        return False
 
     def _prompt_tokens(self, messages: list[BaseMessage]) -> list[int]:
         """The conversation in the model's own chat template (from the GGUF), ready for the answer."""

@@ -80,6 +80,7 @@ class CommandParser:
         # None when the guard rails answered without it. Audited next to the call that ran.
         self.last_answer: dict | None = None
         self.model_name = "keyword parser"  # what the chat's status bar names
+        self.prepared = strategy != "llm"
         if strategy == "llm":
             self.model_name = model_path.name if model_path else "Qwen2.5-Coder-1.5B"
             self.model = LlamaToolCaller(
@@ -88,6 +89,13 @@ class CommandParser:
             definitions = [convert_to_openai_tool(t) for t in (tools or tool_definitions())]
             self.bound = self.model.bind_tools(definitions)
             self.prefix = prefix_messages(definitions, self.classes)
+
+    def prepare(self) -> None:
+        """Load the model and its evaluated system prompt now (restored from disk when stored, see
+        `prompt_state`); the first command does it otherwise."""
+        if not self.prepared:
+            self.model.prepare(self.prefix)
+            self.prepared = True
 
     def parse(self, text: str, history: list[tuple[str, ParsedCall]]) -> ParsedCall:
         start = time.perf_counter()
@@ -116,6 +124,7 @@ class CommandParser:
         return call
 
     def _ask_model(self, text: str, history: list[tuple[str, ParsedCall]], previous: str | None) -> dict:
+        self.prepare()
         messages: list[BaseMessage] = list(self.prefix)
         # trimmed in blocks, not sliding: the prompt then grows append-only for 6 turns, so llama.cpp reuses the
         # evaluated prefix and only the newest turn is processed

@@ -61,6 +61,14 @@ def guided_decode(
         return decoder
 
 
+def evaluate_prompt(llama: Any, prompt_tokens: list[int]) -> int:
+    """Bring the model's KV cache up to `prompt_tokens` exactly, in the batches a decode would use (so a later
+    decode reuses it as its own); returns the tokens evaluated."""
+    decoder = GuidedDecoder(llama, prompt_tokens)
+    decoder._evaluate()  # drops whatever the cache held beyond the prompt's common prefix
+    return decoder.tokens_evaluated
+
+
 class GuidedDecoder:
     def __init__(
         self,

@@ -1,6 +1,7 @@
 """`causal-sam-llm bench`: the benchmark suite — encoder cold vs cached, TCI correction vs re-segmentation (100-slice
-volume), LLM parsing accuracy and cold vs warm latency, a command given while the background box evidence pass runs,
-agent memory — each measured side by side in one run, then collected into bench/results.md."""
+volume), LLM parsing accuracy and cold vs warm latency, the first answer in a new process with and without the
+stored system prompt, a command given while the background box evidence pass runs, agent memory — each measured
+side by side in one run, then collected into bench/results.md."""
 
 import argparse
 import subprocess
@@ -12,7 +13,7 @@ from causal_sam_llm.commands.common import console
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
 from causal_sam_llm.segmentation.encoder_registry import default_device
 
-PARTS = ("encoder", "tci", "llm", "foreground", "memory")
+PARTS = ("encoder", "tci", "llm", "llm_cold", "foreground", "memory")
 # the tci part runs on the GPU when one is present; its CPU figures are kept apart from the GPU's. tci_512 (a clinical
 # 512² study, 7 min), tci_grid (the pooled grid's accuracy at 512², 20 min) and tool_latency (the correction tool end
 # to end at 512², 8 min) are run on their own: `python -m causal_sam_llm.bench.tci --checkpoint ... --size 512`,
@@ -28,6 +29,7 @@ SECTIONS = (
     "tci_placement_train",
     "tci_gpu",
     "llm",
+    "llm_cold",
     "foreground",
     "memory",
 )
