@@ -27,6 +27,7 @@ from causal_sam_llm.agent.guard_rails import (
     ground_export_format,
     ground_follow_up,
     ground_history,
+    ground_negation,
     ground_region,
     ground_slices,
     ground_strength,
@@ -39,6 +40,7 @@ from causal_sam_llm.agent.guard_rails import (
 )
 from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.llm_weights import checked_model_path, default_model_path
+from causal_sam_llm.agent.negation_words import without_negated_verbs
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.prompt import prefix_messages
 from causal_sam_llm.agent.schema_emitter import as_emitted
@@ -106,7 +108,7 @@ class CommandParser:
             self.last_timings = {"parse_ms": 1000 * (time.perf_counter() - start)}
             return reply
         if self.strategy == "none":
-            raw = keyword_parse(text, self.classes, previous).model_dump()
+            raw = keyword_parse(without_negated_verbs(text), self.classes, previous).model_dump()
         else:
             raw = self._ask_model(text, history, previous)
         self.last_answer = raw
@@ -118,7 +120,7 @@ class CommandParser:
         # after the strength rail: a follow-up keeps the previous amount unless the text states one
         previous_call = history[-1][1] if history else None
         call = ground_slices(ground_follow_up(call, text, previous_call, self.classes), text, previous_call)
-        for rail in (ground_region, ground_action, ground_history, ground_export_format, ground_study):
+        for rail in (ground_region, ground_action, ground_history, ground_export_format, ground_study, ground_negation):
             call = rail(call, text)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call
@@ -148,7 +150,7 @@ class CommandParser:
 
     def _draft(self, text: str, previous: str | None) -> str | None:
         """The keyword parser's call in the decoder's JSON form, arguments in schema order."""
-        guess = keyword_parse(text, self.classes, previous)
+        guess = keyword_parse(without_negated_verbs(text), self.classes, previous)
         model = self.argument_models.get(guess.tool)
         if model is None:
             return None

@@ -9,6 +9,7 @@ from causal_sam_llm.agent.amount_words import DEFAULT, repeats_earlier_request, 
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.history_words import asks_to_redo, stated_steps, stated_version
 from causal_sam_llm.agent.keyword_parser import keyword_parse
+from causal_sam_llm.agent.negation_words import NEGATED_ACTION, negated_calls, says_plainly_what_instead
 from causal_sam_llm.agent.organ_words import (
     KIDNEYS,
     OTHER_KIDNEY,
@@ -41,15 +42,12 @@ INSTRUCTION_OVERRIDE = re.compile(
     r"|\bdelete\s+(all\s+)?(the\s+)?files\b|\bsystem\s+prompt\b",
     re.IGNORECASE,
 )
-# "don't grow the liver" must not become a grow: a negated action is asked back, not guessed
-NEGATED_ACTION = re.compile(
-    r"\b(don'?t|do\s+not|never|no\s+need\s+to)\s+(\w+\s+){0,2}?(grow|expand|extend|enlarge|shrink|trim|reduce|"
-    r"remove|delete|cut|erase|segment|undo|redo|export|smooth|add|include)\b",
-    re.IGNORECASE,
-)
 ORGAN_TOOLS = ("segment", "intervene_decoder", "measure")
 SEGMENT_WORDS = re.compile(r"\b(segment\w*|seg|contour\w*|outline|delineate|run)\b", re.IGNORECASE)
 HISTORY_TOOLS = ("undo", "redo", "go_to_version")
+
+
+ASK_WHAT_TO_DO = "Please tell me what to do rather than what not to do, e.g. 'grow the spleen a little'."
 
 
 def pretty(classes: list[str]) -> str:
@@ -100,8 +98,8 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
             f"I can only segment, describe, correct, measure, load, undo and export the {pretty(classes)} masks; "
             "tell me what to do with them."
         )
-    if NEGATED_ACTION.search(stripped):
-        return clarify("Please tell me what to do rather than what not to do, e.g. 'grow the spleen a little'.")
+    if NEGATED_ACTION.search(stripped) and not says_plainly_what_instead(stripped, classes):
+        return clarify(ASK_WHAT_TO_DO)
     named = organs_mentioned(stripped, classes)
     unsupported = unsupported_mentioned(stripped)
     if unsupported and not named:
@@ -348,3 +346,10 @@ def ground_study(call: ParsedCall, text: str) -> ParsedCall:
     whole = next((word for word in typed if word != study and word.endswith(study)), None)
     # labels only as the text names them: a model's guess would score the study against a file nobody gave
     return ParsedCall(tool=call.tool, args={**call.args, "study": whole or study, "labels": stated_labels(text)})
+
+
+def ground_negation(call: ParsedCall, text: str) -> ParsedCall:
+    """A call the text says not to make is asked back, whichever parser gave it ("do not shrink the spleen, grow it"
+    reaches the model, which must answer the grow; the keyword parser reads the first verb)."""
+    kind = call.args.get("action") if call.tool == "intervene_decoder" else call.tool
+    return clarify(ASK_WHAT_TO_DO) if kind in negated_calls(text) else call

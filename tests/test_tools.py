@@ -785,6 +785,24 @@ def test_a_shrink_on_slices_partly_without_the_organ_says_which_hold_none(bench)
     assert slices_said([1, 3, 5]) == "slices 1, 3 and 5"
 
 
+def test_a_grow_toward_the_feet_on_slices_the_organ_goes_on_past_says_it_moved_edges_not_the_end(bench):
+    liver = bench.classes.index("liver")
+    first, last = occupied_slices(bench.masks()[:, liver])
+    assert last - first >= 5, "the case's liver spans at least 6 slices"
+    args = {"organ": "liver", "action": "expand", "region": "inferior", "strength": 0.8}
+    inside = run_tool(bench, "intervene_decoder", {**args, "slices": [first + 2, last]})
+    assert f"The liver goes on toward the feet past the slices named, to slice {first}: this moved its edges on " in (
+        inside.message
+    )
+    assert f"not its end; to move its end, name slices that hold it (slice {first}) or none." in inside.message
+    run_tool(bench, "undo", {})
+    at_the_end = run_tool(bench, "intervene_decoder", {**args, "slices": [first, last]})  # its end among them
+    toward_the_head = run_tool(bench, "intervene_decoder", {**args, "region": "superior", "slices": [first, last - 2]})
+    assert "goes on" not in at_the_end.message
+    assert "The liver goes on toward the head past the slices named" in toward_the_head.message
+    run_tool(bench, "undo", {"steps": 2})
+
+
 def test_remove_region_deletes_the_detached_piece_it_is_aimed_at_and_nothing_else(bench):
     """ "That blob at the front is not spleen, delete it": `remove_region` takes the spleen's detached piece toward the
     front whole (piece_removal.detached_pieces) — not a slice of the spleen's own front — and no other voxel of any
