@@ -3,6 +3,7 @@ weighed: the placement bench reads them (bench/tci_placement.py) and the ranker 
 (tci_ranker_training.py). The same commands and masks eval-tci's learned row scores."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.segmentation.box_evidence import keep_for_corrections
 from causal_sam_llm.segmentation.clinician import choose_intervention
-from causal_sam_llm.segmentation.correction_grid import pooling_factor
+from causal_sam_llm.segmentation.correction_grid import pooled, pooled_letterbox, pooling_factor
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
@@ -47,15 +48,20 @@ def placed_corrections(
     asks nothing more, or 4 × `rounds` corrections in all. Counting only those keeps what the ranker learns from
     when the clinician first deletes an organ painted where it is not (step 24: on the tests' tiny benchmark a
     segmenter trained for one epoch drew only deletions and whole-organ additions in its first four requests).
-    Cases on the decoder's own grid only."""
+    A case finer than the decoder's grid (a clinical 512² CT) is followed on its planes pooled as its corrections
+    are computed (correction_grid.py), the reference too, so the clinician reads the pooled masks there."""
     spacing, image = case.axial_spacing_mm(), case.axial_image()
     reference = class_masks(case, segmenter.classes)
     decoded = decode_volume(segmenter, embed_case(embedder, case))
-    if pooling_factor(decoded.letterbox) != 1:
-        raise ValueError(f"{case.case_id} is finer than the decoder's grid; its corrections are read on that grid")
     organs = list(range(len(segmenter.classes)))
     probabilities = organ_probabilities(segmenter, decoded, organs)
     keep_for_corrections(segmenter.backbone, decoded, _masks(probabilities, case, segmenter), organs, spacing)
+    factor = pooling_factor(decoded.letterbox)
+    if factor > 1:
+        decoded = replace(decoded, letterbox=pooled_letterbox(decoded.letterbox, factor))  # box logits kept, shared
+        probabilities, image = pooled(probabilities, factor), pooled(image, factor)
+        reference = pooled(reference, factor) > 0.5
+        spacing = (spacing[0], spacing[1] * factor, spacing[2] * factor)
     evidence = Evidence(segmenter, generator, case.label_set)
     previous: Intervention | None = None
     exclusive = case.label_set.kind == "exclusive"  # a grow may not take another organ's voxels: none credited

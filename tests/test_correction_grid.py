@@ -4,12 +4,14 @@ pixels it was pooled from, nothing else touched."""
 
 from dataclasses import replace
 
+import nibabel as nib
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from causal_sam_llm.bench.tool_latency import write_study
+from causal_sam_llm.datasets.orientation import axial_stack_to_ras
 from causal_sam_llm.segmentation import tci_apply
 from causal_sam_llm.segmentation.correction_grid import (
     change_on_source,
@@ -246,3 +248,33 @@ def test_a_separate_piece_is_deleted_whole_on_a_512_study(fine_study):
     assert (deleted & blob).sum() == blob.sum() and not (after[:, spleen][blob] > 0.5).any()
     np.testing.assert_array_equal(after[:, spleen][~deleted], probabilities[:, spleen][~deleted])
     np.testing.assert_array_equal(np.delete(after, spleen, axis=1), np.delete(probabilities, spleen, axis=1))
+
+
+def test_a_512_case_gives_the_ranker_corrections_read_on_its_pooled_planes(home_benchmark, tmp_path):
+    """train-tci-ranker on a clinical 512² data set (BTCV, AMOS): each correction is followed and read on the
+    planes its correction is computed on, so the ranker learns from the grid it will rank on."""
+    from causal_sam_llm.datasets.study import open_study
+    from causal_sam_llm.segmentation.tci_trajectory import placed_corrections
+
+    bench = Workbench.create(tmp_path / "session")
+    coarse = open_study("benchmark:mr_t2-0001")
+    image, labels = coarse.axial_image(), coarse.axial_labels()
+    spacing = coarse.axial_spacing_mm()
+    scale = image.shape[1] / FINE
+    fine_image = F.interpolate(torch.from_numpy(image)[:, None], size=(FINE, FINE), mode="bilinear")[:, 0].numpy()
+    fine_labels = F.interpolate(torch.from_numpy(labels)[:, None].float(), size=(FINE, FINE), mode="nearest")
+    affine = np.diag([spacing[2] * scale, spacing[1] * scale, spacing[0], 1.0])
+    nib.save(nib.Nifti1Image(axial_stack_to_ras(fine_image), affine), tmp_path / "ct.nii.gz")
+    nib.save(
+        nib.Nifti1Image(axial_stack_to_ras(fine_labels[:, 0].numpy().astype(np.uint8)), affine), tmp_path / "l.nii.gz"
+    )
+    fine = open_study(str(tmp_path / "ct.nii.gz"), labels=tmp_path / "l.nii.gz")
+    assert fine.axial_image().shape[1:] == (FINE, FINE)
+
+    placed = list(placed_corrections(bench.segmenter, bench.generator, bench.embedder, fine, rounds=2))
+    assert len(placed) == 2
+    for correction in placed:
+        assert correction.spacing_mm == pytest.approx((spacing[0], 2 * spacing[1] * scale, 2 * spacing[2] * scale))
+        assert correction.before.shape == correction.truth.shape and correction.truth.dtype == bool
+        assert max(correction.before.shape[1:]) <= FINE // 2  # on the pooled planes, not the source's
+        assert correction.truth.any() and correction.terms.amount is not None
