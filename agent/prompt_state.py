@@ -9,6 +9,7 @@ the tokens are stored in the file too and compared). Only the fixed prompt is st
 A file that cannot be read or does not fit is removed and the prompt is evaluated again: the store only changes how
 long the first answer takes, never the answer."""
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -19,14 +20,10 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from causal_sam_llm.paths import app_home
+from causal_sam_llm.paths import prompt_state_dir
 
 SEQUENCE = 0  # the decoder keeps everything in sequence 0
 KEEP = 4  # stored prompts kept (one per class list and model in use); older ones are removed
-
-
-def state_folder() -> Path:
-    return app_home() / "llm" / "prompt-state"
 
 
 def state_path(llama: Any, model_path: str, tokens: list[int]) -> Path:
@@ -43,7 +40,7 @@ def state_path(llama: Any, model_path: str, tokens: list[int]) -> Path:
         np.asarray(tokens, dtype=np.int32).tobytes().hex(),
     ]
     digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:24]
-    return state_folder() / f"{digest}.npz"
+    return prompt_state_dir() / f"{digest}.npz"
 
 
 def restore_prompt_state(llama: Any, path: Path, tokens: list[int]) -> bool:
@@ -72,21 +69,26 @@ def restore_prompt_state(llama: Any, path: Path, tokens: list[int]) -> bool:
     return True
 
 
-def store_prompt_state(llama: Any, path: Path, tokens: list[int]) -> None:
-    """Write the model's KV state, which must hold exactly `tokens`, to `path` (atomically), and prune old files."""
+def store_prompt_state(llama: Any, path: Path, tokens: list[int]) -> bool:
+    """Write the model's KV state, which must hold exactly `tokens`, to `path` (atomically), and prune old files.
+    False when it cannot be written (a full disk, a read-only home): the next process evaluates the prompt again."""
     if llama.n_tokens != len(tokens) or llama.input_ids[: len(tokens)].tolist() != list(tokens):
         raise ValueError("internal: the model's KV cache does not hold exactly the prompt to store")
     size = llama_cpp.llama_state_seq_get_size(llama._ctx.ctx, SEQUENCE)
     buffer = (ctypes.c_uint8 * size)()
     written = llama_cpp.llama_state_seq_get_data(llama._ctx.ctx, buffer, size, SEQUENCE)
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.stem}.part{os.getpid()}.npz")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(partial, tokens=np.asarray(tokens, dtype=np.int32), state=np.frombuffer(buffer, np.uint8, written))
         os.replace(partial, path)
+        _prune(path.parent)
+    except OSError:
+        return False
     finally:
-        partial.unlink(missing_ok=True)
-    _prune(path.parent)
+        with contextlib.suppress(OSError):  # nothing was written where the folder could not be made
+            partial.unlink(missing_ok=True)
+    return True
 
 
 def _forget_all(llama: Any) -> None:

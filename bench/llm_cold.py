@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _first_answer() -> dict:
     from causal_sam_llm.agent.command_parser import CommandParser
-    from causal_sam_llm.agent.prompt_state import state_folder
+    from causal_sam_llm.paths import prompt_state_dir
 
     start = time.perf_counter()
     parser = CommandParser(CLASSES, "llm")
@@ -65,7 +65,7 @@ def _first_answer() -> dict:
     prepared = time.perf_counter()
     call = parser.parse(FIRST_COMMAND, [])
     answered = time.perf_counter()
-    files = list(state_folder().glob("*.npz"))
+    files = list(prompt_state_dir().glob("*.npz"))
     return {
         "load_s": loaded - start,
         "prompt_s": prepared - loaded,

@@ -37,3 +37,8 @@ def numbered(base: str) -> Iterator[str]:
 
 def embedding_cache_dir() -> Path:
     return app_home() / "embeddings"
+
+
+def prompt_state_dir() -> Path:
+    """The LLM's stored system prompts (agent/prompt_state.py)."""
+    return app_home() / "llm" / "prompt-state"

@@ -148,6 +148,7 @@ def test_cache_info_on_a_folder_not_made_yet_creates_nothing(tmp_path, capsys):
     assert main(["cache", "info", "--cache-dir", str(tmp_path / "none")]) == 0
     said = " ".join(capsys.readouterr().out.split())  # the console wraps long paths at its width
     assert "none yet" in said and not (tmp_path / "none").exists()
+    assert "LLM system prompts stored: " in said  # named too, whether or not a prompt is stored yet
 
 
 def test_the_demo_on_a_study_without_labels_says_why_it_cannot_correct_it(home_benchmark, capsys):

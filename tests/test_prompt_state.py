@@ -4,7 +4,8 @@
 import numpy as np
 
 from causal_sam_llm.agent.command_parser import CommandParser
-from causal_sam_llm.agent.prompt_state import restore_prompt_state, state_folder, state_path
+from causal_sam_llm.agent.prompt_state import restore_prompt_state, state_path, store_prompt_state
+from causal_sam_llm.paths import prompt_state_dir
 
 ORGANS = ["liver", "spleen", "right_kidney", "left_kidney"]
 COMMANDS = [
@@ -18,7 +19,7 @@ def test_a_new_model_instance_restores_the_stored_prompt_and_answers_the_same(ll
     expected = [llm_parser.parse(text, []) for text in COMMANDS]  # the session's model has prepared (and stored)
     tokens = llm_parser.model._prompt_tokens(llm_parser.prefix)
     stored = state_path(llm_parser.model.llama, llm_parser.model.model_path, tokens)
-    assert stored.is_file() and stored.parent == state_folder()
+    assert stored.is_file() and stored.parent == prompt_state_dir()
     with np.load(stored) as contents:
         assert contents["tokens"].tolist() == tokens and len(tokens) > 2000  # the prompt only, no command
     fresh = CommandParser(ORGANS, "llm")
@@ -47,4 +48,14 @@ def test_a_stored_prompt_that_does_not_fit_is_not_restored(llm_parser, tmp_path)
     assert not restore_prompt_state(llama, broken, tokens)  # unreadable: removed, model untouched
     assert not broken.exists() and llama.input_ids[: llama.n_tokens].tolist() == held
     assert not restore_prompt_state(llama, tmp_path / "none.npz", tokens)
+    assert llm_parser.parse("segment everything", []).tool == "segment"
+
+
+def test_a_prompt_that_cannot_be_stored_leaves_the_model_answering(llm_parser, tmp_path):
+    assert llm_parser.model.prepare(llm_parser.prefix)  # restored: the cache holds exactly the prompt
+    tokens = llm_parser.model._prompt_tokens(llm_parser.prefix)
+    blocker = tmp_path / "a file, not a folder"
+    blocker.write_text("")
+    assert not store_prompt_state(llm_parser.model.llama, blocker / "state.npz", tokens)  # a read-only home alike
+    assert list(tmp_path.iterdir()) == [blocker]
     assert llm_parser.parse("segment everything", []).tool == "segment"

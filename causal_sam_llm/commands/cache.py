@@ -1,10 +1,11 @@
-"""`causal-sam-llm cache info|clear`: inspect or empty the embedding cache."""
+"""`causal-sam-llm cache info|clear`: inspect or empty the embedding cache (`info` also names the LLM's stored system
+prompts, agent/prompt_state.py: at most four files, pruned by themselves)."""
 
 import argparse
 
 from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import add_cache_arguments, console, open_cache
-from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.paths import embedding_cache_dir, prompt_state_dir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -15,6 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "info":
+        _prompt_state_info()
     folder = args.cache_dir or embedding_cache_dir()
     if not folder.is_dir():  # info and clear only look: nothing is created
         console.print(f"folder:  {folder} (none yet: nothing embedded there)")
@@ -28,3 +31,11 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"entries: {len(cache.entries())}")
     console.print(f"size:    {size / 1024**2:.1f} MiB of {cache.max_bytes / 1024**3:.1f} GiB limit")
     return 0
+
+
+def _prompt_state_info() -> None:
+    folder = prompt_state_dir()
+    stored = list(folder.glob("*.npz")) if folder.is_dir() else []
+    size = sum(p.stat().st_size for p in stored) / 1024**2
+    console.print(f"LLM system prompts stored: {len(stored)}, {size:.0f} MiB")
+    console.print(f"  in {folder}")
