@@ -1,19 +1,26 @@
 """LLM command parsing: accuracy on the clinician command sets and latency per command, cold (first command: the
-system prompt is evaluated) vs warm (its KV state reused), with and without the keyword parser's answer as a draft
+system prompt is evaluated, in a throw-away home with none stored: bench/llm_cold.py measures a start from a stored
+one) vs warm (its KV state reused), with and without the keyword parser's answer as a draft
 the model checks in one batch, next to the keyword parser alone, in one run. Two sets: the tuning set (the prompt was
 written while looking at it) and a held-out set (never used to tune anything).
 
     python -m causal_sam_llm.bench.llm [--commands tests/data/commands.yaml tests/data/commands_heldout.yaml]"""
 
 import argparse
+import contextlib
+import os
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.command_set import CommandOutcome, load_command_set, score
+from causal_sam_llm.agent.llm_weights import default_model_path
+from causal_sam_llm.bench.llm_cold import home_with_model
 from causal_sam_llm.bench.report import markdown_table, write_section
 from causal_sam_llm.heap import keep_freed_memory
+from causal_sam_llm.paths import HOME_ENV
 
 CLASSES = ["liver", "spleen", "right_kidney", "left_kidney"]
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"  # the repository's command sets (not installed)
@@ -41,11 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     sets = {path.name: load_command_set(path) for path in args.commands}
     paths = {path.name: path.resolve() for path in args.commands}
     rows, failures = [], []
+    model = default_model_path()
     for name, strategy, draft in VARIANTS:
-        start = time.perf_counter()
-        command_parser = CommandParser(CLASSES, strategy, draft=draft)
-        command_parser.parse(next(iter(sets.values()))[0].text, [])
-        cold_seconds = time.perf_counter() - start
+        with home_with_model(model) as home, _app_home(home):  # cold: no system prompt stored by an earlier run
+            start = time.perf_counter()
+            command_parser = CommandParser(CLASSES, strategy, draft=draft)
+            command_parser.parse(next(iter(sets.values()))[0].text, [])
+            cold_seconds = time.perf_counter() - start
         for set_name, cases in sets.items():
             outcomes = score(command_parser, cases, time.perf_counter)
             rows.append([name, set_name, *_accuracy_and_latency(outcomes), f"{cold_seconds:.1f}"])
@@ -62,6 +71,19 @@ def main(argv: list[str] | None = None) -> int:
     write_section(args.out, "LLM command parsing", "python -m causal_sam_llm.bench.llm", body)
     print(body)
     return 0
+
+
+@contextlib.contextmanager
+def _app_home(home: str) -> Iterator[None]:
+    before = os.environ.get(HOME_ENV)
+    os.environ[HOME_ENV] = home
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(HOME_ENV)
+        else:
+            os.environ[HOME_ENV] = before
 
 
 def _accuracy_and_latency(outcomes: list[CommandOutcome]) -> list[str]:

@@ -6,6 +6,7 @@ neither used nor changed.
     python -m causal_sam_llm.bench.llm_cold [--repeats 2]"""
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from causal_sam_llm.bench.report import markdown_table, write_section
@@ -36,9 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     model = default_model_path()  # joined once, outside the timings
     starts: dict[str, list[dict]] = {"no stored prompt (first start)": [], "stored prompt (later starts)": []}
     for repeat in range(args.repeats):
-        with tempfile.TemporaryDirectory(prefix="llm-cold-") as home:
-            (Path(home) / "llm").mkdir()
-            (Path(home) / "llm" / model.name).symlink_to(model)
+        with home_with_model(model) as home:
             for kind in starts:  # the first start stores the prompt, the second restores it
                 starts[kind].append(_start(home))
                 print(repeat, kind, starts[kind][-1], flush=True)
@@ -51,6 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     write_section(args.out, "LLM: first answer in a new process", "python -m causal_sam_llm.bench.llm_cold", body)
     print(body)
     return 0
+
+
+@contextlib.contextmanager
+def home_with_model(model: Path) -> Iterator[str]:
+    """A throw-away app home holding only a link to the joined model file: no stored prompt."""
+    with tempfile.TemporaryDirectory(prefix="llm-cold-") as home:
+        (Path(home) / "llm").mkdir()
+        (Path(home) / "llm" / model.name).symlink_to(model)
+        yield home
 
 
 def _first_answer() -> dict:
