@@ -19,6 +19,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
+from rich.console import Console
+from rich.progress import Progress
 
 from causal_sam_llm.agent.call_schema import (
     CLARIFY,
@@ -79,15 +81,18 @@ class LlamaToolCaller(BaseChatModel):
         or `clarify`, so tool_choice is always "any"."""
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
-    def prepare(self, messages: list[BaseMessage]) -> bool:
+    def prepare(self, messages: list[BaseMessage], progress: bool = False) -> bool:
         """Have the KV cache hold `messages` (the fixed system prompt and examples): restored from the stored state
-        when there is one for exactly these tokens, else evaluated (about a minute on 2 cores) and stored. Returns
-        whether it was restored."""
+        when there is one for exactly these tokens, else evaluated (about a minute on 2 cores; `progress` shows it)
+        and stored. Returns whether it was restored."""
         tokens = self._prompt_tokens(messages)
         path = state_path(self.llama, self.model_path, tokens)
         if restore_prompt_state(self.llama, path, tokens):
             return True
-        evaluate_prompt(self.llama, tokens)
+        # on stderr: `parse --json` keeps stdout for the calls
+        with Progress(transient=True, disable=not progress, console=Console(stderr=True)) as bar:
+            task = bar.add_task("LLM system prompt (evaluated once, then stored)", total=len(tokens))
+            evaluate_prompt(self.llama, tokens, lambda count: bar.advance(task, count))
         store_prompt_state(self.llama, path, tokens)
         return False
 

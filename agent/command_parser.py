@@ -92,11 +92,12 @@ class CommandParser:
             self.bound = self.model.bind_tools(definitions)
             self.prefix = prefix_messages(definitions, self.classes)
 
-    def prepare(self) -> None:
+    def prepare(self, progress: bool = False) -> None:
         """Load the model and its evaluated system prompt now (restored from disk when stored, see
-        `prompt_state`); the first command does it otherwise."""
+        `prompt_state`); the first command does it otherwise. `progress`: show the evaluation (a terminal command
+        before its first turn; never inside the chat's own screen)."""
         if not self.prepared:
-            self.model.prepare(self.prefix)
+            self.model.prepare(self.prefix, progress)
             self.prepared = True
 
     def parse(self, text: str, history: list[tuple[str, ParsedCall]]) -> ParsedCall:

@@ -61,12 +61,17 @@ def guided_decode(
         return decoder
 
 
-def evaluate_prompt(llama: Any, prompt_tokens: list[int]) -> int:
+def evaluate_prompt(llama: Any, prompt_tokens: list[int], advance: Callable[[int], None] | None = None) -> int:
     """Bring the model's KV cache up to `prompt_tokens` exactly, in the batches a decode would use (so a later
-    decode reuses it as its own); returns the tokens evaluated."""
-    decoder = GuidedDecoder(llama, prompt_tokens)
-    decoder._evaluate()  # drops whatever the cache held beyond the prompt's common prefix
-    return decoder.tokens_evaluated
+    decode reuses it as its own); `advance` is told how many tokens each batch held. Returns the tokens evaluated."""
+    evaluated = 0
+    for end in range(llama.n_batch, len(prompt_tokens) + llama.n_batch, llama.n_batch):
+        decoder = GuidedDecoder(llama, prompt_tokens[: min(end, len(prompt_tokens))])
+        decoder._evaluate()  # drops whatever the cache held beyond the prompt's common prefix
+        evaluated += decoder.tokens_evaluated
+        if advance is not None:
+            advance(min(end, len(prompt_tokens)) - (end - llama.n_batch))
+    return evaluated
 
 
 class GuidedDecoder:

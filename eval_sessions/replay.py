@@ -80,6 +80,7 @@ class SessionReplayer:
         if key in self._parsers:
             assistant.parser = self._parsers[key]
         self._parsers[key] = assistant.parser
+        assistant.parser.prepare(progress=True)  # before the turns: their parse times are the commands' own
         opened = Expectation(tool="load_study")  # the session's premise: a study that cannot be opened fails it
         reports = [self._record(path.stem, 0, assistant, lambda: assistant.load(session.study, session.labels), opened)]
         if reports[0].failures:

@@ -37,5 +37,6 @@ def run(args: argparse.Namespace) -> int:
 
     graphics = resolve_graphics(args.graphics)  # before Textual owns the terminal
     assistant = Assistant(args.session, checkpoint_path(args.segmenter), args.llm, args.llm_model)
+    assistant.parser.prepare(progress=True)  # before Textual owns the terminal: the first command is answered at once
     ChatApp(assistant, args.study, graphics, args.labels).run()
     return 0

@@ -62,8 +62,9 @@ def correction_session(args: argparse.Namespace) -> None:
     if not (default_benchmark_dir() / MANIFEST).is_file():
         console.print(f"building the built-in benchmark in {default_benchmark_dir()} (once, about 30 s)")
         make_benchmark(default_benchmark_dir())
-    console.print("loading the segmenter and the LLM (the first command also evaluates the system prompt) …")
+    console.print("loading the segmenter and the LLM …")
     assistant = Assistant(llm=args.llm, llm_model=args.llm_model)
+    assistant.parser.prepare(progress=True)  # its system prompt: evaluated on the first run (~1 min), then read back
     console.print(f"session folder: {assistant.session_dir}")
     loaded = assistant.load(args.case, args.labels)
     _show(loaded)

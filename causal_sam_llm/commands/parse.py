@@ -35,6 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     classes = read_checkpoint(checkpoint_path(args.segmenter) or default_segmenter_checkpoint())["classes"]
     parser = CommandParser(classes, args.llm, args.llm_model)
+    parser.prepare(progress=True)
     lines = sys.stdin.read().splitlines() if args.text == "-" else [args.text]
     history: list[tuple[str, ParsedCall]] = []
     for line in lines:
