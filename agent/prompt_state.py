@@ -6,8 +6,8 @@ new process (`chat`, `replay`, `parse`, an app embedding the agent) paid it befo
 process whose model, llama.cpp build, context settings and prompt tokens are the same (all part of the file's name;
 the tokens are stored in the file too and compared). Only the fixed prompt is stored, never a user's command.
 
-A file that cannot be read or does not fit is removed and the prompt is evaluated again: the store only changes how
-long the first answer takes, never the answer."""
+A file that cannot be read or loaded is removed, one holding other tokens is left alone, and either way the prompt
+is evaluated again: the store only changes how long the first answer takes, never the answer."""
 
 import contextlib
 import ctypes

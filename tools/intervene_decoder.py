@@ -137,15 +137,12 @@ def empty_slices_note(intervention: Intervention, organ_mask: np.ndarray) -> str
     return f" Of the slices named, {slices_said(empty)} hold{'s' if len(empty) == 1 else ''} none of the {organ}."
 
 
-END_WORDS = {"superior": "toward the head", "inferior": "toward the feet"}
-
-
 def end_beyond_note(intervention: Intervention, organ_mask: np.ndarray) -> str:
     """Said when a command toward the head or feet names slices the organ goes on past that way: it moved the edges
     on those slices that face there, not the organ's end, which the clinician may have meant ("grow the liver a lot
     toward the feet on slices 2 to 8" added 2 of 1544 ml where the liver reaches slice 1)."""
     span = occupied_slices(organ_mask)
-    if intervention.slices is None or intervention.region not in END_WORDS or span is None:
+    if intervention.slices is None or intervention.region not in ("superior", "inferior") or span is None:
         return ""
     if intervention.action not in (*GROWING, "shrink"):
         return ""
@@ -153,7 +150,7 @@ def end_beyond_note(intervention: Intervention, organ_mask: np.ndarray) -> str:
     end = span[0] if intervention.region == "inferior" else span[1]
     if not (end < first if intervention.region == "inferior" else end > last):
         return ""  # its end lies among the slices named (or the organ lies beyond them all)
-    organ, toward = intervention.organ.replace("_", " "), END_WORDS[intervention.region]
+    organ, toward = intervention.organ.replace("_", " "), TOWARD_WORDS[intervention.region]
     named = slices_said(list(range(first, last + 1)))
     return (
         f" The {organ} goes on {toward} past the slices named, to slice {end}: this moved its edges on {named} "
