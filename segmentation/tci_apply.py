@@ -317,8 +317,12 @@ def _where_voxels_may_change_hands(
 
 def _owner(probabilities: np.ndarray, where: np.ndarray) -> np.ndarray:
     """The organ whose mask holds each voxel `where` selects, −1 for background: the most likely above 0.5, by
-    argmax's rule (the first wins a tie), as masks_from_probabilities decides."""
+    argmax's rule (the first wins a tie), as masks_from_probabilities decides — on the values rounded to float16, as
+    a kept version holds them (tools/mask_history.py). Decided in float32, a grown liver just below a right kidney
+    was left there, but both round to 0.5264, a tie the liver (the first) wins: the kept version took the voxel from
+    the kidney (tests/test_provenance.py's grow of the real CT slice, on one machine's arithmetic)."""
     at = np.stack([probabilities[:, channel][where] for channel in range(probabilities.shape[1])], axis=1)
+    at = at.astype(np.float16)
     most = np.argmax(at, axis=1)
     return np.where(at[np.arange(len(at)), most] > 0.5, most, -1)
 

@@ -537,6 +537,21 @@ def test_a_correction_window_reaches_as_far_as_the_gate_band_in_force():
     assert shipped.start <= 90 - reach_px and wider.start <= 90 - 2 * reach_px < shipped.start
 
 
+def _a_grow_that_ties_a_neighbour_once_kept_in_float16_leaves_it_alone(label_set, classes) -> None:
+    """A kept version holds float16 (tools/mask_history.py): a grown liver just below a right kidney in float32 but
+    equal to it in float16 would take the voxel by argmax's tie rule once kept; its value is put back instead."""
+    kidney = np.float32(np.float16(0.5263672))
+    before = np.zeros((1, 4, 1, 1), np.float32)
+    before[0, :, 0, 0] = [0.01, 0.0, kidney, 0.0]
+    after = before.copy()
+    after[0, 0, 0, 0] = np.nextafter(kidney, np.float32(0))  # below the kidney, the same once rounded
+    assert np.float16(after[0, 0, 0, 0]) == np.float16(kidney)
+    keep_other_organs(after, before, organ=0)
+    kept = after.astype(np.float16).astype(np.float32)
+    np.testing.assert_array_equal(masks_from_probabilities(kept, label_set, classes), masks_from_probabilities(
+        before, label_set, classes))  # fmt: skip
+
+
 def test_a_correction_changes_no_other_organs_mask():
     """Exclusive sets: where a corrected organ's mask loses a voxel and a neighbour was also above 0.5 there, every
     channel still above 0.5 is held at 0.5, so the voxel becomes background and the organ loses the same voxels as
@@ -566,6 +581,7 @@ def test_a_correction_changes_no_other_organs_mask():
     np.testing.assert_array_equal(after[0, :, 0, 5], np.float32([0.5, 0.5, 0.0, 0.0]))  # the organ too
     assert after[0, 3, 0, 3] == 0.5 and after[0, 0, 0, 7] == before[0, 0, 0, 7] and after[0, 0, 0, 8] == np.float32(0.7)
     np.testing.assert_array_equal(after[0, 1:, 0, [1, 2, 4, 6, 7, 8]], before[0, 1:, 0, [1, 2, 4, 6, 7, 8]])
+    _a_grow_that_ties_a_neighbour_once_kept_in_float16_leaves_it_alone(label_set, classes)
     alone = before[..., [2, 8]].copy()  # where no other organ is above 0.5, only the liver's values change
     shrunk = alone.copy()
     shrunk[0, 0] = [[0.1, 0.2]]
