@@ -32,14 +32,17 @@ def load_command_set(path: Path) -> list[CommandCase]:
 
 def matches(call: ParsedCall, expect: dict) -> bool:
     """The tool is the expected one (when one is named) and every listed argument has the expected value (strength
-    within 0.05)."""
+    within 0.05; `null`: left out, as a grow or shrink whose words state no amount is, for the tool to size)."""
     if "tool" in expect and call.tool != expect["tool"]:
         return False
     for key, wanted in expect.items():
         if key == "tool":
             continue
         got = call.args.get(key)
-        if key == "strength":
+        if key == "strength" and wanted is None:
+            if "strength" in call.args:
+                return False
+        elif key == "strength":
             if got is None or not math.isclose(float(got), float(wanted), abs_tol=0.05):
                 return False
         elif (list(got) if isinstance(got, list | tuple) else got) != wanted:

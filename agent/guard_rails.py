@@ -1,7 +1,8 @@
 """Checks around the LLM. Before it: empty or oversized text, organs this model cannot segment, and a kidney without
 a side get a plain answer without calling the model. After it: a call that names an organ the conversation never
 named or implied becomes a question, not a guess, and a correction's strength is the amount the text states (the
-default when it states none) rather than the model's guess; so are the steps and version numbers of undo and redo."""
+default when it states none; a grow or shrink is then sized to the organ) rather than the model's guess; so are the
+steps and version numbers of undo and redo."""
 
 import re
 
@@ -33,6 +34,7 @@ from causal_sam_llm.agent.region_words import (
 from causal_sam_llm.agent.slice_words import stated_slices, with_digits
 from causal_sam_llm.agent.study_words import stated_labels
 from causal_sam_llm.segmentation.checkpoint_io import shipped_model_for
+from causal_sam_llm.segmentation.intervention import SIZED_WHEN_UNSAID
 
 MAX_COMMAND_CHARS = 1000
 # Text that tries to change the assistant's instructions or act outside segmentation never reaches the model: the
@@ -194,15 +196,18 @@ def ground_slices(call: ParsedCall, text: str, previous_call: ParsedCall | None)
 
 
 def ground_strength(call: ParsedCall, text: str) -> ParsedCall:
-    """A correction's strength from the amount the text states; the default when it states none. Only a follow-up
-    that repeats an earlier request keeps the model's value (the model sees the conversation; the rule does not).
-    Measured reason: every strength the model got wrong on the held-out commands was a guess where no amount was
-    said, or contradicted the amount word ("somewhat" → 0.25)."""
+    """A correction's strength from the amount the text states. When it states none, a grow or shrink leaves the
+    strength out, and the correction sizes it to the organ (tools/unsaid_amount.py); any other action takes the
+    default. Only a follow-up that repeats an earlier request keeps the model's value (the model sees the
+    conversation; the rule does not). Measured reason: every strength the model got wrong on the held-out commands
+    was a guess where no amount was said, or contradicted the amount word ("somewhat" → 0.25)."""
     if call.tool != "intervene_decoder" or "strength" not in call.args:
         return call
     stated = stated_amount(text)
     if stated is None and repeats_earlier_request(text):
         return call
+    if stated is None and call.args.get("action") in SIZED_WHEN_UNSAID:
+        return ParsedCall(tool=call.tool, args={k: v for k, v in call.args.items() if k != "strength"})
     return ParsedCall(tool=call.tool, args={**call.args, "strength": DEFAULT if stated is None else stated})
 
 

@@ -10,6 +10,7 @@ from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_words import stated_slices
 from causal_sam_llm.agent.study_words import stated_labels
+from causal_sam_llm.segmentation.intervention import SIZED_WHEN_UNSAID
 
 ACTION_WORDS = [
     ("smooth", ("smooth", "ragged", "jagged", "clean", "tidy")),
@@ -87,7 +88,9 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
         "organ": organ,
         "action": action,
         "region": next(iter(regions_mentioned(lower)), "whole"),
-        "strength": DEFAULT if (amount := stated_amount(lower)) is None else amount,
         "slices": stated_slices(lower),
     }
+    amount = stated_amount(lower)
+    if amount is not None or action not in SIZED_WHEN_UNSAID:  # an unsaid grow or shrink is sized to the organ
+        args["strength"] = DEFAULT if amount is None else amount
     return ParsedCall(tool="intervene_decoder", args=args)

@@ -57,3 +57,27 @@ def facing_area_mm2(
         face_mm2 = float(np.prod([s for a, s in enumerate(spacing_mm) if a != axis]))
         area_mm2 += int((mask & ~beyond)[on].sum()) * face_mm2
     return area_mm2 / 1.5 if region == "whole" else area_mm2
+
+
+# A grow or shrink whose words state no amount moves the organ's facing surface by the reach that changes about this
+# share of it, in whole millimetres from 3 to 15: a fixed 15 mm (the earlier default) nearly doubled a kidney grown
+# all around, while "grow the liver toward the head" still moves its dome the full 15 mm.
+UNSAID_SHARE = 0.2
+UNSAID_REACH_MM = (3, 15)
+
+
+def unsaid_strength(mask: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float]) -> float:
+    """The strength of `intervention` (an expand or shrink of the organ in the (Z, rows, cols) `mask`) when its words
+    stated no amount: its reach changes about UNSAID_SHARE of what the command moves (on its slices, when it names
+    them), by the same facing area × reach that `commanded_change` counts."""
+    moved = moved_part(intervention, mask)
+    if intervention.slices is not None:
+        moved = moved.copy()
+        first, last = intervention.slices
+        moved[:first], moved[last + 1 :] = False, False
+    area_mm2 = facing_area_mm2(moved, intervention.region, spacing_mm, intervention.slices)
+    low, high = UNSAID_REACH_MM
+    if area_mm2 <= 0:
+        return high / MAX_REACH_MM
+    reach_mm = UNSAID_SHARE * int(moved.sum()) * float(np.prod(spacing_mm)) / area_mm2
+    return min(max(round(reach_mm), low), high) / MAX_REACH_MM

@@ -180,7 +180,7 @@ def test_decoding_offers_only_the_regions_a_command_names():
 @pytest.mark.parametrize(
     ("text", "strength"),
     [
-        ("L kidney too big anteriorly", 0.5),  # nothing said: the default, whatever the model guessed
+        ("L kidney too big anteriorly", None),  # nothing said: left out, the tool sizes it to the organ
         ("smooth it out somewhat", 0.5),
         ("pull the liver in a tad at the top", 0.1),
         ("grow the spleen just a touch", 0.1),  # a touch is less than a little
@@ -205,7 +205,10 @@ def test_a_correction_strength_is_the_amount_the_text_states(text, strength):
         tool="intervene_decoder",
         args={"organ": "liver", "action": "expand", "region": "whole", "strength": 0.9, "slices": None},
     )
-    assert ground_strength(guessed, text).args["strength"] == pytest.approx(strength)
+    grounded = ground_strength(guessed, text).args.get("strength")
+    assert grounded == (None if strength is None else pytest.approx(strength))
+    added = ParsedCall(tool="intervene_decoder", args={**guessed.args, "action": "add_region"})
+    assert ground_strength(added, text).args["strength"] == pytest.approx(DEFAULT if strength is None else strength)
     segment = ParsedCall(tool="segment", args={"organ": "liver", "slices": None})
     assert ground_strength(segment, text) == segment
 
@@ -617,7 +620,7 @@ def test_parse_cli_prints_one_json_object_per_stdin_line():
     calls = [json.loads(line) for line in done.stdout.splitlines()]
     assert [c["tool"] for c in calls] == ["segment", "intervene_decoder"]
     args = calls[1]["args"]
-    assert set(args) == {"organ", "action", "region", "strength", "slices"}
+    assert set(args) == {"organ", "action", "region", "slices"}  # no amount said: the tool sizes it to the organ
     assert (args["organ"], args["action"], args["region"], args["slices"]) == ("liver", "shrink", "anterior", None)
 
 

@@ -18,7 +18,7 @@ from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.piece_removal import deleted_whole, detached_pieces
-from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2
+from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2, unsaid_strength
 from causal_sam_llm.segmentation.tci_apply import intensity_surroundings, keep_other_organs, touched_slices
 from causal_sam_llm.segmentation.tci_blind import apply_blind
 from causal_sam_llm.segmentation.tci_evaluation import apply_oracle, right_share
@@ -587,3 +587,30 @@ def test_a_correction_changes_no_other_organs_mask():
     shrunk[0, 0] = [[0.1, 0.2]]
     assert not keep_other_organs(shrunk, alone, organ=0)
     np.testing.assert_array_equal(shrunk[:, 1:], alone[:, 1:])
+
+
+def _box_mm(shape_mm: tuple[int, int, int], spacing: float = 2.0) -> np.ndarray:
+    """A box of `shape_mm` (slices, rows, cols) on a grid of `spacing` mm with a margin of 10 voxels around it."""
+    size = [round(extent / spacing) for extent in shape_mm]
+    mask = np.zeros([n + 20 for n in size], bool)
+    mask[10 : 10 + size[0], 10 : 10 + size[1], 10 : 10 + size[2]] = True
+    return mask
+
+
+def test_a_grow_or_shrink_with_no_amount_said_changes_about_a_fifth_of_the_organ_within_3_to_15_mm():
+    """Facing area × reach = a fifth of what the command moves, in whole millimetres, at least 3 and at most 15."""
+    spacing = (2.0, 2.0, 2.0)
+
+    def said_mm(mask: np.ndarray, action: str, region: str, slices: tuple[int, int] | None = None) -> float:
+        command = Intervention(organ="liver", action=action, region=region, slices=slices)
+        return unsaid_strength(mask, command, spacing) * tci_gate.MAX_REACH_MM
+
+    large, small = _box_mm((120, 120, 120)), _box_mm((40, 40, 40))
+    assert said_mm(large, "expand", "whole") == pytest.approx(6.0)  # 0.2 × 120³ / (6 × 120² / 1.5)
+    assert said_mm(large, "shrink", "whole") == pytest.approx(6.0)
+    assert said_mm(small, "expand", "whole") == pytest.approx(3.0)  # 2 mm by the rule: at least 3
+    assert said_mm(small, "expand", "superior") == pytest.approx(8.0)  # 0.2 × 40 mm of depth behind the face
+    assert said_mm(_box_mm((200, 40, 40)), "expand", "superior") == pytest.approx(15.0)  # 40 mm by the rule
+    # on named slices only what lies on them counts: 10 of the 20 slices of the small box, its left face there
+    assert said_mm(small, "expand", "left", (10, 19)) == pytest.approx(8.0)
+    assert said_mm(np.zeros((5, 5, 5), bool), "expand", "whole") == pytest.approx(15.0)  # no surface: as before

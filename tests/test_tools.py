@@ -28,6 +28,7 @@ from causal_sam_llm.errors import CheckpointError, validation_problems
 from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.piece_removal import deleted_whole
+from causal_sam_llm.segmentation.tci_amount import unsaid_strength
 from causal_sam_llm.segmentation.training_set import class_masks
 from causal_sam_llm.tools.export import SEGMENT_CODES, write_dicom_seg
 from causal_sam_llm.tools.intervene_decoder import (
@@ -651,6 +652,27 @@ def test_a_correction_that_changed_most_of_the_organ_says_so(bench):
     before, after = result.data["volume_ml"]
     assert ("That changed the organ by" in result.message) == (abs(after - before) > 0.5 * before)
     assert after < 0.5 * before  # this case's kidney is under 60 mm thick: 30 mm from every side leaves little
+    run_tool(bench, "undo", {"steps": 1})
+
+
+def test_a_grow_or_shrink_with_no_amount_is_sized_to_the_organ_and_says_so(bench):
+    """A grow the call gives no strength (the guard rails leave it out when the words state none) moves the organ's
+    edge by the reach `unsaid_strength` sizes to it, and the reply says how far and how to ask for another amount;
+    a stated strength, and any other action left without one, are done as before."""
+    kidney = bench.classes.index("left_kidney")
+    mask, spacing = bench.masks()[:, kidney].copy(), bench.require_case().axial_spacing_mm()
+    sized = unsaid_strength(mask, Intervention(organ="left_kidney", action="expand"), spacing)
+    grown = run_tool(bench, "intervene_decoder", {"organ": "left_kidney", "action": "expand"})
+    assert grown.data["intervention"]["strength"] == pytest.approx(sized) and sized < 0.5
+    assert f"No amount was said, so its edge moved {round(sized * 30)} mm" in grown.message
+    before, after = grown.data["volume_ml"]
+    run_tool(bench, "undo", {"steps": 1})
+    stated = run_tool(bench, "intervene_decoder", {"organ": "left_kidney", "action": "expand", "strength": 0.5})
+    assert stated.data["intervention"]["strength"] == 0.5 and "No amount was said" not in stated.message
+    assert after - before < stated.data["volume_ml"][1] - before  # the 15 mm of the old default moved more
+    run_tool(bench, "undo", {"steps": 1})
+    added = run_tool(bench, "intervene_decoder", {"organ": "left_kidney", "action": "add_region"})
+    assert added.data["intervention"]["strength"] == 0.5 and "No amount was said" not in added.message
     run_tool(bench, "undo", {"steps": 1})
 
 

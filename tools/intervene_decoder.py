@@ -19,6 +19,7 @@ from causal_sam_llm.tools.organ_extent import (
     span_text,
 )
 from causal_sam_llm.tools.schemas import InterventionArgs, ToolResult
+from causal_sam_llm.tools.unsaid_amount import sized_to_the_organ, unsaid_amount_note, with_unsaid_amount
 from causal_sam_llm.tools.version_masks import kept_change
 from causal_sam_llm.tools.volume_text import ml, ml_change
 from causal_sam_llm.tools.workbench import Workbench
@@ -36,6 +37,9 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
     intervention = parse_intervention(args.model_dump(), bench.classes, bench.depth)
     volumes_before, masks_before = bench.organ_volumes_ml(), bench.masks()
     before, index = volumes_before[intervention.organ], bench.classes.index(intervention.organ)
+    sized = sized_to_the_organ(args)
+    if sized:
+        intervention = with_unsaid_amount(intervention, masks_before[:, index], case.axial_spacing_mm())
     waited = bench.wait_for_box_evidence(index)
     failure = bench.box_evidence_failure  # said once, by the first correction that keeps a version
     start = time.perf_counter()
@@ -66,6 +70,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         tool="intervene_decoder",
         message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
         f"{ml_change(before, after)}, re-decoded in {elapsed:.0f} ms."
+        + (unsaid_amount_note(intervention) if sized else "")
         + large_change_note(before, after)
         + span_change_note(masks_before[:, index], bench.masks()[:, index])
         + empty_slices_note(intervention, masks_before[:, index])
