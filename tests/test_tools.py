@@ -876,7 +876,7 @@ def test_a_removal_says_whether_it_deleted_separate_pieces_or_cut_the_organ_back
         " No separate piece of the left kidney lay at the back, so the left kidney itself was cut back there."
     )
     on_slices = command.model_copy(update={"region": "whole", "slices": (2, 3)})
-    assert note(on_slices) == " Deleted the left kidney on slices 2-3 (109 ml)."  # its body and the piece there
+    assert note(on_slices) == " Deleted the left kidney on slices 2–3 (109 ml)."  # its body and the piece there
     assert (
         note(on_slices.model_copy(update={"slices": (5, 5)}))
         == " The left kidney did not reach slice 5: nothing was deleted."

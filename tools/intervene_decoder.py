@@ -189,7 +189,7 @@ def removal_note(
     deleted = deleted_pieces is not None and deleted_pieces.any()
     if deletes_named_slices(intervention):
         first, last = intervention.slices
-        named = f"slice {first}" if first == last else f"slices {first}-{last}"
+        named = slices_said(list(range(first, last + 1)))
         if not deleted:
             return f" The {organ} did not reach {named}: nothing was deleted."
         return f" Deleted the {organ} on {named} ({ml(deleted_pieces.sum() * math.prod(spacing_mm) / 1000.0)})."

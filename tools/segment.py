@@ -6,6 +6,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from causal_sam_llm.segmentation.intervention import SliceRange
+from causal_sam_llm.tools.organ_extent import slices_said
 from causal_sam_llm.tools.schemas import OrganName, ToolResult, organ_of_loaded_model
 from causal_sam_llm.tools.volume_text import ml
 from causal_sam_llm.tools.workbench import Workbench
@@ -45,14 +46,10 @@ def segment(bench: Workbench, args: SegmentArgs) -> ToolResult:
     summary = ", ".join(f"{name.replace('_', ' ')} {ml(volumes[name])}" for name in named)
     return ToolResult(
         tool="segment",
-        message=f"Segmented {args.organ} on {_slices_text(first, last)}: {summary}.",
+        message=f"Segmented {args.organ} on {slices_said(list(range(first, last + 1)))}: {summary}.",
         data={"volumes_ml": {n: round(volumes[n], 1) for n in named}},
         version=version.number,
     )
-
-
-def _slices_text(first: int, last: int) -> str:
-    return f"slice {first}" if first == last else f"slices {first}–{last}"
 
 
 def organ_index(bench: Workbench, organ: str) -> int:
