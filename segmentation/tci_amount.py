@@ -71,13 +71,10 @@ def unsaid_strength(mask: np.ndarray, intervention: Intervention, spacing_mm: tu
     stated no amount: its reach changes about UNSAID_SHARE of what the command moves (on its slices, when it names
     them), by the same facing area × reach that `commanded_change` counts."""
     moved = moved_part(intervention, mask)
-    if intervention.slices is not None:
-        moved = moved.copy()
-        first, last = intervention.slices
-        moved[:first], moved[last + 1 :] = False, False
     area_mm2 = facing_area_mm2(moved, intervention.region, spacing_mm, intervention.slices)
     low, high = UNSAID_REACH_MM
     if area_mm2 <= 0:
         return high / MAX_REACH_MM
-    reach_mm = UNSAID_SHARE * int(moved.sum()) * float(np.prod(spacing_mm)) / area_mm2
+    first, last = (0, len(mask) - 1) if intervention.slices is None else intervention.slices
+    reach_mm = UNSAID_SHARE * int(moved[first : last + 1].sum()) * float(np.prod(spacing_mm)) / area_mm2
     return min(max(round(reach_mm), low), high) / MAX_REACH_MM

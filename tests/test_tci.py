@@ -611,6 +611,9 @@ def test_a_grow_or_shrink_with_no_amount_said_changes_about_a_fifth_of_the_organ
     assert said_mm(small, "expand", "whole") == pytest.approx(3.0)  # 2 mm by the rule: at least 3
     assert said_mm(small, "expand", "superior") == pytest.approx(8.0)  # 0.2 × 40 mm of depth behind the face
     assert said_mm(_box_mm((200, 40, 40)), "expand", "superior") == pytest.approx(15.0)  # 40 mm by the rule
-    # on named slices only what lies on them counts: 10 of the 20 slices of the small box, its left face there
+    # on named slices only what lies on them counts: 10 of the 20 slices of the small box, its left face there; toward
+    # the head only its real top face counts, none on its lower ten slices (no surface: 15 mm, as before)
     assert said_mm(small, "expand", "left", (10, 19)) == pytest.approx(8.0)
+    assert said_mm(small, "expand", "superior", (10, 19)) == pytest.approx(15.0)
+    assert said_mm(small, "expand", "superior", (20, 29)) == pytest.approx(4.0)  # its top slices: 20 mm behind it
     assert said_mm(np.zeros((5, 5, 5), bool), "expand", "whole") == pytest.approx(15.0)  # no surface: as before

@@ -3,6 +3,8 @@ rails leave the strength out rather than guess one, and the correction sizes it 
 (segmentation/tci_amount.unsaid_strength) and says so, with how to ask for another amount. Any caller of the tool
 that leaves the strength out gets the same, so that a session file or another app means what the chat means."""
 
+import numpy as np
+
 from causal_sam_llm.segmentation.intervention import SIZED_WHEN_UNSAID, Intervention
 from causal_sam_llm.segmentation.tci_amount import UNSAID_SHARE, unsaid_strength
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
@@ -14,7 +16,9 @@ def sized_to_the_organ(args: InterventionArgs) -> bool:
     return "strength" not in args.model_fields_set and args.action in SIZED_WHEN_UNSAID
 
 
-def with_unsaid_amount(intervention: Intervention, organ_mask, spacing_mm: tuple[float, float, float]) -> Intervention:
+def with_unsaid_amount(
+    intervention: Intervention, organ_mask: np.ndarray, spacing_mm: tuple[float, float, float]
+) -> Intervention:
     """`intervention` with the strength sized to the organ's (Z, rows, cols) `organ_mask`."""
     return intervention.model_copy(update={"strength": unsaid_strength(organ_mask, intervention, spacing_mm)})
 
