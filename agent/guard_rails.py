@@ -1,8 +1,8 @@
 """Checks around the LLM. Before it: empty or oversized text, organs this model cannot segment, and a kidney without
 a side get a plain answer without calling the model. After it: a call that names an organ the conversation never
-named or implied becomes a question, not a guess, and a correction's strength is the amount the text states (the
-default when it states none; a grow or shrink is then sized to the organ) rather than the model's guess; so are the
-steps and version numbers of undo and redo."""
+named or implied becomes a question, not a guess, and a correction's strength is the amount the text states rather
+than the model's guess (when it states none: left out of an expand or shrink, for the tool to size to the organ, and
+the default otherwise); so are the steps and version numbers of undo and redo."""
 
 import re
 

@@ -24,8 +24,8 @@ ACTIONS: tuple[str, ...] = get_args(Action)
 REGIONS: tuple[str, ...] = get_args(Region)
 GROWING: tuple[str, ...] = ("expand", "add_region")  # may only add to the organ
 SHRINKING: tuple[str, ...] = ("shrink", "remove_region")  # may only take from it (smooth may do both)
-# a grow or shrink whose words state no amount is sized to the organ (tools/unsaid_amount.py); the others name a
-# region rather than a reach, and keep the default strength
+# an expand or shrink whose words state no amount is sized to the organ (tools/unsaid_amount.py); the other actions
+# keep the default strength
 SIZED_WHEN_UNSAID: tuple[str, ...] = ("expand", "shrink")
 # Inclusive [first, last] axial indices. Strict: `true` or "3" is a malformed call, not slice 1 or 3.
 SliceRange = tuple[StrictInt, StrictInt]

@@ -664,7 +664,7 @@ def test_a_grow_or_shrink_with_no_amount_is_sized_to_the_organ_and_says_so(bench
     sized = unsaid_strength(mask, Intervention(organ="left_kidney", action="expand"), spacing)
     grown = run_tool(bench, "intervene_decoder", {"organ": "left_kidney", "action": "expand"})
     assert grown.data["intervention"]["strength"] == pytest.approx(sized) and sized < 0.5
-    assert f"No amount was said, so its edge moved {round(sized * 30)} mm" in grown.message
+    assert f"No amount was said, so it was given a reach of {round(sized * 30)} mm" in grown.message
     before, after = grown.data["volume_ml"]
     run_tool(bench, "undo", {"steps": 1})
     stated = run_tool(bench, "intervene_decoder", {"organ": "left_kidney", "action": "expand", "strength": 0.5})

@@ -24,10 +24,12 @@ def with_unsaid_amount(
 
 
 def unsaid_amount_note(intervention: Intervention) -> str:
-    """Said after a correction whose strength was sized to the organ: what it moved, and how to ask for more or less."""
+    """Said after a correction whose strength was sized to the organ: the reach it was given (the voxels that cross
+    are then placed by the evidence), and how to ask for more or less."""
     mm = round(intervention.strength * MAX_REACH_MM)
     organ = intervention.organ.replace("_", " ")
     return (
-        f" No amount was said, so its edge moved {mm} mm, sized to change about {round(100 * UNSAID_SHARE)} % of the "
-        f"{organ} (3 to 15 mm); for another amount say one ('a touch', 'a lot', '10 mm')."
+        f" No amount was said, so it was given a reach of {mm} mm, sized to the {organ} (about "
+        f"{round(100 * UNSAID_SHARE)} % of what it moves, 3 to 15 mm); for another amount say one ('a touch', "
+        "'a lot', '10 mm')."
     )
