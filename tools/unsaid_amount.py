@@ -6,7 +6,7 @@ that leaves the strength out gets the same, so that a session file or another ap
 import numpy as np
 
 from causal_sam_llm.segmentation.intervention import SIZED_WHEN_UNSAID, Intervention
-from causal_sam_llm.segmentation.tci_amount import UNSAID_SHARE, unsaid_strength
+from causal_sam_llm.segmentation.tci_amount import UNSAID_REACH_MM, UNSAID_SHARE, unsaid_strength
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
 from causal_sam_llm.tools.schemas import InterventionArgs
 
@@ -27,9 +27,9 @@ def unsaid_amount_note(intervention: Intervention) -> str:
     """Said after a correction whose strength was sized to the organ: the reach it was given (the voxels that cross
     are then placed by the evidence), and how to ask for more or less."""
     mm = round(intervention.strength * MAX_REACH_MM)
-    organ = intervention.organ.replace("_", " ")
+    organ, (low, high) = intervention.organ.replace("_", " "), UNSAID_REACH_MM
     return (
         f" No amount was said, so it was given a reach of {mm} mm, sized to the {organ} (about "
-        f"{round(100 * UNSAID_SHARE)} % of what it moves, 3 to 15 mm); for another amount say one ('a touch', "
+        f"{round(100 * UNSAID_SHARE)} % of what it moves, {low} to {high} mm); for another amount say one ('a touch', "
         "'a lot', '10 mm')."
     )
