@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from tiny_run import TINY_BENCHMARK_SPEC, train_args
 
 # Everything the package writes during tests goes to a throwaway home, never to ~/.cache; it is removed at the end
 # (it holds the assembled LLM, 1.3 GB: left behind, 160 runs had filled the disk).
@@ -40,11 +41,6 @@ def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "cache"
 
 
-TINY_BENCHMARK_SPEC = dict(
-    cases=4, variant_cases=0, brain_cases=0, seed=3, abdomen_shape=(48, 48, 12), abdomen_spacing_mm=(7.3, 7.3, 20.0)
-)
-
-
 @pytest.fixture(scope="session")
 def home_benchmark() -> Path:
     """A tiny built-in benchmark in the test home, so `benchmark:<id>` studies resolve as for a user."""
@@ -63,6 +59,43 @@ def llm_parser():
     from causal_sam_llm.agent.command_parser import CommandParser
 
     return CommandParser(["liver", "spleen", "right_kidney", "left_kidney"], "llm")
+
+
+@pytest.fixture(scope="module")
+def bench(home_benchmark, tmp_path_factory):
+    """A workbench with the tiny benchmark's benchmark:mr_t2-0001 loaded and every organ segmented, one per test
+    module: its tests undo what they change, so each module sees the segmentation as it came."""
+    from causal_sam_llm.tools.registry import run_tool
+    from causal_sam_llm.tools.workbench import Workbench
+
+    workbench = Workbench.create(tmp_path_factory.mktemp("session"))
+    run_tool(workbench, "load_study", {"study": "benchmark:mr_t2-0001"})
+    run_tool(workbench, "segment", {"organ": "all"})
+    return workbench
+
+
+@pytest.fixture(scope="session")
+def tiny_benchmark(tmp_path_factory) -> Path:
+    """The tiny benchmark in a folder of its own, for runs given it with `--set benchmark=`."""
+    from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
+
+    out = tmp_path_factory.mktemp("tiny")
+    make_benchmark(out, BenchmarkSpec(**TINY_BENCHMARK_SPEC), progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_lad(tiny_benchmark, tmp_path_factory) -> Path:
+    """A LAD checkpoint trained for one epoch on the tiny benchmark, with a learned TCI response and ranker."""
+    from causal_sam_llm.cli import main
+
+    out = tmp_path_factory.mktemp("lad")
+    assert main(train_args(tiny_benchmark, out, "lad")) == 0
+    # no --set: the response trains on the data the run was trained on (its stored variables)
+    assert main(["train-tci", "--checkpoint", str(out / "model.pt"), "--steps", "80"]) == 0
+    ranker = ["train-tci-ranker", "--checkpoint", str(out / "model.pt"), "--epochs", "2", "--rounds", "2"]
+    assert main(ranker) == 0
+    return out / "model.pt"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -163,7 +163,7 @@ def test_the_ranker_reads_blocks_of_the_decoders_grid_whatever_grid_the_correcti
 @pytest.mark.parametrize("block", [2, 4])
 def test_a_rankers_correction_window_starts_on_a_block_edge_and_is_no_wider(block):
     """So that the window's blocks are the whole volume's: a correction inside its window then equals one over the
-    whole volume (tests/test_tools.py). The ranker reads only the gate's span, which the window holds."""
+    whole volume (tests/test_box_pass_tools.py). The ranker reads only the gate's span, which the window holds."""
     organ = np.zeros((10, 200, 200), bool)
     organ[4:6, 91:111, 93:110] = True
     command = Intervention(organ="liver", action="expand", region="whole", strength=0.25)
