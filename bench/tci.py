@@ -8,8 +8,6 @@ Run: `python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt [-
 import argparse
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,20 +16,19 @@ import torch
 import torch.nn.functional as F
 
 from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.tci_settings import setting_of
+from causal_sam_llm.bench.timing import clock, device_name, timed, timed_in_turn
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.heap import keep_freed_memory
-from causal_sam_llm.segmentation import slice_threads, tci_apply, tci_ranker
 from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.box_evidence import box_logits, keep_for_corrections, organ_boxes
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
 from causal_sam_llm.segmentation.correction_grid import pooled, pooled_image, pooling_factor
-from causal_sam_llm.segmentation.correction_window import whole_volume
 from causal_sam_llm.segmentation.decoded_volume import decode_volume, organ_probabilities
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.encoder_registry import default_device
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.letterbox import Letterbox
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_apply import Evidence, apply_learned, correct
 from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory, npy_bytes, write_atomically
@@ -53,91 +50,6 @@ def benchmark_volume(slices: int, size: int = 0):
     resized = F.interpolate(torch.from_numpy(stack)[:, None], size=(size, size), mode="bilinear", align_corners=False)
     scale = (stack.shape[1] / size, stack.shape[2] / size)
     return case, resized[:, 0].numpy(), (spacing[0], spacing[1] * scale[0], spacing[2] * scale[1])
-
-
-@contextmanager
-def _over_the_whole_volume():
-    """Corrections computed over the whole volume, as before the correction window (segmentation/correction_window.py):
-    the same result, for timing side by side."""
-
-    def whole(_command, candidates, _spacing, _block=0):
-        return whole_volume(candidates.shape)
-
-    windowed, tci_apply.correction_window = tci_apply.correction_window, whole
-    try:
-        yield
-    finally:
-        tci_apply.correction_window = windowed
-
-
-@contextmanager
-def at_source_resolution():
-    """Corrections computed on the source's own pixels, as before the pooled grid (segmentation/correction_grid.py),
-    for timing side by side on a study finer than the decoder's grid."""
-    pooling, tci_apply.pooling_factor = tci_apply.pooling_factor, lambda _letterbox: 1
-    try:
-        yield
-    finally:
-        tci_apply.pooling_factor = pooling
-
-
-@contextmanager
-def _other_organs_not_kept():
-    """Corrections that let another organ's mask change (before `tci_apply.keep_other_organs`), for its cost side by
-    side."""
-    keep, tci_apply.keep_other_organs = tci_apply.keep_other_organs, lambda *_arguments: None
-    try:
-        yield
-    finally:
-        tci_apply.keep_other_organs = keep
-
-
-@contextmanager
-def _on_one_core():
-    """Per-slice in-plane work (the gate's distance transforms and blur) on one core, as before it was shared across
-    the cores (segmentation/slice_threads.py), for its gain side by side."""
-    cores, slice_threads.cores = slice_threads.cores, lambda: 1
-    try:
-        yield
-    finally:
-        slice_threads.cores = cores
-
-
-@contextmanager
-def _whole_slices_read():
-    """The FiLM-modulated logits read from the whole slices' features and cut to the correction's window, as before
-    a study on the decoder's grid read only the window's (decoded_volume.organ_logits): the same logits."""
-    on_grid, Letterbox.is_mask_grid = Letterbox.is_mask_grid, lambda _letterbox: False
-    try:
-        yield
-    finally:
-        Letterbox.is_mask_grid = on_grid
-
-
-@contextmanager
-def _ranker_in_fp32():
-    """The learned ranker's convolutions in fp32, as before they ran in bf16 on CPUs with bf16 in hardware
-    (tci_ranker._learned_precision), for what bf16 gives side by side."""
-    native, tci_ranker.native_bf16 = tci_ranker.native_bf16, lambda _device: False
-    try:
-        yield
-    finally:
-        tci_ranker.native_bf16 = native
-
-
-def _setting(note: str):
-    """The context a correction row of the bench is timed in, from its note."""
-    if "one core" in note:
-        return _on_one_core()
-    if "ranker in fp32" in note:
-        return _ranker_in_fp32()
-    if "whole slices" in note:
-        return _whole_slices_read()
-    if "whole volume" in note:
-        return _over_the_whole_volume()
-    if "not kept" in note:
-        return _other_organs_not_kept()
-    return at_source_resolution() if "source resolution" in note else nullcontext()
 
 
 def _version_rows(probabilities: np.ndarray, correct) -> list[list[str]]:
@@ -172,48 +84,6 @@ def _version_rows(probabilities: np.ndarray, correct) -> list[list[str]]:
     return rows
 
 
-def _clock(device: str) -> float:
-    """Seconds, after the GPU has finished what was queued (its kernels run asynchronously)."""
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return time.perf_counter()
-
-
-def _timed(function, device: str, repeats: int = 5) -> float:
-    """Median seconds of `repeats` calls after one untimed warm-up call (first calls pay one-off allocations)."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = _clock(device)
-        function()
-        times.append(_clock(device) - start)
-    return float(np.median(times))
-
-
-def _timed_in_turn(calls: list[tuple[str, Callable[[], object]]], device: str, rounds: int = 5) -> list[float]:
-    """Median seconds of each (note, call) over `rounds` rounds that call each once in turn, the order rotated each
-    round, after one untimed call of each; each in the setting its note names (`_setting`). Timing them one after
-    the other instead made the first rows pay for the process's heap still growing (the liver's grow 874 ms in one
-    run, 659 ms alternated with its variant)."""
-    for note, call in calls:
-        with _setting(note):
-            call()
-    times: list[list[float]] = [[] for _ in calls]
-    for round_number in range(rounds):
-        shift = round_number % len(calls)
-        for index in [*range(shift, len(calls)), *range(shift)]:
-            note, call = calls[index]
-            with _setting(note):
-                start = _clock(device)
-                call()
-                times[index].append(_clock(device) - start)
-    return [float(np.median(t)) for t in times]
-
-
-def _device_name(device: str) -> str:
-    return f"GPU {torch.cuda.get_device_name(torch.device(device))}" if device.startswith("cuda") else "CPU"
-
-
 def _decode(segmenter, embedded, precision: str | None = None):
     """Decoder features and organ probabilities for every slice; `precision` "fp32" runs the decoder as before bf16
     autocast (decode_features uses autocast only for a bf16 backbone)."""
@@ -231,9 +101,9 @@ def _decoder_seconds(segmenter, embedded, device: str, repeats: int = 3) -> tupl
     shipped, fp32 = [], []
     for _ in range(repeats):
         for precision, times in ((None, shipped), ("fp32", fp32)):
-            start = _clock(device)
+            start = clock(device)
             _decode(segmenter, embedded, precision)
-            times.append(_clock(device) - start)
+            times.append(clock(device) - start)
     return float(np.median(shipped)), float(np.median(fp32))
 
 
@@ -242,9 +112,9 @@ def _box_evidence_row(segmenter, decoded, masks, spacing, device) -> list[str]:
     foreground: every organ's box evidence on the slices within one command's reach, decoded once."""
     decoded.box_logits.clear()
     organs = list(range(len(segmenter.classes)))
-    start = _clock(device)
+    start = clock(device)
     count = keep_for_corrections(segmenter.backbone, decoded, masks, organs, spacing)
-    seconds = _clock(device) - start
+    seconds = clock(device) - start
     return [
         f"box evidence, decoded in the background after segmentation ({len(organs)} organs, {count} slice decodes)",
         f"{seconds:.1f} s",
@@ -261,7 +131,7 @@ def _box_batch_rows(segmenter, decoded, masks, spacing, device) -> list[list[str
     boxes = organ_boxes(liver, slices, spacing)
     rows = []
     for batch in (2, 8):
-        seconds = _timed(
+        seconds = timed(
             lambda b=batch: box_logits(segmenter.backbone, decoded.embeddings, decoded.letterbox, slices, boxes, b),
             device,
             repeats=3,
@@ -280,9 +150,9 @@ def _box_batch_rows(segmenter, decoded, masks, spacing, device) -> list[list[str
 def _first_correction_row(evidence, decoded, probabilities, spacing, images, resegment, device) -> list[str]:
     """The liver's first correction, a single call, once the background pass has ended: its box evidence is kept."""
     command = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
-    start = _clock(device)
+    start = clock(device)
     correct(evidence, decoded, probabilities, command, spacing, *images)
-    seconds = _clock(device) - start
+    seconds = clock(device) - start
     return [
         "first correction of an organ (liver, expand whole; a single call after the background pass)",
         f"{seconds * 1000:.0f} ms",
@@ -307,12 +177,12 @@ def main(argv: list[str] | None = None) -> None:
     generator = load_generator(args.checkpoint, len(segmenter.classes))
     case, volume, spacing = benchmark_volume(args.slices, args.size)
     embedder = SliceEmbedder(segmenter.backbone)  # no cache: re-segmenting means running the encoder again
-    start = _clock(device)
+    start = clock(device)
     _decode(segmenter, embedder.embed(volume[:4], case.modality, "abdomen"))  # warm-up: one-off costs, timed apart
-    warm_up_seconds = _clock(device) - start
-    start = _clock(device)
+    warm_up_seconds = clock(device) - start
+    start = clock(device)
     embedded = embedder.embed(volume, case.modality, "abdomen", progress=True)
-    encode_seconds = _clock(device) - start
+    encode_seconds = clock(device) - start
     decode_seconds, fp32_decode_seconds = _decoder_seconds(segmenter, embedded, device)
     decoded, probabilities = _decode(segmenter, embedded)
     image = volume  # the repeated stack the probabilities belong to
@@ -334,6 +204,39 @@ def main(argv: list[str] | None = None) -> None:
     images = (image, kept_image, pooled(probabilities, factor) if factor > 1 else None)
     evidence = Evidence(segmenter, generator, case.label_set)
     rows.append(_first_correction_row(evidence, decoded, probabilities, spacing, images, resegment, device))
+    rows.extend(_correction_rows(evidence, decoded, probabilities, spacing, images, resegment, device))
+    grown = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
+    rows.extend(
+        _version_rows(
+            probabilities,
+            lambda kept: apply_learned(segmenter, generator, decoded, kept, grown, case.label_set, spacing, image),
+        )
+    )
+    body = (
+        f"{args.slices}-slice volume ({volume.shape[1]}×{volume.shape[2]}), {device_name(device)}, encoder in "
+        f"{segmenter.backbone.precision}; after a 4-slice warm-up (its own row), so every other row is warm: the "
+        "encoder pass once, the decoder rows the median of 3 runs alternating shipped and fp32, each correction row "
+        "the median of 5 rounds that each call every correction row once in turn (the order rotated), after one "
+        "untimed call of each (the first correction of an organ, its own row, is a single call; it "
+        "finds the box evidence of the background pass, the row before it, kept). The re-segment row is also the first "
+        "segmentation of a "
+        f"{args.slices}-slice volume.\n\n"
+    )
+    write_section(
+        args.out,
+        "TCI correction vs re-segmentation"
+        + (f" at {args.size}²" if args.size else "")
+        + (" on the GPU" if device.startswith("cuda") else ""),
+        f"{COMMAND} --slices {args.slices}{f' --size {args.size}' if args.size else ''} "
+        f"--encoder-precision {args.encoder_precision} --device {device}",
+        body + markdown_table(["what", "time", "speed-up"], rows),
+    )
+    print(args.out.read_text())
+
+
+def _correction_rows(evidence, decoded, probabilities, spacing, images, resegment, device) -> list[list[str]]:
+    """The correction rows, timed in turn: the liver's grow, shrink and smooth and the left kidney's grow, each also in
+    the settings of before (bench/tci_settings.py) where one applies, for its gain or cost side by side."""
     # a shrink also measures the band outside the organ (intensity evidence); the last row leaves the kept box
     # evidence out (`eval-tci --box-weight 0`), to show what adding it costs a correction once it is kept
     # a smooth has no amount to solve: its band re-decided from the same evidence (tci_apply)
@@ -345,7 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     # and with the logits read from the whole slices' features, as before a pooled study read only its window's
     # the liver's grow and shrink also ranked by the evidence's fixed sum, for what the learned ranker costs, and the
     # grow with the ranker's convolutions in fp32, for what running them in bf16 gives
-    finer = factor > 1
+    finer = pooling_factor(decoded.letterbox) > 1
+    generator, (image, kept_image, _version) = evidence.generator, images
     corrections = (
         ("liver", "expand", 1.0, ""),
         ("liver", "expand", 1.0, ", in-plane work on one core, as before"),
@@ -376,7 +280,10 @@ def main(argv: list[str] | None = None) -> None:
         elif "version pooled by each" in note:
             kept = (image, kept_image, None)
         calls.append((note, lambda c=command, e=weighed, i=kept: correct(e, decoded, probabilities, c, spacing, *i)))
-    for (organ, action, _weight, note), correction in zip(corrections, _timed_in_turn(calls, device), strict=True):
+    rows = []
+    for (organ, action, _weight, note), correction in zip(
+        corrections, timed_in_turn(calls, device, setting_of), strict=True
+    ):
         rows.append(
             [
                 f"one TCI correction ({organ.replace('_', ' ')}, {action} whole{note})",
@@ -384,33 +291,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{resegment / correction:.0f}×",
             ]
         )
-    grown = Intervention(organ="liver", action="expand", region="whole", strength=0.5)
-    rows.extend(
-        _version_rows(
-            probabilities,
-            lambda kept: apply_learned(segmenter, generator, decoded, kept, grown, case.label_set, spacing, image),
-        )
-    )
-    body = (
-        f"{args.slices}-slice volume ({volume.shape[1]}×{volume.shape[2]}), {_device_name(device)}, encoder in "
-        f"{segmenter.backbone.precision}; after a 4-slice warm-up (its own row), so every other row is warm: the "
-        "encoder pass once, the decoder rows the median of 3 runs alternating shipped and fp32, each correction row "
-        "the median of 5 rounds that each call every correction row once in turn (the order rotated), after one "
-        "untimed call of each (the first correction of an organ, its own row, is a single call; it "
-        "finds the box evidence of the background pass, the row before it, kept). The re-segment row is also the first "
-        "segmentation of a "
-        f"{args.slices}-slice volume.\n\n"
-    )
-    write_section(
-        args.out,
-        "TCI correction vs re-segmentation"
-        + (f" at {args.size}²" if args.size else "")
-        + (" on the GPU" if device.startswith("cuda") else ""),
-        f"{COMMAND} --slices {args.slices}{f' --size {args.size}' if args.size else ''} "
-        f"--encoder-precision {args.encoder_precision} --device {device}",
-        body + markdown_table(["what", "time", "speed-up"], rows),
-    )
-    print(args.out.read_text())
+    return rows
 
 
 def _without_ranker(generator: InterventionFilmGenerator) -> InterventionFilmGenerator:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from rich.progress import Progress
 
 from causal_sam_llm.bench.report import markdown_table, write_section
-from causal_sam_llm.bench.tci import at_source_resolution
+from causal_sam_llm.bench.tci_settings import at_source_resolution
 from causal_sam_llm.datasets.case import Case, Volume
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
