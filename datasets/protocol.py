@@ -76,10 +76,42 @@ class Protocol(BaseModel):
         """`cases`' cases in one list, domain after domain."""
         return [case for domain in self.cases(split, overrides).values() for case in domain]
 
+    def variable_names(self) -> list[str]:
+        """What `--set NAME=PATH` may name: `benchmark` and the file's own variables."""
+        return ["benchmark", *self.variables]
+
+    def left_on_benchmark(self, splits: tuple[Split, ...], overrides: dict[str, str]) -> list[tuple[str, str]]:
+        """(domain, variable) of each domain of `splits` whose path still lies in the built-in benchmark although
+        `overrides` point other variables elsewhere: a run given real data for some domains would otherwise mix the
+        benchmark's phantoms into the rest without a word. Empty when nothing but `benchmark` is overridden."""
+        self._check_overrides(overrides)
+        if not set(overrides) - {"benchmark"}:
+            return []
+        benchmark = Path(overrides.get("benchmark", default_benchmark_dir())).expanduser().resolve()
+        left = []
+        for split in splits:
+            for spec in getattr(self, split):
+                root = self.resolve_path(spec, overrides).resolve()
+                if root == benchmark or benchmark in root.parents:
+                    named = _VARIABLE.search(spec.path)
+                    left.append((spec.domain, named.group(1) if named else "benchmark"))
+        return list(dict.fromkeys(left))
+
+    def _check_overrides(self, overrides: dict[str, str] | None) -> None:
+        """A `--set` name the protocol does not use would be ignored, and the run would read the benchmark instead
+        of the folder meant (a typo such as `mr_rot`): refused, with the names it has."""
+        unknown = sorted(set(overrides or {}) - set(self.variable_names()))
+        if unknown:
+            raise DataLayoutError(
+                f"protocol {self.name} has no variable {', '.join(unknown)}; "
+                f"--set may name: {', '.join(self.variable_names())}."
+            )
+
     def _select(self, split: Split, overrides: dict[str, str] | None) -> dict[str, list[Case]]:
         """A domain pointing at the same images as an earlier one of the split (real data with one CT source for
         several training domains) is left out: its cases would be counted twice, and LAD would pair identical images
         as two styles."""
+        self._check_overrides(overrides)
         result: dict[str, list[Case]] = {}
         sources: set[tuple] = set()
         for spec in getattr(self, split):

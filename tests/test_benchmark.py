@@ -2,6 +2,7 @@
 identical across styles, readable by the standard loaders, and usable by every shipped protocol."""
 
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -122,6 +123,40 @@ def test_one_image_source_named_for_several_domains_is_used_once(benchmark):
     assert list(train) == ["CT"]
     paths = [str(c.source_path) for c in train["CT"]]
     assert len(paths) == len(set(paths)) > 0
+
+
+def test_a_set_name_the_protocol_does_not_have_is_refused_with_the_names_it_has(benchmark, capsys):
+    """A typo such as `mr_rot` would otherwise be ignored and the run would read the benchmark's phantoms."""
+    expected = (
+        r"ct_to_mr has no variable mr_rot; --set may name: benchmark, ct_root, ct_b_root, ct_lowdose_root, mr_root"
+    )
+    with pytest.raises(DataLayoutError, match=expected):
+        load_protocol("ct_to_mr").case_list("test", {"benchmark": str(benchmark), "mr_rot": str(benchmark)})
+    command = ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "trained/ct_to_mr/lad.pt", "--json"]
+    assert main([*command, str(benchmark / "x.json"), "--set", f"mr_rot={benchmark}"]) == 2
+    captured = capsys.readouterr()
+    assert "no variable mr_rot" in captured.err and "built-in benchmark" not in captured.out
+
+
+def test_a_run_given_some_real_folders_is_told_which_domains_still_read_the_benchmark(benchmark, tmp_path, capsys):
+    """README's recipe names all five of ct_to_mr's folders; naming two would mix the benchmark's phantoms into the
+    other three domains without a word."""
+    from causal_sam_llm.commands.common import note_domains_left_on_benchmark
+
+    protocol = load_protocol("ct_to_mr")
+    real_ct = tmp_path / "BTCV"
+    shutil.copytree(benchmark / "abdomen" / "ct_a", real_ct)
+    some = {"benchmark": str(benchmark), "ct_root": str(real_ct), "mr_root": str(tmp_path)}
+    left = [("CT-B", "ct_b_root"), ("CT-low-dose", "ct_lowdose_root")]
+    assert protocol.left_on_benchmark(("train", "val"), some) == left
+    assert protocol.left_on_benchmark(("test",), some) == [("MR-T1-InPhase", "mr_t1_root")]
+    note_domains_left_on_benchmark(protocol, ("train", "val"), some)
+    note = " ".join(capsys.readouterr().out.split())
+    assert "the built-in benchmark still supplies CT-B (--set ct_b_root=PATH), CT-low-dose (--set" in note
+    every = {**some, "ct_b_root": str(real_ct), "ct_lowdose_root": str(real_ct), "mr_t1_root": str(tmp_path)}
+    assert protocol.left_on_benchmark(("train", "val", "test"), every) == []
+    # the benchmark alone, or moved elsewhere as a whole, is no mix
+    assert protocol.left_on_benchmark(("train", "val", "test"), {"benchmark": str(benchmark)}) == []
 
 
 def test_protocol_names_and_a_missing_domain(tmp_path):

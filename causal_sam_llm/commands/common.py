@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
+from causal_sam_llm.datasets.protocol import Protocol, Split
 from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation.backbone import PRECISIONS
 from causal_sam_llm.segmentation.embedding_cache import DEFAULT_MAX_BYTES, EmbeddingCache
@@ -78,3 +79,16 @@ def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
 
 def open_cache(args: argparse.Namespace) -> EmbeddingCache:
     return EmbeddingCache(args.cache_dir or embedding_cache_dir(), max_bytes=int(args.cache_max_gb * 1024**3))
+
+
+def note_domains_left_on_benchmark(protocol: Protocol, splits: tuple[Split, ...], overrides: dict[str, str]) -> None:
+    """When `--set` points some of a protocol's domains at the user's data, say which of those the run reads still
+    come from the built-in benchmark (a real-data run that names two of five folders would mix in phantoms)."""
+    left = protocol.left_on_benchmark(splits, overrides)
+    if left:
+        named = ", ".join(f"{domain} (--set {variable}=PATH)" for domain, variable in left)
+        console.print(
+            f"note: {protocol.name}: the built-in benchmark still supplies {named}; set every domain's folder to your "
+            "data to leave the benchmark out (one folder may be named for several domains).",
+            markup=False,
+        )

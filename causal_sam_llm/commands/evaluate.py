@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from causal_sam_llm.commands import summary
-from causal_sam_llm.commands.common import add_precision_argument, console
+from causal_sam_llm.commands.common import add_precision_argument, console, note_domains_left_on_benchmark
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.segmentation.encoder_registry import default_device
@@ -24,10 +24,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
+    overrides = parse_assignments(args.set)
+    if args.data is None:
+        note_domains_left_on_benchmark(protocol, ("test",), overrides)
     scores = score_checkpoints(
         args.checkpoint,
         protocol,
-        parse_assignments(args.set),
+        overrides,
         args.data,
         args.device or default_device(),
         precision=args.encoder_precision,

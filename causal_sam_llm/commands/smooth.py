@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from causal_sam_llm.commands import summary
-from causal_sam_llm.commands.common import at_least_one, console
+from causal_sam_llm.commands.common import at_least_one, console, note_domains_left_on_benchmark
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
     segmenter, _ = load_segmenter(args.checkpoint, args.device or default_device(), expected_classes=protocol.classes)
     generator = load_generator(args.checkpoint, len(segmenter.classes)).to(next(segmenter.parameters()).device)
-    domains = protocol.cases(args.split, parse_assignments(args.set))
+    overrides = parse_assignments(args.set)
+    note_domains_left_on_benchmark(protocol, (args.split,), overrides)
+    domains = protocol.cases(args.split, overrides)
     if args.max_cases is not None:
         domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))

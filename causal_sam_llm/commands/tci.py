@@ -8,7 +8,13 @@ from pathlib import Path
 import torch
 
 from causal_sam_llm.commands import summary
-from causal_sam_llm.commands.common import at_least_one, console, non_negative_float, positive_float
+from causal_sam_llm.commands.common import (
+    at_least_one,
+    console,
+    non_negative_float,
+    note_domains_left_on_benchmark,
+    positive_float,
+)
 from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
@@ -124,7 +130,9 @@ def checkpoint_training_cases(meta: dict, assignments: list[str]) -> list:
     `assignments` (--set NAME=PATH) say otherwise."""
     trained_on = meta["config"]
     variables = {**(trained_on.get("variables") or {}), **parse_assignments(assignments)}
-    cases = load_protocol(meta["protocol"]).case_list("train", variables)
+    protocol = load_protocol(meta["protocol"])
+    note_domains_left_on_benchmark(protocol, ("train",), variables)
+    cases = protocol.case_list("train", variables)
     return cases[: trained_on["max_cases"]] if trained_on.get("max_cases") else cases
 
 
@@ -138,7 +146,9 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.ranker == "none":
         generator.ranker = None
     generator = generator.to(next(segmenter.parameters()).device)
-    domains = protocol.cases(args.split, parse_assignments(args.set))
+    overrides = parse_assignments(args.set)
+    note_domains_left_on_benchmark(protocol, (args.split,), overrides)
+    domains = protocol.cases(args.split, overrides)
     if args.max_cases is not None:
         domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))

@@ -5,8 +5,15 @@ from pathlib import Path
 from typing import get_args
 
 from causal_sam_llm.commands import summary
-from causal_sam_llm.commands.common import at_least_one, console, device_name, non_negative_int, positive_float
-from causal_sam_llm.datasets.protocol import protocol_names
+from causal_sam_llm.commands.common import (
+    at_least_one,
+    console,
+    device_name,
+    non_negative_int,
+    note_domains_left_on_benchmark,
+    positive_float,
+)
+from causal_sam_llm.datasets.protocol import load_protocol, protocol_names
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
 from causal_sam_llm.segmentation.encoder_registry import default_device, encoder_names
 from causal_sam_llm.segmentation.segmenter import Method
@@ -97,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         vlm_model=args.vlm_model,
         vlm_mmproj=args.vlm_mmproj,
     )
+    note_domains_left_on_benchmark(load_protocol(args.protocol), ("train", "val"), config.variables)
     out = args.out or Path("runs") / Path(args.protocol).stem / args.method
     path = train(config, out, args.device or default_device())
     meta = read_checkpoint(path)
