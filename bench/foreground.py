@@ -18,10 +18,9 @@ from pathlib import Path
 
 from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.agent.call_schema import ParsedCall
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.heap import keep_freed_memory
 
-COMMAND = "python -m causal_sam_llm.bench.foreground"
 TEXT = "the spleen is cut short toward the head, grow it a little"
 MODES = ("alone", "beside the pass, as before", "pass paused for the command (shipped)")
 
@@ -52,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         "parsed after the same conversation and undone afterwards. The pass re-decodes every organ's box evidence "
         "from the masks as segmented (what `segment` starts); its time runs from its start, when the command is given."
     )
-    write_section(args.out, "A correction typed while the background box pass runs", COMMAND, body)
+    write_section(
+        args.out,
+        "A correction typed while the background box pass runs",
+        command_line("causal_sam_llm.bench.foreground", argv),
+        body,
+    )
     print(body)
     return 0
 

@@ -18,7 +18,7 @@ from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.command_set import CommandOutcome, load_command_set, score
 from causal_sam_llm.agent.llm_weights import default_model_path
 from causal_sam_llm.bench.llm_cold import home_with_model
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.heap import keep_freed_memory
 from causal_sam_llm.paths import HOME_ENV
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     header = ["parser", "commands", "parsed right", "warm median s", "warm p95 s", "cold s (load + 1st)"]
     sizes = ", ".join(f"{len(cases)} in `{paths[set_name]}`" for set_name, cases in sets.items())
     body = markdown_table(header, rows) + f"\n\nCommands: {sizes}. Wrong parses:\n\n" + ("\n".join(failures) or "none")
-    write_section(args.out, "LLM command parsing", "python -m causal_sam_llm.bench.llm", body)
+    write_section(args.out, "LLM command parsing", command_line("causal_sam_llm.bench.llm", argv), body)
     print(body)
     return 0
 

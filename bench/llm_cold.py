@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.paths import HOME_ENV
 
 CLASSES = ["liver", "spleen", "right_kidney", "left_kidney"]
@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         f"\n\nMedians of {args.repeats} starts each, in fresh processes; first command `{FIRST_COMMAND}`; "
         "both kinds answered it the same: " + str(_same_answers(starts))
     )
-    write_section(args.out, "LLM: first answer in a new process", "python -m causal_sam_llm.bench.llm_cold", body)
+    write_section(
+        args.out, "LLM: first answer in a new process", command_line("causal_sam_llm.bench.llm_cold", argv), body
+    )
     print(body)
     return 0
 

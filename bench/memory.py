@@ -10,10 +10,8 @@ import time
 from pathlib import Path
 
 from causal_sam_llm.agent.assistant import Assistant
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.heap import keep_freed_memory
-
-COMMAND = "python -m causal_sam_llm.bench.memory"
 
 
 def peak_rss_gib() -> float:
@@ -37,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     assistant.ask("the liver is cut short toward the head, grow it")
     rows.append(["after one TCI correction", f"{peak_rss_gib():.2f}"])
     body = markdown_table(["stage", "peak RSS GiB"], rows) + f"\n\nTotal {time.perf_counter() - start:.0f} s."
-    write_section(args.out, "Memory of the agent (chat)", COMMAND, body)
+    write_section(args.out, "Memory of the agent (chat)", command_line("causal_sam_llm.bench.memory", argv), body)
     print(args.out.read_text())
     return 0
 

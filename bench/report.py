@@ -2,6 +2,7 @@
 
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,19 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def command_line(module: str, argv: list[str] | None) -> str:
+    """The command a bench was run with, its arguments as given but `--out` (a report written with other command sets
+    or settings must say so, not show the default command; where it was written is where it is read)."""
+    arguments, shown = list(sys.argv[1:] if argv is None else argv), []
+    while arguments:
+        argument = arguments.pop(0)
+        if argument == "--out":
+            arguments = arguments[1:]
+        elif not argument.startswith("--out="):
+            shown.append(shlex.quote(argument))
+    return " ".join(["python -m", module, *shown])
 
 
 def write_section(path: Path, title: str, command: str, body: str) -> None:

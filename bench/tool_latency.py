@@ -21,14 +21,13 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.bench.tci import benchmark_volume
 from causal_sam_llm.datasets.orientation import axial_stack_to_ras
 from causal_sam_llm.heap import keep_freed_memory
 from causal_sam_llm.tools.registry import run_tool
 from causal_sam_llm.tools.workbench import Workbench
 
-COMMAND = "python -m causal_sam_llm.bench.tool_latency"
 SETTINGS = {"default": "glibc's default (freed blocks handed back)", "kept": "freed memory kept (shipped)"}
 
 
@@ -140,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         "first whose parent lies a whole patch chain deep (tools/mask_history.py).\n\n"
         + markdown_table(header, [_row(setting, runs[setting]) for setting in SETTINGS])
     )
-    write_section(args.out, f"The correction tool end to end at {args.size}²", COMMAND, body)
+    write_section(
+        args.out,
+        f"The correction tool end to end at {args.size}²",
+        command_line("causal_sam_llm.bench.tool_latency", argv),
+        body,
+    )
     print(args.out.read_text())
     return 0
 

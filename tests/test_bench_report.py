@@ -1,5 +1,5 @@
-"""The benchmark report: parts' sections joined in a fixed order, GPU runs of the TCI part kept apart from CPU ones;
-and the study the pooled grid's accuracy bench makes."""
+"""The benchmark report: parts' sections joined in a fixed order, GPU runs of the TCI part kept apart from CPU ones,
+each naming the command it was run with; and the study the pooled grid's accuracy bench makes."""
 
 from pathlib import Path
 
@@ -70,3 +70,14 @@ def test_the_placement_bench_counts_where_each_ranking_puts_the_same_amount():
     by_reference = VARIANTS["the reference (wrong voxels first): the most any ranking can do"]
     assert placement_counts(terms, old, reference, "expand", *by_decoder) == (8, 0)
     assert placement_counts(terms, old, reference, "expand", *by_reference) == (8, 8)
+
+
+def test_a_report_names_the_command_it_was_run_with(tmp_path: Path):
+    """A held-out command set scored with `--commands FILE` must not be reported as the default command."""
+    from causal_sam_llm.bench.report import command_line, write_section
+
+    command = command_line("causal_sam_llm.bench.llm", ["--commands", "/tmp/held out.yaml", "--out", "x.md"])
+    assert command == "python -m causal_sam_llm.bench.llm --commands '/tmp/held out.yaml'"
+    assert command_line("causal_sam_llm.bench.memory", ["--out=m.md"]) == "python -m causal_sam_llm.bench.memory"
+    write_section(tmp_path / "llm.md", "LLM command parsing", command, "body")
+    assert f"Command: `{command}`" in (tmp_path / "llm.md").read_text()
