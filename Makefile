@@ -47,6 +47,10 @@ results: $(STAMP)
 	$(BIN)/causal-sam-llm eval --protocol ct_to_mr --checkpoint runs/ct_to_mr/{lad,erm,aug,full_decoder}/model.pt --json results/ct_to_mr.json
 	for method in lad erm; do $(BIN)/causal-sam-llm train --protocol cross_scanner --method $$method --grad-clip none; done
 	$(BIN)/causal-sam-llm eval --protocol cross_scanner --checkpoint runs/cross_scanner/{lad,erm}/model.pt --json results/cross_scanner.json
+	$(BIN)/causal-sam-llm train-tci --checkpoint runs/cross_scanner/lad/model.pt
+	$(BIN)/causal-sam-llm train-tci-ranker --checkpoint runs/cross_scanner/lad/model.pt
+	$(BIN)/causal-sam-llm eval-tci --protocol cross_scanner --checkpoint runs/cross_scanner/lad/model.pt --json results/tci_cross_scanner.json
+	$(BIN)/causal-sam-llm eval-tci --protocol cross_anatomy --checkpoint runs/cross_scanner/lad/model.pt --json results/tci_cross_anatomy.json
 	$(BIN)/causal-sam-llm train-tci --checkpoint runs/ct_to_mr/lad/model.pt
 	$(BIN)/causal-sam-llm train-tci-ranker --checkpoint runs/ct_to_mr/lad/model.pt
 	$(BIN)/causal-sam-llm eval-tci --protocol ct_to_mr --checkpoint runs/ct_to_mr/lad/model.pt --json results/tci_ct_to_mr.json
