@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.datasets.dicom_slice import read_dicom_slice
 from causal_sam_llm.datasets.sample_images import sample_path
 from causal_sam_llm.heap import keep_freed_memory
@@ -21,8 +21,6 @@ from causal_sam_llm.segmentation.backbone import native_bf16
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.encoder_registry import build_backbone
-
-COMMAND = "python -m causal_sam_llm.bench.encoder"
 
 
 def _slices(count: int) -> np.ndarray:
@@ -98,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         table += "\n\nNo native bf16 on this CPU, so bf16 (emulated, slower) is not measured."
     else:
         table += "\n\nThe two bf16 paths, side by side:\n\n" + compare_bf16_paths(volume)
-    write_section(args.out, "Encoder: cold vs cached", f"{COMMAND} --slices {args.slices}", table)
+    write_section(args.out, "Encoder: cold vs cached", command_line("causal_sam_llm.bench.encoder", argv), table)
     print(args.out.read_text())
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.bench.tci_settings import setting_of
 from causal_sam_llm.bench.timing import clock, device_name, timed, timed_in_turn
 from causal_sam_llm.datasets.protocol import load_protocol
@@ -35,7 +35,6 @@ from causal_sam_llm.tools.mask_history import PATCH_CHAIN, MaskHistory, npy_byte
 
 NO_RANKER = ", fixed sum: no learned ranker, as before"
 RANKER_FP32 = ", learned ranker in fp32, as before"
-COMMAND = "python -m causal_sam_llm.bench.tci --checkpoint trained/ct_to_mr/lad.pt"
 
 
 def benchmark_volume(slices: int, size: int = 0):
@@ -227,8 +226,7 @@ def main(argv: list[str] | None = None) -> None:
         "TCI correction vs re-segmentation"
         + (f" at {args.size}²" if args.size else "")
         + (" on the GPU" if device.startswith("cuda") else ""),
-        f"{COMMAND} --slices {args.slices}{f' --size {args.size}' if args.size else ''} "
-        f"--encoder-precision {args.encoder_precision} --device {device}",
+        command_line("causal_sam_llm.bench.tci", argv),
         body + markdown_table(["what", "time", "speed-up"], rows),
     )
     print(args.out.read_text())

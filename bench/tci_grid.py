@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from rich.progress import Progress
 
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.bench.tci_settings import at_source_resolution
 from causal_sam_llm.datasets.case import Case, Volume
 from causal_sam_llm.datasets.protocol import load_protocol
@@ -26,8 +26,6 @@ from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segme
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.tci_evaluation import correct_case, curves
-
-COMMAND = "python -m causal_sam_llm.bench.tci_grid --checkpoint trained/ct_to_mr/lad.pt"
 
 
 def resampled(case: Case, size: int) -> Case:
@@ -84,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     write_section(
         args.out,
         f"Learned TCI at {args.size}²: pooled grid vs source pixels",
-        f"{COMMAND} --cases {args.cases} --size {args.size}",
+        command_line("causal_sam_llm.bench.tci_grid", argv),
         f"{len(cases)} ct_to_mr MR test cases ({args.cases} per sequence) resampled in-plane to {args.size}², the "
         "simulated clinician's 3 corrections (eval-tci's loop), the learned TCI computed both ways on each case.\n\n"
         + markdown_table(

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
@@ -35,7 +35,6 @@ from causal_sam_llm.segmentation.tci_ranker_training import example_of
 from causal_sam_llm.segmentation.tci_ranker_training import placement_counts as learned_counts
 from causal_sam_llm.segmentation.tci_trajectory import placed_corrections
 
-COMMAND = "python -m causal_sam_llm.bench.tci_placement --checkpoint trained/ct_to_mr/lad.pt"
 OFFSET_CAP = 10.0  # logits: beyond this shift the evidence disagrees with the command
 LOGIT_FAR = 1e3  # a ranking no voxel crosses 0.5 from
 LEARNED_ROW = "learned ranker (shipped where the checkpoint has one): its read-out of the evidence"
@@ -158,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     write_section(
         out,
         f"Where the learned TCI places the commanded amount: {args.protocol} {args.split} cases",
-        f"{COMMAND} --protocol {args.protocol} --split {args.split} --rounds {args.rounds}",
+        command_line("causal_sam_llm.bench.tci_placement", argv),
         f"{len(cases)} cases, the simulated clinician's corrections along the learned trajectory (grows and shrinks of "
         "an organ present; smoothing has no amount), each variant placing the same amount in the same gate.\n\n"
         + markdown_table(["ranking", "voxels moved", "set right %", "net voxels set right (right − wrong)"], rows),

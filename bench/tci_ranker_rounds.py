@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from causal_sam_llm.bench.report import markdown_table, write_section
+from causal_sam_llm.bench.report import command_line, markdown_table, write_section
 from causal_sam_llm.commands.tci import checkpoint_training_cases
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
@@ -35,7 +35,6 @@ from causal_sam_llm.segmentation.tci_ranker_training import (
     share_set_right,
 )
 
-COMMAND = "python -m causal_sam_llm.bench.tci_ranker_rounds --checkpoint trained/ct_to_mr/lad.pt"
 SCORED_ROUNDS = 3  # eval-tci's corrections per case
 
 
@@ -102,8 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     write_section(
         out,
         f"How many simulated corrections per {'test' if testing else 'training'} case the TCI ranker learns from",
-        f"{COMMAND} --rounds {' '.join(map(str, args.rounds))} --folds {args.folds} --seed {args.seed}"
-        + (" --split test" if testing else ""),
+        command_line("causal_sam_llm.bench.tci_ranker_rounds", argv),
         f"{len(cases)} {args.split} cases; each fold's held-out cases' first {SCORED_ROUNDS} rounds, % of the moved "
         "voxels set right (net right − wrong voxels); in brackets, the corrections the ranker was trained on.\n\n"
         + markdown_table(header, rows),
