@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
+from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.protocol import Protocol, Split
 from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation.backbone import PRECISIONS
@@ -92,3 +93,27 @@ def note_domains_left_on_benchmark(protocol: Protocol, splits: tuple[Split, ...]
             "data to leave the benchmark out (one folder may be named for several domains).",
             markup=False,
         )
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """`--set name=value` pairs → dict; a pair without '=' is an error that says so."""
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"error: --set expects NAME=VALUE, got {pair!r}")
+        values[name] = value
+    return values
+
+
+def evaluation_domains(
+    protocol: Protocol, split: Split, assignments: list[str], max_cases: int | None
+) -> dict[str, list[Case]]:
+    """The protocol's `split` domains with `--set` applied (saying which the built-in benchmark still supplies), each
+    cut to its first `max_cases` cases when given."""
+    overrides = parse_assignments(assignments)
+    note_domains_left_on_benchmark(protocol, (split,), overrides)
+    domains = protocol.cases(split, overrides)
+    if max_cases is None:
+        return domains
+    return {domain: cases[:max_cases] for domain, cases in domains.items()}

@@ -5,8 +5,13 @@ import sys
 from pathlib import Path
 
 from causal_sam_llm.commands import summary
-from causal_sam_llm.commands.common import add_precision_argument, console, note_domains_left_on_benchmark
-from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
+from causal_sam_llm.commands.common import (
+    add_precision_argument,
+    console,
+    note_domains_left_on_benchmark,
+    parse_assignments,
+)
+from causal_sam_llm.commands.train import add_protocol_arguments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.segmentation.encoder_registry import default_device
 from causal_sam_llm.segmentation.evaluation import score_checkpoints, write_report

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 
 from causal_sam_llm.commands import summary
-from causal_sam_llm.commands.common import at_least_one, console, note_domains_left_on_benchmark
-from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
+from causal_sam_llm.commands.common import at_least_one, console, evaluation_domains
+from causal_sam_llm.commands.train import add_protocol_arguments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter
@@ -33,11 +33,7 @@ def run(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
     segmenter, _ = load_segmenter(args.checkpoint, args.device or default_device(), expected_classes=protocol.classes)
     generator = load_generator(args.checkpoint, len(segmenter.classes)).to(next(segmenter.parameters()).device)
-    overrides = parse_assignments(args.set)
-    note_domains_left_on_benchmark(protocol, (args.split,), overrides)
-    domains = protocol.cases(args.split, overrides)
-    if args.max_cases is not None:
-        domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
+    domains = evaluation_domains(protocol, args.split, args.set, args.max_cases)
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     with torch.inference_mode():
         rows = evaluate_smooth(segmenter, generator, embedder, domains)

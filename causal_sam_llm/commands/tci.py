@@ -11,11 +11,13 @@ from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.common import (
     at_least_one,
     console,
+    evaluation_domains,
     non_negative_float,
     note_domains_left_on_benchmark,
+    parse_assignments,
     positive_float,
 )
-from causal_sam_llm.commands.train import add_protocol_arguments, parse_assignments
+from causal_sam_llm.commands.train import add_protocol_arguments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation import box_evidence, tci_gate
@@ -146,11 +148,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.ranker == "none":
         generator.ranker = None
     generator = generator.to(next(segmenter.parameters()).device)
-    overrides = parse_assignments(args.set)
-    note_domains_left_on_benchmark(protocol, (args.split,), overrides)
-    domains = protocol.cases(args.split, overrides)
-    if args.max_cases is not None:
-        domains = {d: cases[: args.max_cases] for d, cases in domains.items()}
+    domains = evaluation_domains(protocol, args.split, args.set, args.max_cases)
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     with torch.inference_mode(), tci_gate.gate_band(args.gate_band), box_evidence.box_margin(args.box_margin):
         rows = evaluate_tci(

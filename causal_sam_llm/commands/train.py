@@ -11,6 +11,7 @@ from causal_sam_llm.commands.common import (
     device_name,
     non_negative_int,
     note_domains_left_on_benchmark,
+    parse_assignments,
     positive_float,
 )
 from causal_sam_llm.datasets.protocol import load_protocol, protocol_names
@@ -18,17 +19,6 @@ from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
 from causal_sam_llm.segmentation.encoder_registry import default_device, encoder_names
 from causal_sam_llm.segmentation.segmenter import Method
 from causal_sam_llm.segmentation.trainer import TrainConfig, train
-
-
-def parse_assignments(pairs: list[str]) -> dict[str, str]:
-    """`--set name=value` pairs → dict; a pair without '=' is an error that says so."""
-    values = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise SystemExit(f"error: --set expects NAME=VALUE, got {pair!r}")
-        values[name] = value
-    return values
 
 
 def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
