@@ -33,7 +33,7 @@ from causal_sam_llm.agent.call_schema import (
 )
 from causal_sam_llm.agent.guided_decoder import evaluate_prompt, guided_decode
 from causal_sam_llm.agent.prompt_state import restore_prompt_state, state_path, store_prompt_state
-from causal_sam_llm.agent.schema_emitter import SEPARATORS, emit_value
+from causal_sam_llm.agent.schema_emitter import as_emitted, emit_value
 
 
 class LlamaToolCaller(BaseChatModel):
@@ -48,6 +48,8 @@ class LlamaToolCaller(BaseChatModel):
     _option_cache: dict = PrivateAttr(default_factory=dict)
     _ids: Any = PrivateAttr(default_factory=lambda: itertools.count(1))
     _last_timings: dict[str, float] = PrivateAttr(default_factory=dict)
+    # the text and tokens of the latest prompt with its answer, and of that prompt alone, as the KV cache holds them
+    _evaluated: list[tuple[str, list[int]]] = PrivateAttr(default_factory=list)
 
     @property
     def last_timings(self) -> dict[str, float]:
@@ -96,8 +98,34 @@ class LlamaToolCaller(BaseChatModel):
         store_prompt_state(self.llama, path, tokens)
         return False
 
+    def _conversation_tokens(self, messages: list[BaseMessage]) -> list[int]:
+        """`_prompt_tokens`, but where the conversation goes on from the latest prompt and the model's answer to it
+        (the next turn of a dialogue whose history shows the call as the model wrote it), those are kept as the
+        tokens the model evaluated and wrote: the answer tokenized afresh differs from the decoder's tokens of the
+        same text, and everything from there would be evaluated again (about 30 tokens a turn)."""
+        prompt = self._prompt_text(messages)
+        for text, tokens in self._evaluated:  # the longest first
+            if prompt.startswith(text):
+                return tokens + self.llama.tokenize(prompt[len(text) :].encode(), add_bos=False, special=True)
+        return self.llama.tokenize(prompt.encode(), add_bos=False, special=True)
+
+    def _remember_evaluated(self, prompt_tokens: list[int], tokens: list[int]) -> None:
+        """Keep `tokens` (the prompt and the answer written after it) and `prompt_tokens` with their text, for
+        `_conversation_tokens`: where the history shows another call than the model wrote (the guard rails changed
+        it), the prompt alone is still the start of the next one. Not what is not whole text (a character split
+        between tokens)."""
+        self._evaluated = []
+        for kept in (tokens, prompt_tokens):
+            try:
+                self._evaluated.append((self.llama.detokenize(kept, special=True).decode("utf-8"), list(kept)))
+            except UnicodeDecodeError:
+                continue
+
     def _prompt_tokens(self, messages: list[BaseMessage]) -> list[int]:
         """The conversation in the model's own chat template (from the GGUF), ready for the answer."""
+        return self.llama.tokenize(self._prompt_text(messages).encode(), add_bos=False, special=True)
+
+    def _prompt_text(self, messages: list[BaseMessage]) -> str:
         if self._formatter is None:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -107,8 +135,7 @@ class LlamaToolCaller(BaseChatModel):
                 eos_token=model.token_get_text(self.llama.token_eos()),
                 bos_token=model.token_get_text(self.llama.token_bos()),
             )
-        prompt = self._formatter(messages=[_to_chat(m) for m in messages]).prompt
-        return self.llama.tokenize(prompt.encode(), add_bos=False, special=True)
+        return self._formatter(messages=[_to_chat(m) for m in messages]).prompt
 
     def _generate(
         self,
@@ -133,9 +160,10 @@ class LlamaToolCaller(BaseChatModel):
             schema = restrict_choices(schema, "organ", organs)
         if regions:
             schema = restrict_choices(schema, "region", regions)
+        prompt_tokens = self._conversation_tokens(messages)
         decoder = guided_decode(
             self.llama,
-            self._prompt_tokens(messages),
+            prompt_tokens,
             lambda d: emit_value(schema, d),
             self._option_cache,
             self.max_tokens,
@@ -145,6 +173,7 @@ class LlamaToolCaller(BaseChatModel):
             raw = json.loads(decoder.text, strict=False)
         except json.JSONDecodeError as exc:
             raise ToolCallError(f"the model's answer is malformed ({exc}): {decoder.text[:200]!r}") from exc
+        self._remember_evaluated(prompt_tokens, decoder.tokens)
         usage = {"forward_passes": decoder.forward_passes, "tokens_evaluated": decoder.tokens_evaluated}
         self._last_timings = {"llm_ms": 1000 * (time.perf_counter() - start), **usage}
         name, args = call_from_written(raw)
@@ -162,7 +191,7 @@ def _to_chat(message: BaseMessage) -> dict:
         call = message.tool_calls[0]
         return {
             "role": "assistant",
-            "content": json.dumps(call_as_written(call["name"], call["args"]), separators=SEPARATORS),
+            "content": as_emitted(call_as_written(call["name"], call["args"])),  # as the model writes a call
         }
     if isinstance(message, ToolMessage):
         return {"role": "user", "content": f"(tool result) {message.content}"}

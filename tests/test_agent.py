@@ -266,3 +266,27 @@ def test_a_negated_action_followed_by_what_to_do_instead_does_that(llm_parser, t
         call = parser.parse(text, history)
         assert call.tool == "intervene_decoder", (parser.strategy, call)
         assert (call.args["organ"], call.args["action"], call.args["region"]) == (organ, action, region)
+
+
+def test_a_dialogue_keeps_the_tokens_the_model_wrote_and_the_conversation_text_unchanged(llm_parser):
+    """The next turn's prompt starts with the tokens the model evaluated and wrote for the turn before (tokenized
+    afresh, its answer would be evaluated again) and reads exactly as the chat template writes the conversation;
+    where the history shows another call than the model wrote, the earlier prompt alone is kept."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from causal_sam_llm.agent.call_schema import call_as_written
+    from causal_sam_llm.agent.schema_emitter import as_emitted
+
+    model = llm_parser.model
+    first = [*llm_parser.prefix, HumanMessage("grow the liver a bit")]
+    call = llm_parser.bound.invoke(first).tool_calls[0]
+    (written_text, written), (_prompt_text, prompt) = model._evaluated
+    for args in (call["args"], {**call["args"], "organ": "spleen"}):  # as written; changed by the guard rails
+        said = AIMessage("", tool_calls=[{"name": call["name"], "args": args, "id": "history"}])
+        following = [*first, said, HumanMessage("undo")]
+        tokens = model._conversation_tokens(following)
+        kept = written if args is call["args"] else prompt
+        assert tokens[: len(kept)] == kept
+        assert model.llama.detokenize(tokens, special=True).decode() == model._prompt_text(following)
+    answer = written_text.removeprefix(model._prompt_text(first))  # the tokens the decoder evaluated and wrote
+    assert len(answer) > 10 and as_emitted(call_as_written(call["name"], call["args"])).startswith(answer)

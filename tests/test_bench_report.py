@@ -81,3 +81,18 @@ def test_a_report_names_the_command_it_was_run_with(tmp_path: Path):
     assert command_line("causal_sam_llm.bench.memory", ["--out=m.md"]) == "python -m causal_sam_llm.bench.memory"
     write_section(tmp_path / "llm.md", "LLM command parsing", command, "body")
     assert f"Command: `{command}`" in (tmp_path / "llm.md").read_text()
+
+
+def test_the_dialogue_bench_times_the_turns_the_model_answers_with_their_history(llm_parser):
+    """Turn numbers count every scripted turn; the one the guard rails answer without the model is not timed. The
+    shipped sessions are grouped by the classes of the model each loads (the brain's apart)."""
+    from causal_sam_llm.bench import llm_dialogue
+    from causal_sam_llm.eval_sessions.session_file import CorrectionSession
+
+    turns = [{"say": "segment everything"}, {"say": "make the pancreas bigger"}, {"say": "grow the liver a bit"}]
+    session = CorrectionSession(study="benchmark:mr_t2-0001", turns=turns)
+    assert [number for number, _ in llm_dialogue._dialogue(llm_parser, session)] == [1, 3]
+    assert [number for number, _ in llm_dialogue._alone(llm_parser, session)] == [1, 3]
+    groups = llm_dialogue._by_classes(sorted(llm_dialogue.SESSIONS.glob("*.yaml")))
+    assert sorted(len(sessions) for sessions in groups.values()) == [1, 6]
+    assert ("whole_tumour", "tumour_core", "enhancing_tumour") in groups

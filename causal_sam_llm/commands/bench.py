@@ -13,7 +13,7 @@ from causal_sam_llm.commands.common import console
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoint
 from causal_sam_llm.segmentation.encoder_registry import default_device
 
-PARTS = ("encoder", "tci", "llm", "llm_cold", "foreground", "memory")
+PARTS = ("encoder", "tci", "llm", "llm_cold", "llm_dialogue", "foreground", "memory")
 # the tci part runs on the GPU when one is present; its CPU figures are kept apart from the GPU's. tci_512 (a clinical
 # 512² study, 7 min), tci_grid (the pooled grid's accuracy at 512², 20 min) and tool_latency (the correction tool end
 # to end at 512², 8 min) are run on their own: `python -m causal_sam_llm.bench.tci --checkpoint ... --size 512`,
@@ -30,6 +30,7 @@ SECTIONS = (
     "tci_gpu",
     "llm",
     "llm_cold",
+    "llm_dialogue",
     "foreground",
     "memory",
 )
