@@ -103,23 +103,26 @@ class LlamaToolCaller(BaseChatModel):
         (the next turn of a dialogue whose history shows the call as the model wrote it), those are kept as the
         tokens the model evaluated and wrote: the answer tokenized afresh differs from the decoder's tokens of the
         same text, and everything from there would be evaluated again (about 30 tokens a turn)."""
-        prompt = self._prompt_text(messages)
+        return self._tokens_continuing(self._prompt_text(messages))
+
+    def _tokens_continuing(self, prompt: str) -> list[int]:
+        """The tokens of `prompt` text, starting with the kept tokens of the longest earlier text it goes on from."""
         for text, tokens in self._evaluated:  # the longest first
             if prompt.startswith(text):
                 return tokens + self.llama.tokenize(prompt[len(text) :].encode(), add_bos=False, special=True)
         return self.llama.tokenize(prompt.encode(), add_bos=False, special=True)
 
-    def _remember_evaluated(self, prompt_tokens: list[int], tokens: list[int]) -> None:
-        """Keep `tokens` (the prompt and the answer written after it) and `prompt_tokens` with their text, for
+    def _remember_evaluated(self, prompt: str, prompt_tokens: list[int], tokens: list[int]) -> None:
+        """Keep `tokens` (`prompt_tokens` and the answer written after them) and `prompt_tokens` with their text, for
         `_conversation_tokens`: where the history shows another call than the model wrote (the guard rails changed
-        it), the prompt alone is still the start of the next one. Not what is not whole text (a character split
-        between tokens)."""
-        self._evaluated = []
-        for kept in (tokens, prompt_tokens):
-            try:
-                self._evaluated.append((self.llama.detokenize(kept, special=True).decode("utf-8"), list(kept)))
-            except UnicodeDecodeError:
-                continue
+        it), the prompt alone is still the start of the next one. Only the answer is detokenized (the prompt's text
+        is known); where it is not whole text (a character split between tokens), the prompt alone is kept."""
+        self._evaluated = [(prompt, list(prompt_tokens))]
+        try:
+            answer = self.llama.detokenize(tokens[len(prompt_tokens) :], special=True).decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        self._evaluated.insert(0, (prompt + answer, list(tokens)))
 
     def _prompt_tokens(self, messages: list[BaseMessage]) -> list[int]:
         """The conversation in the model's own chat template (from the GGUF), ready for the answer."""
@@ -160,7 +163,8 @@ class LlamaToolCaller(BaseChatModel):
             schema = restrict_choices(schema, "organ", organs)
         if regions:
             schema = restrict_choices(schema, "region", regions)
-        prompt_tokens = self._conversation_tokens(messages)
+        prompt = self._prompt_text(messages)
+        prompt_tokens = self._tokens_continuing(prompt)
         decoder = guided_decode(
             self.llama,
             prompt_tokens,
@@ -173,7 +177,7 @@ class LlamaToolCaller(BaseChatModel):
             raw = json.loads(decoder.text, strict=False)
         except json.JSONDecodeError as exc:
             raise ToolCallError(f"the model's answer is malformed ({exc}): {decoder.text[:200]!r}") from exc
-        self._remember_evaluated(prompt_tokens, decoder.tokens)
+        self._remember_evaluated(prompt, prompt_tokens, decoder.tokens)
         usage = {"forward_passes": decoder.forward_passes, "tokens_evaluated": decoder.tokens_evaluated}
         self._last_timings = {"llm_ms": 1000 * (time.perf_counter() - start), **usage}
         name, args = call_from_written(raw)

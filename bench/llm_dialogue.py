@@ -38,7 +38,7 @@ Timed = list[tuple[int, float]]  # (turn number from 1, seconds) of the turns th
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=Path, nargs="+", default=sorted(SESSIONS.glob("*.yaml")))
-    parser.add_argument("--repeats", type=int, default=2, help="dialogue and alone passes, alternated")
+    parser.add_argument("--repeats", type=int, default=2, help="passes of each kind, in turn")
     parser.add_argument("--out", type=Path, default=Path("bench/results/llm_dialogue.md"))
     args = parser.parse_args(argv)
     keep_freed_memory()  # as the causal-sam-llm command runs (causal_sam_llm/heap.py)
@@ -121,7 +121,7 @@ def _history_tokenized_afresh() -> Iterator[None]:
             return {"role": "assistant", "content": written}
         return render(message)
 
-    LlamaToolCaller._remember_evaluated = lambda caller, _prompt, _tokens: caller._evaluated.clear()
+    LlamaToolCaller._remember_evaluated = lambda caller, _text, _prompt, _tokens: caller._evaluated.clear()
     chat_model._to_chat = plain
     try:
         yield
