@@ -30,7 +30,7 @@ from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.intensity_evidence import INTENSITY_WEIGHT
 from causal_sam_llm.segmentation.intervention import GROWING
-from causal_sam_llm.segmentation.tci_placement import PlacementEvidence, offset_for_amount, placed
+from causal_sam_llm.segmentation.tci_placement import PlacementEvidence, crossing_offsets, offset_for_amount, placed
 from causal_sam_llm.segmentation.tci_ranker_training import example_of
 from causal_sam_llm.segmentation.tci_ranker_training import placement_counts as learned_counts
 from causal_sam_llm.segmentation.tci_trajectory import placed_corrections
@@ -48,6 +48,22 @@ def fixed_sum(terms: PlacementEvidence, _reference: np.ndarray, _action: str) ->
 
 def _source(name: str, weight: float) -> Ranking:
     return lambda terms, _reference, _action: weight * getattr(terms, name)
+
+
+def _intensity_ties_by_decoder(terms: PlacementEvidence, _reference: np.ndarray, action: str) -> np.ndarray:
+    """The intensity log-likelihood ratio alone, exactly the commanded amount moved: voxels it ties (one intensity bin,
+    or every voxel where the organ is too small to fit it) are ordered by the decoder. Through the shared offset a
+    tied bin would cross whole (on the brain the row had moved 20 times the amount)."""
+    ratio = np.zeros_like(terms.decoder) if terms.intensity is None else terms.intensity
+    growing = action in GROWING
+    crossing = crossing_offsets(action, ratio, terms.weight, terms.old).ravel()
+    movable = np.flatnonzero(np.isfinite(crossing))
+    toward = 1.0 if growing else -1.0  # growing: the smallest offset first, the most organ-like decoder next
+    order = np.lexsort((-toward * terms.decoder.ravel()[movable], toward * crossing[movable]))
+    chosen = movable[order[: terms.amount]]
+    ranking = np.full(terms.decoder.shape, -LOGIT_FAR if growing else LOGIT_FAR)
+    ranking.flat[chosen] = LOGIT_FAR if growing else -LOGIT_FAR
+    return ranking
 
 
 def _without_decoder(terms: PlacementEvidence, _reference: np.ndarray, _action: str) -> np.ndarray:
@@ -92,7 +108,7 @@ def _amount_capped(terms: PlacementEvidence, reference: np.ndarray, action: str)
 VARIANTS: dict[str, tuple[Ranking, bool]] = {
     "fixed sum: decoder + 4 × intensity + box": (fixed_sum, False),
     "FiLM-modulated decoder logits alone": (_source("decoder", 1.0), False),
-    "intensity log-likelihood ratio alone": (_source("intensity", 1.0), False),
+    "intensity log-likelihood ratio alone (ties ordered by the decoder)": (_intensity_ties_by_decoder, True),
     "box-prompted pretrained decoder alone": (_source("box", 1.0), False),
     "4 × intensity + box, no decoder": (_without_decoder, False),
     "fixed sum, each slice's share of the amount from the reference": (_amount_per_slice_from_reference, True),
@@ -129,13 +145,25 @@ def row_names(generator) -> list[str]:
     return ([LEARNED_ROW] if generator.ranker is not None else []) + list(VARIANTS)
 
 
+def default_report(protocol: str, split: str) -> Path:
+    """Where a run's table goes unless `--out` says: ct_to_mr's under the split's name (README's), any other
+    protocol's under its own name too, so that one protocol's run never replaces another's."""
+    name = split if protocol == "ct_to_mr" else f"{protocol}_{split}"
+    return Path(f"bench/results/tci_placement_{name}.md")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--protocol", default="ct_to_mr")
     parser.add_argument("--split", choices=["test", "train"], default="test")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=None, help="default bench/results/tci_placement_<split>.md")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default bench/results/tci_placement_<split>.md for ct_to_mr, else tci_placement_<protocol>_<split>.md",
+    )
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
     segmenter, _ = load_segmenter(args.checkpoint, "cpu")
@@ -149,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
             for name, counts in score_case(segmenter, generator, embedder, case, args.rounds).items():
                 totals[name] += counts
             bar.advance(task)
-    out = args.out or Path(f"bench/results/tci_placement_{args.split}.md")
+    out = args.out or default_report(args.protocol, args.split)
     rows = [
         [name, f"{moved}", f"{100 * right / max(moved, 1):.1f}", f"{2 * right - moved}"]
         for name, (moved, right) in totals.items()

@@ -119,18 +119,28 @@ def offset_for_amount(action: str, logits: np.ndarray, weight: np.ndarray, old: 
     """The offset c for which `amount` voxels cross 0.5 in the commanded direction once the gated logits L + c·g are
     blended with the old probabilities p as g·σ(L + c·g) + (1 − g)·p. Solved per voxel (where it crosses), then the
     amount-th crossing is taken: no search, one partition."""
+    crossing = crossing_offsets(action, logits, weight, old)
+    crossing = crossing[np.isfinite(crossing)]
+    k = min(amount, crossing.size) - 1
+    if k < 0:
+        return 0.0
+    if action in GROWING:  # the amount-th smallest offset that lifts a voxel over 0.5
+        return float(np.partition(crossing, k)[k]) + 1e-3
+    return float(-np.partition(-crossing, k)[k]) - 1e-3
+
+
+def crossing_offsets(action: str, logits: np.ndarray, weight: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Per voxel, the offset c at which it crosses 0.5 in the commanded direction (see `offset_for_amount`); +inf
+    (growing) or −inf (shrinking) where no offset moves it: outside the gate, already on that side, or a gate too
+    soft for the blend to cross."""
     growing = action in GROWING
     member = old > 0.5
     movable = (weight > OPEN) & (~member if growing else member)
-    if amount <= 0 or not movable.any():
-        return 0.0
+    unmoved = np.inf if growing else -np.inf
+    crossing = np.full(logits.shape, unmoved)
     g, previous = weight[movable], old[movable]
     needed = (0.5 - (1 - g) * previous) / g  # σ(L + c·g) must pass this for the blend to cross 0.5
     reachable = (needed > 0) & (needed < 1)
-    crossing = (logit(np.clip(needed, 1e-6, 1 - 1e-6)) - logits[movable]) / g
-    k = min(amount, int(reachable.sum())) - 1
-    if k < 0:
-        return 0.0
-    if growing:  # the amount-th smallest offset that lifts a voxel over 0.5
-        return float(np.partition(np.where(reachable, crossing, np.inf), k)[k]) + 1e-3
-    return float(-np.partition(np.where(reachable, -crossing, np.inf), k)[k]) - 1e-3
+    offsets = (logit(np.clip(needed, 1e-6, 1 - 1e-6)) - logits[movable]) / g
+    crossing[movable] = np.where(reachable, offsets, unmoved)
+    return crossing

@@ -70,6 +70,20 @@ def test_the_placement_bench_counts_where_each_ranking_puts_the_same_amount():
     by_reference = VARIANTS["the reference (wrong voxels first): the most any ranking can do"]
     assert placement_counts(terms, old, reference, "expand", *by_decoder) == (8, 0)
     assert placement_counts(terms, old, reference, "expand", *by_reference) == (8, 8)
+    # no intensity evidence at all (a region too small to fit it): the ratio ties everywhere, and the row still
+    # moves the amount, ordered by the decoder, rather than the whole ring
+    by_intensity = VARIANTS["intensity log-likelihood ratio alone (ties ordered by the decoder)"]
+    assert placement_counts(terms, old, reference, "expand", *by_intensity) == (8, 0)
+
+
+def test_each_protocol_s_placement_run_keeps_its_own_report():
+    from causal_sam_llm.bench.tci_placement import default_report
+
+    assert default_report("ct_to_mr", "test") == Path("bench/results/tci_placement_test.md")
+    assert default_report("ct_to_mr", "train") == Path("bench/results/tci_placement_train.md")
+    assert default_report("brats_cross_sequence", "test") == Path(
+        "bench/results/tci_placement_brats_cross_sequence_test.md"
+    )
 
 
 def test_a_report_names_the_command_it_was_run_with(tmp_path: Path):
