@@ -6,6 +6,7 @@ guess) and the keyword parser."""
 import re
 
 from causal_sam_llm.agent.phrase_table import REPEAT_WORDS, any_word, labels_in_order
+from causal_sam_llm.segmentation.intervention import SIZED_WHEN_UNSAID
 
 TINY, SMALL, DEFAULT, LARGE = 0.1, 0.25, 0.5, 0.8
 FULL_STRENGTH_MM = 30.0
@@ -85,6 +86,16 @@ def stated_amount(text: str) -> float | None:
     if NOT_MUCH.search(lower):
         return SMALL
     return next(iter(labels_in_order(lower, AMOUNT_WORDS)), None)  # the first amount word said wins
+
+
+def said_strength(text: str, action: str | None) -> float | None:
+    """The strength a correction's words carry: the amount they state; with none stated, the default — except for a
+    grow or shrink, whose strength is then left out (None) for the correction to size to the organ
+    (tools/unsaid_amount.py)."""
+    amount = stated_amount(text)
+    if amount is None and action in SIZED_WHEN_UNSAID:
+        return None
+    return DEFAULT if amount is None else amount
 
 
 def repeats_earlier_request(text: str) -> bool:

@@ -6,7 +6,7 @@ the default otherwise); so are the steps and version numbers of undo and redo.""
 
 import re
 
-from causal_sam_llm.agent.amount_words import DEFAULT, repeats_earlier_request, stated_amount
+from causal_sam_llm.agent.amount_words import repeats_earlier_request, said_strength, stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.history_words import asks_to_redo, stated_steps, stated_version
 from causal_sam_llm.agent.keyword_parser import keyword_parse
@@ -34,7 +34,6 @@ from causal_sam_llm.agent.region_words import (
 from causal_sam_llm.agent.slice_words import stated_slices, with_digits
 from causal_sam_llm.agent.study_words import stated_labels
 from causal_sam_llm.segmentation.checkpoint_io import shipped_model_for
-from causal_sam_llm.segmentation.intervention import SIZED_WHEN_UNSAID
 
 MAX_COMMAND_CHARS = 1000
 # Text that tries to change the assistant's instructions or act outside segmentation never reaches the model: the
@@ -203,12 +202,12 @@ def ground_strength(call: ParsedCall, text: str) -> ParsedCall:
     was a guess where no amount was said, or contradicted the amount word ("somewhat" → 0.25)."""
     if call.tool != "intervene_decoder" or "strength" not in call.args:
         return call
-    stated = stated_amount(text)
-    if stated is None and repeats_earlier_request(text):
+    if stated_amount(text) is None and repeats_earlier_request(text):
         return call
-    if stated is None and call.args.get("action") in SIZED_WHEN_UNSAID:
+    strength = said_strength(text, call.args.get("action"))
+    if strength is None:
         return ParsedCall(tool=call.tool, args={k: v for k, v in call.args.items() if k != "strength"})
-    return ParsedCall(tool=call.tool, args={**call.args, "strength": DEFAULT if stated is None else stated})
+    return ParsedCall(tool=call.tool, args={**call.args, "strength": strength})
 
 
 def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | None, classes: list[str]) -> ParsedCall:

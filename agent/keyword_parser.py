@@ -3,14 +3,13 @@ never the default. It knows the words of the system prompt (amounts: `amount_wor
 
 import re
 
-from causal_sam_llm.agent.amount_words import DEFAULT, stated_amount
+from causal_sam_llm.agent.amount_words import said_strength
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.history_words import stated_steps, stated_version
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_words import stated_slices
 from causal_sam_llm.agent.study_words import stated_labels
-from causal_sam_llm.segmentation.intervention import SIZED_WHEN_UNSAID
 
 ACTION_WORDS = [
     ("smooth", ("smooth", "ragged", "jagged", "clean", "tidy")),
@@ -90,7 +89,7 @@ def keyword_parse(text: str, classes: list[str], previous_organ: str | None) -> 
         "region": next(iter(regions_mentioned(lower)), "whole"),
         "slices": stated_slices(lower),
     }
-    amount = stated_amount(lower)
-    if amount is not None or action not in SIZED_WHEN_UNSAID:  # an unsaid grow or shrink is sized to the organ
-        args["strength"] = DEFAULT if amount is None else amount
+    strength = said_strength(lower, action)
+    if strength is not None:  # an unsaid grow or shrink is left out, to be sized to the organ
+        args["strength"] = strength
     return ParsedCall(tool="intervene_decoder", args=args)
