@@ -141,8 +141,17 @@ def _slice_step(
     return steps.mean(axis=0)
 
 
+ASSUMED_DEPTH_MM = 1.0  # a lone slice's depth when its header gives none (the load says it was assumed)
+
+
 def single_slice_depth_mm(header: pydicom.Dataset) -> float:
-    """How deep a lone slice's voxels are: SpacingBetweenSlices, else SliceThickness, else 1 mm (neither given)."""
+    """How deep a lone slice's voxels are: SpacingBetweenSlices, else SliceThickness, else ASSUMED_DEPTH_MM."""
+    given = header_depth_mm(header)
+    return ASSUMED_DEPTH_MM if given is None else given
+
+
+def header_depth_mm(header: pydicom.Dataset) -> float | None:
+    """SpacingBetweenSlices, else SliceThickness (mm); None when neither is one positive number."""
     for keyword in ("SpacingBetweenSlices", "SliceThickness"):
         try:
             value = float(header.get(keyword))
@@ -150,4 +159,4 @@ def single_slice_depth_mm(header: pydicom.Dataset) -> float:
             continue
         if value > 0:
             return value
-    return 1.0
+    return None

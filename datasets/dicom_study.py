@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from causal_sam_llm.datasets.case import Case
-from causal_sam_llm.datasets.dicom_series import read_files, read_header
+from causal_sam_llm.datasets.dicom_series import header_depth_mm, read_files, read_header
 from causal_sam_llm.errors import DataLayoutError
 
 
@@ -38,5 +38,7 @@ def load_dicom_case(files: list[Path], label_set_name: str = "abdomen") -> Case:
         metadata={
             "header": {f: str(header.get(f)) for f in fields if header.get(f) is not None},
             "anatomy_key": f"dicom:{header.get('StudyInstanceUID', files[0])}",
+            # a lone slice has no neighbour to measure its depth from: without a header value it is assumed
+            "depth_assumed": len(files) == 1 and header_depth_mm(header) is None,
         },
     )

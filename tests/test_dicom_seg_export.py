@@ -33,6 +33,20 @@ def test_dicom_seg_export_of_a_real_ct_slice(tmp_path):
     assert [s.SegmentLabel for s in seg.SegmentSequence] == bench.classes
     types = [s.SegmentedPropertyTypeCodeSequence[0].CodeMeaning for s in seg.SegmentSequence]
     assert types == ["Liver", "Spleen", "Kidney", "Kidney"]
+    # the source gives no slice thickness; the SEG must still carry one, or readers refuse it
+    assert hd.seg.segread(exported.data["path"]).number_of_segments == len(bench.classes)
+
+
+def test_a_slice_depth_the_header_does_not_give_is_said_to_be_assumed(tmp_path):
+    """The real CT slice's header gives no thickness: its volumes in ml count an assumed 1 mm, and the load and the
+    style description say so; the MR slice's 4 mm is the header's own and nothing is said."""
+    bench = Workbench.create(tmp_path / "dicom")
+    loaded = run_tool(bench, "load_study", {"study": "sample:abdomen_ct"}).message
+    assert "no slice thickness, so each slice is taken as 1 mm deep" in loaded
+    assert "1 mm slice depth is assumed" in run_tool(bench, "describe_style", {}).message
+    loaded = run_tool(bench, "load_study", {"study": "sample:abdomen_mr"}).message
+    assert "slice thickness" not in loaded
+    assert "assumed" not in run_tool(bench, "describe_style", {}).message
 
 
 def test_a_single_slice_dicom_seg_is_as_deep_as_the_study_was_read(tmp_path):

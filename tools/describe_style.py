@@ -17,4 +17,6 @@ def describe_style(bench: Workbench, _args: DescribeStyleArgs) -> ToolResult:
     profile = measure_case_style(bench.require_case())
     # the sentence stays as LAD's text encoder was trained on it; only the reply drops the stop doubled after "a.u."
     reply = profile.sentence.removesuffix("..") + "." if profile.sentence.endswith("..") else profile.sentence
+    if bench.require_case().metadata.get("depth_assumed"):
+        reply += f" The {profile.slice_thickness_mm:g} mm slice depth is assumed: the header gives none."
     return ToolResult(tool="describe_style", message=reply, data=profile.model_dump(mode="json"))

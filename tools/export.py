@@ -200,9 +200,13 @@ def _segmentation(
         omit_empty_frames=False,
         content_description=_content_description(corrected),
     )
+    measures = seg.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
     if len(images) == 1:  # not highdicom's 1 mm: the depth the study was read with, so a reader measures our volumes
-        measures = seg.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
         measures.SpacingBetweenSlices = f"{single_slice_depth_mm(images[0]):g}"
+    if measures.get("SliceThickness") in (None, ""):
+        # highdicom copies the source's thickness, and a source without one (the real CT sample) gave a SEG that
+        # readers, highdicom's own among them, refuse: the depth the study was read with stands in
+        measures.SliceThickness = measures.get("SpacingBetweenSlices") or f"{single_slice_depth_mm(images[0]):g}"
     seg.SeriesDescription = "Causal-SAM-LLM masks" + (f" v{version}" if version is not None else "")
     return seg
 

@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from causal_sam_llm.datasets.body_width import body_width_mm
 from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.datasets.dicom_series import ASSUMED_DEPTH_MM
 from causal_sam_llm.datasets.label_maps import anatomy_by_width, claims_body_part, label_set, within_body_width
 from causal_sam_llm.tools.schemas import ToolResult
 from causal_sam_llm.tools.workbench import Workbench, with_article
@@ -32,6 +33,7 @@ def load_study(bench: Workbench, args: LoadStudyArgs) -> ToolResult:
             f"Loaded {case.case_id} ({kind}, {x}×{y}×{z}, "
             f"{'with' if case.has_labels else 'without'} reference labels). Say 'segment' to start."
             + width_note(width, bench.label_set_name, bench.classes)
+            + depth_note(case)
         ),
         data={
             "case_id": case.case_id,
@@ -65,6 +67,17 @@ def width_note(width_mm: float | None, model_set: str, classes: list[str]) -> st
         f" Note: the body here is {width_mm:.0f} mm across, where {_spaced(model_set)} studies measure "
         f"{low:.0f}–{high:.0f} mm{looks}. This model segments {', '.join(c.replace('_', ' ') for c in classes)}: "
         "if that is not what this study shows, load it with a matching checkpoint."
+    )
+
+
+def depth_note(case: Case) -> str:
+    """Said when a lone DICOM slice's header gives no depth: volumes in ml then count an assumed depth, and the
+    clinician should know it before reading them."""
+    if not case.metadata.get("depth_assumed"):
+        return ""
+    return (
+        f" Note: its header gives no slice thickness, so each slice is taken as {ASSUMED_DEPTH_MM:g} mm deep: "
+        "volumes in ml are area × that depth."
     )
 
 
