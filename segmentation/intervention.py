@@ -41,6 +41,9 @@ def in_commanded_direction(action: str, old: np.ndarray, proposed: np.ndarray) -
     return proposed
 
 
+THROUGH_PLANE = ("superior", "inferior")  # the regions that lie on other slices
+
+
 class InterventionError(CausalSamError, ValueError):
     """A correction that cannot be applied as given."""
 
@@ -67,6 +70,12 @@ class Intervention(BaseModel):
 
     @model_validator(mode="after")
     def _slices_in_volume(self, info: ValidationInfo) -> "Intervention":
+        if self.region in THROUGH_PLANE and (info.context or {}).get("depth") == 1:
+            # on one slice a move toward the head or feet has nowhere to go but in-plane, which is not what was asked
+            raise ValueError(
+                f"region {self.region!r} (toward the {'head' if self.region == 'superior' else 'feet'}) needs more "
+                "than the one slice this study has; use whole, anterior, posterior, left or right"
+            )
         if self.slices is None:
             return self
         first, last = self.slices

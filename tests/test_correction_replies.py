@@ -37,9 +37,13 @@ def test_a_correction_reports_every_other_region_it_changed():
 def test_a_correction_that_changed_most_of_the_organ_says_so(bench):
     """A whole-organ shrink at full strength (30 mm) leaves a kidney a fraction of its size: the reply says by how
     much, and how to ask for less; a small one says nothing of it."""
-    assert large_change_note(100.0, 40.0).startswith(" That changed the organ by -60 %: if you meant less, say 'undo'")
-    assert large_change_note(100.0, 260.0).startswith(" That changed the organ by +160 %")
-    assert large_change_note(100.0, 60.0) == large_change_note(0.0, 5.0) == ""
+    assert large_change_note(100.0, 40.0, 1.0) == (
+        " That changed the organ by -60 %: if you meant less, say 'undo' and a smaller amount ('a touch', '15 mm')."
+    )
+    assert large_change_note(100.0, 260.0, 0.5).startswith(" That changed the organ by +160 %")
+    assert large_change_note(100.0, 60.0, 1.0) == large_change_note(0.0, 5.0, 1.0) == ""
+    # what it suggests is less than what was applied: after "3 mm" not "3 mm" again (nor "a touch", also 3 mm)
+    assert large_change_note(24.0, 40.0, 0.1).endswith("a smaller amount ('2 mm').")
     args = {"organ": "left_kidney", "action": "shrink", "region": "whole", "strength": 1.0}
     result = run_tool(bench, "intervene_decoder", args)
     before, after = result.data["volume_ml"]

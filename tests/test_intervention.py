@@ -45,3 +45,12 @@ def test_invalid_commands_say_what_is_allowed(fields, message):
     with pytest.raises(InterventionError, match=message) as error:
         parse_intervention(fields, ORGANS, depth=20)
     assert "Value error" not in str(error.value)  # pydantic's wording for our own checks is not for a clinician
+
+
+def test_toward_the_head_or_feet_is_refused_on_a_single_slice_study():
+    """One slice has no head or feet side to move to (a grow there had silently grown in-plane)."""
+    for region in ("superior", "inferior"):
+        with pytest.raises(InterventionError, match=f"region '{region}' .* needs more than the one slice"):
+            parse_intervention({"organ": "liver", "action": "expand", "region": region}, ORGANS, depth=1)
+    assert parse_intervention({"organ": "liver", "action": "expand", "region": "left"}, ORGANS, depth=1)
+    assert parse_intervention({"organ": "liver", "action": "expand", "region": "superior"}, ORGANS, depth=2)

@@ -131,7 +131,7 @@ def test_list_versions_names_the_current_version_its_steps_and_what_undo_left(be
     listed = run_tool(bench, "list_versions", {})
     assert listed.data["current"] == first and listed.data["steps"][-2:] == [start, first]
     assert listed.data["undone"] == [second] and listed.message.startswith(f"At version {first}. Its steps: 0 ")
-    assert f"Undone (redo brings back): {second} shrink liver whole 0.3." in listed.message
+    assert f"Undone (redo brings back): {second} shrink liver whole 9 mm." in listed.message
     run_tool(bench, "go_to_version", {"version": start})  # the other branch is kept, not undone
     listed = run_tool(bench, "list_versions", {})
     assert listed.data["undone"] == [] and {first, second} <= set(listed.data["elsewhere"])

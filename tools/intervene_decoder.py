@@ -10,6 +10,7 @@ from scipy.ndimage import label as connected_components
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention, parse_intervention
 from causal_sam_llm.segmentation.piece_removal import deletes_named_slices
 from causal_sam_llm.segmentation.tci_apply import Evidence, correct
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
 from causal_sam_llm.tools.mask_patch import Box
 from causal_sam_llm.tools.organ_extent import (
     held_slices,
@@ -71,7 +72,7 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
         message=f"{intervention.action.replace('_', ' ').capitalize()} {organ} ({intervention.region}): "
         f"{ml_change(before, after)}, re-decoded in {elapsed:.0f} ms."
         + (unsaid_amount_note(intervention) if sized else "")
-        + large_change_note(before, after)
+        + large_change_note(before, after, intervention.strength)
         + span_change_note(masks_before[:, index], bench.masks()[:, index])
         + empty_slices_note(intervention, masks_before[:, index])
         + end_beyond_note(intervention, masks_before[:, index])
@@ -90,16 +91,27 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
 
 
 LARGE_CHANGE = 0.5  # a correction that took or added more than this share of the organ is said so
+TOUCH_MM = (
+    3.0  # what the smallest amount word, "a touch" (strength 0.1), moves: suggested only below the amount applied
+)
 
 
-def large_change_note(before_ml: float, after_ml: float) -> str:
+def large_change_note(before_ml: float, after_ml: float, strength: float) -> str:
     """Said when one correction changed most of the organ (a whole-organ shrink by the default 15 mm leaves a kidney
-    a tenth of its size): the clinician may have meant less, and should not have to find out from the image."""
+    a tenth of its size): the clinician may have meant less, and should not have to find out from the image. The
+    smaller amount it suggests is half the one applied (`strength`), never the same again."""
     if before_ml <= 0 or abs(after_ml - before_ml) <= LARGE_CHANGE * before_ml:
         return ""
     share = round(100 * (after_ml - before_ml) / before_ml)
-    advice = "if you meant less, say 'undo' and a smaller amount ('a touch', '3 mm')"
+    smaller = max(1, round(reach_mm(strength) / 2))
+    words = f"'a touch', '{smaller} mm'" if smaller > TOUCH_MM else f"'{smaller} mm'"
+    advice = f"if you meant less, say 'undo' and a smaller amount ({words})"
     return f" That changed the organ by {share:+d} %: {advice}."
+
+
+def reach_mm(strength: float) -> float:
+    """How far a strength moves a boundary, to 0.1 mm."""
+    return round(strength * MAX_REACH_MM, 1)
 
 
 def no_change_reason(intervention: Intervention, organ_mask: np.ndarray, bench: Workbench) -> str:
@@ -202,8 +214,11 @@ def removal_note(
 
 
 def correction_note(intervention: Intervention) -> str:
-    """How the version is named in the history, the legend and an export's steps."""
-    note = f"{intervention.action} {intervention.organ} {intervention.region} {intervention.strength:g}"
+    """How the version is named in the history, the legend and an export's steps: the amount in mm, as the clinician
+    says it ("5 mm", not strength 0.166667); a smooth has none."""
+    note = f"{intervention.action} {intervention.organ} {intervention.region}"
+    if intervention.action != "smooth":
+        note += f" {reach_mm(intervention.strength):g} mm"
     return note + (f" slices {intervention.slices[0]}-{intervention.slices[1]}" if intervention.slices else "")
 
 
