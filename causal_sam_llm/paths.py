@@ -9,6 +9,21 @@ HOME_ENV = "CAUSAL_SAM_LLM_HOME"
 BENCHMARK_ENV = "CAUSAL_SAM_LLM_BENCHMARK"  # a built-in benchmark made elsewhere (`data make-benchmark --out DIR`)
 
 
+def _process_umask() -> int:
+    mask = os.umask(0o022)  # the umask can only be read by setting it: put straight back
+    os.umask(mask)
+    return mask
+
+
+UMASK = _process_umask()  # read once, at import, before any thread of ours could create a file meanwhile
+
+
+def as_ordinary_file(handle: int) -> None:
+    """Give a temporary file from `tempfile.mkstemp` (always 0600) the mode `open()` would have: renamed into place,
+    a session's study.json or an export's provenance is then as readable to a colleague as the mask beside it."""
+    os.fchmod(handle, 0o666 & ~UMASK)
+
+
 def app_home() -> Path:
     """Root folder for caches and sessions: `$CAUSAL_SAM_LLM_HOME`, else `~/.cache/causal-sam-llm`."""
     configured = os.environ.get(HOME_ENV)

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from causal_sam_llm.errors import CheckpointError
+from causal_sam_llm.paths import as_ordinary_file
 from causal_sam_llm.segmentation.encoder_registry import build_backbone
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter, build_segmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
@@ -29,6 +30,7 @@ def save_checkpoint(path: Path, segmenter: PromptFreeSegmenter, metadata: dict) 
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    as_ordinary_file(handle)
     os.close(handle)
     torch.save(payload, tmp)
     os.replace(tmp, path)
@@ -39,6 +41,7 @@ def add_to_checkpoint(path: Path, entries: dict) -> None:
     payload = read_checkpoint(path)
     payload.update(entries)
     handle, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix=".tmp")
+    as_ordinary_file(handle)
     os.close(handle)
     torch.save(payload, tmp)
     os.replace(tmp, path)

@@ -4,6 +4,7 @@ segment's algorithm type."""
 
 import hashlib
 import json
+import stat
 import warnings
 from pathlib import Path
 
@@ -36,9 +37,13 @@ def test_an_export_names_its_steps_and_the_organs_a_clinician_corrected(home_ben
     assert record["mask_version"] == 1
     assert [step["did"] for step in record["steps"]] == [
         f"segment all slices 0-{bench.depth - 1}",
-        "expand liver superior 0.5 slices 2-9",
+        "expand liver superior 15 mm slices 2-9",
     ]
     assert record["corrected_by_clinician"] == ["liver"]
+    # readable by whoever may read the mask beside it (written atomically from a 0600 temporary file)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    for written in (path.with_name(path.name.removesuffix(".nii.gz") + ".json"), tmp_path / "session" / "study.json"):
+        assert stat.S_IMODE(written.stat().st_mode) == mode, written
     assert record["automatic"] == ["spleen", "right_kidney", "left_kidney"]
     assert record["label_values"] == {"liver": 6, "spleen": 1, "right_kidney": 2, "left_kidney": 3}  # BTCV's
     assert record["checkpoint"]["sha256"] == hashlib.sha256(bench.checkpoint.read_bytes()).hexdigest()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from causal_sam_llm.paths import as_ordinary_file
 from causal_sam_llm.tools.mask_patch import Box, applied_patch, changed_box, enclosing_box, patch_box, patch_bytes
 
 PATCH_SUFFIX = ".patch.npz"
@@ -57,6 +58,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        as_ordinary_file(handle)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
