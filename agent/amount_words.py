@@ -69,6 +69,17 @@ def beyond_one_correction(text: str) -> str | None:
     return requested[1] if requested is not None and requested[0] > 1.0 else None
 
 
+# an amount beyond this many full strengths (60 mm) is more than a boundary is plausibly off by: asked back, not done
+IMPLAUSIBLE_STRENGTH = 2.0
+
+
+def implausible_amount(text: str) -> str | None:
+    """The words of an amount no boundary is plausibly off by ("grow the liver by 200 mm": a slip for 20 mm?), which
+    is asked back rather than carried out at full strength; None otherwise."""
+    requested = _number_requested(text.lower())
+    return requested[1] if requested is not None and requested[0] > IMPLAUSIBLE_STRENGTH else None
+
+
 # "not too much" / "but not a lot" limit the amount: they are a small request, not a large one
 NOT_MUCH = re.compile(r"\bnot\s+(too\s+|so\s+|very\s+)?(much|a\s+lot|far|many)\b")
 

@@ -15,6 +15,7 @@ from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.guard_rails import clarify
+from causal_sam_llm.agent.study_words import stated_destination
 from causal_sam_llm.agent.unlogged_versions import is_recovered, recovered_record, unlogged_versions
 from causal_sam_llm.errors import CausalSamError, validation_problems
 from causal_sam_llm.paths import app_home, claim_folder, numbered
@@ -104,11 +105,12 @@ class Assistant:
             start = time.perf_counter()
             try:
                 outcome = run_tool(self.bench, call.tool, call.args)
-                ok, reply, result = True, outcome.message + _beyond_one_correction_note(text, call), outcome.data
+                notes = _beyond_one_correction_note(text, call) + _export_destination_note(text, call, outcome.data)
+                ok, reply, result = True, outcome.message + notes, outcome.data
                 version = version if outcome.version is None else outcome.version  # version 0 is a version
             except (CausalSamError, ValidationError, ValueError, LookupError, OSError) as exc:
                 doing = TOOL_ACTIONS.get(call.tool, call.tool.replace("_", " "))
-                ok, reply = False, f"Could not {doing}: {_first_line(exc)}"
+                ok, reply = False, f"Could not {doing}: {_first_line(exc)}{_strength_hint(exc)}"
             timings["tool_ms"] = 1000 * (time.perf_counter() - start)
         turn = Turn(text, call, reply, ok, version, timings, result)
         self.log.append(
@@ -135,6 +137,25 @@ def _beyond_one_correction_note(text: str, call: ParsedCall) -> str:
     if asked is None:
         return ""
     return f" You asked for {asked}; one correction moves at most {FULL_STRENGTH_MM:g} mm, so say it again for more."
+
+
+def _export_destination_note(text: str, call: ParsedCall, data: dict) -> str:
+    """Said when the text asked for an export into a folder of its own: exports are always written into the
+    session's exports folder (beside their provenance), and the clinician should not look for it elsewhere."""
+    asked = stated_destination(text) if call.tool == "export" else None
+    if asked is None or "path" not in data:
+        return ""
+    return f" It was written to the session's exports folder, not {asked}: copy it from {Path(data['path']).parent}."
+
+
+def _strength_hint(exc: Exception) -> str:
+    """What a strength the Intervention refuses means, and the words that say an amount instead: a number typed as
+    "strength 2" is refused, not guessed at."""
+    if not isinstance(exc, ValidationError) or not any(e["loc"][-1:] == ("strength",) for e in exc.errors()):
+        return ""
+    return (
+        f". Strength runs from 0 to 1 (1 moves {FULL_STRENGTH_MM:g} mm); or say the amount, e.g. 'a little' or '5 mm'."
+    )
 
 
 def _first_line(exc: Exception) -> str:

@@ -6,7 +6,13 @@ the default otherwise); so are the steps and version numbers of undo and redo.""
 
 import re
 
-from causal_sam_llm.agent.amount_words import repeats_earlier_request, said_strength, stated_amount
+from causal_sam_llm.agent.amount_words import (
+    FULL_STRENGTH_MM,
+    implausible_amount,
+    repeats_earlier_request,
+    said_strength,
+    stated_amount,
+)
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.history_words import asks_to_redo, stated_steps, stated_version
 from causal_sam_llm.agent.keyword_parser import keyword_parse
@@ -200,7 +206,14 @@ def ground_strength(call: ParsedCall, text: str) -> ParsedCall:
     default. Only a follow-up that repeats an earlier request keeps the model's value (the model sees the
     conversation; the rule does not). Measured reason: every strength the model got wrong on the held-out commands
     was a guess where no amount was said, or contradicted the amount word ("somewhat" → 0.25)."""
-    if call.tool != "intervene_decoder" or "strength" not in call.args:
+    if call.tool != "intervene_decoder":
+        return call
+    if (asked := implausible_amount(text)) is not None:
+        return clarify(
+            f"You asked for {asked}, more than a boundary is plausibly off by (one correction moves at most "
+            f"{FULL_STRENGTH_MM:g} mm), so nothing was changed. How far should it move, e.g. '5 mm' or 'a little'?"
+        )
+    if "strength" not in call.args:
         return call
     if stated_amount(text) is None and repeats_earlier_request(text):
         return call

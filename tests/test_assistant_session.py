@@ -53,7 +53,14 @@ def test_a_correction_asked_beyond_full_strength_is_done_at_full_strength_and_sa
     # the Intervention's own number outside [0, 1] is refused with the range, not read as no amount (0.5)
     version = assistant.bench.history.current
     refused = assistant.ask("grow the liver with strength 2")
-    assert not refused.ok and refused.reply.endswith("strength: Input should be less than or equal to 1 (got 2.0)")
+    assert not refused.ok and "strength: Input should be less than or equal to 1 (got 2.0)" in refused.reply
+    assert refused.reply.endswith(
+        "Strength runs from 0 to 1 (1 moves 30 mm); or say the amount, e.g. 'a little' or '5 mm'."
+    )
+    assert assistant.bench.history.current == version
+    # an amount no boundary is plausibly off by (a slip for 20 mm?) is asked back, not done at full strength
+    asked = assistant.ask("grow the liver by 200 mm")
+    assert asked.call.tool == "clarify" and asked.reply.startswith("You asked for 200 mm, more than a boundary")
     assert assistant.bench.history.current == version
 
 
@@ -102,6 +109,22 @@ def test_a_malformed_call_is_answered_with_what_is_allowed_and_every_version_is_
     assert assistant.ask("undo").version == 0
     versions = [r.version for r in AuditLog(tmp_path / "s" / "audit.jsonl").records()]
     assert versions == [None, 0, 0, 1, 0]
+
+
+def test_an_export_asked_into_a_folder_says_where_it_was_written(home_benchmark, tmp_path):
+    """Exports go to the session's exports folder, beside their provenance: a folder named in the words is not
+    silently ignored, nor created."""
+    assistant = Assistant(tmp_path / "s", llm="none")
+    assistant.load("benchmark:mr_t2-0002")
+    assistant.ask("segment everything")
+    elsewhere = tmp_path / "out"
+    turn = assistant.ask(f"export the masks as nifti to {elsewhere}")
+    exports = tmp_path / "s" / "exports"
+    assert turn.ok and turn.reply.endswith(
+        f"It was written to the session's exports folder, not {elsewhere}: copy it from {exports}."
+    )
+    assert not elsewhere.exists() and list(exports.glob("*.nii.gz"))
+    assert "exports folder" not in assistant.ask("export the masks as nifti").reply
 
 
 def test_a_model_answer_that_is_no_valid_call_becomes_a_logged_question(home_benchmark, tmp_path):
@@ -162,8 +185,8 @@ def test_a_version_kept_by_a_process_killed_before_logging_it_gets_a_line_on_res
     resumed = Assistant(folder, llm="none")
     assert resumed.bench.history.current == 1
     records = AuditLog(folder / "audit.jsonl").records()
-    assert [r.version for r in records] == [None, 0, 1] and records[-1].result["note"] == "expand liver whole 0.8"
-    assert records[-1].reply.startswith("Recovered on resume: version 1 (expand liver whole 0.8) was kept")
+    assert [r.version for r in records] == [None, 0, 1] and records[-1].result["note"] == "expand liver whole 24 mm"
+    assert records[-1].reply.startswith("Recovered on resume: version 1 (expand liver whole 24 mm) was kept")
     assert [text for text, _ in resumed.history] == ["load benchmark:mr_t2-0003", "segment everything"]
     assert len(AuditLog(folder / "audit.jsonl").records()) == len(Assistant(folder, llm="none").log.records()) == 3
 
