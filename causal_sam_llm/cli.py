@@ -6,16 +6,23 @@ from importlib import import_module
 
 from causal_sam_llm import __version__
 from causal_sam_llm.commands import COMMANDS
+from causal_sam_llm.commands.cli_arguments import CommandParser
 from causal_sam_llm.errors import CausalSamError
 from causal_sam_llm.heap import keep_freed_memory
+
+DESCRIPTION = (
+    "Segment abdominal and brain CT/MR with a frozen SAM-family encoder, and correct the masks in plain language "
+    "through a local LLM. Start with `demo` (a scored correction session) or `chat STUDY`; `SUBCOMMAND --help` "
+    "says more."
+)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser with every subcommand listed; only `command`'s module is imported to give its arguments (the
     others are names and summaries until asked for)."""
-    parser = argparse.ArgumentParser(prog="causal-sam-llm", description=__doc__)
+    parser = argparse.ArgumentParser(prog="causal-sam-llm", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
     chosen = COMMANDS[command][0] if command in COMMANDS else None
     for name, (module, summary) in COMMANDS.items():
         if module != chosen:

@@ -20,6 +20,7 @@ from causal_sam_llm.paths import claim_folder, numbered
 from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 from causal_sam_llm.segmentation.clinician import choose_intervention
 from causal_sam_llm.segmentation.clinician_words import say
+from causal_sam_llm.tools.workbench import Workbench
 
 
 class SimulationError(CausalSamError, ValueError):
@@ -42,6 +43,9 @@ class TurnReport:
     overlay: str | None
     simulated: bool = False
     failures: list[str] = field(default_factory=list)
+    organ: str | None = None  # the organ a correction names: its own Dice is reported beside the mean
+    organ_dice_before: float = math.nan
+    organ_dice_after: float = math.nan
 
 
 def failed_expectations(expect: Expectation | None, turn: Turn, dice_after: float) -> list[str]:
@@ -121,8 +125,11 @@ class SessionReplayer:
     def _record(self, name: str, index: int, assistant: Assistant, act, expect: Expectation | None) -> TurnReport:
         bench = assistant.bench
         dice_before, hd95_before = bench.mean_scores() if bench.case is not None else (math.nan, math.nan)
+        scores_before = _organ_dice_by_name(bench)
         turn = act()
         dice_after, hd95_after = bench.mean_scores() if bench.case is not None else (math.nan, math.nan)
+        corrected = turn.call.args.get("organ") if turn.call.tool == "intervene_decoder" else None
+        corrected = corrected if corrected in scores_before else None
         overlay = None
         if bench.history is not None and bench.history.current is not None:
             masks = bench.masks()
@@ -147,7 +154,17 @@ class SessionReplayer:
             hd95_after=hd95_after,
             overlay=overlay,
             failures=failed_expectations(expect, turn, dice_after),
+            organ=corrected,
+            organ_dice_before=scores_before[corrected] if corrected else math.nan,
+            organ_dice_after=bench.organ_dice(corrected) if corrected else math.nan,
         )
+
+
+def _organ_dice_by_name(bench: Workbench) -> dict[str, float]:
+    """Each organ's Dice % now, where there is a reference to score against (empty otherwise)."""
+    if bench.case is None or bench.reference() is None or bench.history is None or bench.history.current is None:
+        return {}
+    return {organ: bench.organ_dice(organ) for organ in bench.classes}
 
 
 def _json_number(value: object) -> object:
@@ -169,17 +186,27 @@ def write_report(reports: list[TurnReport], report_dir: Path, command: str) -> t
     for session in dict.fromkeys(r.session for r in reports):
         lines += [
             f"\n## {session}\n",
-            "| # | clinician | call | parse ms | tool ms | Dice % before → after | HD95 mm before → after | check |",
-            "|---|---|---|---|---|---|---|---|",
+            "| # | clinician | call | parse ms | tool ms | mean Dice % before → after | corrected organ's Dice % "
+            "before → after | mean HD95 mm before → after | check |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in (r for r in reports if r.session == session):
             call = json.dumps(r.call).replace("|", "\\|")
             check = "FAIL: " + "; ".join(r.failures) if r.failures else "ok"
             marker = "*" if r.simulated else ""
+            index = f"[{r.index}]({r.overlay})" if r.overlay else str(r.index)  # the turn's overlay PNG
             lines.append(
-                f"| {r.index}{marker} | {r.text} | `{call}` | {_number(r.timings_ms.get('parse_ms'))} "
+                f"| {index}{marker} | {r.text} | `{call}` | {_number(r.timings_ms.get('parse_ms'))} "
                 f"| {_number(r.timings_ms.get('tool_ms'))} | {_number(r.dice_before)} → {_number(r.dice_after)} "
-                f"| {_number(r.hd95_before)} → {_number(r.hd95_after)} | {check} |"
+                f"| {_organ_change(r)} | {_number(r.hd95_before)} → {_number(r.hd95_after)} | {check} |"
             )
-    md_path.write_text("\n".join(lines) + "\n\n`*` spoken by the simulated clinician.\n")
+    simulated = "\n\n`*` spoken by the simulated clinician." if any(r.simulated for r in reports) else ""
+    md_path.write_text("\n".join(lines) + simulated + "\n")
     return md_path, json_path
+
+
+def _organ_change(report: TurnReport) -> str:
+    """ "liver 82.6 → 78.2" for a correction scored against a reference; "—" for any other turn."""
+    if report.organ is None or math.isnan(report.organ_dice_before):
+        return "—"
+    return f"{report.organ.replace('_', ' ')} {_number(report.organ_dice_before)} → {_number(report.organ_dice_after)}"

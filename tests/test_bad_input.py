@@ -222,3 +222,22 @@ def test_a_benchmark_study_of_other_anatomy_is_refused_at_load(tmp_path, home_be
     with pytest.raises(StudyMismatchError, match="is an abdomen study, but this model segments whole_tumour"):
         bench.load("benchmark:mr_t2-0001")
     assert bench.case is None
+
+
+def test_a_file_given_as_a_folder_to_write_into_is_refused_before_any_model_loads(tmp_path, capsys):
+    """`chat --session` and `replay --report` name folders; a file there is a usage error naming it, and the Python
+    API's session folder likewise (not the operating system's errno, and not after the model has loaded)."""
+    from causal_sam_llm.agent.assistant import Assistant
+    from causal_sam_llm.tools.session_lock import SessionFolderError
+
+    a_file = tmp_path / "scan.nii.gz"
+    a_file.write_bytes(b"not a folder")
+    for argv in (["chat", "--session", str(a_file)], ["replay", "s.yaml", "--report", str(a_file)]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2 and f"{a_file} is a file; give a folder" in capsys.readouterr().err
+    with pytest.raises(SessionFolderError, match="is a file, not a session folder"):
+        Assistant(a_file, llm="none")
+    with pytest.raises(SessionFolderError, match=f"cannot use {a_file / 'session'} as a session folder"):
+        Assistant(a_file / "session", llm="none")
+    assert a_file.read_bytes() == b"not a folder"

@@ -115,8 +115,10 @@ def test_chat_refuses_a_session_it_cannot_open_as_asked_in_one_line(home_benchma
     notes = tmp_path / "notes.txt"
     notes.write_text("not a session")
     chat = ["chat", "--llm", "none", "--graphics", "halfblock", "--session"]
-    assert main([*chat, str(notes)]) == 2
-    assert capsys.readouterr().err.startswith("error: ") and notes.read_text() == "not a session"
+    with pytest.raises(SystemExit) as usage_error:  # said by the argument's check, before any model loads
+        main([*chat, str(notes)])
+    assert usage_error.value.code == 2 and f"{notes} is a file; give a folder" in capsys.readouterr().err
+    assert notes.read_text() == "not a session"
     assert main([*chat, str(tmp_path / "new"), "--segmenter", "ct_to_mr/lda"]) == 2
     assert "no shipped checkpoint for ct_to_mr/lda" in capsys.readouterr().err
     Assistant(tmp_path / "s", llm="none").load("benchmark:mr_t2-0004")
@@ -172,6 +174,9 @@ def test_a_shipped_session_replays_with_its_expectations(tmp_path, capsys):
     assert "Segmented all on slice 0:" in turns[1]["reply"]
     assert re.search(r"spleen \d+\.\d ml", turns[2]["reply"]), turns[2]["reply"]
     assert (report / "report.md").is_file() and list((report / "real_ct_dicom").glob("turn-*.png"))
+    markdown = (report / "report.md").read_text()
+    assert "| [1](real_ct_dicom/turn-01.png) |" in markdown  # each turn links its overlay
+    assert "simulated clinician" not in markdown  # no turn was the simulated clinician's
 
 
 def test_a_failing_expectation_exits_non_zero(home_benchmark, tmp_path):
@@ -200,6 +205,14 @@ def test_replay_adds_turns_spoken_by_the_simulated_clinician(home_benchmark, tmp
     spoken = [t for t in turns if t["simulated"]]
     assert len(spoken) == 2 and all(t["ok"] and t["call"]["tool"] == "intervene_decoder" for t in spoken)
     assert spoken[-1]["dice_after"] > turns[1]["dice_after"]  # better than the segmentation the turns started from
+    # each correction's own organ is scored beside the mean, which dilutes a change to one organ among four
+    markdown = (report / "report.md").read_text()
+    for turn in spoken:
+        organ = turn["call"]["args"]["organ"]
+        assert turn["organ"] == organ and turn["organ_dice_after"] != turn["organ_dice_before"]
+        change = f"{organ.replace('_', ' ')} {turn['organ_dice_before']:.1f} → {turn['organ_dice_after']:.1f}"
+        assert change in markdown
+    assert turns[1]["organ"] is None and "`*` spoken by the simulated clinician." in markdown
 
 
 def test_simulated_turns_on_a_study_without_labels_are_refused_before_any_scripted_turn(

@@ -76,3 +76,11 @@ def test_each_subcommand_is_registered_by_the_module_the_table_names():
         choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
         assert set(choices) == set(COMMANDS)  # the others stay listed
         assert len(choices[name]._actions) > 1, name  # its own arguments, not only --help: the module's parser
+
+
+def test_parse_prints_the_words_as_typed_beside_their_call(capsys):
+    """The human-readable `parse` line shows the clinician's words in bold, brackets and all, not markup tags."""
+    assert main(["parse", "[draft] grow the liver a little", "--llm", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "[draft] grow the liver a little →" in out and "[bold]" not in out
+    assert '"organ":"liver"' in out

@@ -19,6 +19,28 @@ class SessionInUseError(CausalSamError, RuntimeError):
     """Another process has the session folder open."""
 
 
+class SessionFolderError(CausalSamError, OSError):
+    """The session folder is a file, or cannot be created or written."""
+
+
+def open_session_folder(folder: Path) -> None:
+    """Create `folder` (and its parents) if needed, and lock it (`hold_session`); a path that is a file, or one that
+    cannot be created, is named with the fix rather than the operating system's errno."""
+    if folder.exists() and not folder.is_dir():
+        raise SessionFolderError(
+            f"{folder} is a file, not a session folder: give a folder (a new one is created there) or leave the "
+            "session out for a new one."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        hold_session(folder)
+    except (FileNotFoundError, NotADirectoryError, PermissionError, FileExistsError) as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SessionFolderError(
+            f"cannot use {folder} as a session folder ({reason}: {exc.filename}); give a folder you can write to."
+        ) from None
+
+
 def hold_session(folder: Path) -> None:
     """Lock `folder` for this process, or raise SessionInUseError naming the process that holds it."""
     key = folder.resolve()

@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("parse", "turn clinician text into a validated tool call"),
     "replay": ("replay", "replay correction sessions (eval_sessions/*.yaml)"),
     "chat": ("chat", "open the terminal chat"),
-    "bench": ("bench", "run the benchmark suite; writes bench/results.md"),
+    "bench": ("bench", "run the benchmark suite; writes bench/results.md under the current folder"),
     "demo": ("demo", "run the demo"),
 }
 

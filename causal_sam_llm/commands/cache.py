@@ -10,7 +10,9 @@ from causal_sam_llm.paths import embedding_cache_dir, prompt_state_dir
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("cache", help=summary("cache"))
-    parser.add_argument("action", choices=["info", "clear"])
+    parser.add_argument(
+        "action", choices=["info", "clear"], help="info: where it is, entries and size; clear: empty it"
+    )
     add_cache_arguments(parser)
     parser.set_defaults(run=run)
 

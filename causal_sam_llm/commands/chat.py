@@ -1,10 +1,10 @@
 """`causal-sam-llm chat [STUDY]`: the Textual terminal chat over the agent (`--session DIR` resumes a session)."""
 
 import argparse
-from pathlib import Path
 
 from causal_sam_llm.chat.graphics import GRAPHICS_MODES
 from causal_sam_llm.commands import summary
+from causal_sam_llm.commands.cli_arguments import folder_path
 from causal_sam_llm.commands.parse import add_llm_arguments
 
 
@@ -12,7 +12,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("chat", help=summary("chat"))
     parser.add_argument("study", nargs="?", default=None, help="study to open (path, benchmark:<id>, sample:<name>)")
     parser.add_argument("--labels", default=None, help="the study's reference label NIfTI (Dice and HD95 against it)")
-    parser.add_argument("--session", type=Path, default=None, help="session folder (an existing one resumes)")
+    parser.add_argument("--session", type=folder_path, default=None, help="session folder (an existing one resumes)")
     parser.add_argument(
         "--segmenter",
         default=None,

@@ -25,9 +25,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     make = actions.add_parser("make-benchmark", help="write the built-in multi-domain phantom benchmark")
     make.add_argument("--out", type=Path, default=None, help=f"folder (default {default_benchmark_dir()})")
     make.add_argument("--cases", type=at_least_one, default=BenchmarkSpec.cases, help="abdominal anatomies")
-    make.add_argument("--variant-cases", type=non_negative_int, default=BenchmarkSpec.variant_cases)
-    make.add_argument("--brain-cases", type=non_negative_int, default=BenchmarkSpec.brain_cases)
-    make.add_argument("--seed", type=int, default=0)
+    make.add_argument(
+        "--variant-cases", type=non_negative_int, default=BenchmarkSpec.variant_cases, help="anatomical-variant cases"
+    )
+    make.add_argument(
+        "--brain-cases", type=non_negative_int, default=BenchmarkSpec.brain_cases, help="brain tumour cases"
+    )
+    make.add_argument("--seed", type=int, default=0, help="random seed of the phantoms")
     make.set_defaults(run=run_make)
     show = actions.add_parser("show", help="PNG montage of one benchmark case across its styles")
     show.add_argument("case", type=case_number, help="case number, e.g. 1 or 0001")

@@ -36,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_llm_arguments(parser)
     parser.add_argument("--case", default=DEMO_CASE, help="a study with reference labels: benchmark:CASE_ID or a path")
     parser.add_argument("--labels", default=None, help="the reference label NIfTI of a --case given as a NIfTI path")
-    parser.add_argument("--corrections", type=non_negative_int, default=3)
+    parser.add_argument("--corrections", type=non_negative_int, default=3, help="simulated clinician's corrections")
     parser.set_defaults(run=run)
 
 

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from rich.text import Text
+
 from causal_sam_llm.agent.call_schema import ParsedCall
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.commands import summary
@@ -44,5 +46,6 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(call.model_dump(mode="json")), flush=True)
         else:
-            console.print(f"[bold]{line}[/bold] → {call.model_dump_json()}", markup=False)
+            # a Text, not markup: the clinician's words may hold brackets, and they are printed as typed
+            console.print(Text.assemble((line, "bold"), f" → {call.model_dump_json()}"))
     return 0

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from causal_sam_llm.commands import summary
+from causal_sam_llm.commands.cli_arguments import folder_path
 from causal_sam_llm.commands.common import console, non_negative_int
 from causal_sam_llm.commands.parse import add_llm_arguments
 from causal_sam_llm.errors import CheckpointError
@@ -18,7 +19,7 @@ from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("replay", help=summary("replay"))
     parser.add_argument("files", nargs="+", type=Path, help="session YAML files")
-    parser.add_argument("--report", type=Path, default=Path("out/replay"), help="report folder")
+    parser.add_argument("--report", type=folder_path, default=Path("out/replay"), help="report folder")
     parser.add_argument(
         "--simulate", type=non_negative_int, default=0, help="then N turns spoken by the simulated clinician"
     )

@@ -22,10 +22,12 @@ from causal_sam_llm.segmentation.smooth_evaluation import evaluate_smooth, write
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     score = subparsers.add_parser("eval-smooth", help=summary("eval-smooth"))
     add_protocol_arguments(score)
-    score.add_argument("--checkpoint", type=Path, required=True)
+    score.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint with its TCI response")
     score.add_argument("--max-cases", type=at_least_one, default=None, help="per domain")
-    score.add_argument("--json", type=Path, required=True)
-    score.add_argument("--split", choices=["test", "train"], default="test")
+    score.add_argument("--json", type=Path, required=True, help="results file; its .md table goes beside it")
+    score.add_argument(
+        "--split", choices=["test", "train"], default="test", help="test: the OOD domains; train: the training ones"
+    )
     score.set_defaults(run=run)
 
 

@@ -36,17 +36,23 @@ from causal_sam_llm.segmentation.training_set import build_training_slices
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     learn = subparsers.add_parser("train-tci", help=summary("train-tci"))
-    learn.add_argument("--checkpoint", type=Path, required=True)
-    learn.add_argument("--steps", type=at_least_one, default=400)
-    learn.add_argument("--seed", type=int, default=0)
-    learn.add_argument("--set", action="append", default=[], metavar="NAME=PATH")
+    learn.add_argument(
+        "--checkpoint", type=Path, required=True, help="a trained LAD checkpoint; the response is added in place"
+    )
+    learn.add_argument("--steps", type=at_least_one, default=400, help="training steps")
+    learn.add_argument("--seed", type=int, default=0, help="random seed")
+    learn.add_argument(
+        "--set", action="append", default=[], metavar="NAME=PATH", help="a data set's folder (repeatable), as for train"
+    )
     learn.set_defaults(run=run_train)
     score = subparsers.add_parser("eval-tci", help=summary("eval-tci"))
     add_protocol_arguments(score)
-    score.add_argument("--checkpoint", type=Path, required=True)
-    score.add_argument("--rounds", type=at_least_one, default=3)
+    score.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint with its TCI response")
+    score.add_argument("--rounds", type=at_least_one, default=3, help="simulated corrections per case")
     score.add_argument("--max-cases", type=at_least_one, default=None, help="per test domain")
-    score.add_argument("--json", type=Path, required=True)
+    score.add_argument(
+        "--json", type=Path, required=True, help="results file; its .md table and .png curves go beside it"
+    )
     score.add_argument(
         "--film",
         choices=["learned", "identity"],
