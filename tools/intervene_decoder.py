@@ -91,9 +91,9 @@ def intervene_decoder(bench: Workbench, args: InterventionArgs) -> ToolResult:
 
 
 LARGE_CHANGE = 0.5  # a correction that took or added more than this share of the organ is said so
-TOUCH_MM = (
-    3.0  # what the smallest amount word, "a touch" (strength 0.1), moves: suggested only below the amount applied
-)
+# what the smallest amount word, "a touch" (strength 0.1), moves: suggested only where it is less than half of what
+# was applied
+TOUCH_MM = 3.0
 
 
 def large_change_note(before_ml: float, after_ml: float, strength: float) -> str:
