@@ -127,6 +127,11 @@ class Protocol(BaseModel):
                 )
             everything = open_dataset(root, spec.folder_split, spec.modality, spec.sequence)
             low, high = (round(f * len(everything)) for f in spec.cases)
+            if split == "train" and high <= low:  # training on it would fail deep inside, with no word of why
+                raise DataLayoutError(
+                    f"protocol {self.name}: domain {spec.domain!r} (train) takes the cases from {spec.cases[0]:g} to "
+                    f"{spec.cases[1]:g} of the {len(everything)} in {root}: none. Give it a folder with more cases."
+                )
             result[spec.domain] = result.get(spec.domain, []) + everything[low:high]
         return result
 

@@ -31,10 +31,16 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"checkpoint not found: {path}. Pass the path of an existing .pth file.")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except Exception as exc:  # pickle's bare KeyError (e.g. "101" for a text file) means nothing without its type
         raise CheckpointError(
-            f"cannot read checkpoint {path}: {exc}. It must be a PyTorch state dict saved with torch.save."
+            f"cannot read checkpoint {path}: not a file torch.save wrote ({type(exc).__name__}: {exc}). It must be a "
+            "PyTorch state dict of encoder weights."
         ) from exc
+    if isinstance(payload, dict) and "encoder_sha256" in payload and "state" in payload:
+        raise CheckpointError(
+            f"{path} is a segmenter trained by `causal-sam-llm train`, not encoder weights: its record is beside it "
+            "(train.json), and `eval`, `train-tci` or `chat --segmenter` take it."
+        )
     for key in ("model", "state_dict"):
         if isinstance(payload, dict) and isinstance(payload.get(key), dict):
             payload = payload[key]

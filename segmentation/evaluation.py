@@ -44,6 +44,12 @@ def test_cases(protocol: Protocol, overrides: dict[str, str], data: Path | None)
     cases = [c for c in open_dataset(data) if c.has_labels]
     if not cases:
         raise DataLayoutError(f"{data} holds no labelled cases to score.")
+    other = sorted({c.label_set_name for c in cases} - {protocol.label_set})
+    if other:  # a brain folder for an abdominal model: its labels name none of the model's classes
+        raise DataLayoutError(
+            f"{data} holds {' and '.join(other)} cases, and protocol {protocol.name} segments {protocol.label_set} "
+            f"({', '.join(protocol.classes)}): score it under a protocol of its anatomy."
+        )
     domains: dict[str, list[Case]] = {}
     for case in cases:  # a folder of several sequences (CHAOS: CT, T2-SPIR, T1-DUAL) is scored per sequence
         domains.setdefault(f"{data.name} {case.sequence}", []).append(case)

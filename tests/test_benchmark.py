@@ -1,11 +1,13 @@
 """The built-in benchmark: deterministic for a seed, one anatomy in many measurably different styles, labels
 identical across styles, readable by the standard loaders, and usable by every shipped protocol."""
 
+import dataclasses
 import re
 import shutil
 
 import numpy as np
 import pytest
+from layouts import write_btcv
 
 from causal_sam_llm.cli import main
 from causal_sam_llm.datasets.benchmark.make import BenchmarkSpec, make_benchmark
@@ -165,6 +167,16 @@ def test_protocol_names_and_a_missing_domain(tmp_path):
         load_protocol("ct_to_mr").cases("train", {"benchmark": str(tmp_path / "none")})
 
 
+def test_a_training_domain_its_share_leaves_no_case_is_refused_by_name(tmp_path):
+    """One BTCV case, of which the protocol trains on the first half: none, said before any training starts (it had
+    ended in numpy's "need at least one array to concatenate")."""
+    write_btcv(tmp_path / "btcv", numbers=(1,))
+    with pytest.raises(
+        DataLayoutError, match=r"domain 'CT-scanner-A' \(train\) takes the cases from 0 to 0.5 of the 1"
+    ):
+        load_protocol("cross_scanner").cases("train", {"source_root": str(tmp_path / "btcv")})
+
+
 def test_invalid_protocol_file_is_explained(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ndescription: y\nlabel_set: abdomen\nclasses: [heart]\ntrain: []\ntest: []\n")
@@ -177,6 +189,18 @@ def test_make_benchmark_refuses_a_folder_with_other_files(tmp_path):
     with pytest.raises(DataLayoutError, match="not empty"):
         make_benchmark(tmp_path, TINY, progress=False)
     assert (tmp_path / "my_scan.nii.gz").read_text() == "precious"
+
+
+def test_make_benchmark_refuses_a_benchmark_of_other_settings_and_rewrites_its_own(tmp_path):
+    """A smaller benchmark written over a larger one would have left the larger one's extra cases listed by every
+    reader, under a manifest that does not count them."""
+    two = dataclasses.replace(TINY, cases=2, variant_cases=0, brain_cases=0)
+    make_benchmark(tmp_path, two, progress=False)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.nii.gz"))
+    with pytest.raises(DataLayoutError, match=r"other settings \(cases 2 → 1\)"):
+        make_benchmark(tmp_path, dataclasses.replace(two, cases=1), progress=False)
+    make_benchmark(tmp_path, two, progress=False)  # the same settings: rewritten, nothing left over
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.nii.gz")) == before
 
 
 def test_data_show_and_list_commands(benchmark, tmp_path, capsys, monkeypatch):

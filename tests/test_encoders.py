@@ -7,6 +7,7 @@ import torch
 
 from causal_sam_llm.errors import CheckpointError, UnknownEncoderError
 from causal_sam_llm.segmentation import sam_builders
+from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 from causal_sam_llm.segmentation.checkpoints import file_sha256
 from causal_sam_llm.segmentation.encoder_registry import build_backbone, encoder_names
 from causal_sam_llm.segmentation.parameters import count_parameters
@@ -83,8 +84,11 @@ def test_checkpoint_with_wrong_keys_names_keys_and_fix(tmp_path, litemedsam):
 def test_checkpoint_that_is_not_a_state_dict(tmp_path):
     junk = tmp_path / "notes.pth"
     junk.write_text("not a checkpoint")
-    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*not a file torch.save wrote \(\w+Error"):
         build_backbone("sam_vit_b", checkpoint=junk)
+    # a segmenter trained here given as encoder weights (`info --checkpoint model.pt`) is named as what it is
+    with pytest.raises(CheckpointError, match="is a segmenter trained by `causal-sam-llm train`, not encoder weights"):
+        build_backbone("sam_vit_b", checkpoint=checkpoint_path("ct_to_mr/lad"))
 
 
 def test_bf16_encoder_is_close_to_fp32_and_cached_apart(litemedsam):

@@ -3,12 +3,15 @@ correction from cached embeddings touching only its organ, a smooth that follows
 and eval-smooth through the CLI."""
 
 import json
+import shutil
 
 import numpy as np
 import torch
 
 from causal_sam_llm.cli import main
+from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.segmentation.checkpoint_io import load_generator, load_segmenter, read_checkpoint
+from causal_sam_llm.segmentation.training_overlap import trained_anatomy_warning
 
 
 def test_the_learned_ranker_is_trained_on_the_training_cases_corrections_and_carried_by_the_response(tiny_lad):
@@ -179,3 +182,21 @@ def test_eval_tci_compares_learned_blind_none_and_an_oracle(tiny_benchmark, tiny
     arguments = [a if a != str(ablation) else str(fixed_sum) for a in arguments[:-2]]
     assert main([*arguments, "--ranker", "none"]) == 0
     assert "no learned ranker" in json.loads(fixed_sum.read_text())["title"]
+
+
+def test_an_evaluation_on_other_folders_warns_of_cases_the_checkpoint_was_trained_on(
+    tiny_benchmark, tiny_lad, tmp_path
+):
+    """A copy of the benchmark it was trained on, given by --set: the same phantoms under the same case numbers, so
+    whichever of them an evaluation reads that were training cases are named. With the folders it was trained with
+    the protocol's split keeps them apart, and nothing is checked."""
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_benchmark, copy)
+    protocol = load_protocol("ct_to_mr")
+    elsewhere = {"benchmark": str(copy)}
+    trained = protocol.cases("train", elsewhere)  # read from the copy: the checkpoint's own training anatomies
+    warning = trained_anatomy_warning(tiny_lad, trained, elsewhere)
+    count = sum(len(cases) for cases in trained.values())
+    assert warning is not None and warning.startswith(f"warning: {count} evaluated case(s) share an anatomy")
+    assert trained_anatomy_warning(tiny_lad, protocol.cases("test", elsewhere), elsewhere) is None
+    assert trained_anatomy_warning(tiny_lad, trained, {"benchmark": str(tiny_benchmark)}) is None

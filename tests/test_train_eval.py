@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from layouts import write_brats
 from tiny_run import train_args
 
 from causal_sam_llm.cli import main
@@ -155,6 +156,19 @@ def test_eval_on_an_empty_folder_and_a_missing_domain(tmp_path, capsys):
     assert "is empty" in capsys.readouterr().err
     assert main(train_args(tmp_path / "no-benchmark", tmp_path / "run", "erm")) == 2
     assert "domain 'CT' (train) points to" in capsys.readouterr().err
+
+
+def test_eval_refuses_a_folder_of_another_anatomy_and_a_report_path_that_is_a_folder(tmp_path, capsys):
+    """A BraTS folder scored by an abdominal protocol had ended in a KeyError; a --json naming a folder had failed
+    only after the whole evaluation. Both are said before any model loads."""
+    write_brats(tmp_path / "brats")
+    args = ["eval", "--protocol", "ct_to_mr", "--checkpoint", str(tmp_path / "x.pt"), "--data", str(tmp_path / "brats")]
+    assert main([*args, "--json", str(tmp_path / "r.json")]) == 2
+    assert "holds brain_tumour cases, and protocol ct_to_mr segments abdomen" in capsys.readouterr().err
+    for command in (args, ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "x.pt"]):
+        with pytest.raises(SystemExit) as usage_error:
+            main([*command, "--json", str(tmp_path)])
+        assert usage_error.value.code == 2 and f"{tmp_path} is a folder; give a file name" in capsys.readouterr().err
 
 
 def test_runs_of_one_method_with_several_seeds_are_summarised_across_seeds():

@@ -31,3 +31,12 @@ def folder_path(text: str) -> Path:
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file; give a folder (it is created if missing)")
     return path
+
+
+def file_path(text: str) -> Path:
+    """argparse type: a file to write (its folder is created if missing); an existing folder is a usage error, said
+    before the work whose results it would receive (an evaluation had run to its end, then failed to write)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name, e.g. {Path(text) / 'report.json'}")
+    return path

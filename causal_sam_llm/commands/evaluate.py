@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from causal_sam_llm.commands import summary
+from causal_sam_llm.commands.cli_arguments import file_path
 from causal_sam_llm.commands.common import (
     add_precision_argument,
     console,
@@ -14,7 +15,8 @@ from causal_sam_llm.commands.common import (
 from causal_sam_llm.commands.train import add_protocol_arguments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.segmentation.encoder_registry import default_device
-from causal_sam_llm.segmentation.evaluation import score_checkpoints, write_report
+from causal_sam_llm.segmentation.evaluation import score_checkpoints, test_cases, write_report
+from causal_sam_llm.segmentation.training_overlap import trained_anatomy_warning
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_protocol_arguments(parser)
     parser.add_argument("--checkpoint", type=Path, nargs="+", required=True, help="one or more model.pt files")
     parser.add_argument("--data", type=Path, default=None, help="score this labelled folder (e.g. BTCV layout)")
-    parser.add_argument("--json", type=Path, required=True, help="report path; .md and .png are written beside it")
+    parser.add_argument("--json", type=file_path, required=True, help="report path; .md and .png are written beside it")
     add_precision_argument(parser)
     parser.set_defaults(run=run)
 
@@ -32,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.set)
     if args.data is None:
         note_domains_left_on_benchmark(protocol, ("test",), overrides)
+    domains = test_cases(protocol, overrides, args.data)
+    read_elsewhere = {**overrides, "--data": str(args.data)} if args.data is not None else overrides
+    for checkpoint in args.checkpoint:
+        if (warning := trained_anatomy_warning(checkpoint, domains, read_elsewhere)) is not None:
+            console.print(warning, markup=False)
     scores = score_checkpoints(
         args.checkpoint,
         protocol,

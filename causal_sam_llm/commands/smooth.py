@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 
 from causal_sam_llm.commands import summary
-from causal_sam_llm.commands.common import at_least_one, console, evaluation_domains
+from causal_sam_llm.commands.cli_arguments import file_path
+from causal_sam_llm.commands.common import at_least_one, console, evaluation_domains, parse_assignments
 from causal_sam_llm.commands.train import add_protocol_arguments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
@@ -17,6 +18,7 @@ from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.encoder_registry import default_device
 from causal_sam_llm.segmentation.smooth_evaluation import evaluate_smooth, write_smooth_report
+from causal_sam_llm.segmentation.training_overlap import trained_anatomy_warning
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_protocol_arguments(score)
     score.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint with its TCI response")
     score.add_argument("--max-cases", type=at_least_one, default=None, help="per domain")
-    score.add_argument("--json", type=Path, required=True, help="results file; its .md table goes beside it")
+    score.add_argument("--json", type=file_path, required=True, help="results file; its .md table goes beside it")
     score.add_argument(
         "--split", choices=["test", "train"], default="test", help="test: the OOD domains; train: the training ones"
     )
@@ -36,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     segmenter, _ = load_segmenter(args.checkpoint, args.device or default_device(), expected_classes=protocol.classes)
     generator = load_generator(args.checkpoint, len(segmenter.classes)).to(next(segmenter.parameters()).device)
     domains = evaluation_domains(protocol, args.split, args.set, args.max_cases)
+    if warning := trained_anatomy_warning(args.checkpoint, domains, parse_assignments(args.set)):
+        console.print(warning, markup=False)
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     with torch.inference_mode():
         rows = evaluate_smooth(segmenter, generator, embedder, domains)

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from causal_sam_llm.commands import summary
+from causal_sam_llm.commands.cli_arguments import file_path
 from causal_sam_llm.commands.common import (
     at_least_one,
     console,
@@ -31,6 +32,7 @@ from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_evaluation import evaluate_tci, write_tci_report
 from causal_sam_llm.segmentation.tci_training import train_tci
 from causal_sam_llm.segmentation.text_encoder import shared_text_encoder
+from causal_sam_llm.segmentation.training_overlap import trained_anatomy_warning, training_cases
 from causal_sam_llm.segmentation.training_set import build_training_slices
 
 
@@ -51,7 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--rounds", type=at_least_one, default=3, help="simulated corrections per case")
     score.add_argument("--max-cases", type=at_least_one, default=None, help="per test domain")
     score.add_argument(
-        "--json", type=Path, required=True, help="results file; its .md table and .png curves go beside it"
+        "--json", type=file_path, required=True, help="results file; its .md table and .png curves go beside it"
     )
     score.add_argument(
         "--film",
@@ -134,14 +136,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def checkpoint_training_cases(meta: dict, assignments: list[str]) -> list:
-    """The cases a checkpoint's segmenter was trained on (its stored protocol, variables and case limit), unless
-    `assignments` (--set NAME=PATH) say otherwise."""
-    trained_on = meta["config"]
-    variables = {**(trained_on.get("variables") or {}), **parse_assignments(assignments)}
-    protocol = load_protocol(meta["protocol"])
-    note_domains_left_on_benchmark(protocol, ("train",), variables)
-    cases = protocol.case_list("train", variables)
-    return cases[: trained_on["max_cases"]] if trained_on.get("max_cases") else cases
+    """The cases a checkpoint's segmenter was trained on, unless `assignments` (--set NAME=PATH) say otherwise;
+    which of them the built-in benchmark still supplies is said."""
+    overrides = parse_assignments(assignments)
+    variables = {**(meta["config"].get("variables") or {}), **overrides}
+    note_domains_left_on_benchmark(load_protocol(meta["protocol"]), ("train",), variables)
+    return training_cases(meta, overrides)
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -155,6 +155,8 @@ def run_eval(args: argparse.Namespace) -> int:
         generator.ranker = None
     generator = generator.to(next(segmenter.parameters()).device)
     domains = evaluation_domains(protocol, args.split, args.set, args.max_cases)
+    if warning := trained_anatomy_warning(args.checkpoint, domains, parse_assignments(args.set)):
+        console.print(warning, markup=False)
     embedder = SliceEmbedder(segmenter.backbone, EmbeddingCache(embedding_cache_dir()))
     with torch.inference_mode(), tci_gate.gate_band(args.gate_band), box_evidence.box_margin(args.box_margin):
         rows = evaluate_tci(

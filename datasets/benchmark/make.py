@@ -42,7 +42,7 @@ class BenchmarkSpec:
 
 def make_benchmark(out: Path, spec: BenchmarkSpec = BenchmarkSpec(), progress: bool = True) -> dict:
     """Build every domain into `out` (created; an existing folder must be empty or a previous benchmark)."""
-    _check_target(out)
+    _check_target(out, spec)
     abdomen_grid = Grid.centred(spec.abdomen_shape, spec.abdomen_spacing_mm)
     brain_grid = Grid.centred(spec.brain_shape, spec.brain_spacing_mm)
     jobs = spec.cases + spec.variant_cases + spec.brain_cases
@@ -64,9 +64,21 @@ def make_benchmark(out: Path, spec: BenchmarkSpec = BenchmarkSpec(), progress: b
     return manifest
 
 
-def _check_target(out: Path) -> None:
+def _check_target(out: Path, spec: BenchmarkSpec) -> None:
+    """An empty or new folder, or one holding a benchmark of the same settings (rewritten alike). One made with
+    other settings is refused: its cases beyond the new ones would stay, and every data set reader would list them
+    although the new manifest does not."""
     if out.exists() and any(out.iterdir()) and not (out / MANIFEST).is_file():
         raise DataLayoutError(f"{out} is not empty and holds no {MANIFEST}; choose a new or empty folder.")
+    if (out / MANIFEST).is_file():
+        made = json.loads((out / MANIFEST).read_text()).get("spec", {})
+        wanted = json.loads(json.dumps(asdict(spec)))  # tuples as the manifest's lists
+        changed = [f"{key} {made.get(key)} → {value}" for key, value in wanted.items() if made.get(key) != value]
+        if changed:
+            raise DataLayoutError(
+                f"{out} holds a benchmark made with other settings ({'; '.join(changed)}); its extra cases would "
+                "stay beside the new ones. Choose a new folder, or delete this one first."
+            )
     out.mkdir(parents=True, exist_ok=True)
 
 
