@@ -58,14 +58,13 @@ def test_cases(protocol: Protocol, overrides: dict[str, str], data: Path | None)
 
 def score_checkpoints(
     checkpoints: list[Path],
+    domains: dict[str, list[Case]],
     protocol: Protocol,
-    overrides: dict[str, str] | None = None,
-    data: Path | None = None,
     device: str = "cpu",
     progress: bool = True,
     precision: str = "fp32",
 ) -> list[Score]:
-    domains = test_cases(protocol, overrides or {}, data)  # data errors first: they name what the user passed
+    """`domains`: `test_cases`' (called first, so that data errors, which name what the user passed, come first)."""
     check_distinct_runs(checkpoints)
     check_trained_for(checkpoints, protocol.name)
     scores: list[Score] = []

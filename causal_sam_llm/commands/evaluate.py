@@ -35,17 +35,13 @@ def run(args: argparse.Namespace) -> int:
     if args.data is None:
         note_domains_left_on_benchmark(protocol, ("test",), overrides)
     domains = test_cases(protocol, overrides, args.data)
+    # a --data folder is never where the checkpoint was trained: its cases are checked against the training ones
     read_elsewhere = {**overrides, "--data": str(args.data)} if args.data is not None else overrides
     for checkpoint in args.checkpoint:
         if (warning := trained_anatomy_warning(checkpoint, domains, read_elsewhere)) is not None:
             console.print(warning, markup=False)
     scores = score_checkpoints(
-        args.checkpoint,
-        protocol,
-        overrides,
-        args.data,
-        args.device or default_device(),
-        precision=args.encoder_precision,
+        args.checkpoint, domains, protocol, args.device or default_device(), precision=args.encoder_precision
     )
     title = f"{protocol.name}: {protocol.description}" if args.data is None else f"{protocol.name} on {args.data}"
     console.print(write_report(scores, args.json, title, " ".join(["causal-sam-llm", *sys.argv[1:]])), markup=False)
