@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 from rich.progress import Progress
 
 from causal_sam_llm.datasets.case import Case
@@ -197,6 +198,8 @@ def write_tci_report(rows: list[RoundScore], out_json: Path, title: str, command
         axes[1].plot(values["hd95_mm"], marker="o", label=strategy)
     axes[0].set(xlabel="corrections", ylabel="mean Dice %", title="Dice")
     axes[1].set(xlabel="corrections", ylabel="mean HD95 mm", title="HD95")
+    for axis in axes:  # a count of corrections: no 0.5 between them
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].legend()
     figure.tight_layout()
     figure.savefig(out_json.with_suffix(".png"), dpi=100)
