@@ -187,12 +187,15 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
     optimizer = torch.optim.AdamW(
         trainable, lr=config.learning_rate or DEFAULT_LEARNING_RATES[config.method], weight_decay=1e-4
     )
-    first_epoch, history = _resume(run_dir, config, step, optimizer)
+    first_epoch, history, earlier_seconds = _resume(run_dir, config, step, optimizer)
+    path = run_dir / "model.pt"
+    if first_epoch >= config.epochs and path.is_file():  # a finished run: its record stays as it was
+        return path
     for epoch in range(first_epoch, config.epochs):
         history.append(_run_epoch(model, data, config, epoch, optimizer, device, rank, world, progress))
         if rank == 0:
-            _save_state(run_dir, config, step, optimizer, epoch, history)
-    path = run_dir / "model.pt"
+            seconds = earlier_seconds + time.perf_counter() - start
+            _save_state(run_dir, config, step, optimizer, epoch, history, seconds)
     if rank == 0:
         counts = count_parameters(step)
         metadata = {
@@ -211,7 +214,8 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
             "training_slices": len(data),
             "embedding_seconds": embed_seconds,
             "encoder_calls": embedder.encoder_calls,
-            "train_seconds": time.perf_counter() - start,  # embedding included
+            # embedding included, over every run that trained part of it (a resumed run adds its own)
+            "train_seconds": earlier_seconds + time.perf_counter() - start,
         }
         save_checkpoint(path, segmenter, metadata)
         (run_dir / "train.json").write_text(json.dumps(metadata, indent=2, default=str))
@@ -267,12 +271,14 @@ def _run_epoch(model, data, config, epoch, optimizer, device, rank, world, progr
     return {"epoch": epoch + 1, **totals}
 
 
-def _save_state(run_dir: Path, config, step, optimizer, epoch: int, history: list) -> None:
+def _save_state(run_dir: Path, config, step, optimizer, epoch: int, history: list, seconds: float) -> None:
+    """`seconds`: wall time spent on the run so far, over every invocation that trained part of it."""
     run_dir.mkdir(parents=True, exist_ok=True)
     state = {
         "config": asdict(config),
         "epoch": epoch,
         "history": history,
+        "seconds": seconds,
         "optimizer": optimizer.state_dict(),
         "trained": {k: v for k, v in step.state_dict().items() if k in _trainable_names(step)},
     }
@@ -285,14 +291,15 @@ def _trainable_names(module: nn.Module) -> set[str]:
     return {n for n, p in module.named_parameters() if p.requires_grad}
 
 
-def _resume(run_dir: Path, config, step, optimizer) -> tuple[int, list]:
+def _resume(run_dir: Path, config, step, optimizer) -> tuple[int, list, float]:
+    """(the epoch to start from, the history so far, the seconds spent so far) of the run in `run_dir`."""
     path = run_dir / "state.pt"
     if not path.is_file():
-        return 0, []
+        return 0, [], 0.0
     state = torch.load(path, map_location="cpu", weights_only=False)
     previous, current = ({k: v for k, v in c.items() if k != "epochs"} for c in (state["config"], asdict(config)))
     if previous != current:  # more epochs may be asked of a run; anything else would mix two experiments
         raise CheckpointError(f"{run_dir} holds a run with another configuration; choose a new --out folder.")
     step.load_state_dict(state["trained"], strict=False)
     optimizer.load_state_dict(state["optimizer"])
-    return state["epoch"] + 1, state["history"]
+    return state["epoch"] + 1, state["history"], state.get("seconds", 0.0)  # states saved before it: 0

@@ -63,6 +63,11 @@ def test_training_resumes_from_its_saved_state(tiny_benchmark, tmp_path):
     assert main([*train_args(tiny_benchmark, out, "erm")[:6], "2", *train_args(tiny_benchmark, out, "erm")[7:]]) == 0
     assert torch.load(out / "state.pt", weights_only=False)["epoch"] == 1
     assert len(read_checkpoint(out / "model.pt")["history"]) == 2
+    # the resumed run's time adds to the first's; a finished run asked again trains nothing and rewrites nothing
+    record = (out / "train.json").read_text()
+    assert json.loads(record)["train_seconds"] > first["seconds"]
+    assert main([*train_args(tiny_benchmark, out, "erm")[:6], "2", *train_args(tiny_benchmark, out, "erm")[7:]]) == 0
+    assert (out / "train.json").read_text() == record
 
 
 def test_gradient_clipping_is_on_by_default_and_kept_with_the_run(tiny_benchmark, tiny_lad, tmp_path, capsys):
