@@ -27,7 +27,7 @@ from causal_sam_llm.segmentation.decoded_volume import DecodedVolume, decode_vol
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
 from causal_sam_llm.segmentation.inference import embed_case, masks_from_probabilities
-from causal_sam_llm.segmentation.metrics import dice_hd95, mean_dice_hd95
+from causal_sam_llm.segmentation.metrics import dice, mean_dice_hd95
 from causal_sam_llm.segmentation.segmenter import PromptFreeSegmenter
 from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.training_set import class_masks
@@ -336,5 +336,4 @@ class Workbench:
         if reference is None or self.history is None or self.history.current is None:
             return math.nan
         index = self.classes.index(organ)
-        masks = self.masks()[:, index]
-        return 100 * dice_hd95(masks, reference[:, index], self.require_case().axial_spacing_mm())[0]
+        return 100 * dice(self.masks()[:, index], reference[:, index])
