@@ -22,7 +22,9 @@ def load_btcv(root: Path, split: str = "Training") -> list[Case]:
     """Cases of one split, sorted by id; images and labels load lazily."""
     image_dir = root / split / "img"
     if not image_dir.is_dir():
-        raise DataLayoutError(f"{root} is not in BTCV layout: {image_dir} is missing.")
+        present = [name for name in ("Training", "Testing") if (root / name / "img").is_dir()]
+        has = f"; it has only {present[0]}" if present else ""
+        raise DataLayoutError(f"{root} has no BTCV {split} split: {image_dir} is missing{has}.")
     domain = _domain_info(root)
     label_dir = root / split / "label"
     cases = []

@@ -10,6 +10,11 @@ from causal_sam_llm.datasets.chaos import is_chaos_layout, load_chaos
 from causal_sam_llm.errors import DataLayoutError
 
 LAYOUTS = ("btcv", "chaos", "amos", "brats")
+BTCV_SPLITS = {"train": "Training", "test": "Testing"}  # BTCV publishes no validation split
+FOLDER_PER_SPLIT = {  # layouts whose every split is a folder of its own: (name, those folders)
+    "chaos": ("CHAOS", "CHAOS_Train_Sets/Train_Sets or CHAOS_Test_Sets/Test_Sets"),
+    "brats": ("BraTS", "the TrainingData or ValidationData folder"),
+}
 
 
 def detect_layout(root: Path) -> str:
@@ -34,8 +39,9 @@ def open_dataset(
     """All cases of a folder's split that match `modality` and `sequence` (None: any)."""
     root = Path(root).expanduser()
     layout = detect_layout(root)
+    _require_published_split(root, layout, split)
     if layout == "btcv":
-        cases = load_btcv(root, "Training" if split in ("train", "val") else "Testing")
+        cases = load_btcv(root, BTCV_SPLITS[split])
     elif layout == "amos":
         cases = load_amos(root, split)
     elif layout == "chaos":
@@ -47,3 +53,19 @@ def open_dataset(
         found = sorted({(c.modality, c.sequence) for c in cases})
         raise DataLayoutError(f"{root} ({layout}) has no {modality or ''} {sequence or ''} cases; it has {found}.")
     return selected
+
+
+def _require_published_split(root: Path, layout: str, split: str) -> None:
+    """A split the layout does not publish is an error, not silently another split's cases: BTCV has Training and
+    Testing only; CHAOS and BraTS publish each split as a folder of its own, so the folder given is the split."""
+    if layout == "btcv" and split not in BTCV_SPLITS:
+        raise DataLayoutError(
+            f"{root} (BTCV layout) has no {split} split: BTCV publishes Training (train) and Testing (test) only. "
+            "The protocols hold cases out of Training by share instead (datasets/protocols/*.yaml, `cases`)."
+        )
+    if layout in FOLDER_PER_SPLIT and split != "train":
+        name, folders = FOLDER_PER_SPLIT[layout]
+        raise DataLayoutError(
+            f"{root} ({name} layout) is one split already: {name} publishes each split as its own folder "
+            f"({folders}). Give that folder, without --split {split}."
+        )

@@ -7,7 +7,16 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from layouts import grey_slices, ras_affine, save_nifti, write_amos, write_btcv, write_dicom_slice, write_series
+from layouts import (
+    grey_slices,
+    ras_affine,
+    save_nifti,
+    write_amos,
+    write_brats,
+    write_btcv,
+    write_dicom_slice,
+    write_series,
+)
 
 from causal_sam_llm.datasets.btcv import load_btcv
 from causal_sam_llm.datasets.chaos import load_chaos
@@ -189,3 +198,15 @@ def test_labels_given_where_they_cannot_apply_are_refused_not_dropped(tmp_path, 
     save_nifti(np.zeros((4, 4, 2), np.uint8), ras_affine(), labels)
     with pytest.raises(DataLayoutError, match=f"reference labels are read for a NIfTI study only; .*{says}"):
         open_study(study, labels)
+
+
+def test_a_split_the_layout_does_not_publish_is_refused_not_swapped_for_another(tmp_path):
+    write_btcv(tmp_path / "btcv")  # Training only, as the built-in benchmark's folders
+    write_brats(tmp_path / "brats")
+    assert len(open_dataset(tmp_path / "btcv", "train")) == 2
+    with pytest.raises(DataLayoutError, match=r"publishes Training \(train\) and Testing \(test\) only"):
+        open_dataset(tmp_path / "btcv", "val")  # had listed Training's cases as a validation split
+    with pytest.raises(DataLayoutError, match=r"no BTCV Testing split.*it has only Training"):
+        open_dataset(tmp_path / "btcv", "test")
+    with pytest.raises(DataLayoutError, match="BraTS publishes each split as its own folder"):
+        open_dataset(tmp_path / "brats", "test")  # had listed the training cases

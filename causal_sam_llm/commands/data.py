@@ -44,7 +44,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     show.set_defaults(run=run_show)
     listing = actions.add_parser("list", help="list the cases of any supported data folder")
     listing.add_argument("folder", type=Path, help="a data set folder, or the built-in benchmark's (its ids load)")
-    listing.add_argument("--split", choices=["train", "val", "test"], default="train", help="which split to list")
+    listing.add_argument(
+        "--split",
+        choices=["train", "val", "test"],
+        default="train",
+        help="the data set's own published split: BTCV train|test, AMOS train|val|test; a CHAOS or BraTS folder is one "
+        "split already (train lists it)",
+    )
     listing.add_argument(
         "--body-width",
         action="store_true",
