@@ -40,6 +40,7 @@ def _command_in(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_in(words)).parse_args(words)
+    args.words = list(words)  # what was asked, for the records a command keeps (train.json's command)
     keep_freed_memory()  # every command works on volume-sized arrays (causal_sam_llm/heap.py)
     try:
         return args.run(args)

@@ -15,9 +15,9 @@ import torch.distributed as dist
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 
-from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.datasets.protocol import default_benchmark_dir, load_protocol
 from causal_sam_llm.errors import CheckpointError
-from causal_sam_llm.paths import embedding_cache_dir
+from causal_sam_llm.paths import BENCHMARK_ENV, embedding_cache_dir
 from causal_sam_llm.segmentation.checkpoint_io import save_checkpoint
 from causal_sam_llm.segmentation.embedder import SliceEmbedder
 from causal_sam_llm.segmentation.embedding_cache import EmbeddingCache
@@ -161,8 +161,11 @@ def _repeats(data: EmbeddedSlices, foreground_repeats: int) -> list[int]:
     return [foreground_repeats if present else 1 for present in has_foreground]
 
 
-def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: bool = True) -> Path:
-    """Train and write `run_dir/model.pt` (the trained part only); resume from `run_dir/state.pt` if present."""
+def train(
+    config: TrainConfig, run_dir: Path, device: str = "cpu", progress: bool = True, command: list[str] | None = None
+) -> Path:
+    """Train and write `run_dir/model.pt` (the trained part only); resume from `run_dir/state.pt` if present.
+    `command`: the arguments that asked for it, recorded (default: this process's own)."""
     rank, world = _distributed()
     device = _rank_device(device, world)
     _seed_everything(config.seed)
@@ -205,7 +208,10 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
             "encoder_weights": str(Path(config.encoder_weights).resolve()) if config.encoder_weights else None,
             "config": asdict(config),
             "history": history,
-            "command": " ".join(["causal-sam-llm", *sys.argv[1:]]),
+            "command": _reproducing_command(sys.argv[1:] if command is None else command),
+            # what `{benchmark}` meant here (an environment variable may have chosen it): later commands that resolve
+            # this checkpoint's training cases (train-tci, the eval's overlap check) read the same folder
+            "benchmark": str(default_benchmark_dir().resolve()),
             "parameters": {
                 "frozen": counts.frozen,
                 "trainable": counts.trainable,
@@ -222,6 +228,15 @@ def train(config: TrainConfig, run_dir: Path, device: str = "cpu", progress: boo
     if world > 1:
         dist.barrier()
     return path
+
+
+def _reproducing_command(arguments: list[str]) -> str:
+    """The command line that ran this training (`arguments` after the program's name), with the benchmark folder an
+    environment variable chose."""
+    words = ["causal-sam-llm", *arguments]
+    if os.environ.get(BENCHMARK_ENV):
+        words.insert(0, f"{BENCHMARK_ENV}={os.environ[BENCHMARK_ENV]}")
+    return " ".join(words)
 
 
 def _embed_in_turns(config, cases, classes, embedder, describer, rank: int, world: int, progress: bool):

@@ -8,18 +8,34 @@ cases are resolved again from what it stored (protocol, `--set` variables, case 
 from pathlib import Path
 
 from causal_sam_llm.datasets.case import Case
-from causal_sam_llm.datasets.protocol import load_protocol
+from causal_sam_llm.datasets.protocol import default_benchmark_dir, load_protocol
 from causal_sam_llm.errors import DataLayoutError
 from causal_sam_llm.segmentation.checkpoint_io import read_checkpoint
 
 
 def training_cases(meta: dict, overrides: dict[str, str] | None = None) -> list[Case]:
-    """The cases a checkpoint's segmenter was trained on (its stored protocol, variables and case limit), unless
-    `overrides` (--set NAME=PATH) say otherwise."""
+    """The cases a checkpoint's segmenter was trained on (its stored protocol, benchmark folder, variables and case
+    limit), unless `overrides` (--set NAME=PATH) say otherwise."""
     trained_on = meta["config"]
-    variables = {**(trained_on.get("variables") or {}), **(overrides or {})}
+    variables = {**trained_folders(meta), **(overrides or {})}
     cases = load_protocol(meta["protocol"]).case_list("train", variables)
     return cases[: trained_on["max_cases"]] if trained_on.get("max_cases") else cases
+
+
+def trained_folders(meta: dict) -> dict[str, str]:
+    """The protocol variables the checkpoint was trained with: its `--set` ones, and the benchmark folder it read
+    (recorded since 2026-12-07: an environment variable may have chosen it; older checkpoints read today's)."""
+    recorded = {"benchmark": meta["benchmark"]} if meta.get("benchmark") else {}
+    return {**recorded, **(meta["config"].get("variables") or {})}
+
+
+def _same_folders(trained: dict[str, str], overrides: dict[str, str]) -> bool:
+    """Whether an evaluation given `overrides` reads the folders the training read."""
+    now = {"benchmark": str(default_benchmark_dir()), **overrides}
+    then = {"benchmark": str(default_benchmark_dir()), **trained}
+    return {k: Path(v).expanduser().resolve() for k, v in now.items()} == {
+        k: Path(v).expanduser().resolve() for k, v in then.items()
+    }
 
 
 def trained_anatomy_warning(checkpoint: Path, domains: dict[str, list[Case]], overrides: dict[str, str]) -> str | None:
@@ -27,7 +43,7 @@ def trained_anatomy_warning(checkpoint: Path, domains: dict[str, list[Case]], ov
     other folders than its training did (with the same ones the protocol's split already keeps them apart); None
     when there are none, or when its training folders are gone and nothing can be compared (said so)."""
     meta = read_checkpoint(checkpoint)
-    if overrides == (meta["config"].get("variables") or {}):
+    if _same_folders(trained_folders(meta), overrides):
         return None
     try:
         trained = {case.anatomy_key for case in training_cases(meta)}
@@ -39,6 +55,6 @@ def trained_anatomy_warning(checkpoint: Path, domains: dict[str, list[Case]], ov
     listed = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
     return (
         f"warning: {len(shared)} evaluated case(s) share an anatomy with the cases {checkpoint} was trained on "
-        f"({listed}): the folders given by --set are not those it was trained with, and a benchmark of the same seed "
+        f"({listed}): the folders read here are not those it was trained with, and a benchmark of the same seed "
         "holds the same phantoms under the same case numbers. Their scores are not out of distribution."
     )

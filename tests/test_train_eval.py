@@ -16,10 +16,12 @@ from tiny_run import train_args
 
 from causal_sam_llm.cli import main
 from causal_sam_llm.errors import CheckpointError, DataLayoutError
+from causal_sam_llm.paths import BENCHMARK_ENV
 from causal_sam_llm.segmentation.checkpoint_io import load_segmenter, read_checkpoint
 from causal_sam_llm.segmentation.checkpoints import file_sha256
 from causal_sam_llm.segmentation.encoder_registry import resolve_weights
 from causal_sam_llm.segmentation.trainer import TrainConfig, shard, train
+from causal_sam_llm.segmentation.training_overlap import training_cases
 
 
 def test_train_then_eval_end_to_end(tiny_benchmark, tiny_lad, tmp_path):
@@ -68,6 +70,22 @@ def test_training_resumes_from_its_saved_state(tiny_benchmark, tmp_path):
     assert json.loads(record)["train_seconds"] > first["seconds"]
     assert main([*train_args(tiny_benchmark, out, "erm")[:6], "2", *train_args(tiny_benchmark, out, "erm")[7:]]) == 0
     assert (out / "train.json").read_text() == record
+
+
+def test_a_benchmark_chosen_by_environment_is_recorded_and_read_again(tiny_benchmark, tmp_path, monkeypatch):
+    """Trained on the benchmark CAUSAL_SAM_LLM_BENCHMARK names, without --set: train.json's command and the
+    checkpoint say which folder, and its training cases resolve from that folder when the variable is gone."""
+    monkeypatch.setenv(BENCHMARK_ENV, str(tiny_benchmark))
+    out = tmp_path / "by_environment"
+    arguments = train_args(tiny_benchmark, out, "erm")
+    at = arguments.index("--set")
+    assert main(arguments[:at] + arguments[at + 2 :]) == 0
+    record = json.loads((out / "train.json").read_text())
+    assert record["command"].startswith(f"{BENCHMARK_ENV}={tiny_benchmark} causal-sam-llm train")
+    assert record["benchmark"] == str(tiny_benchmark.resolve())
+    monkeypatch.delenv(BENCHMARK_ENV)  # the default benchmark folder is another one now
+    cases = training_cases(read_checkpoint(out / "model.pt"))
+    assert cases and all(tiny_benchmark.resolve() in case.source_path.resolve().parents for case in cases)
 
 
 def test_gradient_clipping_is_on_by_default_and_kept_with_the_run(tiny_benchmark, tiny_lad, tmp_path, capsys):

@@ -32,7 +32,7 @@ from causal_sam_llm.segmentation.tci import InterventionFilmGenerator
 from causal_sam_llm.segmentation.tci_evaluation import evaluate_tci, write_tci_report
 from causal_sam_llm.segmentation.tci_training import train_tci
 from causal_sam_llm.segmentation.text_encoder import shared_text_encoder
-from causal_sam_llm.segmentation.training_overlap import trained_anatomy_warning, training_cases
+from causal_sam_llm.segmentation.training_overlap import trained_anatomy_warning, trained_folders, training_cases
 from causal_sam_llm.segmentation.training_set import build_training_slices
 
 
@@ -139,7 +139,7 @@ def checkpoint_training_cases(meta: dict, assignments: list[str]) -> list:
     """The cases a checkpoint's segmenter was trained on, unless `assignments` (--set NAME=PATH) say otherwise;
     which of them the built-in benchmark still supplies is said."""
     overrides = parse_assignments(assignments)
-    variables = {**(meta["config"].get("variables") or {}), **overrides}
+    variables = {**trained_folders(meta), **overrides}
     note_domains_left_on_benchmark(load_protocol(meta["protocol"]), ("train",), variables)
     return training_cases(meta, overrides)
 

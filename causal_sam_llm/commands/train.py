@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     )
     note_domains_left_on_benchmark(load_protocol(args.protocol), ("train", "val"), config.variables)
     out = args.out or Path("runs") / Path(args.protocol).stem / args.method
-    path = train(config, out, args.device or default_device())
+    path = train(config, out, args.device or default_device(), command=args.words)
     meta = read_checkpoint(path)
     counts = meta["parameters"]
     console.print(f"checkpoint: {path}")
