@@ -25,7 +25,10 @@ class FrozenTextEncoder(nn.Module):
         super().__init__()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        # its own tqdm bar ("Loading weights") would break into the rich progress of the command that loads it
+        transformers_logging.disable_progress_bar()
         folder = str(_model_dir())
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         self.model = AutoModel.from_pretrained(folder, local_files_only=True).eval()

@@ -267,7 +267,7 @@ def _run_epoch(model, data, config, epoch, optimizer, device, rank, world, progr
     trained = [p for group in optimizer.param_groups for p in group["params"]]
     with Progress(*columns, disable=not (progress and rank == 0)) as bar:
         task = bar.add_task(f"epoch {epoch + 1}/{config.epochs} ({config.method})", total=len(batches), loss="")
-        for batch in batches:
+        for done, batch in enumerate(batches, start=1):
             terms = model(
                 data.embeddings[batch].to(device, torch.float32),
                 data.targets[batch].to(device),
@@ -281,9 +281,10 @@ def _run_epoch(model, data, config, epoch, optimizer, device, rank, world, progr
                 torch.nn.utils.clip_grad_norm_(trained, config.grad_clip)
             optimizer.step()
             for name, value in terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value.detach()) / len(batches)
-            bar.update(task, advance=1, loss=" ".join(f"{k} {v:.3f}" for k, v in terms.items()))
-    return {"epoch": epoch + 1, **totals}
+                totals[name] = totals.get(name, 0.0) + float(value.detach())
+            # the epoch's means so far: the bar ends on the figures train.json keeps, not on the last batch's
+            bar.update(task, advance=1, loss=" ".join(f"{k} {v / done:.3f}" for k, v in totals.items()))
+    return {"epoch": epoch + 1, **{name: total / len(batches) for name, total in totals.items()}}
 
 
 def _save_state(run_dir: Path, config, step, optimizer, epoch: int, history: list, seconds: float) -> None:

@@ -57,11 +57,15 @@ def test_train_then_eval_end_to_end(tiny_benchmark, tiny_lad, tmp_path):
     assert report.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_training_resumes_from_its_saved_state(tiny_benchmark, tmp_path):
+def test_training_resumes_from_its_saved_state(tiny_benchmark, tmp_path, capfd):
     out = tmp_path / "erm"
     assert main(train_args(tiny_benchmark, out, "erm")) == 0
     first = torch.load(out / "state.pt", weights_only=False)
     assert first["epoch"] == 0
+    shown = capfd.readouterr()
+    # the epoch's bar ends on the epoch's mean losses, those recorded (it had shown the last batch's)
+    assert f"seg {first['history'][0]['seg']:.3f} total {first['history'][0]['total']:.3f}" in shown.out
+    assert "Loading weights" not in shown.err  # the text encoder's own tqdm bar, which broke into rich's
     assert main([*train_args(tiny_benchmark, out, "erm")[:6], "2", *train_args(tiny_benchmark, out, "erm")[7:]]) == 0
     assert torch.load(out / "state.pt", weights_only=False)["epoch"] == 1
     assert len(read_checkpoint(out / "model.pt")["history"]) == 2
