@@ -20,6 +20,7 @@ from causal_sam_llm.agent.unlogged_versions import is_recovered, recovered_recor
 from causal_sam_llm.errors import CausalSamError, validation_problems
 from causal_sam_llm.paths import app_home, claim_folder, numbered
 from causal_sam_llm.tools.registry import langchain_tools, run_tool
+from causal_sam_llm.tools.session_lock import release_unused_session
 from causal_sam_llm.tools.workbench import Workbench
 
 
@@ -55,7 +56,23 @@ class Assistant:
         llm_model: Path | None = None,
         parser: CommandParser | None = None,
     ) -> None:
+        self.created_folder = session_dir is None or not Path(session_dir).exists()
         self.session_dir = Path(session_dir or new_session_dir())
+        try:
+            self._open(checkpoint, llm, llm_model, parser)
+        except BaseException:  # a bad checkpoint or model path, or Ctrl-C while loading: no empty session is left
+            self.discard_if_unused()
+            raise
+
+    def discard_if_unused(self) -> None:
+        """Remove the session folder this assistant created when no turn has been kept in it yet (a start that
+        failed after the assistant was made: `chat` loading the LLM)."""
+        if self.created_folder:
+            release_unused_session(self.session_dir)
+
+    def _open(
+        self, checkpoint: Path | None, llm: Strategy, llm_model: Path | None, parser: CommandParser | None
+    ) -> None:
         resuming = (self.session_dir / "study.json").is_file()
         self.bench = (
             Workbench.resume(self.session_dir, checkpoint=checkpoint)

@@ -124,6 +124,21 @@ def test_chat_refuses_a_session_it_cannot_open_as_asked_in_one_line(home_benchma
     Assistant(tmp_path / "s", llm="none").load("benchmark:mr_t2-0004")
     assert main([*chat, str(tmp_path / "s"), "--segmenter", "brats_cross_sequence/lad"]) == 2
     assert "was started with the segmenter" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # a start that failed leaves no empty session folder
+
+
+def test_a_chat_whose_model_fails_to_load_leaves_no_empty_session(tmp_path, capsys):
+    """The LLM is loaded after the session folder is made (a file that is no GGUF model fails there): the folder it
+    made for the session, holding nothing, is removed; a folder the user had made, or one with turns, is kept."""
+    not_a_model = tmp_path / "model.gguf"
+    not_a_model.write_text("not a gguf")
+    chat = ["chat", "--graphics", "halfblock", "--llm-model", str(not_a_model), "--session"]
+    assert main([*chat, str(tmp_path / "new")]) == 2
+    assert "is not a GGUF model file" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    assert main([*chat, str(tmp_path / "mine")]) == 2
+    assert (tmp_path / "mine").is_dir()
 
 
 def test_chat_in_a_graphics_terminal_draws_the_slice_as_pixels(home_benchmark, tmp_path, llm_parser):

@@ -62,3 +62,18 @@ def hold_session(folder: Path) -> None:
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     _held[key] = handle
+
+
+def release_unused_session(folder: Path) -> bool:
+    """Give up a session folder that holds nothing but its lock — a start that failed, or was interrupted, before its
+    first turn — so that failed starts leave no empty sessions behind: the lock is released and the folder removed.
+    Only for a folder this process created (the caller knows). Returns whether it was removed."""
+    key = folder.resolve()
+    if not key.is_dir() or any(entry.name != LOCK_FILE for entry in key.iterdir()):
+        return False
+    handle = _held.pop(key, None)
+    if handle is not None:
+        handle.close()
+    (key / LOCK_FILE).unlink(missing_ok=True)
+    key.rmdir()
+    return True

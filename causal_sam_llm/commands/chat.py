@@ -37,6 +37,12 @@ def run(args: argparse.Namespace) -> int:
 
     graphics = resolve_graphics(args.graphics)  # before Textual owns the terminal
     assistant = Assistant(args.session, checkpoint_path(args.segmenter), args.llm, args.llm_model)
-    assistant.parser.prepare(progress=True)  # before Textual owns the terminal: the first command is answered at once
+    try:
+        assistant.parser.prepare(
+            progress=True
+        )  # before Textual owns the terminal: the first command is answered at once
+    except BaseException:  # a model that fails to load, or Ctrl-C while it loads: no empty session is left behind
+        assistant.discard_if_unused()
+        raise
     ChatApp(assistant, args.study, graphics, args.labels).run()
     return 0
