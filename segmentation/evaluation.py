@@ -218,18 +218,29 @@ def markdown_table(summary: dict) -> str:
 
 
 def box_plot(scores: list[Score], out: Path) -> None:
+    """Dice per method: one row of boxes per test domain (pooled, MR T2 and T1 would hide which one a method fails
+    on), one column per organ."""
     methods = list(dict.fromkeys(s.method for s in scores))
+    domains = list(dict.fromkeys(s.domain for s in scores))
     organs = list(dict.fromkeys(s.organ for s in scores))
-    figure, axes = plt.subplots(1, len(organs), figsize=(3.2 * len(organs), 3.6), squeeze=False)
-    for axis, organ in zip(axes[0], organs, strict=True):
-        data = [
-            [100 * s.dice for s in scores if s.organ == organ and s.method == m and not math.isnan(s.dice)]
-            for m in methods
-        ]
-        axis.boxplot(data, tick_labels=methods)
-        axis.set_title(organ)
-        axis.set_ylim(0, 100)
-        axis.set_ylabel("Dice %")
+    figure, axes = plt.subplots(
+        len(domains), len(organs), figsize=(3.2 * len(organs), 3.0 * len(domains) + 0.6), squeeze=False
+    )
+    for row, domain in zip(axes, domains, strict=True):
+        for axis, organ in zip(row, organs, strict=True):
+            data = [
+                [
+                    100 * s.dice
+                    for s in scores
+                    if s.domain == domain and s.organ == organ and s.method == m and not math.isnan(s.dice)
+                ]
+                for m in methods
+            ]
+            axis.boxplot(data, tick_labels=methods)
+            axis.tick_params(axis="x", labelrotation=25, labelsize=9)  # "aug" and "full_decoder" ran together
+            axis.set_title(f"{domain}: {organ}", fontsize=10)
+            axis.set_ylim(0, 100)
+            axis.set_ylabel("Dice %")
     figure.tight_layout()
     figure.savefig(out, dpi=100)
     plt.close(figure)
@@ -248,8 +259,7 @@ def write_report(scores: list[Score], out_json: Path, title: str, command: str) 
     report = {"title": title, "command": command, "summary": summary, "over_seeds": over_seeds}
     out_json.write_text(json.dumps({**report, "scores": [asdict(s) for s in scores]}, indent=2))
     box_plot(scores, out_json.with_suffix(".png"))
-    markdown = (
-        f"## {title}\n\nCommand: `{command}`\n\n{table}\n\n![Dice per organ]({out_json.with_suffix('.png').name})\n"
-    )
+    picture = out_json.with_suffix(".png").name
+    markdown = f"## {title}\n\nCommand: `{command}`\n\n{table}\n\n![Dice per domain and organ]({picture})\n"
     out_json.with_suffix(".md").write_text(markdown)
     return markdown

@@ -54,7 +54,10 @@ def test_train_then_eval_end_to_end(tiny_benchmark, tiny_lad, tmp_path):
     assert {s["domain"] for s in result["scores"]} == {"MR-T2SPIR", "MR-T1-InPhase"}
     assert all(0.0 <= s["dice"] <= 1.0 for s in result["scores"] if s["dice"] == s["dice"])
     assert "lad Dice % / HD95 mm" in report.with_suffix(".md").read_text()
-    assert report.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    picture = report.with_suffix(".png").read_bytes()
+    assert picture[:4] == b"\x89PNG"
+    width, height = (int.from_bytes(picture[at : at + 4], "big") for at in (16, 20))  # the PNG header's size
+    assert (width, height) == (4 * 320, 2 * 300 + 60)  # a row of organs per test domain (they had been pooled)
 
 
 def test_training_resumes_from_its_saved_state(tiny_benchmark, tmp_path, capfd):
