@@ -89,6 +89,13 @@ class Case:
     def labels(self) -> np.ndarray:
         return self._label_pair[0]
 
+    def check_labels(self) -> None:
+        """Read the reference labels once, keeping nothing, so that a broken label file (unknown values, unreadable)
+        is named before a long run reaches it; raises what reading them would raise."""
+        if self._load_labels is None:
+            raise ValueError(f"case {self.case_id} ({self.source_path}) has no reference labels.")
+        self._load_labels()
+
     @property
     def original_labels(self) -> np.ndarray:
         return self._label_pair[1]

@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
-from layouts import write_brats
+from layouts import ras_affine, save_nifti, write_brats, write_btcv
 from tiny_run import train_args
 
 from causal_sam_llm.cli import main
@@ -186,6 +187,20 @@ def test_eval_on_an_empty_folder_and_a_missing_domain(tmp_path, capsys):
     assert "is empty" in capsys.readouterr().err
     assert main(train_args(tmp_path / "no-benchmark", tmp_path / "run", "erm")) == 2
     assert "domain 'CT' (train) points to" in capsys.readouterr().err
+
+
+def test_eval_names_a_broken_label_file_before_it_segments_anything(tmp_path, capsys):
+    """The second case's labels hold a value BTCV does not define: said before the checkpoint is even read (it is
+    missing here), not after the first case was segmented and scored (those scores were then lost)."""
+    root = tmp_path / "btcv"
+    write_btcv(root, numbers=(1, 2))
+    labels = np.zeros((6, 5, 4), np.uint8)
+    labels[0, 0, 0] = 20
+    save_nifti(labels, ras_affine(), root / "Training" / "label" / "label0002.nii.gz")
+    command = ["eval", "--protocol", "ct_to_mr", "--checkpoint", str(tmp_path / "x.pt"), "--data", str(root)]
+    assert main([*command, "--json", str(tmp_path / "r.json")]) == 2
+    assert "label0002.nii.gz has label values [20]" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_eval_refuses_a_folder_of_another_anatomy_and_a_report_path_that_is_a_folder(tmp_path, capsys):

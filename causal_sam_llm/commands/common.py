@@ -7,6 +7,7 @@ import torch
 from rich.console import Console
 
 from causal_sam_llm.datasets.case import Case
+from causal_sam_llm.datasets.label_check import check_reference_labels
 from causal_sam_llm.datasets.protocol import Protocol, Split
 from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation.backbone import PRECISIONS
@@ -114,6 +115,7 @@ def evaluation_domains(
     overrides = parse_assignments(assignments)
     note_domains_left_on_benchmark(protocol, (split,), overrides)
     domains = protocol.cases(split, overrides)
-    if max_cases is None:
-        return domains
-    return {domain: cases[:max_cases] for domain, cases in domains.items()}
+    if max_cases is not None:
+        domains = {domain: cases[:max_cases] for domain, cases in domains.items()}
+    check_reference_labels(domains)
+    return domains

@@ -13,6 +13,7 @@ from causal_sam_llm.commands.common import (
     parse_assignments,
 )
 from causal_sam_llm.commands.train import add_protocol_arguments
+from causal_sam_llm.datasets.label_check import check_reference_labels
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.segmentation.encoder_registry import default_device
 from causal_sam_llm.segmentation.evaluation import score_checkpoints, test_cases, write_report
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data is None:
         note_domains_left_on_benchmark(protocol, ("test",), overrides)
     domains = test_cases(protocol, overrides, args.data)
+    check_reference_labels(domains)
     # a --data folder is never where the checkpoint was trained: its cases are checked against the training ones
     read_elsewhere = {**overrides, "--data": str(args.data)} if args.data is not None else overrides
     for checkpoint in args.checkpoint:
