@@ -4,6 +4,7 @@
 import argparse
 from pathlib import Path
 
+from rich import box
 from rich.table import Table
 
 from causal_sam_llm import __version__
@@ -33,7 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.shipped:
-        console.print(shipped_table(shipped_checkpoints()))
+        paths = shipped_checkpoints()
+        console.print(shipped_table(paths))
+        console.print("trained with:")
+        console.print(shipped_commands(paths), markup=False, highlight=False)
         return 0
     device = args.device or default_device()
     backbone = build_backbone(args.encoder, args.checkpoint, device)
@@ -77,26 +81,41 @@ def tci_response_parameters(organs: int) -> int:
 def shipped_table(paths: list[Path]) -> Table:
     """One row per checkpoint, from what `train` stored in it (counts include LAD's projection heads while training;
     minutes: wall time from the first embedding to the checkpoint, `embed s` of it, as the machine ran then) and
-    whether `train-tci-ranker` added a learned ranker."""
-    table = Table(title="shipped checkpoints (causal_sam_llm/trained)")
-    for column in ("checkpoint", "trainable", "slices", "train min", "embed s", "TCI ranker", "command"):
-        table.add_column(column, overflow="fold")
+    whether `train-tci-ranker` added a learned ranker. The commands follow the table (`shipped_commands`): as a
+    column they folded every row into a dozen lines on an 80-column terminal."""
+    table = Table(
+        title="shipped checkpoints (causal_sam_llm/trained)",
+        caption="ranker: the training corrections its learned TCI ranker read (none: the evidence's fixed sum)",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("checkpoint", no_wrap=True)
+    table.add_column("trainable", min_width=9)  # "4,093,160": a count is never cut
+    for column in ("slices", "train min", "embed s", "ranker"):
+        table.add_column(column, overflow="fold")  # narrow terminals wrap at spaces
     for path in paths:
         meta = read_checkpoint(path)
         counts = meta["parameters"]
         table.add_row(
-            f"{path.parent.name}/{path.stem}",
+            _name(path),
             f"{counts['trainable']:,} ({100 * counts['trainable_fraction']:.2f}%)",
             str(meta["training_slices"]),
             f"{meta['train_seconds'] / 60:.1f}",
             f"{meta['embedding_seconds']:.0f}",
             _ranker_cell(meta),
-            meta["command"],
         )
     return table
+
+
+def shipped_commands(paths: list[Path]) -> str:
+    """The command each shipped checkpoint was trained with, one paragraph each."""
+    return "\n".join(f"{_name(path)}: {read_checkpoint(path)['command']}" for path in paths)
+
+
+def _name(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
 
 
 def _ranker_cell(meta: dict) -> str:
     """Whether `train-tci-ranker` ran on the checkpoint, and on how many of the training domain's corrections."""
     ranker = meta.get("tci_ranker_meta")
-    return "none" if ranker is None else f"{ranker['corrections']} corrections"
+    return "none" if ranker is None else str(ranker["corrections"])
