@@ -27,7 +27,9 @@ from causal_sam_llm.agent.guard_rails import (
     ground_export_format,
     ground_follow_up,
     ground_history,
+    ground_measure,
     ground_negation,
+    ground_organ_relative,
     ground_region,
     ground_slices,
     ground_strength,
@@ -121,7 +123,17 @@ class CommandParser:
         # after the strength rail: a follow-up keeps the previous amount unless the text states one
         previous_call = history[-1][1] if history else None
         call = ground_slices(ground_follow_up(call, text, previous_call, self.classes), text, previous_call)
-        for rail in (ground_region, ground_action, ground_history, ground_export_format, ground_study, ground_negation):
+        rails = (
+            ground_region,
+            ground_organ_relative,
+            ground_action,
+            ground_measure,
+            ground_history,
+            ground_export_format,
+            ground_study,
+            ground_negation,
+        )
+        for rail in rails:
             call = rail(call, text)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call

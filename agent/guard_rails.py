@@ -8,6 +8,7 @@ import re
 
 from causal_sam_llm.agent.amount_words import (
     FULL_STRENGTH_MM,
+    SMALL,
     implausible_amount,
     repeats_earlier_request,
     said_strength,
@@ -15,7 +16,7 @@ from causal_sam_llm.agent.amount_words import (
 )
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.history_words import asks_to_redo, stated_steps, stated_version
-from causal_sam_llm.agent.keyword_parser import keyword_parse
+from causal_sam_llm.agent.keyword_parser import EXTENT_QUESTION, keyword_parse
 from causal_sam_llm.agent.negation_words import NEGATED_ACTION, negated_calls, says_plainly_what_instead
 from causal_sam_llm.agent.organ_words import (
     KIDNEYS,
@@ -37,7 +38,7 @@ from causal_sam_llm.agent.region_words import (
     names_whole_organ,
     regions_mentioned,
 )
-from causal_sam_llm.agent.slice_words import stated_slices, with_digits
+from causal_sam_llm.agent.slice_words import scattered_slices, stated_slices, with_digits
 from causal_sam_llm.agent.study_words import stated_labels
 from causal_sam_llm.segmentation.checkpoint_io import shipped_model_for
 
@@ -47,6 +48,13 @@ MAX_COMMAND_CHARS = 1000
 INSTRUCTION_OVERRIDE = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompt|rules)\b|\brm\s+-rf\b"
     r"|\bdelete\s+(all\s+)?(the\s+)?files\b|\bsystem\s+prompt\b",
+    re.IGNORECASE,
+)
+# "leave the spleen alone", "keep the liver as it is", "don't touch the spleen", "never mind": no change wanted. The
+# model had answered "leave the spleen alone" by cutting the spleen back 15 mm (a clinician-language trial).
+LEAVE_ALONE = re.compile(
+    r"\b(leave|keep)\b.{0,40}\b(alone|as\s+(?:it|they)\s+(?:is|are|was|were)|as\s+is|unchanged|untouched)\b"
+    r"|\b(?:do\s+not|don'?t|dont)\s+(?:touch|change|modify|edit)\b|\bnever\s*mind\b|^\s*forget\s+(?:it|that)\b",
     re.IGNORECASE,
 )
 ORGAN_TOOLS = ("segment", "intervene_decoder", "measure")
@@ -81,11 +89,18 @@ def invalid_command(error: Exception) -> ParsedCall:
     return clarify(f"{INVALID_COMMAND} ({error}). Could you rephrase it?")
 
 
+# the model's catch-all answer, learned from the few-shot example for text outside its tools
+CATCH_ALL = re.compile(r"^I can only segment\b", re.IGNORECASE)
+
+
 def without_invented_validation(call: ParsedCall) -> ParsedCall:
     """A question the model wrote in the words of a validation error is not asked: no validation ran. Measured
     reason: after such a question was in the conversation, "asdf qwer zxcv" got the model's own "I could not turn
-    that into a valid command (invalid arguments for intervene_decoder: slices [qwer, zxcv] are reversed …)"."""
-    if call.tool == CLARIFY and VALIDATION_WORDS.search(str(call.args.get("question", ""))):
+    that into a valid command (invalid arguments for intervene_decoder: slices [qwer, zxcv] are reversed …)". Its
+    catch-all "I can only segment, …" becomes the answer that says it did not understand and gives an example
+    ("?", "asdf qwerty" and "delete everything" had got that list alone)."""
+    question = str(call.args.get("question", "")) if call.tool == CLARIFY else ""
+    if VALIDATION_WORDS.search(question) or CATCH_ALL.search(question):
         return clarify(NOT_UNDERSTOOD)
     return call
 
@@ -105,6 +120,10 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
             f"I can only segment, describe, correct, measure, load, undo and export the {pretty(classes)} masks; "
             "tell me what to do with them."
         )
+    if (left_alone := LEAVE_ALONE.search(stripped)) and not _asks_something_else(stripped, left_alone, classes):
+        named = organs_mentioned(stripped, classes)
+        what = f"the {named[0].replace('_', ' ')} stays as it is" if len(named) == 1 else "the masks stay as they are"
+        return clarify(f"Nothing was changed: {what}. Say what to change when you want a change.")
     if NEGATED_ACTION.search(stripped) and not says_plainly_what_instead(stripped, classes):
         return clarify(ASK_WHAT_TO_DO)
     named = organs_mentioned(stripped, classes)
@@ -117,6 +136,13 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
     if bare_kidney(stripped) and not named and "right_kidney" in classes and not OTHER_KIDNEY.search(stripped.lower()):
         return _kidneys_unsided(stripped, classes)
     return None
+
+
+def _asks_something_else(text: str, left_alone: re.Match, classes: list[str]) -> bool:
+    """Whether the text, without its "leave … alone" part, still asks for something ("don't touch the spleen, shrink
+    the liver")."""
+    rest = text[: left_alone.start()] + " " + text[left_alone.end() :]
+    return keyword_parse(rest, classes, None).tool != CLARIFY
 
 
 def _another_models_organ(organ: str, classes: list[str]) -> str:
@@ -189,10 +215,17 @@ def ground_slices(call: ParsedCall, text: str, previous_call: ParsedCall | None)
     eighteen to thirty-one" got none (eleventh held-out set)."""
     if call.tool not in ("intervene_decoder", "segment", "measure"):
         return call
-    slices = call.args.get("slices")
+    if (scattered := scattered_slices(text)) is not None:  # one call takes one run of slices
+        listed = ", ".join(str(n) for n in scattered)
+        return clarify(
+            f"One command takes one run of slices, and slices {listed} are not one. Say 'slices {scattered[0]} to "
+            f"{scattered[-1]}', or give each run in a command of its own."
+        )
+    slices, stated = call.args.get("slices"), stated_slices(text)
+    if stated is not None and slices != stated:  # "slices 12, 13 and 14" had become [12, 13]
+        return ParsedCall(tool=call.tool, args={**call.args, "slices": stated})
     if slices is None:
-        stated = stated_slices(text)
-        return call if stated is None else ParsedCall(tool=call.tool, args={**call.args, "slices": stated})
+        return call
     if {str(n) for n in slices} <= set(re.findall(r"\d+", with_digits(text.lower()))):
         return call
     if previous_call is not None and previous_call.args.get("slices") == slices:
@@ -265,7 +298,22 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
         args["slices"] = slices
     if amount is not None:
         args["strength"] = amount
+        if _small_increment(lower, amount, previous_call.args.get("strength")):
+            args["strength"] = previous_call.args.get("strength")  # None: sized to the organ again, as before
+            args = {k: v for k, v in args.items() if v is not None or k != "strength"}
     return ParsedCall(tool="intervene_decoder", args=args)
+
+
+MORE = re.compile(r"\bmore\b")
+
+
+def _small_increment(lower: str, amount: float, previous: float | None) -> bool:
+    """ "a bit more" after a smaller step asks for another step of that size, not a larger one: after "shrink it a
+    touch" (3 mm) and "more", "a bit more" read as 7.5 mm had taken the spleen from 129 to 53 ml (a clinician-language
+    trial). Only amount words ("a touch more", "a little more"), never numbers ("3 mm more")."""
+    if not MORE.search(lower) or amount > SMALL or re.search(r"\d", with_digits(lower)):
+        return False
+    return previous is None or previous < amount
 
 
 def _mirror(args: dict, part: str, classes: list[str]) -> dict:
@@ -309,15 +357,68 @@ TAKING_WORDS = re.compile(
 )
 
 
+# "the liver is cut short at the bottom", "looks cut off at the top", "the kidney is clipped": too little, to grow
+CUT_SHORT = re.compile(
+    r"\bcut\s+short\b|\b(?:is|are|was|were|been|looks?|seems?|appears?|gets?|got)\s+(?:\w+\s+){0,2}?"
+    r"(?:cut\s+off|clipped|truncated|chopped\s+off)\b",
+    re.IGNORECASE,
+)
+
+
 def ground_action(call: ParsedCall, text: str) -> ParsedCall:
     """A correction whose text says only that part of the organ is missing adds it: the model took away instead
     ("there's a chunk of right kidney missing on slice 9" and "a chunk of the liver is missing on slices 4 to 6"
-    became `remove_region`; tuning set). Left to the model where the text also has words of taking away."""
+    became `remove_region`; tuning set). One whose text says the organ is cut short grows it: "the liver is cut
+    short at the bottom" and "… cut off at the top" had shrunk it (a clinician-language trial, 2026-12-07). Left to
+    the model where the text also has words of taking away."""
     if call.tool != "intervene_decoder" or call.args.get("action") not in ("shrink", "remove_region"):
         return call
-    if not MISSING_WORDS.search(text) or TAKING_WORDS.search(text):
+    if TAKING_WORDS.search(text):
+        return call
+    if CUT_SHORT.search(text):
+        return ParsedCall(tool=call.tool, args={**call.args, "action": "expand"})
+    if not MISSING_WORDS.search(text):
         return call
     return ParsedCall(tool=call.tool, args={**call.args, "action": "add_region"})
+
+
+# the patient side each sided organ lies on: its lateral edge faces that side, its medial edge the other
+ORGAN_SIDE = {"liver": "right", "right_kidney": "right", "spleen": "left", "left_kidney": "left"}
+MEDIAL = re.compile(r"\b(medial|medially|mesial|hilum|hilar|inner)\b", re.IGNORECASE)
+LATERAL = re.compile(r"\b(lateral|laterally|outer)\b", re.IGNORECASE)
+
+
+def ground_organ_relative(call: ParsedCall, text: str) -> ParsedCall:
+    """ "Medially" and "laterally" in patient sides for the organ named: the spleen's lateral edge is the patient's
+    left, the right kidney's medial edge the patient's left. The model had read them as superior, anterior or the
+    whole organ (a clinician-language trial, 2026-12-07). An organ with no side of the body is asked back."""
+    if call.tool != "intervene_decoder":
+        return call
+    medial, lateral = bool(MEDIAL.search(text)), bool(LATERAL.search(text))
+    if medial == lateral:  # neither, or both (then the model's reading stands)
+        return call
+    side = ORGAN_SIDE.get(call.args.get("organ", ""))
+    if side is None:
+        return clarify(
+            "Medial and lateral depend on the organ's side of the body; say the patient's side instead, e.g. 'on the "
+            "patient's left'."
+        )
+    region = side if lateral else OPPOSITE_REGION[side]
+    return ParsedCall(tool=call.tool, args={**call.args, "region": region})
+
+
+# "how big is the spleen on slices 10 to 14?": a size, not which slices it lies on
+SIZE_QUESTION = re.compile(r"\bhow\s+(?:big|large|much)\b|\bvolumes?\b|\bsize\b|\bml\b|\bcc\b", re.IGNORECASE)
+
+
+def ground_measure(call: ParsedCall, text: str) -> ParsedCall:
+    """A question about size is answered in ml: "how big is the spleen on slices 10 to 14?" had got the slices it
+    lies on. Left to the model when the text also asks where or which slices."""
+    if call.tool != "measure" or call.args.get("metric") != "extent" or not SIZE_QUESTION.search(text):
+        return call
+    if EXTENT_QUESTION.search(text.lower()):
+        return call
+    return ParsedCall(tool="measure", args={**call.args, "metric": "volume_ml"})
 
 
 def ground_history(call: ParsedCall, text: str) -> ParsedCall:

@@ -13,6 +13,8 @@ TIMES = {"once": 1, "twice": 2, "thrice": 3}
 _COUNT = r"(\d+|" + "|".join(COUNT_WORDS) + r")"
 STEPS = re.compile(_COUNT + r"\s+(?:more\s+)?(?:times|steps?|versions?|changes?|edits?|corrections?|moves?)\b")
 LAST_N = re.compile(r"\blast\s+" + _COUNT + r"\b")
+# "undo 5", "redo three": a bare count right after the verb (the model had read one step)
+BARE_COUNT = re.compile(r"\b(?:undo|redo)\s+(?:it\s+|that\s+)?" + _COUNT + r"\s*[.!?]?$")
 VERSION = re.compile(r"\b(?:version|v)\s*(?:number\s*|no\.?\s*|#\s*)?" + _COUNT + r"\b")
 # "put back the last three things I undid": what was undone comes back, whatever the verb
 UNDONE = re.compile(r"\b(undid|undone)\b")
@@ -28,7 +30,7 @@ def stated_steps(text: str) -> int | None:
     for word, count in TIMES.items():
         if re.search(rf"\b{word}\b", lower):
             return count
-    match = STEPS.search(lower) or LAST_N.search(lower)
+    match = STEPS.search(lower) or LAST_N.search(lower) or BARE_COUNT.search(lower.strip())
     return _as_int(match.group(1)) if match else None
 
 

@@ -1,11 +1,13 @@
 """Slice numbers as clinicians type them: "slices 10 to 20", "slices 10-20", "between slices 10 and 20", "from slice 3
-to slice 9", "sl 60-70" → [first, last]; "slice 7" → [7, 7]; in words too ("slices twelve to fifteen", "slice
-thirty-one", "one hundred and five"). Shared by the keyword parser and the guard rails."""
+to slice 9", "sl 60-70", "slices 12, 13 and 14" → [first, last]; "slice 7" → [7, 7]; in words too ("slices twelve
+to fifteen", "slice thirty-one", "one hundred and five"). Shared by the keyword parser and the guard rails."""
 
 import re
 
 RANGE = re.compile(r"\b(?:slices?|sl)\.?\s*(\d+)\s*(?:-|–|to|through|thru|and|until)\s*(?:slices?\s+)?(\d+)")
 ONE = re.compile(r"\bslice\s+(\d+)")
+# "slices 12, 13 and 14": a list, which one correction can take only as the run it makes
+LISTED = re.compile(r"\b(?:slices?|sl)\.?\s*(\d+(?:\s*(?:,\s*(?:and\s+)?|and|&)\s*\d+)+)")
 
 UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -42,8 +44,26 @@ def with_digits(text: str) -> str:
 def stated_slices(text: str) -> list[int] | None:
     """The inclusive [first, last] range `text` names, or None when it names none."""
     lower = with_digits(text.lower())
+    listed = listed_slices(text)
+    if listed is not None and listed == list(range(listed[0], listed[-1] + 1)):
+        return [listed[0], listed[-1]]
     if match := RANGE.search(lower):
         return [int(match.group(1)), int(match.group(2))]
     if match := ONE.search(lower):
         return [int(match.group(1))] * 2
     return None
+
+
+def listed_slices(text: str) -> list[int] | None:
+    """The slice numbers a list in `text` names ("slices 12, 13 and 14" → [12, 13, 14]), sorted, or None."""
+    match = LISTED.search(with_digits(text.lower()))
+    return sorted({int(n) for n in re.findall(r"\d+", match.group(1))}) if match else None
+
+
+def scattered_slices(text: str) -> list[int] | None:
+    """A listed set of slices that is no single run ("slices 3, 7 and 12"), or None. Two numbers joined by "and"
+    are a range ("between slices 10 and 20")."""
+    listed = listed_slices(text)
+    if listed is None or listed == list(range(listed[0], listed[-1] + 1)):
+        return None
+    return listed if len(listed) > 2 or "," in LISTED.search(with_digits(text.lower())).group(1) else None

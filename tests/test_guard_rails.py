@@ -14,11 +14,14 @@ from causal_sam_llm.agent.guard_rails import (
     ground_export_format,
     ground_follow_up,
     ground_history,
+    ground_measure,
     ground_negation,
+    ground_organ_relative,
     ground_region,
     ground_slices,
     ground_study,
     screen,
+    without_invented_validation,
 )
 from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.organ_words import organs_mentioned
@@ -43,6 +46,8 @@ ORGANS = ["liver", "spleen", "right_kidney", "left_kidney"]
         ("roll back to version five", ("undo", {"steps": 1}), ("go_to_version", {"version": 5})),
         ("put back the last three things I undid", ("undo", {"steps": 3}), ("redo", {"steps": 3})),
         ("grow the liver twice as much", ("intervene_decoder", {"organ": "liver"}), ("intervene_decoder", None)),
+        ("undo 5", ("undo", {"steps": 1}), ("undo", {"steps": 5})),  # a bare count after the verb (read as 1)
+        ("redo 3", ("redo", {"steps": 1}), ("redo", {"steps": 3})),
     ],
 )
 def test_steps_and_version_numbers_are_the_ones_the_text_states(text, model_call, grounded):
@@ -267,6 +272,12 @@ def test_an_export_is_in_the_format_the_text_names(text, model_format, format):
         ("pls segment the right kidney from slice eighteen to thirty-one", [18, 31], None, [18, 31]),
         ("grow it on slice one hundred and five", None, None, [105, 105]),
         ("the liver is cut short toward the head", None, None, None),
+        (
+            "shrink the liver a touch on slices 12, 13 and 14",
+            [12, 13],
+            None,
+            [12, 14],
+        ),  # a list: the model had [12, 13]
     ],
 )
 def test_slices_are_the_ones_the_text_gives(text, slices, previous, kept):
@@ -284,6 +295,12 @@ def test_slices_are_the_ones_the_text_gives(text, slices, previous, kept):
         ("the blob you added is not part of the liver, remove it", "remove_region", "remove_region"),
         ("the missing bit was fine, but the spleen leaks at the front", "shrink", "shrink"),  # taking words: kept
         ("shrink the liver at the top", "shrink", "shrink"),
+        # cut short: grown (the model had shrunk the liver 2240 → 1986 ml); "cut off" as a verb of taking stays
+        ("the liver is cut short at the bottom", "shrink", "expand"),
+        ("the liver looks cut off at the top", "shrink", "expand"),
+        ("the spleen is cut off at the bottom", "remove_region", "expand"),
+        ("cut off the blob at the front", "remove_region", "remove_region"),
+        ("the liver is cut off at the top but spills over at the front", "shrink", "shrink"),
     ],
 )
 def test_a_part_said_to_be_missing_is_added_never_taken_away(text, model_action, action):
@@ -379,3 +396,83 @@ def test_an_up_that_belongs_to_a_verb_is_no_direction():
 def test_the_liver_is_not_big_enough_is_not_a_removal():
     call = CommandParser(ORGANS, "none").parse("the liver is not big enough, grow it", [])
     assert (call.tool, call.args["organ"], call.args["action"]) == ("intervene_decoder", "liver", "expand")
+
+
+def test_a_list_of_slices_that_is_no_single_run_is_asked_back():
+    call = ParsedCall(
+        tool="intervene_decoder",
+        args={"organ": "liver", "action": "shrink", "region": "whole", "strength": 0.1, "slices": [3, 7]},
+    )
+    asked = ground_slices(call, "shrink the liver on slices 3, 7 and 12", None)
+    assert asked.tool == "clarify" and "slices 3, 7, 12 are not one" in asked.args["question"]
+    assert ground_slices(call, "shrink the liver between slices 3 and 7", None).args["slices"] == [3, 7]
+
+
+@pytest.mark.parametrize(
+    ("text", "organ", "model_region", "region"),
+    [
+        ("grow the liver laterally", "liver", "superior", "right"),  # the model's readings, a clinician trial
+        ("spleen extends too far laterally, trim it", "spleen", "superior", "left"),
+        ("grow the lt kidney medially 3mm", "left_kidney", "anterior", "right"),
+        ("shrink the liver medially by 3 mm", "liver", "whole", "left"),
+        ("grow the right kidney toward the hilum", "right_kidney", "anterior", "left"),
+        ("grow the spleen at the top", "spleen", "superior", "superior"),  # no organ-relative word: unchanged
+    ],
+)
+def test_medial_and_lateral_are_the_patient_sides_of_the_organ_named(text, organ, model_region, region):
+    args = {"organ": organ, "action": "expand", "region": model_region, "strength": 0.1, "slices": None}
+    assert ground_organ_relative(ParsedCall(tool="intervene_decoder", args=args), text).args["region"] == region
+    tumour = {**args, "organ": "whole_tumour"}
+    if model_region != region:  # a region with no side of the body: asked back, not guessed
+        assert ground_organ_relative(ParsedCall(tool="intervene_decoder", args=tumour), text).tool == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("text", "metric"),
+    [
+        ("how big is the spleen on slices 10 to 14?", "volume_ml"),  # had been answered with the slices it lies on
+        ("what is the liver volume on slices 12 to 14", "volume_ml"),
+        ("which slices is the spleen on?", "extent"),
+        ("how big is it and which slices is it on", "extent"),  # asks where too: the model's reading stands
+    ],
+)
+def test_a_question_about_size_is_answered_in_ml(text, metric):
+    call = ParsedCall(tool="measure", args={"metric": "extent", "organ": "spleen", "slices": [10, 14]})
+    assert ground_measure(call, text).args["metric"] == metric
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["leave the spleen alone", "keep the liver as it is", "don't touch the spleen", "never mind"],
+)
+def test_leaving_an_organ_alone_changes_nothing_and_says_so(text):
+    """The model had answered "leave the spleen alone" by cutting the spleen back 15 mm."""
+    reply = screen(text, ORGANS)
+    assert reply is not None and reply.tool == "clarify" and reply.args["question"].startswith("Nothing was changed")
+    assert screen("don't touch the spleen, shrink the liver a little", ORGANS) is None  # asks something else too
+
+
+def test_the_models_catch_all_answer_says_it_did_not_understand_and_gives_an_example():
+    catch_all = ParsedCall(tool="clarify", args={"question": "I can only segment, describe the style, correct masks."})
+    assert without_invented_validation(catch_all).args["question"].startswith("I did not understand that")
+    other = ParsedCall(tool="clarify", args={"question": "Which organ should I make bigger?"})
+    assert without_invented_validation(other) == other
+
+
+@pytest.mark.parametrize(
+    ("text", "previous_strength", "strength"),
+    [
+        ("a bit more", 0.1, 0.1),  # after "a touch": another step of that size (read as 7.5 mm it took 59 % off)
+        ("a bit more", None, None),  # after an amount sized to the organ: sized again
+        ("a touch more", 0.25, 0.1),  # smaller than before: as said
+        ("a lot more", 0.1, 0.8),  # larger words are larger
+        ("3 mm more", None, 0.1),  # a number is as said
+    ],
+)
+def test_a_small_amount_more_is_no_larger_step_than_the_last(text, previous_strength, strength):
+    args = {"organ": "spleen", "action": "shrink", "region": "whole", "slices": None}
+    if previous_strength is not None:
+        args["strength"] = previous_strength
+    previous = ParsedCall(tool="intervene_decoder", args=args)
+    call = ground_follow_up(ParsedCall(tool="clarify", args={"question": "?"}), text, previous, ORGANS)
+    assert call.tool == "intervene_decoder" and call.args.get("strength") == strength

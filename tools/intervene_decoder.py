@@ -138,7 +138,8 @@ def span_change_note(before: np.ndarray, after: np.ndarray) -> str:
     was, now = occupied_slices(before), occupied_slices(after)
     if was == now or was is None or now is None:
         return ""
-    return f" Now on slices {now[0]}–{now[1]} (was {was[0]}–{was[1]})."
+    # with its gaps: "slices 4–6 and 9–23" (a range from first to last had hidden slices it is not on)
+    return f" Now on {slices_said(held_slices(after))} (was {slices_said(held_slices(before))})."
 
 
 def empty_slices_note(intervention: Intervention, organ_mask: np.ndarray) -> str:
