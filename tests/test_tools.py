@@ -43,6 +43,24 @@ def test_segment_gives_every_organ_a_volume(bench):
     assert volumes["liver"] > volumes["right_kidney"] > 0
 
 
+def test_segmenting_again_says_what_it_replaced_and_keeps_no_identical_version(bench):
+    """A re-segmentation of some slices had stated the whole liver's volume as if it were theirs and dropped the
+    corrections made there without a word; asked twice, it kept a second, identical version."""
+    start = bench.history.current
+    again = run_tool(bench, "segment", {"organ": "all"})
+    assert "nothing changed and no version was kept" in again.message and bench.history.current == start
+    run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "expand", "region": "whole", "strength": 0.5})
+    grown = bench.history.current
+    first, last = (int(z) for z in np.nonzero(bench.masks()[:, 0].any(axis=(1, 2)))[0][[0, -1]])
+    middle = (first + last) // 2
+    redone = run_tool(bench, "segment", {"organ": "liver", "slices": [middle, middle]})
+    assert f"liver {bench.organ_volumes_ml()['liver']:.0f} ml in all" in redone.message
+    assert f"It replaced the earlier masks on slice {middle}, with any corrections made there: liver" in redone.message
+    assert "'undo' brings them back" in redone.message
+    run_tool(bench, "undo", {"steps": 2})
+    assert bench.history.current == start and grown == start + 1
+
+
 def test_expand_grows_only_the_named_organ_from_cached_features(bench):
     before_masks, before_volumes = bench.masks(), bench.organ_volumes_ml()
     calls = bench.embedder.encoder_calls
