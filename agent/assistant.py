@@ -15,6 +15,7 @@ from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.guard_rails import clarify
+from causal_sam_llm.agent.request_clauses import left_out_note
 from causal_sam_llm.agent.study_words import stated_destination
 from causal_sam_llm.agent.unlogged_versions import is_recovered, recovered_record, unlogged_versions
 from causal_sam_llm.errors import CausalSamError, validation_problems
@@ -123,6 +124,7 @@ class Assistant:
             try:
                 outcome = run_tool(self.bench, call.tool, call.args)
                 notes = _beyond_one_correction_note(text, call) + _export_destination_note(text, call, outcome.data)
+                notes += left_out_note(text, call, self.bench.classes)
                 ok, reply, result = True, outcome.message + notes, outcome.data
                 version = version if outcome.version is None else outcome.version  # version 0 is a version
             except (CausalSamError, ValidationError, ValueError, LookupError, OSError) as exc:

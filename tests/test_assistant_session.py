@@ -127,6 +127,18 @@ def test_an_export_asked_into_a_folder_says_where_it_was_written(home_benchmark,
     assert "exports folder" not in assistant.ask("export the masks as nifti").reply
 
 
+def test_a_second_request_in_one_command_is_named_not_dropped(home_benchmark, tmp_path, llm_parser):
+    """One call per turn: "grow the liver and shrink the spleen" grew the liver and the reply had said nothing of the
+    spleen (a clinician-language trial)."""
+    assistant = Assistant(tmp_path / "s", parser=llm_parser)
+    assistant.load("benchmark:mr_t2-0002")
+    assistant.ask("segment everything")
+    turn = assistant.ask("grow the liver a little and shrink the spleen a touch")
+    assert turn.ok and turn.call.args["organ"] == "liver"
+    assert turn.reply.endswith('One request per command: "shrink the spleen a touch" was not done; ask for it next.')
+    assert "One request per command" not in assistant.ask("grow the spleen a little at the top and the front").reply
+
+
 def test_a_model_answer_that_is_no_valid_call_becomes_a_logged_question(home_benchmark, tmp_path):
     """The LLM can fail (context overflow, malformed JSON): the turn is answered and logged, and the conversation
     history moves on, instead of an exception out of `ask` with nothing logged."""
