@@ -272,14 +272,26 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     # "again but smaller" after a grow is the grow again ("smaller" is its amount), "shrink slices 3-8" is no detail
     has_action = keyword_parse(CONTINUATION.sub(" ", lower), classes, None).tool != CLARIFY
     named, slices, amount = organs_mentioned(text, classes), stated_slices(text), stated_amount(text)
-    if OTHER_KIDNEY.search(lower) and not named and before in KIDNEYS:  # "same on the other kidney"
+    other_kidney = OTHER_KIDNEY.search(lower) and not named and before in KIDNEYS
+    if other_kidney:  # "same on the other kidney", "the other one too"
         named = [KIDNEYS[before]]
+    if REJECTS_LAST.match(lower) and (other_kidney or OTHER_SIDE.search(lower)):
+        # "no, the other side": the last change was the wrong one, which a mirror of it would keep
+        return clarify(
+            f"The last change ({_said(previous_call)}) is kept. Say 'undo' to take it back, then what to do on the "
+            "other side."
+        )
     only_details = (slices is not None or amount is not None) and not named  # "just on slices 20 to 35 though"
     other = OTHER_SIDE.search(lower)  # "the other side", "the opposite pole"
     mirrored = other is not None and not named
     continues = (bool(CONTINUATION.search(lower)) and not has_action) or (
         (only_details or mirrored) and keyword_parse(lower, classes, before).tool == CLARIFY  # no action of its own
     )
+    if other_kidney and call.tool == "intervene_decoder" and call.args.get("organ") == before:
+        # "the other one too", "shrink the other kidney" answered with the same kidney again (a clinician trial)
+        if keyword_parse(lower, classes, KIDNEYS[before]).tool != CLARIFY:  # an action of its own: the model's
+            return ParsedCall(tool=call.tool, args={**call.args, "organ": KIDNEYS[before]})
+        continues = True
     if call.tool not in (CLARIFY, "segment") and not (call.tool == "intervene_decoder" and continues):
         return call
     if continues and set(named) <= {before}:
@@ -314,6 +326,18 @@ def _small_increment(lower: str, amount: float, previous: float | None) -> bool:
     if not MORE.search(lower) or amount > SMALL or re.search(r"\d", with_digits(lower)):
         return False
     return previous is None or previous < amount
+
+
+# "no, the other side", "not that one, the other kidney", "wrong side": the text rejects the last change
+REJECTS_LAST = re.compile(r"^\s*(?:no\b|nope\b|not\s+(?:that|this)\b|wrong\b)")
+
+
+def _said(call: ParsedCall) -> str:
+    """'expand right kidney (whole)'."""
+    args = call.args
+    return (
+        f"{args.get('action', '').replace('_', ' ')} {args.get('organ', '').replace('_', ' ')} ({args.get('region')})"
+    )
 
 
 def _mirror(args: dict, part: str, classes: list[str]) -> dict:

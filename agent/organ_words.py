@@ -28,7 +28,8 @@ UNSUPPORTED_ORGANS = (
 )  # fmt: skip
 KIDNEYS = {"left_kidney": "right_kidney", "right_kidney": "left_kidney"}  # each kidney's other one
 # "same on the other kidney": the kidney not corrected last (a follow-up; guard_rails)
-OTHER_KIDNEY = re.compile(r"\b(other|opposite|contralateral)\s+(kidney|kidny|kindey)\b")
+# "the other one" after a kidney too: it had corrected the same kidney again (a clinician-language trial)
+OTHER_KIDNEY = re.compile(r"\b(other|opposite|contralateral)\s+(kidney|kidny|kindey|one)\b")
 PRONOUNS = re.compile(r"\b(it|its|that|this|same|there|them)\b")
 # Words of UNSUPPORTED_ORGANS that here name a direction or the tumour's whereabouts, not an organ to segment:
 # "toward the spine" is posterior (region_words), "the brain tumour" is the tumour model's own subject.

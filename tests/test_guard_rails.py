@@ -148,6 +148,19 @@ def test_the_keyword_parser_reads_counts_versions_slice_ranges_and_the_organ_act
             "remove_region left_kidney superior 0.5",
         ),
         ("now the other end", "shrink spleen superior 0.25", "clarify", "shrink spleen inferior 0.25"),
+        # "the other one" after a kidney is the other kidney, also where the model named the same kidney again
+        (
+            "the other one too",
+            "expand left_kidney whole 0.25",
+            "expand left_kidney whole 0.25",
+            "expand right_kidney whole 0.25",
+        ),
+        (
+            "shrink the other kidney a touch",
+            "expand left_kidney whole 0.25",
+            "shrink left_kidney whole 0.1",
+            "shrink right_kidney whole 0.1",
+        ),
         # left alone: an explicit segmentation, a new action, a call of another tool, no earlier correction
         ("now shrink it by 5 mm", "expand liver whole 0.25", "shrink liver whole 0.17", None),
         ("segment the left kidney too", "smooth right_kidney whole 0.5", "segment", None),
@@ -476,3 +489,17 @@ def test_a_small_amount_more_is_no_larger_step_than_the_last(text, previous_stre
     previous = ParsedCall(tool="intervene_decoder", args=args)
     call = ground_follow_up(ParsedCall(tool="clarify", args={"question": "?"}), text, previous, ORGANS)
     assert call.tool == "intervene_decoder" and call.args.get("strength") == strength
+
+
+def test_no_the_other_side_keeps_no_mirror_of_a_change_it_rejects():
+    """After "same for the R kidney", "no, the other side" had grown the left kidney a second time and left the
+    rejected right-kidney change in place."""
+    last = ParsedCall(
+        tool="intervene_decoder",
+        args={"organ": "right_kidney", "action": "expand", "region": "whole", "strength": 0.25, "slices": None},
+    )
+    model = ParsedCall(tool="intervene_decoder", args={**last.args, "organ": "left_kidney"})
+    asked = ground_follow_up(model, "no, the other side", last, ORGANS)
+    assert asked.tool == "clarify" and asked.args["question"].startswith(
+        "The last change (expand right kidney (whole))"
+    )
