@@ -9,7 +9,7 @@ from rich.console import Console
 
 from causal_sam_llm.cli import build_parser, main
 from causal_sam_llm.commands import COMMANDS
-from causal_sam_llm.commands.info import shipped_table
+from causal_sam_llm.commands.info import read_shipped, shipped_table
 from causal_sam_llm.segmentation.checkpoint_io import shipped_checkpoints
 
 
@@ -34,14 +34,14 @@ def test_info_lists_what_each_shipped_checkpoint_was_trained_with(capsys):
     out = capsys.readouterr().out
     assert "ct_to_mr/lad: causal-sam-llm train --protocol ct_to_mr --method lad" in out  # after the table
     wide = Console(width=250, record=True)  # one line per checkpoint, whatever the terminal
-    wide.print(shipped_table(shipped_checkpoints()))
+    wide.print(shipped_table(read_shipped(shipped_checkpoints())))
     rows = {line.split()[0]: line.split()[1:] for line in wide.export_text().splitlines() if "%)" in line}
     assert set(rows) >= {"ct_to_mr/lad", "ct_to_mr/erm", "ct_to_mr/aug", "ct_to_mr/full_decoder", "cross_scanner/lad"}
     assert rows["ct_to_mr/lad"][:2] == ["190,788", "(1.91%)"]
     assert rows["ct_to_mr/lad"][-1] == "143" and rows["ct_to_mr/erm"][-1] == "none"  # the learned TCI ranker's
     assert rows["cross_scanner/lad"][-1] == "48"  # its own, from its 8 scanner-A training cases
     narrow = Console(width=80, record=True)  # a command column had folded each row into a dozen lines
-    narrow.print(shipped_table(shipped_checkpoints()))
+    narrow.print(shipped_table(read_shipped(shipped_checkpoints())))
     assert len(narrow.export_text().splitlines()) <= 2 * len(rows) + 10
     fractions = {name: float(re.search(r"\(([\d.]+)%\)", " ".join(cells)).group(1)) for name, cells in rows.items()}
     assert all(f < 8 for name, f in fractions.items() if not name.endswith("full_decoder"))

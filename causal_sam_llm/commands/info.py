@@ -34,10 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.shipped:
-        paths = shipped_checkpoints()
-        console.print(shipped_table(paths))
+        shipped = read_shipped(shipped_checkpoints())  # each read once, for the table and the commands
+        console.print(shipped_table(shipped))
         console.print("trained with:")
-        console.print(shipped_commands(paths), markup=False, highlight=False)
+        console.print(shipped_commands(shipped), markup=False, highlight=False)
         return 0
     device = args.device or default_device()
     backbone = build_backbone(args.encoder, args.checkpoint, device)
@@ -78,7 +78,12 @@ def tci_response_parameters(organs: int) -> int:
     return count_parameters(generator).trainable
 
 
-def shipped_table(paths: list[Path]) -> Table:
+def read_shipped(paths: list[Path]) -> list[tuple[Path, dict]]:
+    """Each shipped checkpoint with what `train` stored in it."""
+    return [(path, read_checkpoint(path)) for path in paths]
+
+
+def shipped_table(shipped: list[tuple[Path, dict]]) -> Table:
     """One row per checkpoint, from what `train` stored in it (counts include LAD's projection heads while training;
     minutes: wall time from the first embedding to the checkpoint, `embed s` of it, as the machine ran then) and
     whether `train-tci-ranker` added a learned ranker. The commands follow the table (`shipped_commands`): as a
@@ -92,8 +97,7 @@ def shipped_table(paths: list[Path]) -> Table:
     table.add_column("trainable", min_width=9)  # "4,093,160": a count is never cut
     for column in ("slices", "train min", "embed s", "ranker"):
         table.add_column(column, overflow="fold")  # narrow terminals wrap at spaces
-    for path in paths:
-        meta = read_checkpoint(path)
+    for path, meta in shipped:
         counts = meta["parameters"]
         table.add_row(
             _name(path),
@@ -106,9 +110,9 @@ def shipped_table(paths: list[Path]) -> Table:
     return table
 
 
-def shipped_commands(paths: list[Path]) -> str:
+def shipped_commands(shipped: list[tuple[Path, dict]]) -> str:
     """The command each shipped checkpoint was trained with, one paragraph each."""
-    return "\n".join(f"{_name(path)}: {read_checkpoint(path)['command']}" for path in paths)
+    return "\n".join(f"{_name(path)}: {meta['command']}" for path, meta in shipped)
 
 
 def _name(path: Path) -> str:
