@@ -242,7 +242,7 @@ def second_opinion_note(
     if parent is None or lost[0].size == 0:
         return ""
     was, now = history.probabilities(parent), history.probabilities()
-    voxel_ml = math.prod(bench.require_case().axial_spacing_mm()) / 1000.0
+    voxel_ml = bench.voxel_ml()
     z, rows, cols = (where + (span.start or 0) for where, span in zip(lost, region, strict=True))
     seconds = []
     for other, name in enumerate(bench.classes):

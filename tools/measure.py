@@ -59,7 +59,7 @@ def measure(bench: Workbench, args: MeasureArgs) -> ToolResult:
 
 def _volumes_on(bench: Workbench, names: list[str], slab: slice) -> dict[str, float]:
     """Each named organ's volume (ml) on the slices of `slab` only."""
-    voxel_ml = math.prod(bench.require_case().axial_spacing_mm()) / 1000.0
+    voxel_ml = bench.voxel_ml()
     masks = bench.masks()
     return {name: float(np.count_nonzero(masks[slab, bench.classes.index(name)]) * voxel_ml) for name in names}
 

@@ -71,7 +71,7 @@ def _replaced_note(bench: Workbench, before: np.ndarray, organs: list[int], slic
     """What a new segmentation replaced on its slices: the earlier version's masks there (corrections included), and
     how to get them back. A re-segmentation of a few slices had stated the whole organ's volume as if it were theirs,
     and dropped earlier corrections there without a word (a clinician-language trial, 2026-12-07)."""
-    voxel_ml = float(np.prod(bench.require_case().axial_spacing_mm())) / 1000.0
+    voxel_ml = bench.voxel_ml()
     after = bench.masks()
     changes = []
     for organ in organs:

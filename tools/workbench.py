@@ -310,10 +310,14 @@ class Workbench:
             self.timings_ms["box evidence"] = 1000 * box_pass.seconds
         return time.perf_counter() - start
 
+    def voxel_ml(self) -> float:
+        """The volume of one voxel of the loaded study, in ml."""
+        return math.prod(self.require_case().axial_spacing_mm()) / 1000.0
+
     def organ_volumes_ml(self) -> dict[str, float]:
         """Each organ's volume in the current version, from voxel counts kept with its masks (counted once per
         version, or updated from what a correction changed)."""
-        voxel_ml = math.prod(self.require_case().axial_spacing_mm()) / 1000.0
+        voxel_ml = self.voxel_ml()
         kept = self._current_masks()
         if kept.voxels is None:
             kept = self._masks = kept._replace(voxels=voxels_per_organ(kept.masks))
