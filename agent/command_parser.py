@@ -30,6 +30,7 @@ from causal_sam_llm.agent.guard_rails import (
     ground_measure,
     ground_negation,
     ground_organ_relative,
+    ground_redo_of_an_organ,
     ground_region,
     ground_slices,
     ground_strength,
@@ -135,6 +136,7 @@ class CommandParser:
         )
         for rail in rails:
             call = rail(call, text)
+        call = ground_redo_of_an_organ(call, text, self.classes)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call
 

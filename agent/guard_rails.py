@@ -60,6 +60,8 @@ LEAVE_ALONE = re.compile(
 ORGAN_TOOLS = ("segment", "intervene_decoder", "measure")
 SEGMENT_WORDS = re.compile(r"\b(segment\w*|seg|contour\w*|outline|delineate|run)\b", re.IGNORECASE)
 HISTORY_TOOLS = ("undo", "redo", "go_to_version")
+# words that make "redo" about the mask versions even where an organ is named ("redo the liver change")
+VERSION_WORDS = re.compile(r"\b(change|correction|edit|step|version|undid|undone|undo|last)s?\b", re.IGNORECASE)
 
 
 ASK_WHAT_TO_DO = "Please tell me what to do rather than what not to do, e.g. 'grow the spleen a little'."
@@ -461,6 +463,15 @@ def ground_history(call: ParsedCall, text: str) -> ParsedCall:
             return clarify("Which version number? The legend shows the current one; 'undo' steps back one.")
         return ParsedCall(tool="undo", args={"steps": steps})
     return ParsedCall(tool=call.tool, args={"steps": steps or 1})
+
+
+def ground_redo_of_an_organ(call: ParsedCall, text: str, classes: list[str]) -> ParsedCall:
+    """ "just redo the spleen on slices 5 to 15" segments the spleen there again: the model had answered `redo` (of
+    the mask versions) when the replay ran another session before in the same process. A redo whose text names an
+    organ and no word of the versions ("redo the liver change") is that segmentation."""
+    if call.tool != "redo" or VERSION_WORDS.search(text) or not (organs := organs_mentioned(text, classes)):
+        return call
+    return ParsedCall(tool="segment", args={"organ": organs[0], "slices": stated_slices(text)})
 
 
 # "as a dicom seg", "DICOM-SEG", "in DICOM"; "nifti", ".nii.gz"

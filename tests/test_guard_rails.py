@@ -17,6 +17,7 @@ from causal_sam_llm.agent.guard_rails import (
     ground_measure,
     ground_negation,
     ground_organ_relative,
+    ground_redo_of_an_organ,
     ground_region,
     ground_slices,
     ground_study,
@@ -503,3 +504,13 @@ def test_no_the_other_side_keeps_no_mirror_of_a_change_it_rejects():
     assert asked.tool == "clarify" and asked.args["question"].startswith(
         "The last change (expand right kidney (whole))"
     )
+
+
+def test_redo_of_an_organ_on_some_slices_is_that_segmentation_again():
+    """The model had answered "just redo the spleen on slices 5 to 15" with a redo of the versions (nothing to redo)
+    when the replay ran the T2 liver session before it in the same process."""
+    redo = ParsedCall(tool="redo", args={"steps": 1})
+    again = ground_redo_of_an_organ(redo, "just redo the spleen on slices 5 to 15", ORGANS)
+    assert again == ParsedCall(tool="segment", args={"organ": "spleen", "slices": [5, 15]})
+    assert ground_redo_of_an_organ(redo, "redo the liver change", ORGANS) == redo
+    assert ground_redo_of_an_organ(redo, "redo", ORGANS) == redo
