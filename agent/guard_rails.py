@@ -39,7 +39,7 @@ from causal_sam_llm.agent.region_words import (
     regions_mentioned,
 )
 from causal_sam_llm.agent.slice_words import scattered_slices, stated_slices, with_digits
-from causal_sam_llm.agent.study_words import stated_labels
+from causal_sam_llm.agent.study_words import stated_destination, stated_labels
 from causal_sam_llm.segmentation.checkpoint_io import shipped_model_for
 
 MAX_COMMAND_CHARS = 1000
@@ -477,6 +477,18 @@ def ground_redo_of_an_organ(call: ParsedCall, text: str, classes: list[str]) -> 
 # "as a dicom seg", "DICOM-SEG", "in DICOM"; "nifti", ".nii.gz"
 DICOM_FORMAT = re.compile(r"\bdicom|\bseg\b|\bdcm\b", re.IGNORECASE)
 NIFTI_FORMAT = re.compile(r"\bnifti|\bnii\b|\.nii", re.IGNORECASE)
+
+
+EXPORT_WORDS = re.compile(r"\b(save|export|write\s+out)\b", re.IGNORECASE)
+
+
+def ground_export_request(call: ParsedCall, text: str) -> ParsedCall:
+    """A question asked of text that says to save or export into a folder is that export (into the session's
+    exports folder, whose reply says where the file went). Measured reason: "save the masks to /nonexistent/folder"
+    got the model's catch-all (a clinician-language trial); "… to /tmp/masks_out" was an export."""
+    if call.tool != CLARIFY or not EXPORT_WORDS.search(text) or stated_destination(text) is None:
+        return call
+    return ParsedCall(tool="export", args={"format": "nifti"})  # the format: ground_export_format, next
 
 
 def ground_export_format(call: ParsedCall, text: str) -> ParsedCall:

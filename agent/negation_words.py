@@ -17,7 +17,7 @@ VERB_CALLS = {
     "shrink": "shrink", "trim": "shrink", "reduce": "shrink",
     "remove": "remove_region", "delete": "remove_region", "cut": "remove_region", "erase": "remove_region",
     "add": "add_region", "include": "add_region",
-    "smooth": "smooth", "segment": "segment", "undo": "undo", "redo": "redo", "export": "export",
+    "smooth": "smooth", "segment": "segment", "undo": "undo", "redo": "redo", "export": "export", "save": "export",
 }  # fmt: skip
 NEGATED_ACTION = re.compile(
     r"\b(?:don'?t|do\s+not|never|no\s+need\s+to)\s+(?:\w+\s+){0,2}?(" + "|".join(VERB_CALLS) + r")\b", re.IGNORECASE

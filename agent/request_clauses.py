@@ -5,7 +5,8 @@ it without a word (a clinician-language trial, 2026-12-07)."""
 import re
 
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
-from causal_sam_llm.agent.keyword_parser import keyword_parse
+from causal_sam_llm.agent.keyword_parser import SETTLED, keyword_parse
+from causal_sam_llm.agent.organ_words import organs_mentioned
 
 CLAUSE_BREAK = re.compile(r"\s*(?:[,;]|\band then\b|\bthen\b|\band\b|\balso\b|\bplus\b)\s*", re.IGNORECASE)
 
@@ -19,9 +20,31 @@ def requests_left_out(text: str, call: ParsedCall, classes: list[str]) -> list[s
     left = []
     for clause in clauses:
         asked = keyword_parse(clause, classes, None)
-        if asked.tool != CLARIFY and not _done_by(asked, call):
+        if asked.tool == CLARIFY and (shared := _with_the_calls_verb(clause, call, classes)):
+            left.append(shared)
+        elif asked.tool != CLARIFY and not _done_by(asked, call):
             left.append(clause)
     return left if len(left) < len(clauses) else []  # nothing matched the call: the clauses are no separate requests
+
+
+# words that spare the organ a clause names ("shrink the spleen but not the liver")
+SPARED = re.compile(r"\b(not|never|don'?t|except|apart from|other than|without)\b", re.IGNORECASE)
+# the verb a left-out organ shares with the call ("shrink the spleen and the liver": the liver is to shrink too)
+ACTION_VERBS = {
+    "expand": "grow", "shrink": "shrink", "remove_region": "remove", "add_region": "add", "smooth": "smooth",
+}  # fmt: skip
+
+
+def _with_the_calls_verb(clause: str, call: ParsedCall, classes: list[str]) -> str | None:
+    """A clause that names another organ and no action of its own, after a correction, shares the correction's verb
+    ("shrink the spleen and the liver" had shrunk the spleen and said nothing of the liver: a clinician-language
+    trial): the request that was not done, worded so. None for a clause that settles or spares the organ ("the liver
+    is fine", "not the liver")."""
+    if call.tool != "intervene_decoder" or SETTLED.search(clause.lower()) or SPARED.search(clause):
+        return None
+    if not [organ for organ in organs_mentioned(clause, classes) if organ != call.args.get("organ")]:
+        return None
+    return f"{ACTION_VERBS[call.args['action']]} {clause}"
 
 
 def _done_by(asked: ParsedCall, call: ParsedCall) -> bool:
@@ -40,4 +63,5 @@ def left_out_note(text: str, call: ParsedCall, classes: list[str]) -> str:
     if not left:
         return ""
     quoted = " and ".join(f'"{clause}"' for clause in left)
-    return f" One request per command: {quoted} {'was' if len(left) == 1 else 'were'} not done; ask for it next."
+    was, it = ("was", "it") if len(left) == 1 else ("were", "them")
+    return f" One request per command: {quoted} {was} not done; ask for {it} next."

@@ -137,6 +137,20 @@ def test_a_second_request_in_one_command_is_named_not_dropped(home_benchmark, tm
     assert turn.ok and turn.call.args["organ"] == "liver"
     assert turn.reply.endswith('One request per command: "shrink the spleen a touch" was not done; ask for it next.')
     assert "One request per command" not in assistant.ask("grow the spleen a little at the top and the front").reply
+    turn = assistant.ask("shrink the spleen and the liver")  # one organ was left out without a word
+    other = {"spleen": "liver", "liver": "spleen"}[turn.call.args["organ"]]  # either is the one done
+    assert turn.ok and turn.reply.endswith(f'"shrink the {other}" was not done; ask for it next.')
+
+
+def test_a_save_into_a_folder_the_model_did_not_understand_is_exported(home_benchmark, tmp_path, llm_parser):
+    """ "save the masks to /nonexistent/folder" got the model's catch-all, and nothing was saved (a clinician-language
+    trial): it is an export into the session's folder, whose reply says where it went."""
+    assistant = Assistant(tmp_path / "s", parser=llm_parser)
+    assistant.load("benchmark:mr_t2-0002")
+    assistant.ask("segment everything")
+    turn = assistant.ask("save the masks to /nonexistent/folder")
+    assert turn.ok and turn.call.tool == "export" and list((tmp_path / "s" / "exports").glob("*.nii.gz"))
+    assert turn.reply.endswith("not /nonexistent/folder: copy it from " + str(tmp_path / "s" / "exports") + ".")
 
 
 def test_a_model_answer_that_is_no_valid_call_becomes_a_logged_question(home_benchmark, tmp_path):

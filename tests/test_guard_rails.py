@@ -8,10 +8,12 @@ import pytest
 from causal_sam_llm.agent.call_schema import ParsedCall, call_json_schema, without_tool
 from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
 from causal_sam_llm.agent.guard_rails import (
+    NOT_UNDERSTOOD,
     asks_for_an_action,
     ground,
     ground_action,
     ground_export_format,
+    ground_export_request,
     ground_follow_up,
     ground_history,
     ground_measure,
@@ -272,6 +274,28 @@ def test_an_export_is_in_the_format_the_text_names(text, model_format, format):
     assert grounded == ParsedCall(tool="export", args={"format": format})
     segment = ParsedCall(tool="segment", args={"organ": "liver", "slices": None})
     assert ground_export_format(segment, text) == segment
+
+
+@pytest.mark.parametrize(
+    ("text", "exported"),
+    [
+        ("save the masks to /nonexistent/folder", True),  # the model's catch-all answer (a clinician-language trial)
+        ("please export everything into ~/exports", True),
+        ("save the masks", False),  # no folder: the model's question stands
+        ("the liver in /data/case1 is cut short", False),  # a folder, but nothing to save
+    ],
+)
+def test_a_question_asked_of_a_save_into_a_folder_is_that_export(text, exported):
+    question = ParsedCall(tool="clarify", args={"question": NOT_UNDERSTOOD})
+    grounded = ground_export_request(question, text)
+    assert grounded == (ParsedCall(tool="export", args={"format": "nifti"}) if exported else question)
+    undo = ParsedCall(tool="undo", args={"steps": 1})
+    assert ground_export_request(undo, text) == undo
+
+
+def test_a_save_the_text_says_not_to_make_is_asked_back():
+    export = ground_export_request(ParsedCall(tool="clarify", args={"question": "?"}), "don't save it to /tmp/x")
+    assert ground_negation(export, "don't save it to /tmp/x").tool == "clarify"
 
 
 @pytest.mark.parametrize(
