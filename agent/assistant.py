@@ -104,15 +104,22 @@ class Assistant:
         return self._execute(text, call, timings, self.parser.last_answer)
 
     def run(self, call: ParsedCall, text: str = "") -> Turn:
-        """Execute an already-validated call (from replay, another app, or `parse --json` output)."""
-        return self._execute(text or call.model_dump_json(), call)
+        """Execute an already-validated call (from replay, another app, or `parse --json` output). Without `text`,
+        the call's JSON is logged as what was said, and no note is drawn from words (a research-user trial: the JSON
+        had been read as a clinician's second request)."""
+        return self._execute(text or call.model_dump_json(), call, typed=bool(text))
 
     def _llm_timings(self) -> dict[str, float]:
         llm_ms = self.parser.last_timings.get("llm_ms")
         return {"llm_ms": llm_ms} if llm_ms is not None else {}
 
     def _execute(
-        self, text: str, call: ParsedCall, timings: dict[str, float] | None = None, answer: dict | None = None
+        self,
+        text: str,
+        call: ParsedCall,
+        timings: dict[str, float] | None = None,
+        answer: dict | None = None,
+        typed: bool = True,
     ) -> Turn:
         timings = dict(timings or {})
         result: dict = {}
@@ -123,8 +130,7 @@ class Assistant:
             start = time.perf_counter()
             try:
                 outcome = run_tool(self.bench, call.tool, call.args)
-                notes = _beyond_one_correction_note(text, call) + _export_destination_note(text, call, outcome.data)
-                notes += left_out_note(text, call, self.bench.classes)
+                notes = self._notes_on_the_words(text, call, outcome.data) if typed else ""
                 ok, reply, result = True, outcome.message + notes, outcome.data
                 version = version if outcome.version is None else outcome.version  # version 0 is a version
             except (CausalSamError, ValidationError, ValueError, LookupError, OSError) as exc:
@@ -147,6 +153,11 @@ class Assistant:
         self.history.append((text, call))
         self.last_timings_ms = timings
         return turn
+
+    def _notes_on_the_words(self, text: str, call: ParsedCall, data: dict) -> str:
+        """What the clinician's words asked that the call did not do as said."""
+        notes = _beyond_one_correction_note(text, call) + _export_destination_note(text, call, data)
+        return notes + left_out_note(text, call, self.bench.classes)
 
 
 def _beyond_one_correction_note(text: str, call: ParsedCall) -> str:

@@ -17,8 +17,13 @@ def _open(path: Path) -> nib.Nifti1Image:
         image = nib.load(str(path))
     except Exception as exc:
         raise DataLayoutError(f"{path} is not a readable NIfTI image: {exc}") from exc
+    while len(image.shape) > 3 and image.shape[-1] == 1:  # (X, Y, Z, 1), as many converters write one volume
+        image = image.slicer[..., 0]
     if len(image.shape) != 3:
-        raise DataLayoutError(f"{path} has shape {image.shape}; a 3-D volume is expected.")
+        raise DataLayoutError(
+            f"{path} has shape {image.shape}; a 3-D volume is expected. Save one time point or channel of it "
+            "(with nibabel: image.slicer[..., 0])."
+        )
     return image
 
 
@@ -26,7 +31,19 @@ def read_volume(path: Path, dtype: type = np.float32) -> Volume:
     """A 3-D NIfTI file as a RAS+ Volume (never modifies the file)."""
     image = _open(path)
     array, affine = to_ras(np.asarray(image.dataobj).astype(dtype), image.affine)
+    _require_finite(array, path)
     return Volume(array=array, spacing_mm=voxel_spacing(affine), affine=affine)
+
+
+def _require_finite(array: np.ndarray, path: Path) -> None:
+    """Refused when the file is read, naming it: the segmenter's own check came only at `segment`, without the file's
+    name (a research-user trial). Some registration tools write NaN outside the brain or body."""
+    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    if bad:
+        raise DataLayoutError(
+            f"{path} holds {bad} NaN/inf values; replace them with the background value (numpy.nan_to_num) and "
+            "save a copy."
+        )
 
 
 def read_label_volume(label_path: Path, image_path: Path) -> np.ndarray:

@@ -38,12 +38,16 @@ class Score:
     seed: int | None = None
 
 
-def test_cases(protocol: Protocol, overrides: dict[str, str], data: Path | None) -> dict[str, list[Case]]:
+def test_cases(
+    protocol: Protocol, overrides: dict[str, str], data: Path | None, split: str = "train"
+) -> dict[str, list[Case]]:
+    """The protocol's test cases, or those of `split` of the folder `data` (its own published split: AMOS `val` is
+    imagesVa / labelsVa)."""
     if data is None:
         return protocol.cases("test", overrides)
-    cases = [c for c in open_dataset(data) if c.has_labels]
+    cases = [c for c in open_dataset(data, split) if c.has_labels]
     if not cases:
-        raise DataLayoutError(f"{data} holds no labelled cases to score.")
+        raise DataLayoutError(f"{data} holds no labelled {split} cases to score.")
     other = sorted({c.label_set_name for c in cases} - {protocol.label_set})
     if other:  # a brain folder for an abdominal model: its labels name none of the model's classes
         raise DataLayoutError(

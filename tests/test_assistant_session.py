@@ -111,6 +111,17 @@ def test_a_malformed_call_is_answered_with_what_is_allowed_and_every_version_is_
     assert versions == [None, 0, 0, 1, 0]
 
 
+def test_a_call_run_without_words_gets_no_note_drawn_from_its_json(home_benchmark, tmp_path):
+    """`Assistant.run(call)` from another app: its JSON had been read as a clinician's words, and the reply said
+    'One request per command: "{"tool":"measure"" was not done' (a research-user trial)."""
+    assistant = Assistant(tmp_path / "s", llm="none")
+    assistant.load("benchmark:mr_t2-0002")
+    assistant.ask("segment everything")
+    turn = assistant.run(ParsedCall(tool="measure", args={"metric": "dice", "organ": "all"}))
+    assert turn.ok and turn.reply.startswith("Dice: liver ") and "One request" not in turn.reply
+    assert AuditLog(tmp_path / "s" / "audit.jsonl").records()[-1].text.startswith('{"tool":"measure"')
+
+
 def test_an_export_asked_into_a_folder_says_where_it_was_written(home_benchmark, tmp_path):
     """Exports go to the session's exports folder, beside their provenance: a folder named in the words is not
     silently ignored, nor created."""

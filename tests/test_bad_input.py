@@ -86,23 +86,26 @@ def test_cli_error_is_one_line_and_writes_nothing_beside_the_input(tmp_path, rea
     assert "Traceback" not in bad.stderr
 
 
+SHIPPED = ["--checkpoint", "ct_to_mr/lad"]  # a checkpoint that exists, as `info --shipped` names it
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (
-            ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "c.pt", "--json", "o.json", "--gate-band", "0"],
+            ["eval-tci", "--protocol", "ct_to_mr", *SHIPPED, "--json", "o.json", "--gate-band", "0"],
             "argument --gate-band: must be above 0, got 0",
         ),
         (
-            ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "c.pt", "--json", "o.json", "--box-margin", "-5"],
+            ["eval-tci", "--protocol", "ct_to_mr", *SHIPPED, "--json", "o.json", "--box-margin", "-5"],
             "argument --box-margin: must be 0 or more, got -5",
         ),
         (
-            ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "c.pt", "--json", "o.json", "--max-cases", "0"],
+            ["eval-tci", "--protocol", "ct_to_mr", *SHIPPED, "--json", "o.json", "--max-cases", "0"],
             "argument --max-cases: must be 1 or more, got 0",
         ),  # it scored every case
         (
-            ["eval-smooth", "--protocol", "ct_to_mr", "--checkpoint", "c.pt", "--json", "o.json", "--max-cases", "0"],
+            ["eval-smooth", "--protocol", "ct_to_mr", *SHIPPED, "--json", "o.json", "--max-cases", "0"],
             "argument --max-cases: must be 1 or more, got 0",
         ),
         (
@@ -111,13 +114,21 @@ def test_cli_error_is_one_line_and_writes_nothing_beside_the_input(tmp_path, rea
                 "--protocol",
                 "ct_to_mr",
                 "--checkpoint",
-                "c.pt",
+                "ct_to_mr/lad",
                 "--json",
                 "o.json",
                 "--intensity-weight",
                 "-1",
             ],
             "argument --intensity-weight: must be 0 or more, got -1",
+        ),
+        (
+            ["eval", "--protocol", "ct_to_mr", "--checkpoint", "ct_to_mr/nosuch", "--json", "o.json"],
+            "argument --checkpoint: no shipped checkpoint for ct_to_mr/nosuch",
+        ),  # named as `info --shipped` names them; checked before any data are read
+        (
+            ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "missing.pt", "--json", "o.json"],
+            "argument --checkpoint: checkpoint not found: missing.pt. Give a checkpoint file, a shipped one by name",
         ),
         (["train", "--protocol", "ct_to_mr", "--epochs", "0"], "argument --epochs: must be 1 or more, got 0"),
         (["demo", "--corrections", "-1"], "argument --corrections: must be 0 or more, got -1"),

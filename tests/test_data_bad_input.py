@@ -210,3 +210,20 @@ def test_a_split_the_layout_does_not_publish_is_refused_not_swapped_for_another(
         open_dataset(tmp_path / "btcv", "test")
     with pytest.raises(DataLayoutError, match="BraTS publishes each split as its own folder"):
         open_dataset(tmp_path / "brats", "test")  # had listed the training cases
+
+
+def test_a_volume_saved_with_one_time_point_loads_and_a_nan_image_is_named(tmp_path):
+    """(X, Y, Z, 1) files, as many converters write one volume, had been refused; an image with NaN was refused only
+    at `segment`, without the file's name (a research-user trial)."""
+    from causal_sam_llm.datasets.nifti import read_volume
+
+    ct = np.linspace(-200.0, 300.0, 8 * 9 * 5, dtype=np.float32).reshape(8, 9, 5)
+    save_nifti(ct[..., None], ras_affine(), tmp_path / "one.nii.gz")
+    assert read_volume(tmp_path / "one.nii.gz").array.shape == (8, 9, 5)
+    save_nifti(np.stack([ct, ct], axis=-1), ras_affine(), tmp_path / "two.nii.gz")
+    with pytest.raises(DataLayoutError, match=r"two\.nii\.gz has shape \(8, 9, 5, 2\); a 3-D volume is expected"):
+        read_volume(tmp_path / "two.nii.gz")
+    ct[2, 3, 1] = np.nan
+    save_nifti(ct, ras_affine(), tmp_path / "nan.nii.gz")
+    with pytest.raises(DataLayoutError, match=r"nan\.nii\.gz holds 1 NaN/inf values; replace them"):
+        read_volume(tmp_path / "nan.nii.gz")

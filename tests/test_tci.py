@@ -136,6 +136,17 @@ def test_growing_into_new_slices_stays_under_the_organ():
     assert gate[7, 2:, 36:].max() < 0.01 and gate[7, :4].max() < 0.01  # not the far corners of the slice
 
 
+@pytest.mark.parametrize("region", ["anterior", "posterior", "left", "right"])
+def test_a_grow_toward_a_side_stays_on_the_organs_slices(region):
+    """ "grow the left kidney at the front" had added voxels on slices beyond both its ends (a research-user trial):
+    a side is in-plane; only a grow of the whole organ, or toward the head or feet, reaches new slices."""
+    organ = organ_masks()[:, 0]  # slices 3..6
+    side = intervention_gate(Intervention(organ="liver", action="expand", region=region, strength=0.3), organ, SPACING)
+    assert np.nonzero(side.max(axis=(1, 2)) > 0)[0].tolist() == [3, 4, 5, 6]
+    whole = intervention_gate(Intervention(organ="liver", action="expand", strength=0.3), organ, SPACING)
+    assert whole[2].max() > 0.9 and whole[7].max() > 0.9
+
+
 def test_the_commanded_amount_is_the_facing_surface_moved_by_the_reach():
     organ = organ_masks()[:, 0]  # 4 slices of a 16 × 16 square
     up = Intervention(organ="liver", action="expand", region="superior", strength=0.5)

@@ -151,6 +151,18 @@ def test_measure_reports_dice_hd95_and_volumes_against_the_reference(bench):
     assert volume.data["volume_ml"]["spleen"] == pytest.approx(predicted.sum() * np.prod(spacing) / 1000, abs=0.05)
 
 
+def test_an_organ_on_neither_mask_nor_reference_is_said_to_be_unscored(bench):
+    """Dice and HD95 where an organ is in neither had read "spleen None%" under "DICE:" (a research-user trial)."""
+    masks, reference = bench.masks(), bench.reference()
+    spleen = bench.classes.index("spleen")
+    empty = (~masks[:, spleen].any(axis=(1, 2))) & (~reference[:, spleen].any(axis=(1, 2)))
+    z = int(np.flatnonzero(empty)[0])
+    for metric, name in (("dice", "Dice"), ("hd95", "HD95")):
+        reply = run_tool(bench, "measure", {"metric": metric, "organ": "spleen", "slices": [z, z]})
+        assert reply.message == f"{name} on slices {z}–{z}: spleen not scored (in neither the mask nor the reference)."
+    assert run_tool(bench, "measure", {"metric": "dice", "organ": "spleen"}).message.startswith("Dice: spleen ")
+
+
 def test_measure_on_named_slices_counts_only_those_slices(bench):
     """ "The liver's volume on slices a to b" is the volume there, not the whole organ's; Dice, HD95 and the extent
     likewise; a range outside the volume is refused saying what is allowed."""

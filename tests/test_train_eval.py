@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from layouts import ras_affine, save_nifti, write_brats, write_btcv
+from layouts import ras_affine, save_nifti, write_amos, write_brats, write_btcv
 from tiny_run import train_args
 
 from causal_sam_llm.cli import main
@@ -175,7 +175,7 @@ def test_eval_on_an_empty_folder_and_a_missing_domain(tmp_path, capsys):
                 "--protocol",
                 "ct_to_mr",
                 "--checkpoint",
-                str(tmp_path / "x.pt"),
+                "ct_to_mr/lad",
                 "--data",
                 str(empty),
                 "--json",
@@ -190,14 +190,14 @@ def test_eval_on_an_empty_folder_and_a_missing_domain(tmp_path, capsys):
 
 
 def test_eval_names_a_broken_label_file_before_it_segments_anything(tmp_path, capsys):
-    """The second case's labels hold a value BTCV does not define: said before the checkpoint is even read (it is
-    missing here), not after the first case was segmented and scored (those scores were then lost)."""
+    """The second case's labels hold a value BTCV does not define: said before the checkpoint is even read, not
+    after the first case was segmented and scored (those scores were then lost)."""
     root = tmp_path / "btcv"
     write_btcv(root, numbers=(1, 2))
     labels = np.zeros((6, 5, 4), np.uint8)
     labels[0, 0, 0] = 20
     save_nifti(labels, ras_affine(), root / "Training" / "label" / "label0002.nii.gz")
-    command = ["eval", "--protocol", "ct_to_mr", "--checkpoint", str(tmp_path / "x.pt"), "--data", str(root)]
+    command = ["eval", "--protocol", "ct_to_mr", "--checkpoint", "ct_to_mr/lad", "--data", str(root)]
     assert main([*command, "--json", str(tmp_path / "r.json")]) == 2
     assert "label0002.nii.gz has label values [20]" in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
@@ -207,13 +207,33 @@ def test_eval_refuses_a_folder_of_another_anatomy_and_a_report_path_that_is_a_fo
     """A BraTS folder scored by an abdominal protocol had ended in a KeyError; a --json naming a folder had failed
     only after the whole evaluation. Both are said before any model loads."""
     write_brats(tmp_path / "brats")
-    args = ["eval", "--protocol", "ct_to_mr", "--checkpoint", str(tmp_path / "x.pt"), "--data", str(tmp_path / "brats")]
+    args = ["eval", "--protocol", "ct_to_mr", "--checkpoint", "ct_to_mr/lad", "--data", str(tmp_path / "brats")]
     assert main([*args, "--json", str(tmp_path / "r.json")]) == 2
     assert "holds brain_tumour cases, and protocol ct_to_mr segments abdomen" in capsys.readouterr().err
-    for command in (args, ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "x.pt"]):
+    for command in (args, ["eval-tci", "--protocol", "ct_to_mr", "--checkpoint", "ct_to_mr/lad"]):
         with pytest.raises(SystemExit) as usage_error:
             main([*command, "--json", str(tmp_path)])
         assert usage_error.value.code == 2 and f"{tmp_path} is a folder; give a file name" in capsys.readouterr().err
+
+
+def test_eval_scores_the_split_of_a_data_folder_it_is_asked_for(tmp_path, capsys):
+    """`eval --data` had read only a folder's train split: AMOS's validation cases (imagesVa / labelsVa), which
+    `data list --split val` lists, could not be scored (a research-user trial)."""
+    from causal_sam_llm.datasets.protocol import load_protocol
+    from causal_sam_llm.segmentation.evaluation import test_cases
+
+    write_amos(tmp_path / "amos", ids=(1,))
+    amos = tmp_path / "amos"
+    for kind in ("images", "labels"):
+        (amos / f"{kind}Va").mkdir()
+        shutil.copy(amos / f"{kind}Tr" / "amos_0001.nii.gz", amos / f"{kind}Va" / "amos_0600.nii.gz")
+    protocol = load_protocol("ct_to_mr")
+    cases = {split: test_cases(protocol, {}, amos, split) for split in ("train", "val")}
+    assert [[c.case_id for c in domain] for domain in cases["val"].values()] == [["amos-0600"]]
+    assert [[c.case_id for c in domain] for domain in cases["train"].values()] == [["amos-0001"]]
+    command = ["eval", "--protocol", "ct_to_mr", "--checkpoint", "ct_to_mr/lad", "--split", "val"]
+    assert main([*command, "--json", str(tmp_path / "r.json")]) == 2
+    assert "--split val picks a split of a --data folder" in capsys.readouterr().err
 
 
 def test_runs_of_one_method_with_several_seeds_are_summarised_across_seeds():

@@ -53,8 +53,17 @@ def measure(bench: Workbench, args: MeasureArgs) -> ToolResult:
         dice, hd95 = dice_hd95(masks[:, index], reference[slab, index], spacing)
         scores[name] = {"dice": _round(100 * dice), "hd95_mm": _round(hd95)}
     key, unit = ("dice", "%") if args.metric == "dice" else ("hd95_mm", " mm")
-    text = ", ".join(f"{n.replace('_', ' ')} {s[key]}{unit}" for n, s in scores.items())
-    return ToolResult(tool="measure", message=f"{args.metric.upper()}{on}: {text}.", data=scores)
+    text = ", ".join(f"{n.replace('_', ' ')} {_score_text(s[key], unit)}" for n, s in scores.items())
+    return ToolResult(tool="measure", message=f"{METRIC_NAMES[args.metric]}{on}: {text}.", data=scores)
+
+
+METRIC_NAMES = {"dice": "Dice", "hd95": "HD95"}
+# an organ neither the mask nor the reference holds (there, or on the slices named) has no score, not "None%"
+NOT_SCORED = "not scored (in neither the mask nor the reference)"
+
+
+def _score_text(value: float | None, unit: str) -> str:
+    return NOT_SCORED if value is None else f"{value}{unit}"
 
 
 def _volumes_on(bench: Workbench, names: list[str], slab: slice) -> dict[str, float]:

@@ -9,12 +9,30 @@ from rich.console import Console
 from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.label_check import check_reference_labels
 from causal_sam_llm.datasets.protocol import Protocol, Split
+from causal_sam_llm.errors import CheckpointError
 from causal_sam_llm.paths import embedding_cache_dir
 from causal_sam_llm.segmentation.backbone import PRECISIONS
+from causal_sam_llm.segmentation.checkpoint_io import checkpoint_path
 from causal_sam_llm.segmentation.embedding_cache import DEFAULT_MAX_BYTES, EmbeddingCache
 from causal_sam_llm.segmentation.encoder_registry import DEFAULT_ENCODER, encoder_names
 
 console = Console()
+
+
+def scored_checkpoint(text: str) -> Path:
+    """argparse type for a checkpoint a command only reads: a file, or a shipped one by name as `info --shipped`,
+    `--segmenter` and sessions name it (`ct_to_mr/lad`). Checked when the command line is read, not after the data
+    are (a research-user trial: `eval --checkpoint ct_to_mr/lad` was "not found" after 8 s of loading)."""
+    try:
+        path = checkpoint_path(text)
+    except CheckpointError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    if path is None or not path.is_file():
+        raise argparse.ArgumentTypeError(
+            f"checkpoint not found: {text}. Give a checkpoint file, a shipped one by name (e.g. ct_to_mr/lad; "
+            "`causal-sam-llm info --shipped` lists them), or train one with `causal-sam-llm train`."
+        )
+    return path
 
 
 def positive_float(text: str) -> float:

@@ -3,13 +3,18 @@ decoder's logits alone (segmentation/smooth_evaluation.py)."""
 
 import argparse
 import sys
-from pathlib import Path
 
 import torch
 
 from causal_sam_llm.commands import summary
 from causal_sam_llm.commands.cli_arguments import file_path
-from causal_sam_llm.commands.common import at_least_one, console, evaluation_domains, parse_assignments
+from causal_sam_llm.commands.common import (
+    at_least_one,
+    console,
+    evaluation_domains,
+    parse_assignments,
+    scored_checkpoint,
+)
 from causal_sam_llm.commands.train import add_protocol_arguments
 from causal_sam_llm.datasets.protocol import load_protocol
 from causal_sam_llm.paths import embedding_cache_dir
@@ -24,7 +29,9 @@ from causal_sam_llm.segmentation.training_overlap import trained_anatomy_warning
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     score = subparsers.add_parser("eval-smooth", help=summary("eval-smooth"))
     add_protocol_arguments(score)
-    score.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint with its TCI response")
+    score.add_argument(
+        "--checkpoint", type=scored_checkpoint, required=True, help="a checkpoint with its TCI response, or its name"
+    )
     score.add_argument("--max-cases", type=at_least_one, default=None, help="per domain")
     score.add_argument("--json", type=file_path, required=True, help="results file; its .md table goes beside it")
     score.add_argument(

@@ -17,6 +17,7 @@ from causal_sam_llm.commands.common import (
     note_domains_left_on_benchmark,
     parse_assignments,
     positive_float,
+    scored_checkpoint,
 )
 from causal_sam_llm.commands.train import add_protocol_arguments
 from causal_sam_llm.datasets.protocol import load_protocol
@@ -49,7 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     learn.set_defaults(run=run_train)
     score = subparsers.add_parser("eval-tci", help=summary("eval-tci"))
     add_protocol_arguments(score)
-    score.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint with its TCI response")
+    score.add_argument(
+        "--checkpoint", type=scored_checkpoint, required=True, help="a checkpoint with its TCI response, or its name"
+    )
     score.add_argument("--rounds", type=at_least_one, default=3, help="simulated corrections per case")
     score.add_argument("--max-cases", type=at_least_one, default=None, help="per test domain")
     score.add_argument(
