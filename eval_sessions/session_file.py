@@ -1,7 +1,8 @@
 """The correction-session file format (YAML), validated with pydantic; an error names the file and line.
 
     description: what the session exercises
-    study: benchmark:mr_t2-0011      # a path, a DICOM folder, benchmark:<id> or sample:<name>
+    study: benchmark:mr_t2-0011      # a path (relative: to this file's folder), a DICOM folder, benchmark:<id>,
+                                     # or sample:<name>
     labels: null                     # optional reference label NIfTI (benchmark cases carry theirs)
     checkpoint: ct_to_mr/lad         # optional: a shipped checkpoint (protocol/method) or a path
     turns:
@@ -91,13 +92,28 @@ def read_session(path: Path) -> CorrectionSession:
     if not isinstance(data, dict):
         raise SessionFileError(f"{path} line 1: a session file is a mapping with 'study' and 'turns'.")
     try:
-        return CorrectionSession.model_validate(data)
+        session = CorrectionSession.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         line = _line_of(node, error["loc"])
         field = ".".join(map(str, error["loc"]))
         message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own validators' messages
         raise SessionFileError(f"{path} line {line}: {field}: {message}") from exc
+    folder = path.parent
+    return session.model_copy(
+        update={name: _beside(getattr(session, name), folder) for name in ("study", "labels", "checkpoint")}
+    )
+
+
+def _beside(value: str | None, folder: Path) -> str | None:
+    """A relative path in a session file is read from the file's own folder, where it exists there (a research-user
+    trial: `study: ../src/scan.nii.gz` was looked for from wherever replay was started); ids (`benchmark:…`,
+    `sample:…`), shipped checkpoint names and absolute paths are kept as written, and so is a relative path found
+    only from the current folder."""
+    if value is None or ":" in value.split("/")[0] or Path(value).expanduser().is_absolute():
+        return value
+    beside = folder / value
+    return str(beside) if beside.exists() else value
 
 
 def _line_of(node, location: tuple) -> int:

@@ -266,6 +266,21 @@ def test_an_expectation_on_arguments_alone_is_checked(home_benchmark, tmp_path):
     assert "expected a call {'organ': 'spleen'}" in (tmp_path / "r" / "report.md").read_text()
 
 
+def test_a_session_files_relative_paths_are_read_from_its_own_folder(tmp_path, monkeypatch):
+    """`study: ../src/scan.nii.gz` had been looked for from wherever replay was started (a research-user trial)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "scan.nii.gz").write_bytes(b"")
+    (tmp_path / "sessions").mkdir()
+    session = tmp_path / "sessions" / "relative.yaml"
+    session.write_text("study: ../src/scan.nii.gz\nlabels: ../src/missing.nii.gz\ncheckpoint: ct_to_mr/lad\n")
+    monkeypatch.chdir("/")
+    read = read_session(session)
+    assert Path(read.study).resolve() == (tmp_path / "src" / "scan.nii.gz").resolve()
+    assert (read.labels, read.checkpoint) == ("../src/missing.nii.gz", "ct_to_mr/lad")  # not there: kept as written
+    session.write_text("study: benchmark:mr_t2-0011\n")
+    assert read_session(session).study == "benchmark:mr_t2-0011"
+
+
 def test_a_malformed_session_file_names_the_line(tmp_path):
     session = tmp_path / "bad.yaml"
     session.write_text(

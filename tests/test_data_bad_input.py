@@ -227,3 +227,23 @@ def test_a_volume_saved_with_one_time_point_loads_and_a_nan_image_is_named(tmp_p
     save_nifti(ct, ras_affine(), tmp_path / "nan.nii.gz")
     with pytest.raises(DataLayoutError, match=r"nan\.nii\.gz holds 1 NaN/inf values; replace them"):
         read_volume(tmp_path / "nan.nii.gz")
+
+
+def test_data_list_check_labels_names_a_label_file_eval_would_refuse(tmp_path, capsys):
+    """A label of another shape than its image was listed as "labels: yes" and refused only by eval (a research-user
+    trial): --check-labels reads each as eval would, names the broken one, and exits 1."""
+    from causal_sam_llm.cli import main
+
+    root = tmp_path / "btcv"
+    write_btcv(root, numbers=(1, 2))
+    assert main(["data", "list", str(root), "--check-labels"]) == 0
+    assert capsys.readouterr().out.count("yes (read)") == 2
+    save_nifti(np.zeros((6, 5, 3), np.uint8), ras_affine(), root / "Training" / "label" / "label0002.nii.gz")
+    before = _snapshot(root)
+    assert main(["data", "list", str(root)]) == 0  # not read: listed, as the table's caption says
+    assert "listed, not read" in capsys.readouterr().out
+    assert main(["data", "list", str(root), "--check-labels"]) == 1
+    listing = capsys.readouterr().out
+    assert f"btcv-0002: {root / 'Training' / 'label' / 'label0002.nii.gz'} has shape (6, 5, 3)" in listing
+    assert "│ broken " in listing and "1 reference label file(s) above would stop eval." in listing
+    assert _snapshot(root) == before

@@ -15,7 +15,7 @@ from causal_sam_llm.datasets.case import Case
 from causal_sam_llm.datasets.montage import write_montage
 from causal_sam_llm.datasets.protocol import default_benchmark_dir
 from causal_sam_llm.datasets.registry import detect_layout, open_dataset
-from causal_sam_llm.errors import DataLayoutError
+from causal_sam_llm.errors import CausalSamError, DataLayoutError
 from causal_sam_llm.paths import BENCHMARK_ENV
 
 
@@ -50,6 +50,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="train",
         help="the data set's own published split: BTCV train|test, AMOS train|val|test; a CHAOS or BraTS folder is one "
         "split already (train lists it)",
+    )
+    listing.add_argument(
+        "--check-labels",
+        action="store_true",
+        help="read every reference label file as eval would, and name each broken one (exit 1 if any)",
     )
     listing.add_argument(
         "--body-width",
@@ -100,20 +105,41 @@ def case_number(text: str) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    problems: list[str] = []
     for folder, title in _listed_folders(args.folder):
-        table = Table(title=title)
+        caption = None if args.check_labels else "labels: listed, not read (--check-labels reads them as eval would)"
+        table = Table(title=title, caption=caption)
         columns = ["case", "modality", "sequence", "labels", "anatomy"] + (["body width"] if args.body_width else [])
         for column in columns:
             table.add_column(column)
         cases = open_dataset(folder, args.split)
-        if args.body_width:  # every image is read: a data set of 512² CTs takes a while
-            cases = track(cases, description=f"measuring {title.split(' (')[0]}", console=console, transient=True)
+        if args.body_width or args.check_labels:  # every image or label is read: 512² CTs take a while
+            cases = track(cases, description=f"reading {title.split(' (')[0]}", console=console, transient=True)
         for case in cases:
-            labels = "yes" if case.has_labels else "no"
+            labels, problem = _label_state(case, args.check_labels)
+            problems += [f"{case.case_id}: {problem}"] if problem else []
             width = [_body_width_text(case)] if args.body_width else []
             table.add_row(case.case_id, case.modality, case.sequence, labels, case.anatomy_key, *width)
         console.print(table)
-    return 0
+    for problem in problems:
+        console.print(problem, markup=False, soft_wrap=True)
+    if problems:
+        console.print(f"{len(problems)} reference label file(s) above would stop eval.", markup=False)
+    return 1 if problems else 0
+
+
+def _label_state(case: Case, read: bool) -> tuple[str, str | None]:
+    """("yes" | "no" | "yes (read)" | "broken", why it is broken). With `read`, the labels are read as eval reads
+    them (a research-user trial: a label of another shape was listed as "yes" and refused only by eval)."""
+    if not case.has_labels:
+        return "no", None
+    if not read:
+        return "yes", None
+    try:
+        case.check_labels()
+    except (CausalSamError, ValueError, OSError) as exc:
+        return "broken", str(exc)
+    return "yes (read)", None
 
 
 def _body_width_text(case: Case) -> str:
