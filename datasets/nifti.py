@@ -6,7 +6,7 @@ import nibabel as nib
 import numpy as np
 
 from causal_sam_llm.datasets.case import Volume
-from causal_sam_llm.datasets.orientation import to_ras, voxel_spacing
+from causal_sam_llm.datasets.orientation import ras_grid, to_ras, voxel_spacing
 from causal_sam_llm.errors import DataLayoutError
 
 
@@ -60,9 +60,12 @@ def check_label_grid(label_path: Path, image_path: Path) -> nib.Nifti1Image:
     """The label NIfTI, opened (headers only: nibabel reads voxels lazily) once its grid is checked against the
     image's — cheap enough to run when a study is opened, long before the labels are first needed."""
     label, image = _open(label_path), _open(image_path)
-    if label.shape != image.shape:
+    # compared as both are read, in RAS+ voxel order: a label saved flipped or with its axes in another order (LPS
+    # beside an RAS image, as some tools save) covers the same voxels (a research-user trial had it refused)
+    (label_shape, label_affine), (image_shape, image_affine) = (ras_grid(v.shape, v.affine) for v in (label, image))
+    if label_shape != image_shape:
         raise DataLayoutError(f"{label_path} has shape {label.shape} but its image {image_path} has {image.shape}.")
-    if not np.allclose(label.affine, image.affine, atol=1e-3, rtol=1e-4):
+    if not np.allclose(label_affine, image_affine, atol=1e-3, rtol=1e-4):
         raise DataLayoutError(
             f"{label_path} and {image_path} have different affines (voxel-to-world maps); "
             "the label was saved on another grid."

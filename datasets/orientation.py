@@ -15,6 +15,17 @@ def to_ras(array: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.ascontiguousarray(reoriented), new_affine
 
 
+def ras_grid(shape: tuple[int, ...], affine: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
+    """The (shape, affine) `to_ras` gives a volume of this shape and affine, without reading its voxels."""
+    current = nib.orientations.io_orientation(affine)
+    transform = nib.orientations.ornt_transform(current, nib.orientations.axcodes2ornt(("R", "A", "S")))
+    order = transform[:, 0].astype(int)  # voxel axis i of the file becomes axis order[i]
+    ras_shape = [0, 0, 0]
+    for axis, target in enumerate(order):
+        ras_shape[target] = shape[axis]
+    return tuple(ras_shape), affine @ nib.orientations.inv_ornt_aff(transform, shape)
+
+
 def voxel_spacing(affine: np.ndarray) -> tuple[float, float, float]:
     """Voxel size in mm along each voxel axis."""
     return tuple(float(v) for v in np.sqrt((affine[:3, :3] ** 2).sum(axis=0)))

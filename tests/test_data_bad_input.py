@@ -10,6 +10,7 @@ import pytest
 from layouts import (
     grey_slices,
     ras_affine,
+    reorient_for_file,
     save_nifti,
     write_amos,
     write_brats,
@@ -64,6 +65,17 @@ def test_affine_mismatch_between_image_and_label(tmp_path):
     save_nifti(np.asarray(label.dataobj), ras_affine(spacing=(1.0, 1.0, 1.0)), path)
     with pytest.raises(DataLayoutError, match="different affines"):
         _ = load_btcv(tmp_path)[0].labels
+
+
+def test_a_label_saved_in_another_voxel_order_over_the_same_voxels_is_read(tmp_path):
+    """A label saved LPS (or with its axes swapped) beside an RAS image covers the same voxels: it had been refused
+    as "saved on another grid" (a research-user trial); both are read in RAS+ order and compared there."""
+    labels = write_btcv(tmp_path, numbers=(1,))
+    path = tmp_path / "Training" / "label" / "label0001.nii.gz"
+    for codes in ("LPS", "ASL"):
+        stored, affine = reorient_for_file(labels.astype(np.uint8), ras_affine(), codes)
+        save_nifti(stored, affine, path)
+        assert np.array_equal(load_btcv(tmp_path)[0].original_labels, labels)
 
 
 def test_unknown_label_values_are_named(tmp_path):

@@ -48,7 +48,8 @@ def test_an_export_names_its_steps_and_the_organs_a_clinician_corrected(home_ben
     assert record["label_values"] == {"liver": 6, "spleen": 1, "right_kidney": 2, "left_kidney": 3}  # BTCV's
     assert record["checkpoint"]["sha256"] == hashlib.sha256(bench.checkpoint.read_bytes()).hexdigest()
     case = bench.require_case()
-    assert record["study"] == {"case_id": "mr_t2-0001", "source": str(case.source_path), "format": case.source}
+    source = {"case_id": "mr_t2-0001", "source": str(case.source_path), "format": case.source}
+    assert record["study"] == {**source, "sha256": hashlib.sha256(case.source_path.read_bytes()).hexdigest()}
     run_tool(bench, "segment", {"organ": "liver"})  # segmented afresh on every slice: automatic again
     assert _export(bench)[1]["corrected_by_clinician"] == []
     run_tool(bench, "undo", {})
@@ -101,3 +102,17 @@ def test_a_nested_regions_growth_marks_the_regions_it_grew_and_survives_a_reopen
     reopened = MaskHistory(tmp_path)
     assert reopened.versions[1].edited == ("whole_tumour", "enhancing_tumour")
     assert reopened.versions[0].segmented == tuple(before) and [v.number for v in reopened.lineage()] == [0, 1]
+
+
+def test_a_series_folders_hash_changes_with_any_of_its_files(tmp_path):
+    """A DICOM series is a folder: its provenance hash covers every file's name and contents."""
+    from causal_sam_llm.tools.provenance import source_sha256
+
+    for name in ("1.dcm", "2.dcm"):
+        (tmp_path / name).write_bytes(name.encode())
+    first = source_sha256(tmp_path)
+    (tmp_path / "2.dcm").write_bytes(b"other")
+    second = source_sha256(tmp_path)
+    (tmp_path / "2.dcm").rename(tmp_path / "3.dcm")
+    assert len({first, second, source_sha256(tmp_path)}) == 3
+    assert source_sha256(tmp_path / "1.dcm") == hashlib.sha256(b"1.dcm").hexdigest()

@@ -31,7 +31,12 @@ def provenance(bench: Workbench, export: Path, label_values: dict[str, int] | No
         "export": export.name,
         "software": f"causal-sam-llm {__version__}",
         "checkpoint": {"path": str(bench.checkpoint), "sha256": _sha256(bench.checkpoint)},
-        "study": {"case_id": case.case_id, "source": str(Path(case.source_path).resolve()), "format": case.source},
+        "study": {
+            "case_id": case.case_id,
+            "source": str(Path(case.source_path).resolve()),
+            "format": case.source,
+            "sha256": source_sha256(Path(case.source_path)),
+        },
         "mask_version": history.current,
         "steps": [{"version": v.number, "did": v.note} for v in history.lineage()],
         "corrected_by_clinician": corrected,
@@ -49,6 +54,17 @@ def write_provenance(bench: Workbench, export: Path, label_values: dict[str, int
     path = export.with_name(f"{stem}.json")
     write_atomically(path, json.dumps(provenance(bench, export, label_values), indent=1).encode())
     return path
+
+
+def source_sha256(source: Path) -> str:
+    """The study's file, or for a folder (a DICOM series) its files' names and contents in name order: which images
+    the masks were drawn on, should the path later hold others (a research-user trial: only the path was kept)."""
+    if source.is_file():
+        return _sha256(source)
+    digest = hashlib.sha256()
+    for file in sorted(f for f in source.rglob("*") if f.is_file()):
+        digest.update(f"{file.relative_to(source)}\0{_sha256(file)}\0".encode())
+    return digest.hexdigest()
 
 
 def _sha256(path: Path) -> str:
