@@ -47,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
     embed.run(argparse.Namespace(**vars(args), dicom=None, sample="abdomen_ct", window="abdomen", repeat=2))
     console.rule("a CT-trained segmenter on an MR case, corrected in plain language through the LLM agent")
     correction_session(args)
-    console.print("\nNext: `make chat` opens the same agent in a terminal chat; README.md lists every command.")
+    console.print(
+        "\nNext: `causal-sam-llm chat` (`make chat` in the repository) opens the same agent in a terminal chat; "
+        "`causal-sam-llm --help` lists every command."
+    )
     return 0
 
 
