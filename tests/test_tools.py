@@ -202,6 +202,8 @@ def test_nifti_export_lands_in_the_session_folder_with_the_source_geometry(bench
     image, exported = nib.load(str(source)), nib.load(path)
     assert exported.shape == image.shape
     np.testing.assert_allclose(exported.affine, image.affine, atol=1e-4)
+    for code in ("qform_code", "sform_code"):  # as the source declares its grid
+        assert exported.header[code] == image.header[code]
     assert set(np.unique(np.asarray(exported.dataobj))) <= {0, 6, 1, 2, 3}  # BTCV: liver 6, spleen 1, kidneys 2, 3
     assert hashlib.sha256(source.read_bytes()).hexdigest() == digest  # the source is never written
     # it loads back as the study's labels: the same masks, organ by organ
@@ -230,3 +232,22 @@ def test_measure_extent_names_the_slices_each_organ_lies_on(bench):
     assert result.message.startswith(f"Of slices 0–{bench.depth - 1}: ")
     spleen = run_tool(bench, "measure", {"metric": "extent", "organ": "spleen"})
     assert list(spleen.data["slices"]) == ["spleen"]
+
+
+def test_a_nifti_export_keeps_a_qform_only_sources_codes(tmp_path):
+    """A source with only a "scanner" qform had been exported with an "aligned" sform (a research-user trial)."""
+    from types import SimpleNamespace
+
+    from causal_sam_llm.tools.export import _codes_of, _write_nifti
+
+    affine = np.diag([0.8, 0.8, 2.5, 1.0])
+    source = nib.Nifti1Image(np.zeros((4, 5, 3), np.int16), None)
+    source.set_qform(affine, code=1)
+    source.set_sform(None, code=0)
+    nib.save(source, str(tmp_path / "scan.nii.gz"))
+    codes = _codes_of(SimpleNamespace(source_path=tmp_path / "scan.nii.gz"))
+    assert codes == (1, 0)
+    ras = np.zeros((1, 4, 5, 3), bool)
+    _write_nifti(ras, ["liver"], affine, "abdomen", tmp_path / "out.nii.gz", codes)
+    header = nib.load(str(tmp_path / "out.nii.gz")).header
+    assert (int(header["qform_code"]), int(header["sform_code"])) == (1, 0)

@@ -58,7 +58,7 @@ def export(bench: Workbench, args: ExportArgs) -> ToolResult:
     history = bench.require_history()
     if args.format == "nifti":
         path = out / f"{case.case_id}-v{history.current}-{stamp}.nii.gz"
-        _write_nifti(ras, bench.classes, _grid_of(case), case.label_set_name, path)
+        _write_nifti(ras, bench.classes, _grid_of(case), case.label_set_name, path, _codes_of(case))
         label_values = file_label_values(bench.classes, case.label_set_name)
     else:
         path = out / f"{case.case_id}-v{history.current}-{stamp}-seg.dcm"
@@ -101,6 +101,17 @@ def _grid_of(case) -> np.ndarray:
     return case.volume.affine
 
 
+def _codes_of(case) -> tuple[int, int] | None:
+    """A NIfTI source's (qform, sform) codes, which the export keeps: a qform-only "scanner" source had been saved with
+    an "aligned" sform instead (a research-user trial; the same geometry, but some viewers read the codes)."""
+    source = Path(case.source_path)
+    if not source.name.endswith((".nii", ".nii.gz")):
+        return None
+    header = nib.load(str(source)).header
+    codes = int(header["qform_code"]), int(header["sform_code"])
+    return codes if any(codes) else None  # neither set: the affine came from the voxel sizes; nibabel's default
+
+
 def file_label_values(classes: list[str], label_set: str) -> dict[str, int]:
     """Each class's value in an exported label map (the data set's own convention, FILE_CONVENTION)."""
     unified = unified_label_set(label_set).classes
@@ -108,13 +119,24 @@ def file_label_values(classes: list[str], label_set: str) -> dict[str, int]:
     return {name: int(value) for name, value in zip(classes, values, strict=True)}
 
 
-def _write_nifti(ras: np.ndarray, classes: list[str], affine: np.ndarray, label_set: str, path: Path) -> None:
+def _write_nifti(
+    ras: np.ndarray,
+    classes: list[str],
+    affine: np.ndarray,
+    label_set: str,
+    path: Path,
+    codes: tuple[int, int] | None = None,
+) -> None:
     values = unified_label_set(label_set).classes
     labels = np.zeros(ras.shape[1:], np.uint8)
     for index, name in sorted(enumerate(classes), key=lambda item: values[item[1]]):  # nested: innermost wins
         labels[ras[index]] = values[name]
     written = to_source_values(labels, FILE_CONVENTION[label_set])
-    nib.save(nib.Nifti1Image(from_ras(written, affine), affine), str(path))
+    image = nib.Nifti1Image(from_ras(written, affine), affine)
+    if codes is not None:
+        image.set_qform(affine, code=codes[0])
+        image.set_sform(affine, code=codes[1])
+    nib.save(image, str(path))
 
 
 # Patient and study attributes DICOM requires to be present, though possibly empty (type 2), and that highdicom
