@@ -190,6 +190,13 @@ def groundable_regions(text: str) -> list[str] | None:
     return ["whole"]
 
 
+# a kidney and a side not said together: "on the left" may be the left kidney or a kidney's left side (the question
+# had listed every organ, the liver included: a clinician-language trial)
+SIDED_KIDNEY_QUESTION = (
+    "Which kidney do you mean: the patient's right or left? Say it with the kidney, e.g. 'the left kidney is too big'."
+)
+
+
 def ground(call: ParsedCall, text: str, previous_organ: str | None, classes: list[str]) -> ParsedCall:
     """Keep a call only if its organ was named in the text, or the text refers back to the previous organ."""
     organ = call.args.get("organ")
@@ -202,6 +209,8 @@ def ground(call: ParsedCall, text: str, previous_organ: str | None, classes: lis
         return call
     if mentions_kidney(text) and organ not in KIDNEYS:  # the text is about a kidney: not a follow-up of the liver
         return clarify(f"Which organ do you mean ({pretty(classes)})?")
+    if mentions_kidney(text) and not named:  # "the kidney is too big on the left": which kidney, not which organ
+        return clarify(SIDED_KIDNEY_QUESTION)
     if not named and previous_organ == organ and refers_back(text):
         return call
     if not named and previous_organ == organ and call.tool == "intervene_decoder":

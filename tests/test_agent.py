@@ -74,6 +74,7 @@ def test_the_representative_commands_parse_right_with_the_real_model(llm_parser)
         ("make the pancreas bigger", "does not segment the pancreas"),
         ("segment the heart", "does not segment the heart"),
         ("grow the kidney", "right or left"),
+        ("kidny is too big on the left", "Which kidney do you mean"),  # not every organ (a clinician-language trial)
         ("", "type a command"),
         ("x" * 10_000, "at most 1000 characters"),
     ],

@@ -357,6 +357,10 @@ def test_a_sided_kidney_in_lay_words_is_that_kidney_and_never_the_previous_organ
     liver = ParsedCall(tool="intervene_decoder", args={"organ": "liver", "action": "expand", "strength": 0.5})
     assert ground(liver, "the kidney is cut short, a bit more", "liver", classes).tool == "clarify"
     assert ground(liver, "a bit more toward the feet", "liver", classes) == liver  # a follow-up of the liver
+    # a kidney and a side not said together (a typo or not): which kidney, not every organ, is asked
+    left = ParsedCall(tool="intervene_decoder", args={"organ": "left_kidney", "action": "shrink", "strength": 0.5})
+    for said in ("kidny is too big on the left", "the kidney is too big on the left"):
+        assert ground(left, said, None, classes).args["question"].startswith("Which kidney do you mean")
 
 
 @pytest.mark.parametrize(
