@@ -47,6 +47,13 @@ from causal_sam_llm.agent.llm_weights import checked_model_path, default_model_p
 from causal_sam_llm.agent.negation_words import without_negated_verbs
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.prompt import prefix_messages
+from causal_sam_llm.agent.said_error_rails import (
+    ground_said_direction,
+    ground_slice_words,
+    ground_too_far,
+    ground_undo,
+    ground_zero_amount,
+)
 from causal_sam_llm.agent.schema_emitter import as_emitted
 from causal_sam_llm.tools.registry import TOOLS
 
@@ -134,11 +141,16 @@ class CommandParser:
             ground_export_request,
             ground_export_format,
             ground_study,
+            ground_said_direction,
+            ground_slice_words,
+            ground_too_far,
+            ground_zero_amount,
             ground_negation,
         )
         for rail in rails:
             call = rail(call, text)
         call = ground_redo_of_an_organ(call, text, self.classes)
+        call = ground_undo(call, text, organs_mentioned(text, self.classes), last_changed_organ(history))
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call
 
@@ -176,6 +188,15 @@ class CommandParser:
         except ValueError:
             return None
         return as_emitted(call_as_written(guess.tool, args))
+
+
+def last_changed_organ(history: list[tuple[str, ParsedCall]]) -> str | None:
+    """The organ the last mask-changing call named (None for none, or for a segmentation of all organs)."""
+    for _said, call in reversed(history):
+        if call.tool in ("intervene_decoder", "segment"):
+            organ = call.args.get("organ")
+            return None if organ == "all" else organ
+    return None
 
 
 def previous_organ(history: list[tuple[str, ParsedCall]], classes: list[str]) -> str | None:

@@ -10,16 +10,16 @@ ORGAN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "right_kidney": (
         "right kidney", "kidney on the right", "right renal", "r kidney", "rt kidney", "rght kidney", "kidney r",
         "kidney rt", "right kid", "rt kid", "r kid", "kidney on the patient s right", "kidney on the patients right",
-        "kidney on the patient right",
+        "kidney on the patient right", "rk",
     ),
     "left_kidney": (
         "left kidney", "kidney on the left", "left renal", "l kidney", "lt kidney", "lft kidney", "kidney l",
         "kidney lt", "left kid", "lt kid", "l kid", "lft kid", "kidney on the patient s left",
-        "kidney on the patients left", "kidney on the patient left",
+        "kidney on the patients left", "kidney on the patient left", "lk",
     ),
-    "whole_tumour": ("whole tumour", "whole tumor", "oedema", "edema", "whole lesion"),
-    "tumour_core": ("tumour core", "tumor core", "core"),
-    "enhancing_tumour": ("enhancing tumour", "enhancing tumor", "enhancing"),
+    "whole_tumour": ("whole tumour", "whole tumor", "oedema", "edema", "whole lesion", "wt"),
+    "tumour_core": ("tumour core", "tumor core", "core", "tc"),
+    "enhancing_tumour": ("enhancing tumour", "enhancing tumor", "enhancing", "enhancement", "et"),
 }  # fmt: skip
 UNSUPPORTED_ORGANS = (
     "pancreas", "heart", "lung", "lungs", "stomach", "gallbladder", "gall bladder", "aorta", "bladder", "prostate",
@@ -67,7 +67,7 @@ def organs_mentioned(text: str, classes: list[str]) -> list[str]:
 
 
 # single words too common outside the brain model to take as its regions there ("contrast-enhanced", "core")
-GENERIC_WORDS = ("core", "enhancing")
+GENERIC_WORDS = ("core", "enhancing", "enhancement", "et", "tc", "wt")
 TUMOUR_WORDS = ("tumour", "tumor", "tumours", "tumors", "glioma", "lesion", "lesions")
 # the class a bare word other_models_organs returns stands for
 STANDS_FOR = {"kidney": "right_kidney", "tumour": "whole_tumour"}

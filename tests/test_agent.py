@@ -291,3 +291,12 @@ def test_a_dialogue_keeps_the_tokens_the_model_wrote_and_the_conversation_text_u
         assert model.llama.detokenize(tokens, special=True).decode() == model._prompt_text(following)
     answer = written_text.removeprefix(model._prompt_text(first))  # the tokens the decoder evaluated and wrote
     assert len(answer) > 10 and as_emitted(call_as_written(call["name"], call["args"])).startswith(answer)
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [("spleen too small", "expand"), ("the liver is too short at the top", "expand")],  # the model had shrunk both
+)
+def test_a_complaint_of_too_little_grows_the_organ_with_the_real_model(llm_parser, text, action):
+    call = llm_parser.parse(text, [])
+    assert call.tool == "intervene_decoder" and call.args["action"] == action

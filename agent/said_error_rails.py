@@ -1,0 +1,116 @@
+"""Rails for what a clinician says about the mask's error rather than what to do with it (a second clinician-language
+trial, 2026-12-07, about 250 commands): the direction a complaint asks for, slices named in words the parser cannot
+number, a step asked back by "too much", an amount of nothing, and an undo aimed at one organ. Each turns a call that
+would have changed the wrong thing, silently, into the right call or a question."""
+
+import re
+
+from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+
+GROWS, SHRINKS = ("expand", "add_region"), ("shrink", "remove_region")
+# "the liver is too small", "under-segmented", "too short at the top", "not big enough"
+TOO_LITTLE = re.compile(
+    r"\btoo\s+(?:small|short|thin|narrow|little|tight)\b|\bunder[-\s]?(?:segment|estimat|call|contour|seg\b)\w*"
+    r"|\bnot\s+(?:big|large|long|wide)\s+enough\b|\bundersized\b",
+    re.IGNORECASE,
+)
+# "too big", "over-segmented", "too thick", "overestimated", "oversized"
+TOO_MUCH = re.compile(
+    r"\btoo\s+(?:big|large|long|wide|thick|fat|generous)\b|\bover[-\s]?(?:segment|estimat|call|contour|seg\b)\w*"
+    r"|\boversized\b",
+    re.IGNORECASE,
+)
+GROW_VERBS = re.compile(r"\b(grow|expand|enlarge|extend|add|include|bigger|larger)\b", re.IGNORECASE)
+SHRINK_VERBS = re.compile(r"\b(shrink|reduce|trim|shave|remove|delete|erase|cut|smaller|tighten)\b", re.IGNORECASE)
+
+
+def ground_said_direction(call: ParsedCall, text: str) -> ParsedCall:
+    """A correction whose text says only that the organ is too small (or only too big) moves it that way. Measured
+    reason: the model shrank "the liver is too small", "spleen too small", "the left kidney is undersegmented" and
+    "the liver is too short at the top", and grew "the spleen is over-segmented", depending on the turns before. Left
+    to the model where the text says both, or also names a verb of its own."""
+    action = call.args.get("action") if call.tool == "intervene_decoder" else None
+    if action not in GROWS + SHRINKS:
+        return call
+    little, much = bool(TOO_LITTLE.search(text)), bool(TOO_MUCH.search(text))
+    if little and not much and action in SHRINKS and not SHRINK_VERBS.search(text):
+        return ParsedCall(tool=call.tool, args={**call.args, "action": "expand"})
+    if much and not little and action in GROWS and not GROW_VERBS.search(text):
+        return ParsedCall(tool=call.tool, args={**call.args, "action": "shrink"})
+    return call
+
+
+# slices named relative to something ("the top 3 slices", "the last slice", "above slice 15", "from 20 to the end")
+RELATIVE_SLICES = re.compile(
+    r"\b(?:top|bottom|first|last|final)\s+(?:(?:\d+|two|three|four|five|six|few|couple\s+of)\s+)?slices?\b"
+    r"|\b(?:above|below|after|before|beyond|past)\s+slices?\s+\d+|\bslices?\s+(?:above|below|after|before|past)\s+\d+"
+    r"|\bslices?\s+\d+\s+(?:and\s+)?(?:up|down|onwards?)\b"
+    r"|\bslices?\b.*\bto\s+the\s+(?:end|top|bottom)\b|\bslices?\s+-\d+",
+    re.IGNORECASE,
+)
+WHICH_SLICES = (
+    "Which slices, by number? Say e.g. 'on slices 12 to 15' (slices are numbered from 0 at the feet; 'which slices "
+    "is the liver on?' lists an organ's)."
+)
+
+
+def ground_slice_words(call: ParsedCall, text: str) -> ParsedCall:
+    """Slices said relative to an end or to a slice are asked back by number: they had been dropped ("grow the liver
+    on the top 3 slices" grew the whole liver) or read as one slice ("above slice 15" as slice 15)."""
+    if call.tool not in ("intervene_decoder", "segment") or not RELATIVE_SLICES.search(text):
+        return call
+    return ParsedCall(tool=CLARIFY, args={"question": WHICH_SLICES})
+
+
+# "too much, halfway back", "that's too much", "back off a bit": the last step was too large
+TOO_FAR = re.compile(
+    r"^\s*(?:no[,.]?\s+)?(?:that(?:'s| is| was)?\s+|it(?:'s| is| was)?\s+|way\s+)?too\s+much\b|\bhalf\s*way\s+back\b"
+    r"|\bback\s+off\b",
+    re.IGNORECASE,
+)
+STEP_BACK = (
+    "Nothing was changed. To take the last change back say 'undo', then ask for a smaller amount, e.g. 'grow the "
+    "spleen a touch' or 'by 2 mm'."
+)
+
+
+def ground_too_far(call: ParsedCall, text: str) -> ParsedCall:
+    """ "too much, halfway back" had become a new correction in a direction of the model's choosing (the spleen grown
+    posterior 24 mm, 279 → 384 ml): one call cannot halve the last step, so the text is answered with how to."""
+    if call.tool in ("undo", "redo", "go_to_version") or not TOO_FAR.search(text):
+        return call
+    return ParsedCall(tool=CLARIFY, args={"question": STEP_BACK})
+
+
+ZERO_AMOUNT = re.compile(r"\bby\s+0+(?:\.0+)?\s*(?:mm|cm|%|millimet\w*|centimet\w*)?(?!\.?\d)", re.IGNORECASE)
+
+
+def ground_zero_amount(call: ParsedCall, text: str) -> ParsedCall:
+    """ "shrink the liver by 0 mm" had moved it (1792 → 1725 ml) and kept a version: an amount of nothing is asked
+    back, not sized for the organ."""
+    if call.tool != "intervene_decoder" or not ZERO_AMOUNT.search(text):
+        return call
+    return ParsedCall(tool=CLARIFY, args={"question": "An amount of 0 changes nothing; how far should it move?"})
+
+
+UNDO_ALL = re.compile(r"\bundo\s+(?:everything|all(?:\s+(?:the\s+|my\s+)?(?:changes|corrections|edits))?)\b", re.I)
+
+
+def ground_undo(call: ParsedCall, text: str, organs_named: list[str], last_corrected: str | None) -> ParsedCall:
+    """ "undo everything" goes back to version 0 (it had undone one step). An undo naming an organ the last change did
+    not touch is asked back: undo steps back through the changes in order ("undo the last change to the spleen"
+    had undone the liver's)."""
+    if call.tool != "undo":
+        return call
+    if UNDO_ALL.search(text):
+        return ParsedCall(tool="go_to_version", args={"version": 0})
+    if organs_named and last_corrected is not None and last_corrected not in organs_named:
+        last = last_corrected.replace("_", " ")
+        return ParsedCall(
+            tool=CLARIFY,
+            args={
+                "question": f"Undo takes back the changes in order, and the last was to the {last}. Say 'undo' to "
+                "take that back, 'list versions' to see each, or 'go back to version N'."
+            },
+        )
+    return call

@@ -1,0 +1,93 @@
+"""What a clinician says about a mask's error, read without a model (agent/said_error_rails.py); the real LLM's
+answers to the same words are checked in tests/test_agent.py."""
+
+import pytest
+
+from causal_sam_llm.agent.call_schema import ParsedCall
+from causal_sam_llm.agent.organ_words import organs_mentioned
+from causal_sam_llm.agent.said_error_rails import (
+    STEP_BACK,
+    WHICH_SLICES,
+    ground_said_direction,
+    ground_slice_words,
+    ground_too_far,
+    ground_undo,
+    ground_zero_amount,
+)
+
+
+def _correction(action: str, organ: str = "spleen") -> ParsedCall:
+    return ParsedCall(tool="intervene_decoder", args={"organ": organ, "action": action, "region": "whole"})
+
+
+@pytest.mark.parametrize(
+    ("text", "model_action", "action"),
+    [
+        ("spleen too small", "shrink", "expand"),  # the model shrank these (a clinician-language trial)
+        ("the left kidney is undersegmented", "shrink", "expand"),
+        ("the liver is too short at the top", "shrink", "expand"),
+        ("the liver is underestimated", "remove_region", "expand"),
+        ("the spleen is over-segmented", "expand", "shrink"),
+        ("right kdiney is too big", "expand", "shrink"),
+        ("the enhancing rim is too thick", "add_region", "shrink"),
+        ("the spleen is too small, add the missing part", "add_region", "add_region"),  # already that way
+        ("too small at the top but too big at the bottom", "shrink", "shrink"),  # both said: the model's
+        ("it looks too small to me but shrink it", "shrink", "shrink"),  # a verb of its own: the model's
+        ("the spleen is too small", "smooth", "smooth"),
+    ],
+)
+def test_a_complaint_that_the_organ_is_too_small_grows_it_and_too_big_shrinks_it(text, model_action, action):
+    assert ground_said_direction(_correction(model_action), text).args["action"] == action
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("grow the liver on the top 3 slices", True),  # had grown the whole liver
+        ("shrink the spleen on the last slice", True),
+        ("grow the liver above slice 15", True),  # had been slice 15 alone
+        ("grow the liver from slice 20 to the end", True),
+        ("remove the spleen on slices below 5", True),
+        ("grow the liver on slice -1", True),
+        ("shrink the right kidney at the top on slices 4 to 7", False),
+        ("grow the liver to the top", False),
+        ("the upper pole of the kidney is missing", False),
+    ],
+)
+def test_slices_said_relative_to_an_end_or_a_slice_are_asked_by_number(text, asked):
+    grounded = ground_slice_words(_correction("expand", "liver"), text)
+    assert (grounded.tool == "clarify" and grounded.args["question"] == WHICH_SLICES) == asked
+
+
+def test_too_much_is_answered_with_how_to_step_back_and_zero_is_asked():
+    grow = _correction("expand")
+    for text in ("too much, halfway back", "that's too much", "no, way too much"):
+        assert ground_too_far(grow, text).args == {"question": STEP_BACK}
+    assert ground_too_far(grow, "the spleen is too big") == grow
+    undo = ParsedCall(tool="undo", args={"steps": 1})
+    assert ground_too_far(undo, "too much, undo it") == undo
+    for text in ("shrink the liver by 0 mm", "grow the spleen by 0%", "shrink the spleen by 0"):
+        assert ground_zero_amount(grow, text).tool == "clarify"
+    assert ground_zero_amount(grow, "shrink the liver by 0.5 cm") == grow
+
+
+def test_undo_everything_goes_to_the_start_and_an_undo_for_another_organ_is_asked():
+    classes = ["liver", "spleen", "right_kidney", "left_kidney"]
+    undo = ParsedCall(tool="undo", args={"steps": 1})
+    assert ground_undo(undo, "undo everything", [], "liver") == ParsedCall(tool="go_to_version", args={"version": 0})
+    assert ground_undo(undo, "undo all the changes", [], None).tool == "go_to_version"
+    text = "undo the last change to the spleen"  # the last change was the liver's: it had been undone
+    question = ground_undo(undo, text, organs_mentioned(text, classes), "liver")
+    assert question.tool == "clarify" and "the last was to the liver" in question.args["question"]
+    assert ground_undo(undo, "undo the liver change", ["liver"], "liver") == undo
+    assert ground_undo(undo, "undo", [], "liver") == undo
+
+
+def test_abbreviations_name_their_organ_for_its_own_model_only():
+    abdomen = ["liver", "spleen", "right_kidney", "left_kidney"]
+    brain = ["whole_tumour", "tumour_core", "enhancing_tumour"]
+    assert organs_mentioned("RK too small", abdomen) == ["right_kidney"]
+    assert organs_mentioned("the LK is too big", abdomen) == ["left_kidney"]
+    assert organs_mentioned("shrink the ET", brain) == ["enhancing_tumour"]  # had shrunk the whole tumour
+    assert organs_mentioned("grow the TC a bit", brain) == ["tumour_core"]
+    assert organs_mentioned("WT too big", brain) == ["whole_tumour"]
