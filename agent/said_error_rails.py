@@ -64,8 +64,8 @@ def ground_slice_words(call: ParsedCall, text: str) -> ParsedCall:
 
 # "too much, halfway back", "that's too much", "back off a bit": the last step was too large
 TOO_FAR = re.compile(
-    r"^\s*(?:no[,.]?\s+)?(?:that(?:'s| is| was)?\s+|it(?:'s| is| was)?\s+|way\s+)?too\s+much\b|\bhalf\s*way\s+back\b"
-    r"|\bback\s+off\b",
+    r"^\s*(?:no[,.]?\s+)?(?:that(?:'s| is| was)?\s+|it(?:'s| is| was)?\s+|way\s+)?too\s+much\s*(?:[,.!;]|$)"
+    r"|\bhalf\s*way\s+back\b|\bback\s+off\b",
     re.IGNORECASE,
 )
 STEP_BACK = (

@@ -64,6 +64,7 @@ def test_too_much_is_answered_with_how_to_step_back_and_zero_is_asked():
     for text in ("too much, halfway back", "that's too much", "no, way too much"):
         assert ground_too_far(grow, text).args == {"question": STEP_BACK}
     assert ground_too_far(grow, "the spleen is too big") == grow
+    assert ground_too_far(grow, "too much liver at the front, trim it") == grow  # a complaint of its own
     undo = ParsedCall(tool="undo", args={"steps": 1})
     assert ground_too_far(undo, "too much, undo it") == undo
     for text in ("shrink the liver by 0 mm", "grow the spleen by 0%", "shrink the spleen by 0"):
