@@ -5,11 +5,15 @@ import nibabel as nib
 import numpy as np
 
 
+def _to_ras_transform(affine: np.ndarray) -> np.ndarray:
+    """nibabel's orientation transform from a file's voxel axes (by its affine) to R, A, S."""
+    current = nib.orientations.io_orientation(affine)
+    return nib.orientations.ornt_transform(current, nib.orientations.axcodes2ornt(("R", "A", "S")))
+
+
 def to_ras(array: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Reorder/flip the voxel axes of a 3-D `array` so they run R, A, S; returns (array, new affine)."""
-    current = nib.orientations.io_orientation(affine)
-    target = nib.orientations.axcodes2ornt(("R", "A", "S"))
-    transform = nib.orientations.ornt_transform(current, target)
+    transform = _to_ras_transform(affine)
     reoriented = nib.orientations.apply_orientation(array, transform)
     new_affine = affine @ nib.orientations.inv_ornt_aff(transform, array.shape)
     return np.ascontiguousarray(reoriented), new_affine
@@ -17,8 +21,7 @@ def to_ras(array: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def ras_grid(shape: tuple[int, ...], affine: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
     """The (shape, affine) `to_ras` gives a volume of this shape and affine, without reading its voxels."""
-    current = nib.orientations.io_orientation(affine)
-    transform = nib.orientations.ornt_transform(current, nib.orientations.axcodes2ornt(("R", "A", "S")))
+    transform = _to_ras_transform(affine)
     order = transform[:, 0].astype(int)  # voxel axis i of the file becomes axis order[i]
     ras_shape = [0, 0, 0]
     for axis, target in enumerate(order):

@@ -236,8 +236,6 @@ def test_measure_extent_names_the_slices_each_organ_lies_on(bench):
 
 def test_a_nifti_export_keeps_a_qform_only_sources_codes(tmp_path):
     """A source with only a "scanner" qform had been exported with an "aligned" sform (a research-user trial)."""
-    from types import SimpleNamespace
-
     from causal_sam_llm.tools.export import _codes_of, _write_nifti
 
     affine = np.diag([0.8, 0.8, 2.5, 1.0])
@@ -245,9 +243,9 @@ def test_a_nifti_export_keeps_a_qform_only_sources_codes(tmp_path):
     source.set_qform(affine, code=1)
     source.set_sform(None, code=0)
     nib.save(source, str(tmp_path / "scan.nii.gz"))
-    codes = _codes_of(SimpleNamespace(source_path=tmp_path / "scan.nii.gz"))
+    codes = _codes_of(nib.load(str(tmp_path / "scan.nii.gz")).header)
     assert codes == (1, 0)
     ras = np.zeros((1, 4, 5, 3), bool)
-    _write_nifti(ras, ["liver"], affine, "abdomen", tmp_path / "out.nii.gz", codes)
+    _write_nifti(ras, ["liver"], affine, codes, "abdomen", tmp_path / "out.nii.gz")
     header = nib.load(str(tmp_path / "out.nii.gz")).header
     assert (int(header["qform_code"]), int(header["sform_code"])) == (1, 0)

@@ -58,7 +58,7 @@ def export(bench: Workbench, args: ExportArgs) -> ToolResult:
     history = bench.require_history()
     if args.format == "nifti":
         path = out / f"{case.case_id}-v{history.current}-{stamp}.nii.gz"
-        _write_nifti(ras, bench.classes, _grid_of(case), case.label_set_name, path, _codes_of(case))
+        _write_nifti(ras, bench.classes, *_grid_of(case), case.label_set_name, path)
         label_values = file_label_values(bench.classes, case.label_set_name)
     else:
         path = out / f"{case.case_id}-v{history.current}-{stamp}-seg.dcm"
@@ -93,21 +93,19 @@ def _check_dicom_seg_possible(source: str, classes: list[str]) -> None:
         )
 
 
-def _grid_of(case) -> np.ndarray:
-    """The affine to write with: a NIfTI source's own (so the export overlays it voxel for voxel), else RAS."""
-    source = Path(case.source_path)
-    if source.name.endswith((".nii", ".nii.gz")):
-        return nib.load(str(source)).affine
-    return case.volume.affine
-
-
-def _codes_of(case) -> tuple[int, int] | None:
-    """A NIfTI source's (qform, sform) codes, which the export keeps: a qform-only "scanner" source had been saved with
-    an "aligned" sform instead (a research-user trial; the same geometry, but some viewers read the codes)."""
+def _grid_of(case) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """The affine to write with and the (qform, sform) codes to keep, from one read of the source's header: a NIfTI
+    source's own (so the export overlays it voxel for voxel), else RAS and nibabel's default codes."""
     source = Path(case.source_path)
     if not source.name.endswith((".nii", ".nii.gz")):
-        return None
-    header = nib.load(str(source)).header
+        return case.volume.affine, None
+    image = nib.load(str(source))
+    return image.affine, _codes_of(image.header)
+
+
+def _codes_of(header) -> tuple[int, int] | None:
+    """A NIfTI header's (qform, sform) codes, which the export keeps: a qform-only "scanner" source had been saved with
+    an "aligned" sform instead (a research-user trial; the same geometry, but some viewers read the codes)."""
     codes = int(header["qform_code"]), int(header["sform_code"])
     return codes if any(codes) else None  # neither set: the affine came from the voxel sizes; nibabel's default
 
@@ -123,9 +121,9 @@ def _write_nifti(
     ras: np.ndarray,
     classes: list[str],
     affine: np.ndarray,
+    codes: tuple[int, int] | None,
     label_set: str,
     path: Path,
-    codes: tuple[int, int] | None = None,
 ) -> None:
     values = unified_label_set(label_set).classes
     labels = np.zeros(ras.shape[1:], np.uint8)
