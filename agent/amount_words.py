@@ -49,15 +49,35 @@ def _strength_number(text: str) -> tuple[float, str] | None:
     return None if match is None else (float(match.group(1) or match.group(2)), match.group(0))
 
 
+# a distance in words: "half a centimetre", "a centimetre", "two millimetres" (a clinician-language trial: "by half a
+# centimetre" had been read as no amount)
+_UNIT = r"(?=\s*(?:mm\b|cm\b|millimet|centimet))"
+WORD_NUMBERS = (
+    (re.compile(rf"\bhalf\s+an?{_UNIT}"), "0.5"),
+    (re.compile(rf"\b(?:a|one){_UNIT}"), "1"),
+    *((re.compile(rf"\b{word}{_UNIT}"), str(n)) for n, word in enumerate(("two", "three", "four", "five"), 2)),
+    (re.compile(rf"\bten{_UNIT}"), "10"),
+)
+# digits, with an exponent read as one ("1e9 mm" is 1e9 mm, asked back as implausible, not 9 mm)
+_DIGITS = r"(?<![\w.])(\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
+
+
+def _with_digits(text: str) -> str:
+    for pattern, digits in WORD_NUMBERS:
+        text = pattern.sub(digits, text)
+    return text
+
+
 def _number_requested(text: str) -> tuple[float, str] | None:
     """(strength, the words that said it) for an amount stated in numbers; the strength may exceed 1 here."""
     if (stated := _strength_number(text)) is not None and 0 <= stated[0] <= 1:
         return stated
-    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", text):
+    text = _with_digits(text)
+    if match := re.search(rf"{_DIGITS}\s*(?:%|percent)", text):
         return float(match.group(1)) / 100, match.group(0)
-    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet\w*)", text):
+    if match := re.search(rf"{_DIGITS}\s*(?:mm|millimet\w*)", text):
         return float(match.group(1)) / FULL_STRENGTH_MM, match.group(0)
-    if match := re.search(r"(\d+(?:\.\d+)?)\s*(?:cm\b|centimet\w*)", text):
+    if match := re.search(rf"{_DIGITS}\s*(?:cm\b|centimet\w*)", text):
         return 10 * float(match.group(1)) / FULL_STRENGTH_MM, match.group(0)
     return None
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from causal_sam_llm.agent.amount_words import FULL_STRENGTH_MM, beyond_one_correction
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
+from causal_sam_llm.agent.border_request import aimed_at_the_border
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.guard_rails import clarify
@@ -100,8 +101,19 @@ class Assistant:
                 call = self.parser.parse(text, self.history)
         except ToolCallError as exc:  # e.g. a model answer that is no valid call: a logged turn, not an exception
             call = clarify(f"I could not turn that into a command ({exc}); please rephrase it.")
+        call, border_note = self._at_the_border(text, call)
         timings = {"parse_ms": 1000 * (time.perf_counter() - start), **self._llm_timings()}
-        return self._execute(text, call, timings, self.parser.last_answer)
+        return self._execute(text, call, timings, self.parser.last_answer, note=border_note)
+
+    def _at_the_border(self, text: str, call: ParsedCall) -> tuple[ParsedCall, str]:
+        """A correction said as the organ running into another, aimed where their masks meet (border_request.py);
+        other calls, and any before there are masks of organs that exclude each other, as they are."""
+        bench = self.bench
+        if bench.case is None or bench.history is None or bench.history.current is None:
+            return call, ""
+        if bench.case.label_set.kind != "exclusive":  # nested tumour regions lie inside each other, not beside
+            return call, ""
+        return aimed_at_the_border(call, text, bench.masks(), bench.classes, bench.case.axial_spacing_mm())
 
     def run(self, call: ParsedCall, text: str = "") -> Turn:
         """Execute an already-validated call (from replay, another app, or `parse --json` output). Without `text`,
@@ -120,6 +132,7 @@ class Assistant:
         timings: dict[str, float] | None = None,
         answer: dict | None = None,
         typed: bool = True,
+        note: str = "",
     ) -> Turn:
         timings = dict(timings or {})
         result: dict = {}
@@ -131,7 +144,7 @@ class Assistant:
             try:
                 outcome = run_tool(self.bench, call.tool, call.args)
                 notes = self._notes_on_the_words(text, call, outcome.data) if typed else ""
-                ok, reply, result = True, outcome.message + notes, outcome.data
+                ok, reply, result = True, outcome.message + note + notes, outcome.data
                 version = version if outcome.version is None else outcome.version  # version 0 is a version
             except (CausalSamError, ValidationError, ValueError, LookupError, OSError) as exc:
                 doing = TOOL_ACTIONS.get(call.tool, call.tool.replace("_", " "))

@@ -43,11 +43,14 @@ from causal_sam_llm.agent.guard_rails import (
     without_invented_validation,
 )
 from causal_sam_llm.agent.keyword_parser import keyword_parse
+from causal_sam_llm.agent.kidney_answer import ground_kidney_answer
 from causal_sam_llm.agent.llm_weights import checked_model_path, default_model_path
 from causal_sam_llm.agent.negation_words import without_negated_verbs
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.prompt import prefix_messages
 from causal_sam_llm.agent.said_error_rails import (
+    ground_bare_organ,
+    ground_distance_words,
     ground_said_direction,
     ground_slice_words,
     ground_too_far,
@@ -55,6 +58,7 @@ from causal_sam_llm.agent.said_error_rails import (
     ground_zero_amount,
 )
 from causal_sam_llm.agent.schema_emitter import as_emitted
+from causal_sam_llm.agent.session_requests import ground_session_request
 from causal_sam_llm.tools.registry import TOOLS
 
 HISTORY_BLOCK = 6  # earlier turns the model sees (for "it", "a bit more"): 6 to 12, trimmed in blocks
@@ -145,11 +149,15 @@ class CommandParser:
             ground_slice_words,
             ground_too_far,
             ground_zero_amount,
+            ground_distance_words,
             ground_negation,
         )
         for rail in rails:
             call = rail(call, text)
         call = ground_redo_of_an_organ(call, text, self.classes)
+        call = ground_bare_organ(call, text, previous_call, self.classes)
+        call = ground_kidney_answer(call, text, history)
+        call = ground_session_request(call, text)
         call = ground_undo(call, text, organs_mentioned(text, self.classes), last_changed_organ(history))
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call
@@ -171,7 +179,7 @@ class CommandParser:
         draft = self._draft(text, previous) if self.draft else None
         answer = self.bound.invoke(messages, draft=draft, **choices)
         self.last_timings = dict(self.model.last_timings)
-        if answer.tool_calls[0]["name"] == CLARIFY and asks_for_an_action(text, self.classes):
+        if answer.tool_calls[0]["name"] == CLARIFY and asks_for_an_action(text, self.classes, previous):
             answer = self.bound.invoke(messages, draft=draft, may_ask_back=False, **choices)  # a second decode
             self.last_timings = {k: v + self.last_timings.get(k, 0) for k, v in self.model.last_timings.items()}
         tool_call = answer.tool_calls[0]

@@ -39,6 +39,7 @@ from causal_sam_llm.agent.region_words import (
     regions_mentioned,
 )
 from causal_sam_llm.agent.slice_words import scattered_slices, stated_slices, with_digits
+from causal_sam_llm.agent.small_talk import small_talk_reply
 from causal_sam_llm.agent.study_words import stated_destination, stated_labels
 from causal_sam_llm.segmentation.checkpoint_io import shipped_model_for
 
@@ -54,7 +55,10 @@ INSTRUCTION_OVERRIDE = re.compile(
 # model had answered "leave the spleen alone" by cutting the spleen back 15 mm (a clinician-language trial).
 LEAVE_ALONE = re.compile(
     r"\b(leave|keep)\b.{0,40}\b(alone|as\s+(?:it|they)\s+(?:is|are|was|were)|as\s+is|unchanged|untouched)\b"
-    r"|\b(?:do\s+not|don'?t|dont)\s+(?:touch|change|modify|edit)\b|\bnever\s*mind\b|^\s*forget\s+(?:it|that)\b",
+    r"|\b(?:do\s+not|don'?t|dont)\s+(?:touch|change|modify|edit)\b|\bnever\s*mind\b|^\s*forget\s+(?:it|that)\b"
+    # a text that ends by saying the organ is right ("the liver is fine"): the model had answered it with "The liver
+    # is already the correct size", and after it copied that answer for "make it bigger" (a clinician-language trial)
+    r"|\b(?:is|are|looks?|seems?)\s+(?:fine|ok|okay|good|great|right|correct|perfect)(?:\s+now)?\s*[.!]*\s*$",
     re.IGNORECASE,
 )
 ORGAN_TOOLS = ("segment", "intervene_decoder", "measure")
@@ -128,6 +132,8 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
         return clarify(f"Nothing was changed: {what}. Say what to change when you want a change.")
     if NEGATED_ACTION.search(stripped) and not says_plainly_what_instead(stripped, classes):
         return clarify(ASK_WHAT_TO_DO)
+    if (small_talk := small_talk_reply(stripped)) is not None:
+        return small_talk
     named = organs_mentioned(stripped, classes)
     unsupported = unsupported_mentioned(stripped)
     if unsupported and not named:
@@ -135,6 +141,8 @@ def screen(text: str, classes: list[str]) -> ParsedCall | None:
     foreign = other_models_organs(stripped, classes)
     if foreign and not named:
         return clarify(_another_models_organ(foreign[0], classes))
+    if foreign == ["tumour"] and named:
+        return clarify(_no_tumour_class(named[0], classes))
     if bare_kidney(stripped) and not named and "right_kidney" in classes and not OTHER_KIDNEY.search(stripped.lower()):
         return _kidneys_unsided(stripped, classes)
     return None
@@ -156,15 +164,31 @@ def _another_models_organ(organ: str, classes: list[str]) -> str:
     return f"This model does not segment the {organ.replace('_', ' ')}; it segments {pretty(classes)}.{where}"
 
 
+def _no_tumour_class(organ: str, classes: list[str]) -> str:
+    """The answer to a tumour named with one of this model's organs ("remove the tumour from the liver"): the model
+    cannot tell a tumour inside the organ from the organ, so it changes nothing (before, the liver's detached
+    pieces were deleted, as a removal of the liver's own region), and says how to move the organ's edge instead."""
+    name = organ.replace("_", " ")
+    return (
+        f"This model has no tumour class: it segments {pretty(classes)}, and cannot tell a tumour in the {name} from "
+        f"the {name}, so nothing was changed. If the {name} mask should leave out or take in part of it, say where, "
+        f"e.g. 'shrink the {name} at the front on slices 10 to 14'."
+    )
+
+
+WHICH_KIDNEY = "Which kidney do you mean: the patient's right or left?"
+WHICH_KIDNEY_FIRST = "I change one organ at a time: the patient's right kidney or the left one first?"
+
+
 def _kidneys_unsided(text: str, classes: list[str]) -> ParsedCall:
     """A kidney without a side. Both kidneys can be measured together (every organ's figure), but a segmentation or
     a correction names one organ: asking which is better than acting on one of the two the clinician meant."""
     if not both_kidneys(text):
-        return clarify("Which kidney do you mean: the patient's right or left?")
+        return clarify(WHICH_KIDNEY)
     guess = keyword_parse(text, classes, None)
     if guess.tool == "measure":
         return ParsedCall(tool="measure", args={**guess.args, "organ": "all"})
-    return clarify("I change one organ at a time: the patient's right kidney or the left one first?")
+    return clarify(WHICH_KIDNEY_FIRST)
 
 
 def groundable_organs(text: str, previous_organ: str | None, classes: list[str]) -> list[str]:
@@ -361,13 +385,16 @@ def _mirror(args: dict, part: str, classes: list[str]) -> dict:
     return {"region": OPPOSITE_REGION.get(region, region)}
 
 
-def asks_for_an_action(text: str, classes: list[str]) -> bool:
-    """Text that names one of the model's organs and something the tools do (the keyword parser reads a call from
-    it): a question back from the model is needless there. Measured reason: the model asked back on "remove the false
-    positive island on the left side of the liver mask" (sixth held-out set) and "Trim the liever toward the head by
-    15 mm" (fourth)."""
-    guess = keyword_parse(text, classes, None)
-    return guess.tool != CLARIFY and guess.args.get("organ") in organs_mentioned(text, classes)
+def asks_for_an_action(text: str, classes: list[str], previous_organ: str | None = None) -> bool:
+    """Text that names one of the model's organs, or refers back to the organ the conversation is about, and
+    something the tools do (the keyword parser reads a call from it): a question back from the model is needless
+    there. Measured reason: the model asked back on "remove the false positive island on the left side of the liver
+    mask" (sixth held-out set) and "Trim the liever toward the head by 15 mm" (fourth), and, after a question of its
+    own about the liver, answered "make it bigger" with that question again (a clinician-language trial)."""
+    guess = keyword_parse(text, classes, previous_organ)
+    organ = guess.args.get("organ")
+    referred = previous_organ is not None and organ == previous_organ and refers_back(text)
+    return guess.tool != CLARIFY and (organ in organs_mentioned(text, classes) or referred)
 
 
 def ground_region(call: ParsedCall, text: str) -> ParsedCall:

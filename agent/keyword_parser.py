@@ -17,7 +17,7 @@ ACTION_WORDS = [
     ("add_region", ("missed", "missing", "include", "add")),
     ("shrink", (
         "shrink", "smaller", "too big", "spills", "leak", "pull it in", "tighten", "over-segment", "reduce", "trim",
-        "shave",
+        "shave", "bleed", "overlap", "runs into", "goes into", "extends into", "spreads into", "encroach",
     )),
     ("expand", ("grow", "extend", "bigger", "cut short", "too small", "expand", "enlarge", "under-segment", "more")),
 ]  # fmt: skip

@@ -6,6 +6,7 @@ would have changed the wrong thing, silently, into the right call or a question.
 import re
 
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.organ_words import ORGAN_SYNONYMS, organs_mentioned, words
 
 GROWS, SHRINKS = ("expand", "add_region"), ("shrink", "remove_region")
 # "the liver is too small", "under-segmented", "too short at the top", "not big enough"
@@ -91,6 +92,68 @@ def ground_zero_amount(call: ParsedCall, text: str) -> ParsedCall:
     if call.tool != "intervene_decoder" or not ZERO_AMOUNT.search(text):
         return call
     return ParsedCall(tool=CLARIFY, args={"question": "An amount of 0 changes nothing; how far should it move?"})
+
+
+# "by 2 slices", "three slices further": a distance in slices, whose length in mm depends on the study
+SLICE_AMOUNT = re.compile(
+    r"\b(?:by|for|about|another)\s+(?:\d+|an?|one|two|three|four|five|a\s+few|a\s+couple\s+of)\s+(?:more\s+)?slices?\b"
+    r"|\b(?:\d+|one|two|three|four|five)\s+(?:more\s+)?slices?\s+(?:further|more|up|down|higher|lower|longer|shorter|too)\b",
+    re.IGNORECASE,
+)
+# "double the spleen", "halve it", "twice as big", "half the size": a factor of the volume, not a distance
+FACTOR = re.compile(
+    r"\b(?:double|doubled|halve|halved|triple|tripled)\b|\b(?:twice|three\s+times|half)\s+(?:as|the)\s+"
+    r"(?:big|large|small|size|volume|wide|long)\b",
+    re.IGNORECASE,
+)
+DISTANCE_NOT_SLICES = (
+    "One correction moves the organ's edge by a distance: say it in mm, e.g. 'by 10 mm' ('which slices is the liver "
+    "on?' gives an organ's slices and their length in mm). To change only some slices, name them: 'on slices 12 "
+    "to 15'."
+)
+DISTANCE_NOT_FACTOR = (
+    "One correction moves the organ's edge by a distance, not its volume by a factor: say how far, e.g. 'grow the "
+    "spleen 5 mm' or 'a lot' (30 mm at most per correction); 'how big is the spleen?' gives its volume."
+)
+
+
+def ground_distance_words(call: ParsedCall, text: str) -> ParsedCall:
+    """An amount said in slices ("grow the liver by 2 slices") or as a factor of the volume ("double the spleen") is
+    asked back in mm: both had been carried out with an amount sized to the organ, without a word that the amount
+    said was not read (a clinician-language trial)."""
+    if call.tool != "intervene_decoder" or call.args.get("action") == "smooth":
+        return call
+    if SLICE_AMOUNT.search(text):
+        return ParsedCall(tool=CLARIFY, args={"question": DISTANCE_NOT_SLICES})
+    if FACTOR.search(text):
+        return ParsedCall(tool=CLARIFY, args={"question": DISTANCE_NOT_FACTOR})
+    return call
+
+
+FILLER = {"the", "and", "also", "too", "now", "then", "please", "ok", "okay", "mask", "one", "again", "s"}
+
+
+def ground_bare_organ(call: ParsedCall, text: str, previous_call: ParsedCall | None, classes: list[str]) -> ParsedCall:
+    """A text that only names the organ the last correction changed ("the liver" after "make it bigger") is asked
+    what to do: the model had repeated the correction (a clinician-language trial). After a question back, or a
+    correction of another organ ("the spleen" after a liver grow: the same for the spleen), it goes on as before."""
+    if call.tool != "intervene_decoder" or previous_call is None or previous_call.tool != "intervene_decoder":
+        return call
+    named = organs_mentioned(text, classes)
+    organ = previous_call.args.get("organ")
+    if named != [organ] or call.args.get("organ") != organ:
+        return call
+    organ_words = {word for phrase in ORGAN_SYNONYMS.get(organ, (organ,)) for word in phrase.split()}
+    if any(word not in FILLER and word not in organ_words for word in words(text)):
+        return call
+    name = organ.replace("_", " ")
+    return ParsedCall(
+        tool=CLARIFY,
+        args={
+            "question": f"What should I do with the {name}? e.g. 'grow the {name} a little more', 'shrink the "
+            f"{name} a touch' or 'undo'."
+        },
+    )
 
 
 UNDO_ALL = re.compile(r"\bundo\s+(?:everything|all(?:\s+(?:the\s+|my\s+)?(?:changes|corrections|edits))?)\b", re.I)

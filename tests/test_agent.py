@@ -300,3 +300,32 @@ def test_a_dialogue_keeps_the_tokens_the_model_wrote_and_the_conversation_text_u
 def test_a_complaint_of_too_little_grows_the_organ_with_the_real_model(llm_parser, text, action):
     call = llm_parser.parse(text, [])
     assert call.tool == "intervene_decoder" and call.args["action"] == action
+
+
+def test_a_conversation_past_a_settled_organ_goes_on_with_the_real_model(llm_parser):
+    """A clinician-language trial: "the liver is fine" had been answered "The liver is already the correct size", the
+    model then copied that answer for "make it bigger", and a bare "the liver" after a liver grow had grown it again;
+    "double the spleen" had been a grow sized to the organ, the factor unread."""
+    history: list = []
+    for text in ("grow the liver a lot", "the liver is fine", "make it bigger", "the liver", "double the spleen"):
+        history.append((text, llm_parser.parse(text, history)))
+    settled, bigger, bare, doubled = (call for _text, call in history[1:])
+    assert settled.tool == "clarify" and settled.args["question"].startswith("Nothing was changed: the liver stays")
+    assert bigger.tool == "intervene_decoder" and bigger.args["organ"] == "liver" and bigger.args["action"] == "expand"
+    assert bare.tool == "clarify" and bare.args["question"].startswith("What should I do with the liver?")
+    assert doubled.tool == "clarify" and "not its volume by a factor" in doubled.args["question"]
+
+
+def test_an_answer_to_its_own_question_and_session_requests_with_the_real_model(llm_parser):
+    """A clinician-language trial: "right first", answering which kidney, had been asked back again; "start over"
+    had re-loaded the study; "which organ is worst?" had been asked back; a missing study had not been tried."""
+    history: list = []
+    for text in ("the kidneys are both too small", "right first", "start over", "which organ is worst?"):
+        history.append((text, llm_parser.parse(text, history)))
+    _asked, answered, started, ranked = (call for _text, call in history)
+    assert answered.tool == "intervene_decoder" and answered.args["organ"] == "right_kidney"
+    assert answered.args["action"] == "expand"
+    assert started == ParsedCall(tool="go_to_version", args={"version": 0})
+    assert ranked.tool == "measure" and ranked.args["metric"] == "dice" and ranked.args["organ"] == "all"
+    missing = llm_parser.parse("load benchmark:does-not-exist", [])
+    assert missing.tool == "load_study" and missing.args["study"] == "benchmark:does-not-exist"

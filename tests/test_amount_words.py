@@ -34,6 +34,9 @@ from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
         ("grow the liver, strength 1.5", 1.5),
         ("shrink it with strength -0.5", -0.5),
         ("grow it, strength 10%", 0.1),  # a unit makes it a share
+        ("grow the spleen by half a centimetre", 5 / 30),  # a distance in words (had been read as none)
+        ("shrink it a centimetre at the top", 10 / 30),
+        ("trim the liver two millimetres", 2 / 30),
     ],
 )
 def test_a_correction_strength_is_the_amount_the_text_states(text, strength):
@@ -78,3 +81,11 @@ def test_the_simulated_clinicians_amount_words_read_back_as_the_strength_it_appl
     assert said_strength("remove_region", 0.17) == DEFAULT and "mm" not in say(
         Intervention(organ="liver", action="remove_region", region="anterior", strength=DEFAULT), rng
     )
+
+
+def test_a_number_with_an_exponent_is_asked_back_not_cut_to_its_last_digits():
+    """ "1e9 mm" had become 9 mm, silently (a clinician-language trial)."""
+    call = ParsedCall(tool="intervene_decoder", args={"organ": "spleen", "action": "expand", "region": "whole"})
+    asked = ground_strength(call, "grow the spleen by 1e9 mm")
+    assert asked.tool == "clarify" and asked.args["question"].startswith("You asked for 1e9 mm")
+    assert stated_amount("grow it by 2.5e1 mm") == pytest.approx(25 / 30)

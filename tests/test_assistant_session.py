@@ -6,11 +6,14 @@ import sys
 import textwrap
 import time
 
+import numpy as np
+
 from causal_sam_llm.agent.amount_words import beyond_one_correction
 from causal_sam_llm.agent.assistant import Assistant, new_session_dir
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import ParsedCall, ToolCallError
 from causal_sam_llm.agent.command_parser import CommandParser
+from causal_sam_llm.tools.organ_border import border_with
 
 ORGANS = ["liver", "spleen", "right_kidney", "left_kidney"]
 
@@ -162,6 +165,26 @@ def test_a_save_into_a_folder_the_model_did_not_understand_is_exported(home_benc
     turn = assistant.ask("save the masks to /nonexistent/folder")
     assert turn.ok and turn.call.tool == "export" and list((tmp_path / "s" / "exports").glob("*.nii.gz"))
     assert turn.reply.endswith("not /nonexistent/folder: copy it from " + str(tmp_path / "s" / "exports") + ".")
+
+
+def test_an_organ_said_to_run_into_another_is_cut_back_only_where_they_meet(home_benchmark, tmp_path, llm_parser):
+    """ "the liver leaks into the right kidney" had shrunk the whole liver (-47 % in a clinician-language trial): it
+    is cut back on the side and slices where its mask meets the kidney's, and the reply says so. A bare "yes" after
+    it changes nothing."""
+    assistant = Assistant(tmp_path / "s", parser=llm_parser)
+    assistant.load("benchmark:mr_t2-0002")
+    assistant.ask("segment everything")
+    liver, kidney = (assistant.bench.classes.index(name) for name in ("liver", "right_kidney"))
+    before = assistant.bench.masks()[:, liver].copy()
+    turn = assistant.ask("the liver leaks into the right kidney")
+    border = border_with(before, assistant.bench.masks()[:, kidney], assistant.bench.case.axial_spacing_mm())
+    assert turn.ok and turn.call.args.get("organ") == "liver" and turn.call.args["action"] == "shrink", turn.reply
+    assert turn.call.args["region"] == border.region != "whole" and turn.call.args["slices"] == list(border.slices)
+    assert "Aimed at where the liver meets the right kidney" in turn.reply
+    first, last = border.slices
+    changed = np.nonzero((before != assistant.bench.masks()[:, liver]).any(axis=(1, 2)))[0]
+    assert changed.size and first <= changed.min() and changed.max() <= last
+    assert assistant.ask("yes").call.tool == "clarify" and assistant.bench.history.current == 1
 
 
 def test_a_model_answer_that_is_no_valid_call_becomes_a_logged_question(home_benchmark, tmp_path):

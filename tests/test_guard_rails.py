@@ -485,13 +485,55 @@ def test_a_question_about_size_is_answered_in_ml(text, metric):
 
 @pytest.mark.parametrize(
     "text",
-    ["leave the spleen alone", "keep the liver as it is", "don't touch the spleen", "never mind"],
+    [
+        "leave the spleen alone",
+        "keep the liver as it is",
+        "don't touch the spleen",
+        "never mind",
+        "the liver is fine",
+        "ok the spleen looks good now.",
+    ],
 )
 def test_leaving_an_organ_alone_changes_nothing_and_says_so(text):
     """The model had answered "leave the spleen alone" by cutting the spleen back 15 mm."""
     reply = screen(text, ORGANS)
     assert reply is not None and reply.tool == "clarify" and reply.args["question"].startswith("Nothing was changed")
     assert screen("don't touch the spleen, shrink the liver a little", ORGANS) is None  # asks something else too
+    assert screen("the liver is fine, shrink the spleen", ORGANS) is None
+    assert screen("is the liver fine?", ORGANS) is None  # a question, for the model
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        ("ok do it", "Nothing is waiting to be done"),  # it had segmented every organ again
+        ("Yes please.", "Nothing is waiting to be done"),
+        ("go ahead", "Nothing is waiting to be done"),
+        ("no", "Nothing was changed"),
+        ("nope", "Nothing was changed"),
+        ("thanks, that's all", "You're welcome"),
+        ("ok thanks", "You're welcome"),
+        ("that's it", "You're welcome"),
+    ],
+)
+def test_a_bare_yes_no_or_thanks_changes_nothing_and_says_so(text, reply):
+    """The assistant never holds a proposed change: "ok do it" had segmented every organ again, and "yes", "no" and
+    "thanks" had been told "I did not understand that" (a clinician-language trial)."""
+    answer = CommandParser(ORGANS, "none").parse(text, [])
+    assert answer.tool == "clarify" and answer.args["question"].startswith(reply)
+    for command in ("ok grow the liver", "yes, grow the spleen", "no, the left one", "no more on the spleen"):
+        assert screen(command, ORGANS) is None, command
+
+
+def test_a_tumour_named_with_this_models_organ_is_refused_naming_what_it_segments():
+    """ "remove the tumour from the liver" had deleted the liver's detached pieces: the abdominal model has no tumour
+    class, so nothing changes and the reply says how to move the liver's edge instead."""
+    for text in ("remove the tumour from the liver", "segment the liver tumour", "the spleen lesion is missing"):
+        answer = screen(text, ORGANS)
+        assert answer is not None and answer.args["question"].startswith("This model has no tumour class"), text
+        assert "nothing was changed" in answer.args["question"]
+    tumour = ["whole_tumour", "tumour_core", "enhancing_tumour"]
+    assert screen("shrink the whole tumour near the lesion", tumour) is None  # the brain model's own words
 
 
 def test_the_models_catch_all_answer_says_it_did_not_understand_and_gives_an_example():

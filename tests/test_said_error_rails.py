@@ -6,8 +6,12 @@ import pytest
 from causal_sam_llm.agent.call_schema import ParsedCall
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.said_error_rails import (
+    DISTANCE_NOT_FACTOR,
+    DISTANCE_NOT_SLICES,
     STEP_BACK,
     WHICH_SLICES,
+    ground_bare_organ,
+    ground_distance_words,
     ground_said_direction,
     ground_slice_words,
     ground_too_far,
@@ -92,3 +96,36 @@ def test_abbreviations_name_their_organ_for_its_own_model_only():
     assert organs_mentioned("shrink the ET", brain) == ["enhancing_tumour"]  # had shrunk the whole tumour
     assert organs_mentioned("grow the TC a bit", brain) == ["tumour_core"]
     assert organs_mentioned("WT too big", brain) == ["whole_tumour"]
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("grow the liver by 2 slices", DISTANCE_NOT_SLICES),
+        ("extend the spleen 3 slices further up", DISTANCE_NOT_SLICES),
+        ("the liver is two slices too short", DISTANCE_NOT_SLICES),
+        ("double the spleen", DISTANCE_NOT_FACTOR),
+        ("halve the left kidney", DISTANCE_NOT_FACTOR),
+        ("make the spleen twice as big", DISTANCE_NOT_FACTOR),
+        ("grow the liver on slices 2 to 5", None),
+        ("grow the spleen by 5 mm", None),
+    ],
+)
+def test_an_amount_in_slices_or_as_a_factor_is_asked_back_in_mm(text, asked):
+    """Both had been carried out with an amount sized to the organ, without a word that the amount said was not read
+    (a clinician-language trial)."""
+    grounded = ground_distance_words(_correction("expand"), text)
+    assert grounded == _correction("expand") if asked is None else grounded.args["question"] == asked
+
+
+def test_the_organ_just_corrected_named_alone_is_asked_what_to_do():
+    """ "the liver" after "make it bigger" had grown the liver again (a clinician-language trial)."""
+    liver = _correction("expand", "liver")
+    organs = ["liver", "spleen", "right_kidney", "left_kidney"]
+    for text in ("the liver", "the liver.", "liver again"):
+        asked = ground_bare_organ(liver, text, liver, organs)
+        assert asked.tool == "clarify" and asked.args["question"].startswith("What should I do with the liver?")
+    assert ground_bare_organ(liver, "the liver, a bit more", liver, organs) == liver  # says what to do
+    assert ground_bare_organ(liver, "the liver", None, organs) == liver  # answers a question back
+    spleen = _correction("expand", "spleen")
+    assert ground_bare_organ(spleen, "the spleen", liver, organs) == spleen  # the same for another organ

@@ -1,0 +1,76 @@
+"""Where one organ's mask meets another's, in the terms of an `Intervention`: the side of the organ the contact lies
+on (a patient direction) and the slices it spans. A clinician says "the left kidney bleeds into the spleen"; the
+correction that means is a shrink of the kidney there, not all around (which had cut the kidney by 87 % in a
+clinician-language trial)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import distance_transform_edt
+
+from causal_sam_llm.segmentation.tci_gate import direction_of
+from causal_sam_llm.tools.organ_extent import occupied_slices
+
+# voxels of the organ this close to the neighbour's mask make up the border: 5 mm, or the next voxel in-plane on a
+# coarser grid (masks that touch on a 7 mm grid are 7 mm apart, centre to centre)
+CONTACT_MM = 5.0
+IN_PLANE_NEIGHBOURS = 1.5  # × the in-plane voxel step: the diagonal neighbour (1.41) and not the one beyond
+
+
+def contact_mm(spacing_mm: tuple[float, float, float]) -> float:
+    """How close to the neighbour an organ voxel lies on their border, on this grid."""
+    return max(CONTACT_MM, IN_PLANE_NEIGHBOURS * max(spacing_mm[1:]))
+
+
+@dataclass(frozen=True)
+class Border:
+    region: str  # the organ's side the border lies on (`whole` when it wraps around the organ's centre)
+    slices: tuple[int, int]  # inclusive, the slices the border spans
+    voxels: int  # organ voxels within `contact_mm` of the neighbour
+
+
+def border_with(organ: np.ndarray, neighbour: np.ndarray, spacing_mm: tuple[float, float, float]) -> Border | None:
+    """The border of the (Z, rows, cols) `organ` mask with the `neighbour` mask on the same axial grid; None where
+    the two do not come within `contact_mm` of each other (or either is empty)."""
+    if not organ.any() or not neighbour.any():
+        return None
+    box = _box_around(organ, spacing_mm)
+    if not neighbour[box].any():
+        return None
+    band = organ[box] & (distance_transform_edt(~neighbour[box], sampling=spacing_mm) <= contact_mm(spacing_mm))
+    if not band.any():
+        return None
+    start = np.array([part.start for part in box])
+    offset = (_centroid(band) + start - _centroid(organ)) * np.asarray(spacing_mm)
+    first, last = occupied_slices(band)
+    region = direction_of(offset, _extent_mm(organ, spacing_mm))
+    return Border(region=region, slices=(first + box[0].start, last + box[0].start), voxels=int(band.sum()))
+
+
+def gap_mm(organ: np.ndarray, neighbour: np.ndarray, spacing_mm: tuple[float, float, float]) -> float | None:
+    """The shortest distance between the two masks' voxels, in mm (None if either is empty)."""
+    if not organ.any() or not neighbour.any():
+        return None
+    both = _box_around(organ | neighbour, (np.inf, np.inf, np.inf))  # the two masks' joint bounding box
+    return float(distance_transform_edt(~neighbour[both], sampling=spacing_mm)[organ[both]].min())
+
+
+def _box_around(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> tuple[slice, ...]:
+    """The mask's bounding box grown by a little more than `contact_mm` each way: the distances that decide the
+    border are all inside it (a whole CT's distance transform would cost seconds)."""
+    reach = contact_mm(spacing_mm) if np.isfinite(spacing_mm).all() else 0.0
+    margin = [int(np.ceil(reach / step)) + 1 for step in spacing_mm]
+    box = []
+    for axis, size in enumerate(mask.shape):
+        held = np.nonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))[0]
+        box.append(slice(max(0, int(held[0]) - margin[axis]), min(size, int(held[-1]) + 1 + margin[axis])))
+    return tuple(box)
+
+
+def _centroid(mask: np.ndarray) -> np.ndarray:
+    return np.array([index.mean() for index in np.nonzero(mask)])
+
+
+def _extent_mm(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
+    held = np.nonzero(mask)
+    return np.array([(index.max() - index.min() + 1) * step for index, step in zip(held, spacing_mm, strict=True)])
