@@ -54,6 +54,8 @@ def _strength_number(text: str) -> tuple[float, str] | None:
 _UNIT = r"(?=\s*(?:mm\b|cm\b|millimet|centimet))"
 WORD_NUMBERS = (
     (re.compile(rf"\bhalf\s+an?{_UNIT}"), "0.5"),
+    (re.compile(rf"\ba\s+couple\s+(?:of\s+)?{_UNIT}"), "2"),
+    (re.compile(rf"\ba\s+few{_UNIT}"), "3"),
     (re.compile(rf"\b(?:a|one){_UNIT}"), "1"),
     *((re.compile(rf"\b{word}{_UNIT}"), str(n)) for n, word in enumerate(("two", "three", "four", "five"), 2)),
     (re.compile(rf"\bten{_UNIT}"), "10"),

@@ -2,15 +2,19 @@
 into the right kidney"): a shrink of the first organ where its mask meets the second's, on the side and slices the
 masks show (tools/organ_border.py), not all around. Measured reason (a clinician-language trial, 2026-12-07): the
 model read both as a shrink of the whole organ, which cut the kidney by 87 % and the liver by 47 %. A side or slices
-the text states are kept; masks that do not meet are asked about rather than guessed at."""
+the text states are kept; masks that do not meet, and an organ this model does not segment, are asked about rather
+than guessed at."""
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
-from causal_sam_llm.agent.organ_words import KIDNEYS, mentions_kidney, organs_mentioned
+from causal_sam_llm.agent.guard_rails import pretty
+from causal_sam_llm.agent.organ_words import KIDNEYS, mentions_kidney, organs_mentioned, unsupported_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
+from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
 from causal_sam_llm.tools.intervene_decoder import TOWARD_WORDS
 from causal_sam_llm.tools.organ_border import Border, border_with, contact_mm, gap_mm
 from causal_sam_llm.tools.organ_extent import slices_said
@@ -25,9 +29,19 @@ LEAK_VERBS = re.compile(
 )
 
 
-def leak_named(text: str, classes: list[str]) -> tuple[str, list[str]] | None:
-    """(the organ said to run into another, the organs it may run into) — two kidneys where the text says only
-    "kidney" — or None where the text says no such thing of this model's organs."""
+# what follows the verb when the organ runs into something: "into the pancreas", "over into the fossa", "in2 it"
+INTO = re.compile(r"^\s*(?:\w+\s+)?(?:into|onto|in\s*to|in2|over)\b(?P<what>.*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Leak:
+    organ: str  # the organ said to run into another
+    into: list[str]  # this model's organs it may run into (two kidneys for "kidney"); none for anything else
+    elsewhere: str | None  # what it runs into where that is none of them: an organ this model does not segment, or ""
+
+
+def leak_named(text: str, classes: list[str]) -> Leak | None:
+    """What the text says runs into what, or None where it says no such thing of one of this model's organs."""
     match = LEAK_VERBS.search(text)
     if match is None:
         return None
@@ -38,7 +52,12 @@ def leak_named(text: str, classes: list[str]) -> tuple[str, list[str]] | None:
     into = [organ for organ in organs_mentioned(after, classes) if organ != subjects[0]]
     if not into and mentions_kidney(after):
         into = [organ for organ in classes if organ in KIDNEYS and organ != subjects[0]]
-    return (subjects[0], into) if into else None
+    if into:
+        return Leak(subjects[0], into, None)
+    if (beyond := INTO.match(after)) is None:
+        return None
+    unsupported = unsupported_mentioned(beyond.group("what"))
+    return Leak(subjects[0], [], unsupported[0] if unsupported else "")
 
 
 def aimed_at_the_border(
@@ -50,22 +69,45 @@ def aimed_at_the_border(
     leak = leak_named(text, classes) if call.tool == "intervene_decoder" else None
     if leak is None:
         return call, ""
-    organ, neighbours = leak
-    own = masks[:, classes.index(organ)]
+    if not leak.into:
+        return _into_what_it_does_not_segment(call, leak, classes), ""
+    own = masks[:, classes.index(leak.organ)]
     if not own.any():
         return call, ""  # the tool says there is no mask to shrink
-    borders = {name: border_with(own, masks[:, classes.index(name)], spacing_mm) for name in neighbours}
+    borders = {name: border_with(own, masks[:, classes.index(name)], spacing_mm) for name in leak.into}
     met = {name: border for name, border in borders.items() if border is not None}
     if not met:
-        return _no_border_question(organ, neighbours, own, masks, classes, spacing_mm), ""
+        return _no_border_question(leak.organ, leak.into, own, masks, classes, spacing_mm), ""
     neighbour, border = max(met.items(), key=lambda item: item[1].voxels)
     near = contact_mm(spacing_mm)
-    args = {**call.args, "organ": organ, "action": "shrink"}
+    args = {**call.args, "organ": leak.organ, "action": "shrink"}
     if not regions_mentioned(text):
         args["region"] = border.region
     if call.args.get("slices") is None:
         args["slices"] = list(border.slices)
-    return ParsedCall(tool=call.tool, args=args), _border_note(organ, neighbour, border, args, near)
+    sized = args.get("strength") is None  # no amount said: the border's own width, not a share of the organ
+    if sized:
+        args["strength"] = round(near / MAX_REACH_MM, 4)
+    note = _border_note(leak.organ, neighbour, border, args, near) + (_border_amount_note(near) if sized else "")
+    return ParsedCall(tool=call.tool, args=args), note
+
+
+def _into_what_it_does_not_segment(call: ParsedCall, leak: Leak, classes: list[str]) -> ParsedCall:
+    """An organ said to run into something this model does not segment ("the spleen runs into the pancreas"): where
+    the text says no side or slices, the model's call would cut the whole organ back (the spleen had lost 35 ml in a
+    third trial); the clinician is asked where instead. A side or slices said are done as said."""
+    if call.args.get("region", "whole") != "whole" or call.args.get("slices") is not None:
+        return call
+    name = leak.organ.replace("_", " ")
+    what = f"the {leak.elsewhere} is" if leak.elsewhere else "what it runs into is"
+    return ParsedCall(
+        tool=CLARIFY,
+        args={
+            "question": f"Nothing was changed: {what} not one of the organs this model segments ({pretty(classes)}), "
+            f"so I cannot find where the {name} meets it. Say where to cut the {name} back, e.g. 'shrink the {name} "
+            "at the front on slices 10 to 14'."
+        },
+    )
 
 
 def _border_note(organ: str, neighbour: str, border: Border, args: dict, near_mm: float) -> str:
@@ -75,6 +117,13 @@ def _border_note(organ: str, neighbour: str, border: Border, args: dict, near_mm
         f" Aimed at where the {organ.replace('_', ' ')} meets the {neighbour.replace('_', ' ')} "
         f"({border.voxels} voxels within {near_mm:.0f} mm of it): {where}, on "
         f"{slices_said(list(range(first, last + 1)))}."
+    )
+
+
+def _border_amount_note(near_mm: float) -> str:
+    return (
+        f" No amount was said, so it moved {near_mm:.0f} mm, the width of the border; for another amount say one "
+        "('a touch', 'a lot', '10 mm')."
     )
 
 

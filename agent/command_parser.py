@@ -21,6 +21,7 @@ from causal_sam_llm.agent.call_schema import (
 )
 from causal_sam_llm.agent.chat_model import LlamaToolCaller
 from causal_sam_llm.agent.guard_rails import (
+    LEAVE_ALONE,
     asks_for_an_action,
     ground,
     ground_action,
@@ -52,6 +53,7 @@ from causal_sam_llm.agent.said_error_rails import (
     ground_bare_organ,
     ground_distance_words,
     ground_said_direction,
+    ground_signed_amount,
     ground_slice_words,
     ground_too_far,
     ground_undo,
@@ -156,8 +158,9 @@ class CommandParser:
             call = rail(call, text)
         call = ground_redo_of_an_organ(call, text, self.classes)
         call = ground_bare_organ(call, text, previous_call, self.classes)
+        call = ground_signed_amount(call, text, self.classes)
         call = ground_kidney_answer(call, text, history)
-        call = ground_session_request(call, text)
+        call = ground_session_request(call, text, self.classes)
         call = ground_undo(call, text, organs_mentioned(text, self.classes), last_changed_organ(history))
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call
@@ -210,6 +213,8 @@ def last_changed_organ(history: list[tuple[str, ParsedCall]]) -> str | None:
 def previous_organ(history: list[tuple[str, ParsedCall]], classes: list[str]) -> str | None:
     """The organ the conversation was last about: from the latest call that names one, else the latest text."""
     for said, call in reversed(history):
+        if call.tool == CLARIFY and LEAVE_ALONE.search(said):
+            continue  # "the liver is fine": not the organ a later "make it bigger" means (a clinician trial)
         organ = call.args.get("organ")
         if organ in classes:
             return organ

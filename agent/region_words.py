@@ -52,7 +52,9 @@ PHRASAL_BACK = re.compile(
     r"\b(add|put|bring|pull|take|cut|trim|shave|dial|scale|roll|set|give|get|it|that|them|this|those|these)\s+back\b"
 )
 # Organ names that contain a side: "the kidney on the left" and "on the left kidney" name the left kidney, not a region
-SIDED_ORGAN = re.compile(r"\bkidney\s+on\s+the\s+(left|right)\b|\b(on|to|for|at)\s+the\s+(left|right)\s+(?=kidn?e?y)")
+SIDED_ORGAN = re.compile(
+    r"(?<!left\s)(?<!right\s)\bkidney\s+on\s+the\s+(?:patient'?s?\s+)?(left|right)\b|\b(on|to|for|at)\s+the\s+(left|right)\s+(?=kidn?e?y)"
+)
 # Words that ask for the whole organ even where a direction is named too
 WHOLE_WORDS = any_word(("all around", "everywhere", "overall", "all over", "whole", "entire", "circumferentially"))
 

@@ -5,8 +5,11 @@ would have changed the wrong thing, silently, into the right call or a question.
 
 import re
 
+from causal_sam_llm.agent.amount_words import stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.organ_words import ORGAN_SYNONYMS, organs_mentioned, words
+from causal_sam_llm.agent.region_words import regions_mentioned
+from causal_sam_llm.agent.slice_words import stated_slices
 
 GROWS, SHRINKS = ("expand", "add_region"), ("shrink", "remove_region")
 # "the liver is too small", "under-segmented", "too short at the top", "not big enough"
@@ -128,6 +131,31 @@ def ground_distance_words(call: ParsedCall, text: str) -> ParsedCall:
     if FACTOR.search(text):
         return ParsedCall(tool=CLARIFY, args={"question": DISTANCE_NOT_FACTOR})
     return call
+
+
+# "spleen +3mm", "liver -5 mm": a signed amount, the sign its direction (a third trial: "spleen +3mm" had shrunk it)
+SIGNED_AMOUNT = re.compile(r"(?<![\w.])([+\-\u2212])\s*\d+(?:\.\d+)?\s*(?:mm|cm|%|millimet|centimet)", re.I)
+
+
+def ground_signed_amount(call: ParsedCall, text: str, classes: list[str]) -> ParsedCall:
+    """A correction said as one organ and a signed amount, with no verb of its own: + grows it, - shrinks it,
+    whatever the model wrote (it had shrunk "spleen +3mm" and refused it as more than a boundary is off by)."""
+    match = SIGNED_AMOUNT.search(text)
+    named = organs_mentioned(text, classes)
+    if match is None or len(named) != 1 or GROW_VERBS.search(text) or SHRINK_VERBS.search(text):
+        return call
+    if call.tool not in ("intervene_decoder", CLARIFY):
+        return call
+    action = "expand" if match.group(1) == "+" else "shrink"
+    regions = regions_mentioned(text)
+    args = {
+        "organ": named[0],
+        "action": action,
+        "region": regions[0] if len(regions) == 1 else "whole",
+        "strength": stated_amount(text),
+        "slices": stated_slices(text),
+    }
+    return ParsedCall(tool="intervene_decoder", args=args)
 
 
 FILLER = {"the", "and", "also", "too", "now", "then", "please", "ok", "okay", "mask", "one", "again", "s"}

@@ -16,7 +16,9 @@ REFUSAL = re.compile(r"^\s*(?:no|nope|nah|no\s+thanks?|no\s+thank\s+you|cancel)[
 THANKS = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|great|good|perfect|cool)[\s,.!]+)?(?:thanks?(?:\s+you)?|thx|cheers|ty)"
     r"(?:[\s,.!]+(?:that'?s\s+(?:all|it)|that\s+is\s+(?:all|it)|done|bye))?[\s.!]*$"
-    r"|^\s*(?:that'?s\s+(?:all|it)|that\s+is\s+(?:all|it)|done|bye|goodbye)[\s.!]*$",
+    r"|^\s*(?:that'?s\s+(?:all|it)|that\s+is\s+(?:all|it)|done|bye|goodbye)[\s.!]*$"
+    # "great, that's better", "perfect": an acknowledgement, not a request
+    r"|^\s*(?:(?:great|perfect|good|nice|excellent|much\s+better|better|looks\s+good|that'?s\s+better)[\s,.!]*)+$",
     re.IGNORECASE,
 )
 
@@ -24,9 +26,12 @@ NOTHING_PROPOSED = (
     "Nothing is waiting to be done: I do not hold a proposed change for a yes. Say the command itself, e.g. "
     "'grow the spleen a little' or 'undo'."
 )
-NOTHING_CHANGED = "Nothing was changed. Say what to change when you want a change, e.g. 'shrink the liver a touch'."
+NOTHING_CHANGED = (
+    "Nothing was changed, and the last change stays as it is: say 'undo' to take it back, or what to change instead, "
+    "e.g. 'shrink the liver a touch'."
+)
 WELCOME = (
-    "You're welcome. Every mask version is kept in the session folder; 'export' writes the current masks, and "
+    "Glad to help. Every mask version is kept in the session folder; 'export' writes the current masks, and "
     "re-opening the session resumes it."
 )
 

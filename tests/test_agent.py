@@ -320,12 +320,16 @@ def test_an_answer_to_its_own_question_and_session_requests_with_the_real_model(
     """A clinician-language trial: "right first", answering which kidney, had been asked back again; "start over"
     had re-loaded the study; "which organ is worst?" had been asked back; a missing study had not been tried."""
     history: list = []
-    for text in ("the kidneys are both too small", "right first", "start over", "which organ is worst?"):
+    said = ("the kidneys are both too small", "right first", "now the left one", "start over", "which organ is worst?")
+    for text in said:
         history.append((text, llm_parser.parse(text, history)))
-    _asked, answered, started, ranked = (call for _text, call in history)
+    _asked, answered, other, started, ranked = (call for _text, call in history)
     assert answered.tool == "intervene_decoder" and answered.args["organ"] == "right_kidney"
     assert answered.args["action"] == "expand"
+    assert other.args == {**answered.args, "organ": "left_kidney"}  # had shrunk the right kidney (a third trial)
     assert started == ParsedCall(tool="go_to_version", args={"version": 0})
     assert ranked.tool == "measure" and ranked.args["metric"] == "dice" and ranked.args["organ"] == "all"
+    signed = llm_parser.parse("spleen +3mm", [("undo", ParsedCall(tool="undo", args={"steps": 1}))])
+    assert signed.args["action"] == "expand" and signed.args["strength"] == pytest.approx(0.1)  # had shrunk it
     missing = llm_parser.parse("load benchmark:does-not-exist", [])
     assert missing.tool == "load_study" and missing.args["study"] == "benchmark:does-not-exist"

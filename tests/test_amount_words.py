@@ -37,6 +37,8 @@ from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM
         ("grow the spleen by half a centimetre", 5 / 30),  # a distance in words (had been read as none)
         ("shrink it a centimetre at the top", 10 / 30),
         ("trim the liver two millimetres", 2 / 30),
+        ("shrink the spleen a couple of mm", 2 / 30),  # had been read as no amount (a third trial)
+        ("grow it a few mm at the back", 3 / 30),
     ],
 )
 def test_a_correction_strength_is_the_amount_the_text_states(text, strength):

@@ -57,6 +57,10 @@ def test_only_a_bare_side_after_a_kidney_question_is_an_answer():
         ("let's start again from scratch", ParsedCall(tool="load_study", args={"study": "x", "labels": None}), START),
         ("which organ is worst?", ASKED,
          ParsedCall(tool="measure", args={"metric": "dice", "organ": "all", "slices": None})),
+        ("is the spleen better now?", ASKED,
+         ParsedCall(tool="measure", args={"metric": "dice", "organ": "spleen", "slices": None})),
+        ("is the spleen better now?", ParsedCall(tool="measure", args={"metric": "extent", "organ": "spleen"}),
+         ParsedCall(tool="measure", args={"metric": "dice", "organ": "spleen", "slices": None})),
         ("load benchmark:does-not-exist", ASKED,
          ParsedCall(tool="load_study", args={"study": "benchmark:does-not-exist", "labels": None})),
         ("start over and segment everything", ParsedCall(tool="segment", args={"organ": "all", "slices": None}),
@@ -68,4 +72,16 @@ def test_only_a_bare_side_after_a_kidney_question_is_an_answer():
 def test_a_session_request_is_the_call_it_asks_for(text, model_call, call):
     """ "start over" had stepped forward or re-loaded the study into a new masks folder, "which organ is worst?" had
     been asked back, and a load of a missing study told "I did not understand that" (a clinician-language trial)."""
-    assert ground_session_request(model_call, text) == call
+    assert ground_session_request(model_call, text, ORGANS) == call
+
+
+def test_the_other_side_after_a_kidney_correction_is_that_correction_on_the_other_kidney():
+    """ "the kidneys are both too small" → "left first" → "the right one" had grown the left kidney again, and "now
+    the left one" after the right had shrunk the right (a third clinician-language trial)."""
+    grown = ParsedCall(tool="intervene_decoder", args={"organ": "left_kidney", "action": "expand", "region": "whole"})
+    history = [("the kidneys are both too small", _asked(WHICH_KIDNEY_FIRST)), ("left first", grown)]
+    model = ParsedCall(tool="intervene_decoder", args={**grown.args, "action": "shrink"})
+    for text in ("the right one", "now the right one too", "right"):
+        assert ground_kidney_answer(model, text, history).args == {**grown.args, "organ": "right_kidney"}, text
+    assert ground_kidney_answer(model, "the left one", history) == model  # the same kidney: the model's reading
+    assert ground_kidney_answer(model, "the right one at the top", history) == model  # more than a side

@@ -169,7 +169,7 @@ def test_a_shrink_on_slices_partly_without_the_organ_says_which_hold_none(bench)
     assert first >= 2, "the case's spleen starts on slice 2 or later"
     args = {"organ": "spleen", "action": "shrink", "region": "whole", "strength": 0.5, "slices": [first - 2, first + 1]}
     result = run_tool(bench, "intervene_decoder", args)
-    assert f"Of the slices named, slices {first - 2}–{first - 1} hold none of the spleen." in result.message
+    assert f"Of the command's slices, slices {first - 2}–{first - 1} hold none of the spleen." in result.message
     run_tool(bench, "undo", {})
     grown = run_tool(bench, "intervene_decoder", {**args, "action": "expand"})  # a grow may reach into them
     assert "hold none" not in grown.message

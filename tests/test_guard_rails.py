@@ -6,7 +6,7 @@ import json
 import pytest
 
 from causal_sam_llm.agent.call_schema import ParsedCall, call_json_schema, without_tool
-from causal_sam_llm.agent.command_parser import CommandParser, tool_definitions
+from causal_sam_llm.agent.command_parser import CommandParser, previous_organ, tool_definitions
 from causal_sam_llm.agent.guard_rails import (
     NOT_UNDERSTOOD,
     asks_for_an_action,
@@ -511,9 +511,11 @@ def test_leaving_an_organ_alone_changes_nothing_and_says_so(text):
         ("go ahead", "Nothing is waiting to be done"),
         ("no", "Nothing was changed"),
         ("nope", "Nothing was changed"),
-        ("thanks, that's all", "You're welcome"),
-        ("ok thanks", "You're welcome"),
-        ("that's it", "You're welcome"),
+        ("thanks, that's all", "Glad to help"),
+        ("ok thanks", "Glad to help"),
+        ("that's it", "Glad to help"),
+        ("great, that's better", "Glad to help"),  # had been answered as a chatbot would, in another tone
+        ("perfect", "Glad to help"),
     ],
 )
 def test_a_bare_yes_no_or_thanks_changes_nothing_and_says_so(text, reply):
@@ -584,3 +586,14 @@ def test_redo_of_an_organ_on_some_slices_is_that_segmentation_again():
     assert again == ParsedCall(tool="segment", args={"organ": "spleen", "slices": [5, 15]})
     assert ground_redo_of_an_organ(redo, "redo the liver change", ORGANS) == redo
     assert ground_redo_of_an_organ(redo, "redo", ORGANS) == redo
+
+
+def test_a_kidney_said_by_its_side_names_no_region_and_a_settled_organ_is_not_it():
+    """ "the kidney on the patient's left is too big" had also cut the kidney's lateral side (region left); after
+    "the liver is fine", "make it bigger" had grown the liver (a third clinician-language trial)."""
+    assert regions_mentioned("the kidney on the patient's left is too big") == []
+    assert regions_mentioned("grow the left kidney on the patient's left") == ["left"]
+    kidney = ParsedCall(tool="intervene_decoder", args={"organ": "left_kidney", "action": "expand", "region": "whole"})
+    settled = ParsedCall(tool="clarify", args={"question": "Nothing was changed: the liver stays as it is."})
+    history = [("grow the left kidney", kidney), ("the liver is fine", settled)]
+    assert previous_organ(history, ORGANS) == "left_kidney"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import distance_transform_edt
 
-from causal_sam_llm.agent.border_request import aimed_at_the_border, leak_named
+from causal_sam_llm.agent.border_request import Leak, aimed_at_the_border, leak_named
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.tools.organ_border import CONTACT_MM, border_with, contact_mm, gap_mm
 
@@ -54,14 +54,17 @@ def test_masks_that_touch_on_a_coarse_grid_meet_and_a_voxel_apart_do_not():
 @pytest.mark.parametrize(
     ("text", "leak"),
     [
-        ("the left kidney bleeds into the spleen", ("left_kidney", ["spleen"])),
-        ("the liver leaks into the right kidney", ("liver", ["right_kidney"])),
-        ("The right kidney mask bleeds up into the liver cranially", ("right_kidney", ["liver"])),
-        ("the spleen overlaps the left kidney", ("spleen", ["left_kidney"])),
-        ("the liver bleeds into the kidney at the back", ("liver", ["right_kidney", "left_kidney"])),
-        ("the left kidney is bleeding into the kidney", ("left_kidney", ["right_kidney"])),
-        ("liver leaks into the stomach on the patient's right side", None),  # no organ of this model
+        ("the left kidney bleeds into the spleen", Leak("left_kidney", ["spleen"], None)),
+        ("the liver leaks into the right kidney", Leak("liver", ["right_kidney"], None)),
+        ("The right kidney mask bleeds up into the liver cranially", Leak("right_kidney", ["liver"], None)),
+        ("the spleen overlaps the left kidney", Leak("spleen", ["left_kidney"], None)),
+        ("the liver bleeds into the kidney at the back", Leak("liver", ["right_kidney", "left_kidney"], None)),
+        ("the left kidney is bleeding into the kidney", Leak("left_kidney", ["right_kidney"], None)),
+        ("the spleen runs into the pancreas", Leak("spleen", [], "pancreas")),  # an organ this model lacks
+        ("liver leaks into the stomach on the patient's right side", Leak("liver", [], "stomach")),
+        ("the liver goes over into the fossa", Leak("liver", [], "")),
         ("extend the spleen into the gap by the left kidney", None),  # an imperative asks for a grow
+        ("the liver goes too far at the back", None),  # into nothing
         ("shrink the liver", None),
         ("the spleen and the liver overlap", None),  # which runs into which is not said
     ],
@@ -80,8 +83,17 @@ def test_a_correction_said_as_running_into_a_neighbour_is_aimed_at_the_border():
     call, note = aimed_at_the_border(
         _shrink("left_kidney"), "the left kidney bleeds into the spleen", masks, ORGANS, SPACING
     )
-    assert call.args == {"organ": "left_kidney", "action": "shrink", "region": "left", "slices": [8, 11]}
+    assert call.args == {
+        "organ": "left_kidney",
+        "action": "shrink",
+        "region": "left",
+        "slices": [8, 11],
+        "strength": round(5 / 30, 4),
+    }  # no amount said: the border's width, 5 mm, not a share of the organ (15 mm had cut 19 % of a spleen)
     assert note.startswith(" Aimed at where the left kidney meets the spleen (") and "on the patient's left" in note
+    assert note.endswith(
+        "it moved 5 mm, the width of the border; for another amount say one ('a touch', 'a lot', '10 mm')."
+    )
     # the model's organ or action mistaken, the text's own side and slices, and its amount kept
     grown = ParsedCall(tool="intervene_decoder", args={**_shrink("spleen").args, "action": "expand", "strength": 0.8})
     call, _ = aimed_at_the_border(grown, "the left kidney bleeds into the spleen, a lot", masks, ORGANS, SPACING)
@@ -115,3 +127,25 @@ def test_masks_that_do_not_meet_are_asked_about_and_other_calls_pass_unchanged()
     assert aimed_at_the_border(measure, "the liver runs into the spleen", masks, ORGANS, SPACING) == (measure, "")
     plain = _shrink("spleen")
     assert aimed_at_the_border(plain, "shrink the spleen", masks, ORGANS, SPACING) == (plain, "")
+
+
+def test_a_border_at_two_places_is_cut_back_at_the_larger_only():
+    """A spleen touching a kidney at both poles: one range over both had cut the spleen on the slices between, where
+    it touches nothing (a third clinician-language trial: slices 11-18 changed, touching on 9, 10, 17 and 18)."""
+    organ, neighbour = np.zeros((20, 12, 12), bool), np.zeros((20, 12, 12), bool)
+    organ[2:18, 2:8, 2:6] = True
+    neighbour[2:5, 2:8, 6:9] = neighbour[12:18, 2:8, 6:9] = True  # two contacts; the upper one holds more
+    assert border_with(organ, neighbour, SPACING).slices == (12, 17)
+
+
+def test_an_organ_run_into_something_this_model_does_not_segment_is_asked_where_unless_said():
+    """ "the spleen runs into the pancreas" had shrunk the whole spleen (35 ml in a third trial) and said nothing of
+    the pancreas; a side or slices said are done as said."""
+    masks, text = _masks(), "the spleen runs into the pancreas"
+    call, note = aimed_at_the_border(_shrink("spleen"), text, masks, ORGANS, SPACING)
+    assert call.tool == CLARIFY and note == ""
+    assert call.args["question"].startswith("Nothing was changed: the pancreas is not one of the organs this model")
+    said = _shrink("spleen", region="anterior")
+    assert aimed_at_the_border(said, text + " at the front", masks, ORGANS, SPACING) == (said, "")
+    call, _ = aimed_at_the_border(_shrink("liver"), "the liver goes over into the fossa", masks, ORGANS, SPACING)
+    assert call.args["question"].startswith("Nothing was changed: what it runs into is not one of the organs")

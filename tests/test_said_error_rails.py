@@ -13,6 +13,7 @@ from causal_sam_llm.agent.said_error_rails import (
     ground_bare_organ,
     ground_distance_words,
     ground_said_direction,
+    ground_signed_amount,
     ground_slice_words,
     ground_too_far,
     ground_undo,
@@ -129,3 +130,17 @@ def test_the_organ_just_corrected_named_alone_is_asked_what_to_do():
     assert ground_bare_organ(liver, "the liver", None, organs) == liver  # answers a question back
     spleen = _correction("expand", "spleen")
     assert ground_bare_organ(spleen, "the spleen", liver, organs) == spleen  # the same for another organ
+
+
+def test_a_signed_amount_grows_with_plus_and_shrinks_with_minus():
+    """ "spleen +3mm" had shrunk the spleen (Dice 83.6 → 74.7) or been refused as implausible (a third trial)."""
+    organs = ["liver", "spleen", "right_kidney", "left_kidney"]
+    for text, model_call, action in (
+        ("spleen +3mm", _correction("shrink"), "expand"),
+        ("spleen +3 mm", ParsedCall(tool="clarify", args={"question": "You asked for +3mm, more than"}), "expand"),
+        ("spleen -3mm", _correction("expand"), "shrink"),
+    ):
+        call = ground_signed_amount(model_call, text, organs)
+        assert call.args == {"organ": "spleen", "action": action, "region": "whole", "strength": 0.1, "slices": None}
+    assert ground_signed_amount(_correction("expand"), "grow the spleen +3mm", organs) == _correction("expand")
+    assert ground_signed_amount(_correction("shrink"), "spleen 3mm", organs) == _correction("shrink")  # no sign

@@ -120,6 +120,13 @@ def test_every_version_stays_on_disk_and_can_be_made_current_again(bench):
     assert MaskHistory(bench.history.folder).current == count  # and a resumed session finds it there
     with pytest.raises(LookupError, match="versions are 0 to"):
         bench.history.go_to(count + 2)
+    # "start over" goes to version 0; an undo there names the versions kept after it (a third clinician trial read
+    # "nothing to undo" as the work being gone)
+    bench.history.go_to(0)
+    last = len(bench.history.versions) - 1
+    with pytest.raises(LookupError, match=f"versions 1 to {last} are kept: 'go back to version {last}' returns"):
+        run_tool(bench, "undo", {})
+    bench.history.go_to(count)
     run_tool(bench, "undo", {})
 
 

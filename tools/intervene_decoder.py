@@ -152,7 +152,7 @@ def empty_slices_note(intervention: Intervention, organ_mask: np.ndarray) -> str
     if not empty:
         return ""
     organ = intervention.organ.replace("_", " ")
-    return f" Of the slices named, {slices_said(empty)} hold{'s' if len(empty) == 1 else ''} none of the {organ}."
+    return f" Of the command's slices, {slices_said(empty)} hold{'s' if len(empty) == 1 else ''} none of the {organ}."
 
 
 def end_beyond_note(intervention: Intervention, organ_mask: np.ndarray) -> str:

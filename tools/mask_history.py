@@ -232,7 +232,11 @@ class MaskHistory:
             walked.append(number)
             number = self.versions[number].parent
         if not walked:
-            raise LookupError("nothing to undo: this is the first mask version.")
+            later = len(self.versions) - 1
+            kept = (
+                f"; versions 1 to {later} are kept: 'go back to version {later}' returns to the last" if later else ""
+            )
+            raise LookupError(f"nothing to undo: this is the first mask version{kept}.")
         if len(walked) < steps:
             raise LookupError(f"only {len(walked)} change(s) to undo on this branch; nothing was undone.")
         return walked

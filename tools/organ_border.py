@@ -9,7 +9,6 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from causal_sam_llm.segmentation.tci_gate import direction_of
-from causal_sam_llm.tools.organ_extent import occupied_slices
 
 # voxels of the organ this close to the neighbour's mask make up the border: 5 mm, or the next voxel in-plane on a
 # coarser grid (masks that touch on a 7 mm grid are 7 mm apart, centre to centre)
@@ -25,7 +24,7 @@ def contact_mm(spacing_mm: tuple[float, float, float]) -> float:
 @dataclass(frozen=True)
 class Border:
     region: str  # the organ's side the border lies on (`whole` when it wraps around the organ's centre)
-    slices: tuple[int, int]  # inclusive, the slices the border spans
+    slices: tuple[int, int]  # inclusive: the run of slices holding most of the border
     voxels: int  # organ voxels within `contact_mm` of the neighbour
 
 
@@ -42,9 +41,23 @@ def border_with(organ: np.ndarray, neighbour: np.ndarray, spacing_mm: tuple[floa
         return None
     start = np.array([part.start for part in box])
     offset = (_centroid(band) + start - _centroid(organ)) * np.asarray(spacing_mm)
-    first, last = occupied_slices(band)
+    first, last = _fullest_run(band.sum(axis=(1, 2)))
     region = direction_of(offset, _extent_mm(organ, spacing_mm))
     return Border(region=region, slices=(first + box[0].start, last + box[0].start), voxels=int(band.sum()))
+
+
+def _fullest_run(counts: np.ndarray) -> tuple[int, int]:
+    """(first, last) of the run of consecutive slices with border voxels that holds most of them: a spleen that
+    touches a kidney at both its poles is two borders, and one range over both had cut the spleen on the slices
+    between, where it touches nothing (a third clinician-language trial)."""
+    start, runs = None, {}
+    for z, count in enumerate([*counts, 0]):
+        if count and start is None:
+            start = z
+        if not count and start is not None:
+            runs[(start, z - 1)] = int(counts[start:z].sum())
+            start = None
+    return max(runs, key=runs.get)
 
 
 def gap_mm(organ: np.ndarray, neighbour: np.ndarray, spacing_mm: tuple[float, float, float]) -> float | None:
