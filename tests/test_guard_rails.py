@@ -516,6 +516,8 @@ def test_leaving_an_organ_alone_changes_nothing_and_says_so(text):
         ("that's it", "Glad to help"),
         ("great, that's better", "Glad to help"),  # had been answered as a chatbot would, in another tone
         ("perfect", "Glad to help"),
+        ("hmm", "Nothing was changed. Say what to do next"),  # had been answered as a chatbot would
+        ("?", "Nothing was changed. Say what to do next"),
     ],
 )
 def test_a_bare_yes_no_or_thanks_changes_nothing_and_says_so(text, reply):
