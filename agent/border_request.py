@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from causal_sam_llm.agent.amount_words import stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.guard_rails import pretty
 from causal_sam_llm.agent.organ_words import KIDNEYS, mentions_kidney, organs_mentioned, unsupported_mentioned
@@ -85,7 +86,8 @@ def aimed_at_the_border(
         args["region"] = border.region
     if call.args.get("slices") is None:
         args["slices"] = list(border.slices)
-    sized = args.get("strength") is None  # no amount said: the border's own width, not a share of the organ
+    # no amount said: the border's own width, not a share of the organ (nor the default another action's call had)
+    sized = stated_amount(text) is None
     if sized:
         args["strength"] = round(near / MAX_REACH_MM, 4)
     note = _border_note(leak.organ, neighbour, border, args, near) + (_border_amount_note(near) if sized else "")

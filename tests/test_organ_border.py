@@ -95,6 +95,10 @@ def test_a_correction_said_as_running_into_a_neighbour_is_aimed_at_the_border():
         "it moved 5 mm, the width of the border; for another amount say one ('a touch', 'a lot', '10 mm')."
     )
     # the model's organ or action mistaken, the text's own side and slices, and its amount kept
+    removed = ParsedCall(tool="intervene_decoder", args={**_shrink("spleen").args, "action": "remove_region"})
+    removed.args["strength"] = 0.5  # the default a removal gets when no amount is said: not 15 mm at a border
+    call, _ = aimed_at_the_border(removed, "the left kidney bleeds into the spleen", masks, ORGANS, SPACING)
+    assert call.args["action"] == "shrink" and call.args["strength"] == round(5 / 30, 4)
     grown = ParsedCall(tool="intervene_decoder", args={**_shrink("spleen").args, "action": "expand", "strength": 0.8})
     call, _ = aimed_at_the_border(grown, "the left kidney bleeds into the spleen, a lot", masks, ORGANS, SPACING)
     assert call.args == {
