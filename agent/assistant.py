@@ -109,6 +109,8 @@ class Assistant:
         """A correction said as the organ running into another, aimed where their masks meet (border_request.py);
         other calls, and any before there are masks of organs that exclude each other, as they are."""
         bench = self.bench
+        if call.tool != "intervene_decoder":  # nothing to aim: no masks read for other calls
+            return call, ""
         if bench.case is None or bench.history is None or bench.history.current is None:
             return call, ""
         if bench.case.label_set.kind != "exclusive":  # nested tumour regions lie inside each other, not beside

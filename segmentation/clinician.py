@@ -13,6 +13,7 @@ from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area
 from causal_sam_llm.segmentation.tci_gate import (
     MAX_REACH_MM,
     direction_of,
+    extent_mm,
     held_by_other_organs,
     intervention_gate,
     organ_body,
@@ -27,8 +28,7 @@ def _region_of(
     if not organ.any():
         return "whole"
     offset = (np.argwhere(error).mean(0) - np.argwhere(organ).mean(0)) * np.array(spacing_mm)
-    extent = (np.ptp(np.argwhere(organ), axis=0) + 1) * np.array(spacing_mm)
-    return direction_of(offset, extent, axes)
+    return direction_of(offset, extent_mm(organ, spacing_mm), axes)
 
 
 def choose_intervention(

@@ -20,7 +20,7 @@ from causal_sam_llm.datasets.label_maps import LabelSet
 from causal_sam_llm.segmentation.correction_window import CorrectionWindow
 from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intervention import Intervention
-from causal_sam_llm.segmentation.tci_gate import direction_of
+from causal_sam_llm.segmentation.tci_gate import direction_of, extent_mm
 
 
 def deletes_named_slices(intervention: Intervention) -> bool:
@@ -55,7 +55,7 @@ def detached_pieces(intervention: Intervention, mask: np.ndarray, spacing_mm: tu
     labels = np.arange(1, count + 1)
     centres = np.asarray(center_of_mass(pieces > 0, pieces, labels)) * np.asarray(spacing_mm)  # one pass, all pieces
     largest = int(np.argmax(np.bincount(pieces.ravel())[1:]))
-    extent = _extent_mm(pieces == largest + 1, spacing_mm)
+    extent = extent_mm(pieces == largest + 1, spacing_mm)
     chosen = [
         labels[piece]
         for piece in range(count)
@@ -68,11 +68,6 @@ def detached_pieces(intervention: Intervention, mask: np.ndarray, spacing_mm: tu
         chosen = [label for label in chosen if label in touching]
     found[organ_box[0]] = np.isin(pieces, chosen)
     return found
-
-
-def _extent_mm(piece: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
-    box = find_objects(piece.astype(np.uint8))[0]
-    return np.array([part.stop - part.start for part in box]) * np.asarray(spacing_mm)
 
 
 def pieces_to_delete(

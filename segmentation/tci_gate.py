@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt, gaussian_filter
+from scipy.ndimage import distance_transform_edt, find_objects, gaussian_filter
 from scipy.ndimage import label as connected_components
 
 from causal_sam_llm.segmentation.intervention import GROWING, Intervention
@@ -71,6 +71,13 @@ def direction_of(offset_mm: np.ndarray, extent_mm: np.ndarray, axes: tuple[int, 
     if abs(relative[axis]) < NEAR_CENTRE:
         return "whole"
     return next(region for region, (along, sign) in TOWARD.items() if along == axis and sign * relative[axis] > 0)
+
+
+def extent_mm(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
+    """The (slice, row, column) lengths of a non-empty mask's bounding box, in mm: the extent `direction_of` weighs
+    an offset against."""
+    box = find_objects(mask.astype(np.uint8))[0]
+    return np.array([part.stop - part.start for part in box]) * np.asarray(spacing_mm)
 
 
 def _extent(mask: np.ndarray) -> tuple[int, int]:

@@ -6,9 +6,10 @@ clinician-language trial)."""
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt
+from scipy.ndimage import distance_transform_edt, find_objects
+from scipy.ndimage import label as connected_components
 
-from causal_sam_llm.segmentation.tci_gate import direction_of
+from causal_sam_llm.segmentation.tci_gate import direction_of, extent_mm
 
 # voxels of the organ this close to the neighbour's mask make up the border: 5 mm, or the next voxel in-plane on a
 # coarser grid (masks that touch on a 7 mm grid are 7 mm apart, centre to centre)
@@ -33,16 +34,17 @@ def border_with(organ: np.ndarray, neighbour: np.ndarray, spacing_mm: tuple[floa
     the two do not come within `contact_mm` of each other (or either is empty)."""
     if not organ.any() or not neighbour.any():
         return None
-    box = _box_around(organ, spacing_mm)
+    near = contact_mm(spacing_mm)
+    box = _box_around(organ, [int(np.ceil(near / step)) + 1 for step in spacing_mm])
     if not neighbour[box].any():
         return None
-    band = organ[box] & (distance_transform_edt(~neighbour[box], sampling=spacing_mm) <= contact_mm(spacing_mm))
+    band = organ[box] & (distance_transform_edt(~neighbour[box], sampling=spacing_mm) <= near)
     if not band.any():
         return None
     start = np.array([part.start for part in box])
     offset = (_centroid(band) + start - _centroid(organ)) * np.asarray(spacing_mm)
     first, last = _fullest_run(band.sum(axis=(1, 2)))
-    region = direction_of(offset, _extent_mm(organ, spacing_mm))
+    region = direction_of(offset, extent_mm(organ, spacing_mm))
     return Border(region=region, slices=(first + box[0].start, last + box[0].start), voxels=int(band.sum()))
 
 
@@ -50,40 +52,29 @@ def _fullest_run(counts: np.ndarray) -> tuple[int, int]:
     """(first, last) of the run of consecutive slices with border voxels that holds most of them: a spleen that
     touches a kidney at both its poles is two borders, and one range over both had cut the spleen on the slices
     between, where it touches nothing (a third clinician-language trial)."""
-    start, runs = None, {}
-    for z, count in enumerate([*counts, 0]):
-        if count and start is None:
-            start = z
-        if not count and start is not None:
-            runs[(start, z - 1)] = int(counts[start:z].sum())
-            start = None
-    return max(runs, key=runs.get)
+    runs, _count = connected_components(counts > 0)
+    fullest = 1 + int(np.argmax(np.bincount(runs, weights=counts)[1:]))
+    held = np.nonzero(runs == fullest)[0]
+    return int(held[0]), int(held[-1])
 
 
 def gap_mm(organ: np.ndarray, neighbour: np.ndarray, spacing_mm: tuple[float, float, float]) -> float | None:
     """The shortest distance between the two masks' voxels, in mm (None if either is empty)."""
     if not organ.any() or not neighbour.any():
         return None
-    both = _box_around(organ | neighbour, (np.inf, np.inf, np.inf))  # the two masks' joint bounding box
+    both = _box_around(organ | neighbour, [0, 0, 0])
     return float(distance_transform_edt(~neighbour[both], sampling=spacing_mm)[organ[both]].min())
 
 
-def _box_around(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> tuple[slice, ...]:
-    """The mask's bounding box grown by a little more than `contact_mm` each way: the distances that decide the
-    border are all inside it (a whole CT's distance transform would cost seconds)."""
-    reach = contact_mm(spacing_mm) if np.isfinite(spacing_mm).all() else 0.0
-    margin = [int(np.ceil(reach / step)) + 1 for step in spacing_mm]
-    box = []
-    for axis, size in enumerate(mask.shape):
-        held = np.nonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))[0]
-        box.append(slice(max(0, int(held[0]) - margin[axis]), min(size, int(held[-1]) + 1 + margin[axis])))
-    return tuple(box)
+def _box_around(mask: np.ndarray, margin: list[int]) -> tuple[slice, ...]:
+    """The non-empty mask's bounding box grown by `margin` voxels along each axis (within the volume): the distances
+    that decide a border all lie inside it, and a whole CT's distance transform would cost seconds."""
+    box = find_objects(mask.astype(np.uint8))[0]
+    return tuple(
+        slice(max(0, part.start - grow), min(size, part.stop + grow))
+        for part, grow, size in zip(box, margin, mask.shape, strict=True)
+    )
 
 
 def _centroid(mask: np.ndarray) -> np.ndarray:
     return np.array([index.mean() for index in np.nonzero(mask)])
-
-
-def _extent_mm(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
-    held = np.nonzero(mask)
-    return np.array([(index.max() - index.min() + 1) * step for index, step in zip(held, spacing_mm, strict=True)])
