@@ -17,6 +17,7 @@ from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, Tool
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.guard_rails import clarify
 from causal_sam_llm.agent.request_clauses import left_out_note
+from causal_sam_llm.agent.slice_distance import slice_distance_note
 from causal_sam_llm.agent.study_words import stated_destination
 from causal_sam_llm.agent.unlogged_versions import is_recovered, recovered_record, unlogged_versions
 from causal_sam_llm.errors import CausalSamError, validation_problems
@@ -98,12 +99,16 @@ class Assistant:
         start = time.perf_counter()
         try:
             with self.bench.foreground():  # a background box evidence pass waits while the LLM reads the command
-                call = self.parser.parse(text, self.history)
+                call = self.parser.parse(text, self.history, self._slice_mm())
         except ToolCallError as exc:  # e.g. a model answer that is no valid call: a logged turn, not an exception
             call = clarify(f"I could not turn that into a command ({exc}); please rephrase it.")
         call, border_note = self._at_the_border(text, call)
         timings = {"parse_ms": 1000 * (time.perf_counter() - start), **self._llm_timings()}
         return self._execute(text, call, timings, self.parser.last_answer, note=border_note)
+
+    def _slice_mm(self) -> float | None:
+        """The open study's slice spacing (an amount said in slices is that many of it), None before one is open."""
+        return None if self.bench.case is None else self.bench.case.axial_spacing_mm()[0]
 
     def _at_the_border(self, text: str, call: ParsedCall) -> tuple[ParsedCall, str]:
         """A correction said as the organ running into another, aimed where their masks meet (border_request.py);
@@ -172,6 +177,8 @@ class Assistant:
     def _notes_on_the_words(self, text: str, call: ParsedCall, data: dict) -> str:
         """What the clinician's words asked that the call did not do as said."""
         notes = _beyond_one_correction_note(text, call) + _export_destination_note(text, call, data)
+        slice_mm = self._slice_mm()
+        notes += "" if slice_mm is None else slice_distance_note(text, call, slice_mm)
         return notes + left_out_note(text, call, self.bench.classes)
 
 

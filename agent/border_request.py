@@ -31,7 +31,7 @@ LEAK_VERBS = re.compile(
 
 
 # what follows the verb when the organ runs into something: "into the pancreas", "over into the fossa", "in2 it"
-INTO = re.compile(r"^\s*(?:\w+\s+)?(?:into|onto|in\s*to|in2|over)\b(?P<what>.*)", re.IGNORECASE)
+INTO = re.compile(r"^\s*(?:\w+\s+)?(?P<word>into|onto|in\s*to|in2|over)\b(?P<what>.*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ def leak_named(text: str, classes: list[str]) -> Leak | None:
     if (beyond := INTO.match(after)) is None:
         return None
     unsupported = unsupported_mentioned(beyond.group("what"))
+    if not unsupported and beyond.group("word").lower() == "over":
+        return None  # "spills over a touch": too big, not run into anything (a replayed session had been asked where)
     return Leak(subjects[0], [], unsupported[0] if unsupported else "")
 
 

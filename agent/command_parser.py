@@ -61,6 +61,7 @@ from causal_sam_llm.agent.said_error_rails import (
 )
 from causal_sam_llm.agent.schema_emitter import as_emitted
 from causal_sam_llm.agent.session_requests import ground_session_request
+from causal_sam_llm.agent.slice_distance import ground_slice_distance
 from causal_sam_llm.tools.registry import TOOLS
 
 HISTORY_BLOCK = 6  # earlier turns the model sees (for "it", "a bit more"): 6 to 12, trimmed in blocks
@@ -117,7 +118,8 @@ class CommandParser:
             self.model.prepare(self.prefix, progress)
             self.prepared = True
 
-    def parse(self, text: str, history: list[tuple[str, ParsedCall]]) -> ParsedCall:
+    def parse(self, text: str, history: list[tuple[str, ParsedCall]], slice_mm: float | None = None) -> ParsedCall:
+        """`slice_mm`: the open study's slice spacing, which gives an amount said in slices its length in mm."""
         start = time.perf_counter()
         self.last_answer = None
         previous = previous_organ(history, self.classes)
@@ -156,6 +158,7 @@ class CommandParser:
         )
         for rail in rails:
             call = rail(call, text)
+        call = ground_slice_distance(call, text, slice_mm)
         call = ground_redo_of_an_organ(call, text, self.classes)
         call = ground_bare_organ(call, text, previous_call, self.classes)
         call = ground_signed_amount(call, text, self.classes)

@@ -97,22 +97,11 @@ def ground_zero_amount(call: ParsedCall, text: str) -> ParsedCall:
     return ParsedCall(tool=CLARIFY, args={"question": "An amount of 0 changes nothing; how far should it move?"})
 
 
-# "by 2 slices", "three slices further": a distance in slices, whose length in mm depends on the study
-SLICE_AMOUNT = re.compile(
-    r"\b(?:by|for|about|another)\s+(?:\d+|an?|one|two|three|four|five|a\s+few|a\s+couple\s+of)\s+(?:more\s+)?slices?\b"
-    r"|\b(?:\d+|one|two|three|four|five)\s+(?:more\s+)?slices?\s+(?:further|more|up|down|higher|lower|longer|shorter|too)\b",
-    re.IGNORECASE,
-)
 # "double the spleen", "halve it", "twice as big", "half the size": a factor of the volume, not a distance
 FACTOR = re.compile(
     r"\b(?:double|doubled|halve|halved|triple|tripled)\b|\b(?:twice|three\s+times|half)\s+(?:as|the)\s+"
     r"(?:big|large|small|size|volume|wide|long)\b",
     re.IGNORECASE,
-)
-DISTANCE_NOT_SLICES = (
-    "One correction moves the organ's edge by a distance: say it in mm, e.g. 'by 10 mm' ('which slices is the liver "
-    "on?' gives an organ's slices and their length in mm). To change only some slices, name them: 'on slices 12 "
-    "to 15'."
 )
 DISTANCE_NOT_FACTOR = (
     "One correction moves the organ's edge by a distance, not its volume by a factor: say how far, e.g. 'grow the "
@@ -121,13 +110,11 @@ DISTANCE_NOT_FACTOR = (
 
 
 def ground_distance_words(call: ParsedCall, text: str) -> ParsedCall:
-    """An amount said in slices ("grow the liver by 2 slices") or as a factor of the volume ("double the spleen") is
-    asked back in mm: both had been carried out with an amount sized to the organ, without a word that the amount
-    said was not read (a clinician-language trial)."""
+    """An amount said as a factor of the volume ("double the spleen") is asked back in mm: it had been carried out
+    with an amount sized to the organ, without a word that the amount said was not read (a clinician-language trial).
+    An amount in slices is read with the study's spacing (slice_distance.py)."""
     if call.tool != "intervene_decoder" or call.args.get("action") == "smooth":
         return call
-    if SLICE_AMOUNT.search(text):
-        return ParsedCall(tool=CLARIFY, args={"question": DISTANCE_NOT_SLICES})
     if FACTOR.search(text):
         return ParsedCall(tool=CLARIFY, args={"question": DISTANCE_NOT_FACTOR})
     return call
@@ -159,29 +146,42 @@ def ground_signed_amount(call: ParsedCall, text: str, classes: list[str]) -> Par
 
 
 FILLER = {"the", "and", "also", "too", "now", "then", "please", "ok", "okay", "mask", "one", "again", "s"}
+# words that carry the last correction over to another organ: "the spleen too", "now the liver"
+CARRY_OVER = {"also", "too", "now", "then", "again"}
 
 
 def ground_bare_organ(call: ParsedCall, text: str, previous_call: ParsedCall | None, classes: list[str]) -> ParsedCall:
-    """A text that only names the organ the last correction changed ("the liver" after "make it bigger") is asked
-    what to do: the model had repeated the correction (a clinician-language trial). After a question back, or a
-    correction of another organ ("the spleen" after a liver grow: the same for the spleen), it goes on as before."""
+    """A text that only names an organ right after a correction is asked what to do: "the liver" after "make it
+    bigger" had repeated the liver's correction, and "liver" after "shrink the spleen" had shrunk the liver
+    unasked (14 % of it, a clinician-language trial). Words that carry the correction over ("the spleen too", "now
+    the spleen") do it for that organ; after a question back, a bare organ is the answer."""
     if call.tool != "intervene_decoder" or previous_call is None or previous_call.tool != "intervene_decoder":
         return call
     named = organs_mentioned(text, classes)
-    organ = previous_call.args.get("organ")
-    if named != [organ] or call.args.get("organ") != organ:
+    organ, before = call.args.get("organ"), previous_call.args.get("organ")
+    if named != [organ]:
         return call
     organ_words = {word for phrase in ORGAN_SYNONYMS.get(organ, (organ,)) for word in phrase.split()}
-    if any(word not in FILLER and word not in organ_words for word in words(text)):
+    said = [word for word in words(text) if word not in organ_words]
+    if any(word not in FILLER for word in said):  # says more than the organ: what to do, or "same for the spleen"
         return call
     name = organ.replace("_", " ")
-    return ParsedCall(
-        tool=CLARIFY,
-        args={
-            "question": f"What should I do with the {name}? e.g. 'grow the {name} a little more', 'shrink the "
-            f"{name} a touch' or 'undo'."
-        },
-    )
+    if organ == before:
+        return _ask(
+            f"What should I do with the {name}? e.g. 'grow the {name} a little more', 'shrink the {name} a touch' "
+            "or 'undo'."
+        )
+    if not CARRY_OVER.intersection(said):
+        earlier = str(before).replace("_", " ")
+        return _ask(
+            f"The same for the {name} as for the {earlier}? Say 'the {name} too' to do that, or what to do with the "
+            f"{name} (e.g. 'grow the {name} a little')."
+        )
+    return call
+
+
+def _ask(question: str) -> ParsedCall:
+    return ParsedCall(tool=CLARIFY, args={"question": question})
 
 
 UNDO_ALL = re.compile(r"\bundo\s+(?:everything|all(?:\s+(?:the\s+|my\s+)?(?:changes|corrections|edits))?)\b", re.I)

@@ -60,11 +60,13 @@ def facing_area_mm2(
 
 
 # A grow or shrink whose words state no amount moves the organ's facing surface by the reach that changes about this
-# share of it, in whole millimetres from 3 to 15: a fixed 15 mm (the earlier default) made an MR kidney grown all
-# around 2.8 times its volume (eval_sessions/ct_to_mr_t1_kidneys.yaml), while a grow toward the head of a large organ
-# still reaches the 15 mm cap.
+# share of it, in whole millimetres from 3 to 7: a fixed 15 mm (the earlier default) made an MR kidney grown all
+# around 2.8 times its volume (eval_sessions/ct_to_mr_t1_kidneys.yaml). The cap was 15 mm until a clinician-language
+# trial: "the liver is too big toward the feet" got 10 mm and lost 5.7 Dice, while 83 % of the simulated
+# clinician's requests ask 7.5 mm ("a little") or less (bench/clinician_amounts.py); an unsaid amount is now never
+# more than that.
 UNSAID_SHARE = 0.2
-UNSAID_REACH_MM = (3, 15)
+UNSAID_REACH_MM = (3, 7)
 
 
 def unsaid_strength(mask: np.ndarray, intervention: Intervention, spacing_mm: tuple[float, float, float]) -> float:

@@ -65,6 +65,12 @@ def test_a_correction_asked_beyond_full_strength_is_done_at_full_strength_and_sa
     asked = assistant.ask("grow the liver by 200 mm")
     assert asked.call.tool == "clarify" and asked.reply.startswith("You asked for 200 mm, more than a boundary")
     assert assistant.bench.history.current == version
+    # an amount in slices along them is that many of the study's slice spacings, and the reply says so
+    slice_mm = assistant.bench.require_case().axial_spacing_mm()[0]
+    by_slices = assistant.ask("grow the liver by 2 slices toward the head")
+    assert by_slices.ok and by_slices.call.args["region"] == "superior"
+    assert by_slices.call.args["strength"] == 2 * slice_mm / 30 and by_slices.version == version + 1
+    assert f" 2 slices read as {2 * slice_mm:g} mm (this study's slices are {slice_mm:g} mm apart)." in by_slices.reply
 
 
 def test_the_background_box_pass_waits_while_a_command_is_parsed(home_benchmark, tmp_path, llm_parser, monkeypatch):

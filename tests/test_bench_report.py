@@ -1,11 +1,13 @@
 """The benchmark report: parts' sections joined in a fixed order, GPU runs of the TCI part kept apart from CPU ones,
 each naming the command it was run with; and the study the pooled grid's accuracy bench makes."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from causal_sam_llm.bench.clinician_amounts import requested_mm
 from causal_sam_llm.commands import bench
 
 
@@ -110,3 +112,18 @@ def test_the_dialogue_bench_times_the_turns_the_model_answers_with_their_history
     groups = llm_dialogue._by_classes(sorted(llm_dialogue.SESSIONS.glob("*.yaml")))
     assert sorted(len(sessions) for sessions in groups.values()) == [1, 6]
     assert ("whole_tumour", "tumour_core", "enhancing_tumour") in groups
+
+
+def test_the_clinician_amounts_bench_reads_each_grow_or_shrinks_reach_with_the_agents_reader(tmp_path: Path):
+    rounds = [
+        {"strategy": "learned", "command": "expand the spleen by 5 mm"},
+        {"strategy": "learned", "command": "tighten the kidney on the left overall a touch"},
+        {"strategy": "learned", "command": "the liver is cut short, grow it a little"},
+        {"strategy": "learned", "command": "smooth the liver"},  # no amount: left out
+        {"strategy": "learned", "command": ""},  # round 0
+        {"strategy": "blind", "command": "expand the liver by 9 mm"},  # another strategy's
+    ]
+    path = tmp_path / "tci.json"
+    path.write_text(json.dumps({"rounds": rounds}))
+    assert requested_mm([path]) == [5.0, 3.0, 7.5]
+    assert requested_mm([path], "blind") == [9.0]

@@ -12,6 +12,7 @@ import pytest
 
 from causal_sam_llm.agent.assistant import Assistant
 from causal_sam_llm.agent.audit_log import AuditLog
+from causal_sam_llm.agent.border_request import leak_named
 from causal_sam_llm.chat.app import ChatApp
 from causal_sam_llm.cli import main
 from causal_sam_llm.datasets.study import open_study
@@ -177,6 +178,23 @@ def test_every_shipped_session_file_is_valid():
     assert actions >= {"expand", "shrink", "remove_region", "add_region", "smooth"}
     models = {s.checkpoint.split("/")[0] for s in sessions if s.checkpoint}
     assert models >= {"ct_to_mr", "cross_scanner", "brats_cross_sequence"}
+
+
+def test_no_shipped_correction_is_read_as_running_into_something_it_does_not_name():
+    """A replay of every shipped session (`causal-sam-llm replay eval_sessions/*.yaml`) found "the right kidney spills
+    over a touch, shrink it" asked where it runs into, after the border rules landed; this test reads every scripted
+    correction the same way without replaying the sessions' studies."""
+    organs = ["liver", "spleen", "right_kidney", "left_kidney"]
+    corrections = [
+        turn.say
+        for session in map(read_session, sorted(SESSIONS.glob("*.yaml")))
+        for turn in session.turns
+        if turn.expect and turn.expect.tool == "intervene_decoder"
+    ]
+    assert len(corrections) >= 8
+    for text in corrections:
+        leak = leak_named(text, organs)
+        assert leak is None or leak.into, text
 
 
 def test_a_shipped_session_replays_with_its_expectations(tmp_path, capsys):

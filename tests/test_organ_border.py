@@ -65,6 +65,8 @@ def test_masks_that_touch_on_a_coarse_grid_meet_and_a_voxel_apart_do_not():
         ("the liver goes over into the fossa", Leak("liver", [], "")),
         ("extend the spleen into the gap by the left kidney", None),  # an imperative asks for a grow
         ("the liver goes too far at the back", None),  # into nothing
+        ("the right kidney spills over a touch, shrink it", None),  # too big, not into anything
+        ("the spleen spills over the stomach", Leak("spleen", [], "stomach")),
         ("shrink the liver", None),
         ("the spleen and the liver overlap", None),  # which runs into which is not said
     ],

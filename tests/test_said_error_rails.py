@@ -7,7 +7,6 @@ from causal_sam_llm.agent.call_schema import ParsedCall
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.said_error_rails import (
     DISTANCE_NOT_FACTOR,
-    DISTANCE_NOT_SLICES,
     STEP_BACK,
     WHICH_SLICES,
     ground_bare_organ,
@@ -102,9 +101,6 @@ def test_abbreviations_name_their_organ_for_its_own_model_only():
 @pytest.mark.parametrize(
     ("text", "asked"),
     [
-        ("grow the liver by 2 slices", DISTANCE_NOT_SLICES),
-        ("extend the spleen 3 slices further up", DISTANCE_NOT_SLICES),
-        ("the liver is two slices too short", DISTANCE_NOT_SLICES),
         ("double the spleen", DISTANCE_NOT_FACTOR),
         ("halve the left kidney", DISTANCE_NOT_FACTOR),
         ("make the spleen twice as big", DISTANCE_NOT_FACTOR),
@@ -112,8 +108,8 @@ def test_abbreviations_name_their_organ_for_its_own_model_only():
         ("grow the spleen by 5 mm", None),
     ],
 )
-def test_an_amount_in_slices_or_as_a_factor_is_asked_back_in_mm(text, asked):
-    """Both had been carried out with an amount sized to the organ, without a word that the amount said was not read
+def test_an_amount_as_a_factor_is_asked_back_in_mm(text, asked):
+    """It had been carried out with an amount sized to the organ, without a word that the amount said was not read
     (a clinician-language trial)."""
     grounded = ground_distance_words(_correction("expand"), text)
     assert grounded == _correction("expand") if asked is None else grounded.args["question"] == asked
@@ -129,7 +125,21 @@ def test_the_organ_just_corrected_named_alone_is_asked_what_to_do():
     assert ground_bare_organ(liver, "the liver, a bit more", liver, organs) == liver  # says what to do
     assert ground_bare_organ(liver, "the liver", None, organs) == liver  # answers a question back
     spleen = _correction("expand", "spleen")
-    assert ground_bare_organ(spleen, "the spleen", liver, organs) == spleen  # the same for another organ
+    for text in ("the spleen too", "now the spleen", "and the spleen also"):
+        assert ground_bare_organ(spleen, text, liver, organs) == spleen  # the same for another organ
+
+
+def test_another_organ_named_alone_after_a_correction_is_asked_about_not_corrected():
+    """ "liver" after "shrink the spleen" had shrunk 14 % of the liver unasked (a clinician-language trial)."""
+    organs = ["liver", "spleen", "right_kidney", "left_kidney"]
+    shrink_spleen, shrink_liver = _correction("shrink", "spleen"), _correction("shrink", "liver")
+    for text in ("liver", "the liver", "liver please"):
+        asked = ground_bare_organ(shrink_liver, text, shrink_spleen, organs)
+        assert asked.tool == "clarify"
+        assert asked.args["question"].startswith("The same for the liver as for the spleen? Say 'the liver too'")
+    assert ground_bare_organ(shrink_liver, "the liver too", shrink_spleen, organs) == shrink_liver
+    told = _correction("expand", "liver")
+    assert ground_bare_organ(told, "grow the liver", shrink_spleen, organs) == told  # says what to do
 
 
 def test_a_signed_amount_grows_with_plus_and_shrinks_with_minus():

@@ -387,8 +387,9 @@ def _box_mm(shape_mm: tuple[int, int, int], spacing: float = 2.0) -> np.ndarray:
     return mask
 
 
-def test_a_grow_or_shrink_with_no_amount_said_changes_about_a_fifth_of_the_organ_within_3_to_15_mm():
-    """Facing area × reach = a fifth of what the command moves, in whole millimetres, at least 3 and at most 15."""
+def test_a_grow_or_shrink_with_no_amount_said_changes_about_a_fifth_of_the_organ_within_3_to_7_mm():
+    """Facing area × reach = a fifth of what the command moves, in whole millimetres, at least 3 and at most 7 (never
+    more than "a little", 7.5 mm: 15 mm had cost a liver 5.7 Dice in a clinician-language trial)."""
     spacing = (2.0, 2.0, 2.0)
 
     def said_mm(mask: np.ndarray, action: str, region: str, slices: tuple[int, int] | None = None) -> float:
@@ -399,11 +400,11 @@ def test_a_grow_or_shrink_with_no_amount_said_changes_about_a_fifth_of_the_organ
     assert said_mm(large, "expand", "whole") == pytest.approx(6.0)  # 0.2 × 120³ / (6 × 120² / 1.5)
     assert said_mm(large, "shrink", "whole") == pytest.approx(6.0)
     assert said_mm(small, "expand", "whole") == pytest.approx(3.0)  # 2 mm by the rule: at least 3
-    assert said_mm(small, "expand", "superior") == pytest.approx(8.0)  # 0.2 × 40 mm of depth behind the face
-    assert said_mm(_box_mm((200, 40, 40)), "expand", "superior") == pytest.approx(15.0)  # 40 mm by the rule
+    assert said_mm(small, "expand", "superior") == pytest.approx(7.0)  # 0.2 × 40 mm of depth behind the face: 8
+    assert said_mm(_box_mm((200, 40, 40)), "expand", "superior") == pytest.approx(7.0)  # 40 mm by the rule
     # on named slices only what lies on them counts: 10 of the 20 slices of the small box, its left face there; toward
-    # the head only its real top face counts, none on its lower ten slices (no surface: 15 mm, as before)
-    assert said_mm(small, "expand", "left", (10, 19)) == pytest.approx(8.0)
-    assert said_mm(small, "expand", "superior", (10, 19)) == pytest.approx(15.0)
+    # the head only its real top face counts, none on its lower ten slices (no surface: the cap)
+    assert said_mm(small, "expand", "left", (10, 19)) == pytest.approx(7.0)  # 8 by the rule
+    assert said_mm(small, "expand", "superior", (10, 19)) == pytest.approx(7.0)
     assert said_mm(small, "expand", "superior", (20, 29)) == pytest.approx(4.0)  # its top slices: 20 mm behind it
-    assert said_mm(np.zeros((5, 5, 5), bool), "expand", "whole") == pytest.approx(15.0)  # no surface: as before
+    assert said_mm(np.zeros((5, 5, 5), bool), "expand", "whole") == pytest.approx(7.0)  # no surface: the cap

@@ -143,6 +143,8 @@ def test_measure_reports_dice_hd95_and_volumes_against_the_reference(bench):
     dice = run_tool(bench, "measure", {"metric": "dice", "organ": "all"})
     expected_dice = 200 * (predicted & wanted).sum() / (predicted.sum() + wanted.sum())
     assert dice.data["spleen"]["dice"] == pytest.approx(expected_dice, abs=0.05)
+    lowest = min(bench.classes, key=lambda name: dice.data[name]["dice"])  # "which organ is worst?" is answered
+    assert dice.message.endswith(f" Lowest: {lowest.replace('_', ' ')} ({dice.data[lowest]['dice']}%).")
     hd95 = run_tool(bench, "measure", {"metric": "hd95", "organ": "spleen"})
     as_tensor = [torch.from_numpy(m.astype(np.float32))[None, None] for m in (predicted, wanted)]
     expected_hd95 = compute_hausdorff_distance(*as_tensor, percentile=95, spacing=list(spacing)).item()

@@ -54,12 +54,24 @@ def measure(bench: Workbench, args: MeasureArgs) -> ToolResult:
         scores[name] = {"dice": _round(100 * dice), "hd95_mm": _round(hd95)}
     key, unit = ("dice", "%") if args.metric == "dice" else ("hd95_mm", " mm")
     text = ", ".join(f"{n.replace('_', ' ')} {_score_text(s[key], unit)}" for n, s in scores.items())
-    return ToolResult(tool="measure", message=f"{METRIC_NAMES[args.metric]}{on}: {text}.", data=scores)
+    message = f"{METRIC_NAMES[args.metric]}{on}: {text}.{_worst_text(scores, key, unit)}"
+    return ToolResult(tool="measure", message=message, data=scores)
 
 
 METRIC_NAMES = {"dice": "Dice", "hd95": "HD95"}
 # an organ neither the mask nor the reference holds (there, or on the slices named) has no score, not "None%"
 NOT_SCORED = "not scored (in neither the mask nor the reference)"
+
+
+def _worst_text(scores: dict[str, dict], key: str, unit: str) -> str:
+    """Which scored organ is segmented worst, when several are: the lowest Dice, the largest HD95 (a clinician asking
+    "which organ is worst?" had been given every Dice and left to compare them)."""
+    scored = {name: s[key] for name, s in scores.items() if s[key] is not None}
+    if len(scored) < 2:
+        return ""
+    pick, word = (min, "Lowest") if key == "dice" else (max, "Largest")
+    worst = pick(scored, key=scored.__getitem__)
+    return f" {word}: {worst.replace('_', ' ')} ({scored[worst]}{unit})."
 
 
 def _score_text(value: float | None, unit: str) -> str:
