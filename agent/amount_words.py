@@ -84,6 +84,15 @@ def _number_requested(text: str) -> tuple[float, str] | None:
     return None
 
 
+# an amount's number with its unit: "5 mm", "1.5 cm", "20%", "strength 0.3"
+AMOUNT_NUMBER = re.compile(rf"{_DIGITS}\s*(?:%|percent|mm\b|cm\b|millimet\w*|centimet\w*)|{STRENGTH_NUMBER.pattern}")
+
+
+def without_amount_numbers(lower: str) -> str:
+    """`lower` (lower case) without the numbers that state an amount, whose digits are no slice numbers."""
+    return AMOUNT_NUMBER.sub(" ", lower)
+
+
 def beyond_one_correction(text: str) -> str | None:
     """The words of an amount larger than one correction moves ("grow it by 5 cm": 50 mm, where full strength is
     30 mm), which the correction carries out only up to full strength; None otherwise."""

@@ -17,7 +17,7 @@ from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, Tool
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.guard_rails import clarify
 from causal_sam_llm.agent.request_clauses import left_out_note
-from causal_sam_llm.agent.slice_distance import slice_distance_note
+from causal_sam_llm.agent.slice_distance import at_the_organs_end, slice_distance_note
 from causal_sam_llm.agent.study_words import stated_destination
 from causal_sam_llm.agent.unlogged_versions import is_recovered, recovered_record, unlogged_versions
 from causal_sam_llm.errors import CausalSamError, validation_problems
@@ -89,6 +89,8 @@ class Assistant:
             self.log.append(records[-1])
         self.history: list[tuple[str, ParsedCall]] = [(r.text, r.call) for r in records if not is_recovered(r)]
         self.last_timings_ms: dict[str, float] = records[-1].timings_ms if records else {}
+        # the last correction the masks aimed (its border, its end): the words, the call as read, the call as run
+        self._last_aim: tuple[str, ParsedCall, ParsedCall] | None = None
         self.parser = parser or CommandParser(self.bench.classes, llm, llm_model, tools=langchain_tools(self.bench))
 
     def load(self, study: str, labels: str | None = None) -> Turn:
@@ -102,13 +104,39 @@ class Assistant:
                 call = self.parser.parse(text, self.history, self._slice_mm())
         except ToolCallError as exc:  # e.g. a model answer that is no valid call: a logged turn, not an exception
             call = clarify(f"I could not turn that into a command ({exc}); please rephrase it.")
+        call, aiming_words = self._copied_for_another_organ(text, call)
+        parsed = call
         call, border_note = self._at_the_border(text, call)
+        call, end_note = self._at_the_organs_end(aiming_words, call)
+        self._last_aim = (aiming_words, parsed, call) if call != parsed else None
         timings = {"parse_ms": 1000 * (time.perf_counter() - start), **self._llm_timings()}
-        return self._execute(text, call, timings, self.parser.last_answer, note=border_note)
+        return self._execute(text, call, timings, self.parser.last_answer, note=border_note + end_note)
 
     def _slice_mm(self) -> float | None:
         """The open study's slice spacing (an amount said in slices is that many of it), None before one is open."""
         return None if self.bench.case is None else self.bench.case.axial_spacing_mm()[0]
+
+    def _copied_for_another_organ(self, text: str, call: ParsedCall) -> tuple[ParsedCall, str]:
+        """A follow-up for another organ ("the liver too") copies the last correction as the model read it, not as
+        the masks aimed it: a fourth trial's "now the liver" had cut the liver on the slices where the spleen met the
+        left kidney. An end aimed by the earlier words ("by 2 slices toward the head") is found again on this organ:
+        the words returned are those to aim it by."""
+        if self._last_aim is None or call.tool != "intervene_decoder":
+            return call, text
+        said, parsed, aimed = self._last_aim
+        organ = call.args.get("organ")
+        if organ == aimed.args.get("organ") or {**call.args, "organ": None} != {**aimed.args, "organ": None}:
+            return call, text
+        return ParsedCall(tool=call.tool, args={**parsed.args, "organ": organ}), said
+
+    def _at_the_organs_end(self, text: str, call: ParsedCall) -> tuple[ParsedCall, str]:
+        """A correction by N slices toward the head or feet, aimed at the organ's end (slice_distance.py)."""
+        bench, organ = self.bench, call.args.get("organ")
+        if call.tool != "intervene_decoder" or organ not in bench.classes:
+            return call, ""
+        if bench.history is None or bench.history.current is None:
+            return call, ""
+        return at_the_organs_end(call, text, bench.masks()[:, bench.classes.index(organ)])
 
     def _at_the_border(self, text: str, call: ParsedCall) -> tuple[ParsedCall, str]:
         """A correction said as the organ running into another, aimed where their masks meet (border_request.py);

@@ -58,6 +58,7 @@ from causal_sam_llm.agent.said_error_rails import (
     ground_too_far,
     ground_undo,
     ground_zero_amount,
+    previous_correction,
 )
 from causal_sam_llm.agent.schema_emitter import as_emitted
 from causal_sam_llm.agent.session_requests import ground_session_request
@@ -138,7 +139,7 @@ class CommandParser:
             call = invalid_command(exc)
         call = ground_strength(ground(call, text, previous, self.classes), text)
         # after the strength rail: a follow-up keeps the previous amount unless the text states one
-        previous_call = history[-1][1] if history else None
+        previous_call = previous_correction(history)
         call = ground_slices(ground_follow_up(call, text, previous_call, self.classes), text, previous_call)
         rails = (
             ground_region,

@@ -13,6 +13,7 @@ from causal_sam_llm.agent.amount_words import (
     repeats_earlier_request,
     said_strength,
     stated_amount,
+    without_amount_numbers,
 )
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.history_words import asks_to_redo, stated_steps, stated_version
@@ -38,6 +39,7 @@ from causal_sam_llm.agent.region_words import (
     names_whole_organ,
     regions_mentioned,
 )
+from causal_sam_llm.agent.slice_distance import without_slice_counts
 from causal_sam_llm.agent.slice_words import scattered_slices, stated_slices, with_digits
 from causal_sam_llm.agent.small_talk import small_talk_reply
 from causal_sam_llm.agent.study_words import stated_destination, stated_labels
@@ -261,7 +263,9 @@ def ground_slices(call: ParsedCall, text: str, previous_call: ParsedCall | None)
         return ParsedCall(tool=call.tool, args={**call.args, "slices": stated})
     if slices is None:
         return call
-    if {str(n) for n in slices} <= set(re.findall(r"\d+", with_digits(text.lower()))):
+    # the model's own slices stand where the text gives their numbers, not where an amount's do ("grow the right
+    # kidney 5 mm" and "by 1 slice toward the head" had been done on slice 5 and slice 1 only: a fourth trial)
+    if {str(n) for n in slices} <= set(re.findall(r"\d+", without_amount_numbers(without_slice_counts(text)))):
         return call
     if previous_call is not None and previous_call.args.get("slices") == slices:
         return call
@@ -319,8 +323,15 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     only_details = (slices is not None or amount is not None) and not named  # "just on slices 20 to 35 though"
     other = OTHER_SIDE.search(lower)  # "the other side", "the opposite pole"
     mirrored = other is not None and not named
-    continues = (bool(CONTINUATION.search(lower)) and not has_action) or (
-        (only_details or mirrored) and keyword_parse(lower, classes, before).tool == CLARIFY  # no action of its own
+    # "the liver too" after a spleen correction (a fourth trial: the model had grown the whole liver, whatever the
+    # spleen's correction had been)
+    also_another = len(named) == 1 and named[0] != before and ALSO.search(lower) is not None and not has_action
+    continues = (
+        (bool(CONTINUATION.search(lower)) and not has_action)
+        or also_another
+        or (
+            (only_details or mirrored) and keyword_parse(lower, classes, before).tool == CLARIFY  # no action of its own
+        )
     )
     if other_kidney and call.tool == "intervene_decoder" and call.args.get("organ") == before:
         # "the other one too", "shrink the other kidney" answered with the same kidney again (a clinician trial)
@@ -352,6 +363,7 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
 
 
 MORE = re.compile(r"\bmore\b")
+ALSO = re.compile(r"\b(?:too|also)\b")
 
 
 def _small_increment(lower: str, amount: float, previous: float | None) -> bool:

@@ -13,15 +13,20 @@ from causal_sam_llm.agent.slice_words import stated_slices
 
 GROWS, SHRINKS = ("expand", "add_region"), ("shrink", "remove_region")
 # "the liver is too small", "under-segmented", "too short at the top", "not big enough"
+# and, from a fourth trial (each had been shrunk): "one slice short at the top", "looks a bit thin at the back", "stops
+# one slice too early at the top", "stops a slice too high at the bottom", "is missing a slice"
 TOO_LITTLE = re.compile(
     r"\btoo\s+(?:small|short|thin|narrow|little|tight)\b|\bunder[-\s]?(?:segment|estimat|call|contour|seg\b)\w*"
-    r"|\bnot\s+(?:big|large|long|wide)\s+enough\b|\bundersized\b",
+    r"|\bnot\s+(?:big|large|long|wide)\s+enough\b|\bundersized\b|\bshort\b|\bmissing\b"
+    r"|\b(?:looks?|is|seems?|bit|little|rather|quite|slightly)\s+thin\b|\bstops?\b.{0,30}\btoo\s+(?:early|soon)\b"
+    r"|\bstops?\b.{0,30}\btoo\s+(?:high\b.{0,30}\b(?:bottom|feet|lower)|low\b.{0,30}\b(?:top|head|upper))",
     re.IGNORECASE,
 )
 # "too big", "over-segmented", "too thick", "overestimated", "oversized"
 TOO_MUCH = re.compile(
     r"\btoo\s+(?:big|large|long|wide|thick|fat|generous)\b|\bover[-\s]?(?:segment|estimat|call|contour|seg\b)\w*"
-    r"|\boversized\b",
+    r"|\boversized\b|\b(?:goes|extends|reaches|runs)\b.{0,30}\btoo\s+(?:high|low|far)\b"
+    r"|\bstops?\b.{0,30}\btoo\s+(?:low\b.{0,30}\b(?:bottom|feet|lower)|high\b.{0,30}\b(?:top|head|upper))",
     re.IGNORECASE,
 )
 GROW_VERBS = re.compile(r"\b(grow|expand|enlarge|extend|add|include|bigger|larger)\b", re.IGNORECASE)
@@ -174,9 +179,24 @@ def ground_bare_organ(call: ParsedCall, text: str, previous_call: ParsedCall | N
     if not CARRY_OVER.intersection(said):
         earlier = str(before).replace("_", " ")
         return _ask(
-            f"The same for the {name} as for the {earlier}? Say 'the {name} too' to do that, or what to do with the "
+            f"{SAME_FOR} {name} as for the {earlier}? Say 'the {name} too' to do that, or what to do with the "
             f"{name} (e.g. 'grow the {name} a little')."
         )
+    return call
+
+
+SAME_FOR = "The same for the"
+
+
+def previous_correction(history: list[tuple[str, ParsedCall]]) -> ParsedCall | None:
+    """The call a follow-up continues: the last turn's, or the correction before a "The same for the liver as for
+    the spleen?" asked back, which "the liver too" answers (a fourth trial: that answer had grown the whole liver, the
+    spleen's shrink at the top forgotten)."""
+    if not history:
+        return None
+    call = history[-1][1]
+    if call.tool == CLARIFY and str(call.args.get("question", "")).startswith(SAME_FOR) and len(history) > 1:
+        return history[-2][1]
     return call
 
 

@@ -6,16 +6,21 @@ study's spacing was known, and before that carried out with an amount sized to t
 
 import re
 
+import numpy as np
+
 from causal_sam_llm.agent.amount_words import FULL_STRENGTH_MM
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.slice_words import with_digits
 
-_COUNT = r"(\d+|an?|one|two|three|four|five|a\s+few|a\s+couple\s+of)"
-SLICE_AMOUNT = re.compile(
-    rf"\b(?:by|for|about|another)\s+{_COUNT}\s+(?:more\s+)?slices?\b"
-    r"|\b(\d+|one|two|three|four|five)\s+(?:more\s+)?slices?\s+(?:further|more|up|down|higher|lower|longer|shorter|too)\b",
+# a count before "slice(s)" ("by 2 slices", "one slice short", "add a slice on top", "3 more slices"), read on the
+# text with number words as digits; a slice NUMBER follows the word ("slice 7"), a count precedes it
+SLICE_COUNT = re.compile(
+    r"\b(?P<count>\d+|an?|a\s+single|a\s+few|a\s+couple\s+(?:of\s+)?)\s*(?:more\s+|extra\s+|further\s+)?slices?\b",
     re.IGNORECASE,
 )
-COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "a few": 3, "a couple of": 2}
+# words before a count that make it a choice of slices, not a distance: "the top 3 slices", "on 2 slices"
+CHOOSES_SLICES = {"top", "bottom", "first", "last", "final", "upper", "lower", "on", "over", "across", "these", "those"}
+COUNT_WORDS = {"a": 1, "an": 1, "a single": 1, "a few": 3, "a couple": 2, "a couple of": 2}
 # the regions whose boundary moves across slices: there a slice's spacing is the distance the edge moves
 ALONG_THE_SLICES = ("superior", "inferior")
 NO_STUDY_QUESTION = (
@@ -27,11 +32,28 @@ NO_STUDY_QUESTION = (
 
 def slices_said_as_distance(text: str) -> int | None:
     """How many slices `text` states as an amount ("by 2 slices": 2), or None when it states none."""
-    match = SLICE_AMOUNT.search(text)
+    match = _slice_count(text)
     if match is None:
         return None
-    said = " ".join((match.group(1) or match.group(2)).lower().split())
+    said = " ".join(match.group("count").lower().split())
     return int(said) if said.isdigit() else COUNT_WORDS[said]
+
+
+def without_slice_counts(text: str) -> str:
+    """`text` (lower case, number words as digits) without its slice counts, whose digits are no slice numbers."""
+    lower = with_digits(text.lower())
+    return SLICE_COUNT.sub(lambda match: " " if _counts(lower, match) else match.group(0), lower)
+
+
+def _slice_count(text: str) -> re.Match | None:
+    lower = with_digits(text.lower())
+    return next((match for match in SLICE_COUNT.finditer(lower) if _counts(lower, match)), None)
+
+
+def _counts(lower: str, match: re.Match) -> bool:
+    """Whether a number before "slice(s)" is a distance: not "the top 3 slices" or "on 2 slices"."""
+    before = lower[: match.start()].split()
+    return not before or before[-1] not in CHOOSES_SLICES
 
 
 def ground_slice_distance(call: ParsedCall, text: str, slice_mm: float | None) -> ParsedCall:
@@ -60,8 +82,8 @@ def ground_slice_distance(call: ParsedCall, text: str, slice_mm: float | None) -
 def slice_distance_note(text: str, call: ParsedCall, slice_mm: float) -> str:
     """Said after a correction whose amount was said in slices: how many mm they were read as."""
     count = slices_said_as_distance(text)
-    if count is None or call.tool != "intervene_decoder":
-        return ""
+    if count is None or call.tool != "intervene_decoder" or call.args.get("action") == "remove_region":
+        return ""  # a removal by slices says which it took off (at_the_organs_end)
     read = f"{_slices(count).capitalize()} read as {count * slice_mm:g} mm"
     return f" {read} (this study's slices are {slice_mm:g} mm apart)."
 
@@ -72,3 +94,39 @@ def _slices(count: int) -> str:
 
 def _ask(question: str) -> ParsedCall:
     return ParsedCall(tool=CLARIFY, args={"question": question})
+
+
+def at_the_organs_end(call: ParsedCall, text: str, organ_mask: np.ndarray) -> tuple[ParsedCall, str]:
+    """A correction by N slices toward the head or the feet, aimed at the organ's end that way, and what the reply
+    says of it: a shrink takes the organ off its last N slices there; a grow reaches no further than N slices past
+    its end. Measured reason (a fourth trial): "trim 2 slices off the top" of a liver whose top 2 slices were all
+    wrong cut 3600 voxels from slices 17-19, where it was right, and kept a speck on the top one; a grow by 2 slices
+    went 3 past the end. Where the text names slices, or before the organ has a mask, the call is as it was."""
+    count = slices_said_as_distance(text)
+    args = call.args
+    if count is None or call.tool != "intervene_decoder" or args.get("region") not in ALONG_THE_SLICES:
+        return call, ""
+    occupied = np.flatnonzero(organ_mask.any(axis=(1, 2)))
+    if args.get("slices") is not None or occupied.size == 0 or args.get("action") == "smooth":
+        return call, ""
+    up, last = args["region"] == "superior", len(organ_mask) - 1
+    end = int(occupied[-1] if up else occupied[0])
+    name, side = str(args["organ"]).replace("_", " "), "top" if up else "bottom"
+    if args.get("action") in ("shrink", "remove_region"):
+        first, final = (max(end - count + 1, 0), end) if up else (end, min(end + count - 1, last))
+        removed = {**args, "action": "remove_region", "region": "whole", "slices": [first, final]}
+        note = f" Took the {name} off its {side} {_slices(count)} ({_span(first, final)}), where it ends {_toward(up)}."
+        return ParsedCall(tool=call.tool, args=removed), note
+    first, final = (end, min(end + count, last)) if up else (max(end - count, 0), end)
+    if first == final:
+        return call, ""  # its end is the volume's edge: nothing beyond to limit
+    note = f" Grown no further than {_slices(count)} past its {side} slice ({end}): {_span(first, final)}."
+    return ParsedCall(tool=call.tool, args={**args, "slices": [first, final]}), note
+
+
+def _span(first: int, final: int) -> str:
+    return f"slice {first}" if first == final else f"slices {first}–{final}"
+
+
+def _toward(up: bool) -> str:
+    return "toward the head" if up else "toward the feet"

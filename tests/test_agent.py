@@ -295,10 +295,15 @@ def test_a_dialogue_keeps_the_tokens_the_model_wrote_and_the_conversation_text_u
 
 @pytest.mark.parametrize(
     ("text", "action"),
-    [("spleen too small", "expand"), ("the liver is too short at the top", "expand")],  # the model had shrunk both
+    [
+        ("spleen too small", "expand"),  # the model had shrunk these
+        ("the liver is too short at the top", "expand"),
+        ("the left kidney stops one slice too early at the top", "expand"),  # a fourth trial
+        ("the spleen looks a bit thin at the back", "expand"),
+    ],
 )
 def test_a_complaint_of_too_little_grows_the_organ_with_the_real_model(llm_parser, text, action):
-    call = llm_parser.parse(text, [])
+    call = llm_parser.parse(text, [], slice_mm=10.0)
     assert call.tool == "intervene_decoder" and call.args["action"] == action
 
 
@@ -333,3 +338,20 @@ def test_an_answer_to_its_own_question_and_session_requests_with_the_real_model(
     assert signed.args["action"] == "expand" and signed.args["strength"] == pytest.approx(0.1)  # had shrunk it
     missing = llm_parser.parse("load benchmark:does-not-exist", [])
     assert missing.tool == "load_study" and missing.args["study"] == "benchmark:does-not-exist"
+
+
+def test_a_fourth_trials_amounts_and_follow_ups_with_the_real_model(llm_parser):
+    """ "grow the right kidney 5 mm" had been done on slice 5 only (the model's slices, kept because a 5 was in the
+    text), "by 1 slice" on slice 1; "the liver too", answering "The same for the liver as for the spleen?", had grown
+    the whole liver where the spleen had been shrunk at the top."""
+    grown = llm_parser.parse("grow the right kidney 5 mm", [])
+    assert grown.tool == "intervene_decoder" and grown.args["slices"] is None
+    assert grown.args["strength"] == pytest.approx(5 / 30)
+    by_slice = llm_parser.parse("grow the left kidney by 1 slice toward the head", [], 10.0)
+    assert by_slice.args["slices"] is None and by_slice.args["strength"] == pytest.approx(10 / 30)
+    history: list = []
+    for text in ("shrink the spleen a touch at the top", "liver", "the liver too"):
+        history.append((text, llm_parser.parse(text, history)))
+    shrunk, asked, carried = (call for _text, call in history)
+    assert asked.tool == "clarify" and asked.args["question"].startswith("The same for the liver as for the spleen?")
+    assert carried.args == {**shrunk.args, "organ": "liver"}

@@ -67,10 +67,28 @@ def test_a_correction_asked_beyond_full_strength_is_done_at_full_strength_and_sa
     assert assistant.bench.history.current == version
     # an amount in slices along them is that many of the study's slice spacings, and the reply says so
     slice_mm = assistant.bench.require_case().axial_spacing_mm()[0]
-    by_slices = assistant.ask("grow the liver by 2 slices toward the head")
-    assert by_slices.ok and by_slices.call.args["region"] == "superior"
-    assert by_slices.call.args["strength"] == 2 * slice_mm / 30 and by_slices.version == version + 1
-    assert f" 2 slices read as {2 * slice_mm:g} mm (this study's slices are {slice_mm:g} mm apart)." in by_slices.reply
+    bottom = int(np.flatnonzero(assistant.bench.masks()[:, 0].any(axis=(1, 2)))[0])  # the liver's lowest slice
+    by_slices = assistant.ask("grow the liver by one slice toward the feet")  # this study's slices are 20 mm apart
+    assert by_slices.ok and by_slices.call.args["region"] == "inferior"
+    assert by_slices.call.args["strength"] == slice_mm / 30 and by_slices.version == version + 1
+    assert f" One slice read as {slice_mm:g} mm (this study's slices are {slice_mm:g} mm apart)." in by_slices.reply
+    # no further than 1 slice past its end (a fourth trial: N + 1 past); at the volume's edge there is none
+    assert by_slices.call.args["slices"] == (None if bottom == 0 else [bottom - 1, bottom])
+    # "the spleen too" copies the grow as read, aimed at the spleen's own end, not the liver's slices
+    spleen = ORGANS.index("spleen")
+    spleen_bottom = int(np.flatnonzero(assistant.bench.masks()[:, spleen].any(axis=(1, 2)))[0])
+    too = assistant.ask("the spleen too")
+    assert too.ok and too.call.args["organ"] == "spleen" and too.call.args["region"] == "inferior"
+    assert too.call.args["slices"] in (None, [spleen_bottom - 1, spleen_bottom])
+    far = assistant.ask("grow the liver by 2 slices toward the head")
+    assert far.call.tool == "clarify" and "2 slices here is 40 mm" in far.reply
+    # a shrink by slices toward the head takes the organ off its top slice, and nothing lower
+    before = assistant.bench.masks()[:, 0].copy()
+    liver_top = int(np.flatnonzero(before.any(axis=(1, 2)))[-1])
+    trimmed = assistant.ask("trim one slice off the top of the liver")
+    after = assistant.bench.masks()[:, 0]
+    assert trimmed.ok and trimmed.call.args["action"] == "remove_region"
+    assert not after[liver_top].any() and (after[:liver_top] == before[:liver_top]).all()
 
 
 def test_the_background_box_pass_waits_while_a_command_is_parsed(home_benchmark, tmp_path, llm_parser, monkeypatch):
@@ -86,10 +104,10 @@ def test_the_background_box_pass_waits_while_a_command_is_parsed(home_benchmark,
     monkeypatch.setattr(box_evidence, "decode_boxes", lambda b, e, p: batches.append(len(e)) or real(b, e, p))
     parse, during, after_parse = llm_parser.parse, [], []
 
-    def watched(text, history):
+    def watched(text, history, slice_mm=None):
         time.sleep(0.2)  # a batch already under way when the pause began ends first
         before = len(batches)
-        call = parse(text, history)
+        call = parse(text, history, slice_mm)
         during.append(len(batches) - before)
         after_parse.append(len(batches))
         return call
@@ -198,7 +216,7 @@ def test_a_model_answer_that_is_no_valid_call_becomes_a_logged_question(home_ben
     history moves on, instead of an exception out of `ask` with nothing logged."""
 
     class FailingModel(CommandParser):  # the model's failure cannot be provoked on demand; the rest is real
-        def parse(self, text, history):
+        def parse(self, text, history, slice_mm=None):
             raise ToolCallError("the model's answer was not JSON")
 
     assistant = Assistant(tmp_path / "s", llm="none", parser=FailingModel(ORGANS, "none"))

@@ -310,6 +310,10 @@ def test_a_save_the_text_says_not_to_make_is_asked_back():
         ("pls segment the right kidney from slice eighteen to thirty-one", [18, 31], None, [18, 31]),
         ("grow it on slice one hundred and five", None, None, [105, 105]),
         ("the liver is cut short toward the head", None, None, None),
+        ("grow the right kidney 5 mm", [5, 5], None, None),  # an amount's digits (a fourth trial: done on slice 5)
+        ("grow the left kidney by 1 slice toward the head", [1, 1], None, None),  # a count of slices
+        ("the left kidney is missing 2 slices at the top", [2, 2], None, None),
+        ("grow the liver 5 mm on slice 5", [5, 5], None, [5, 5]),
         (
             "shrink the liver a touch on slices 12, 13 and 14",
             [12, 13],

@@ -17,6 +17,7 @@ from causal_sam_llm.agent.said_error_rails import (
     ground_too_far,
     ground_undo,
     ground_zero_amount,
+    previous_correction,
 )
 
 
@@ -38,6 +39,13 @@ def _correction(action: str, organ: str = "spleen") -> ParsedCall:
         ("too small at the top but too big at the bottom", "shrink", "shrink"),  # both said: the model's
         ("it looks too small to me but shrink it", "shrink", "shrink"),  # a verb of its own: the model's
         ("the spleen is too small", "smooth", "smooth"),
+        # a fourth trial: each had been shrunk
+        ("the left kidney is one slice short at the top", "shrink", "expand"),
+        ("the left kidney stops one slice too early at the top", "shrink", "expand"),
+        ("the spleen stops a slice too high at the bottom", "shrink", "expand"),
+        ("the spleen looks a bit thin at the back", "shrink", "expand"),
+        ("the liver goes 2 slices too high at the top", "expand", "shrink"),
+        ("the liver stops too low at the bottom", "expand", "shrink"),
     ],
 )
 def test_a_complaint_that_the_organ_is_too_small_grows_it_and_too_big_shrinks_it(text, model_action, action):
@@ -154,3 +162,16 @@ def test_a_signed_amount_grows_with_plus_and_shrinks_with_minus():
         assert call.args == {"organ": "spleen", "action": action, "region": "whole", "strength": 0.1, "slices": None}
     assert ground_signed_amount(_correction("expand"), "grow the spleen +3mm", organs) == _correction("expand")
     assert ground_signed_amount(_correction("shrink"), "spleen 3mm", organs) == _correction("shrink")  # no sign
+
+
+def test_the_answer_to_the_same_for_another_organ_continues_the_correction_before_the_question():
+    """ "the liver too", answering "The same for the liver as for the spleen?", had grown the whole liver, the
+    spleen's shrink at the top forgotten (a fourth trial)."""
+    organs = ["liver", "spleen", "right_kidney", "left_kidney"]
+    shrink = ParsedCall(tool="intervene_decoder", args={"organ": "spleen", "action": "shrink", "region": "superior"})
+    asked = ground_bare_organ(_correction("shrink", "liver"), "liver", shrink, organs)
+    history = [("shrink the spleen at the top", shrink), ("liver", asked)]
+    assert previous_correction(history) == shrink
+    other = ParsedCall(tool="clarify", args={"question": "Which organ?"})
+    assert previous_correction([("shrink the spleen at the top", shrink), ("hmm", other)]) == other
+    assert previous_correction([]) is None

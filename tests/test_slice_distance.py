@@ -1,14 +1,17 @@
 """An amount said in slices, read with the study's slice spacing (agent/slice_distance.py); the assistant's reply on
 a real study is checked in tests/test_assistant_session.py."""
 
+import numpy as np
 import pytest
 
 from causal_sam_llm.agent.call_schema import ParsedCall
 from causal_sam_llm.agent.slice_distance import (
     NO_STUDY_QUESTION,
+    at_the_organs_end,
     ground_slice_distance,
     slice_distance_note,
     slices_said_as_distance,
+    without_slice_counts,
 )
 
 
@@ -24,6 +27,14 @@ def _correction(action: str, region: str) -> ParsedCall:
         ("the liver is two slices too short at the top", 2),
         ("shrink it by a slice at the bottom", 1),
         ("grow it by a couple of slices toward the feet", 2),
+        # a fourth trial: each had been read as no amount
+        ("shrink the liver 2 slices at the top", 2),
+        ("grow it by six slices toward the head", 6),
+        ("a couple of slices toward the head", 2),
+        ("it needs one more slice at the top", 1),
+        ("L kidney: add a slice on top", 1),
+        ("the top 3 slices are wrong", None),  # a choice of slices, not a distance
+        ("grow it on 2 slices", None),
         ("grow the liver on slices 2 to 5", None),  # slices named, not a distance
         ("grow the liver by 5 mm", None),
     ],
@@ -55,3 +66,39 @@ def test_slices_in_another_direction_too_many_or_with_no_study_are_asked_back():
     assert ground_slice_distance(smooth, "smooth it over 2 slices", 5.0) == smooth  # smoothing has no amount
     measured = ParsedCall(tool="measure", args={"metric": "volume_ml", "organ": "liver"})
     assert ground_slice_distance(measured, "volume of the liver by 2 slices", 5.0) == measured
+
+
+def test_a_count_of_slices_is_no_slice_number():
+    assert without_slice_counts("grow the left kidney by 1 slice toward the head").split() == [
+        "grow", "the", "left", "kidney", "by", "toward", "the", "head",
+    ]  # fmt: skip
+    assert without_slice_counts("slices 2 to 5, the top 3 slices") == "slices 2 to 5, the top 3 slices"
+
+
+def _organ_on(first: int, last: int, depth: int = 12) -> np.ndarray:
+    mask = np.zeros((depth, 6, 6), bool)
+    mask[first : last + 1, 1:5, 1:5] = True
+    return mask
+
+
+def test_a_shrink_by_slices_takes_the_organ_off_its_end_and_a_grow_goes_no_further():
+    """ "trim 2 slices off the top" of a liver whose top 2 slices were wrong had cut 3600 voxels lower down, where it
+    was right, and a grow by 2 slices had gone 3 past the end (a fourth trial)."""
+    mask = _organ_on(3, 8)
+    trim = ParsedCall(
+        tool="intervene_decoder", args={"organ": "liver", "action": "shrink", "region": "superior", "slices": None}
+    )
+    removed, note = at_the_organs_end(trim, "trim 2 slices off the top", mask)
+    assert removed.args == {"organ": "liver", "action": "remove_region", "region": "whole", "slices": [7, 8]}
+    assert note == " Took the liver off its top 2 slices (slices 7–8), where it ends toward the head."
+    grow = _correction("expand", "inferior")
+    limited, note = at_the_organs_end(grow, "grow it by 2 slices toward the feet", mask)
+    assert limited.args["slices"] == [1, 3] and limited.args["action"] == "expand"
+    assert note == " Grown no further than 2 slices past its bottom slice (3): slices 1–3."
+    edge, _ = at_the_organs_end(grow, "grow it by 2 slices toward the feet", _organ_on(0, 4))
+    assert edge == grow  # its end is the volume's: nothing to limit
+    named = ParsedCall(tool="intervene_decoder", args={**grow.args, "slices": [2, 6]})
+    assert at_the_organs_end(named, "grow it by 2 slices toward the feet on slices 2 to 6", mask) == (named, "")
+    assert at_the_organs_end(grow, "grow it by 2 slices", np.zeros((12, 6, 6), bool)) == (grow, "")
+    sideways = _correction("expand", "left")
+    assert at_the_organs_end(sideways, "grow it 2 slices to the left", mask) == (sideways, "")
