@@ -320,6 +320,15 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
             f"The last change ({_said(previous_call)}) is kept. Say 'undo' to take it back, then what to do on the "
             "other side."
         )
+    said_regions = regions_mentioned(text)
+    elsewhere = said_regions[:1] != [previous_call.args.get("region")]
+    if REJECTS_LAST.match(lower) and len(said_regions) == 1 and elsewhere and set(named) <= {before} and not has_action:
+        # "no, at the back" after a grow at the front: the front's change was the wrong one (a fourth trial had
+        # kept it and shrunk the back)
+        return clarify(
+            f"The last change ({_said(previous_call)}) is kept. Say 'undo' to take it back, then what to do "
+            f"({said_regions[0]}) instead."
+        )
     only_details = (slices is not None or amount is not None) and not named  # "just on slices 20 to 35 though"
     other = OTHER_SIDE.search(lower)  # "the other side", "the opposite pole"
     mirrored = other is not None and not named
@@ -347,9 +356,15 @@ def ground_follow_up(call: ParsedCall, text: str, previous_call: ParsedCall | No
     else:
         return call
     args = {**previous_call.args, "organ": organ}
-    regions = regions_mentioned(text)
+    regions = said_regions
     if len(regions) == 1:
         args["region"] = regions[0]
+    elif (
+        not regions and {organ, before} <= set(KIDNEYS) and organ != before and args.get("region") in ("left", "right")
+    ):
+        # the same side of the other kidney: "and the left kidney" after "the right kidney is too small on the
+        # patient's right" had grown the left kidney on its inner side (a fourth trial)
+        args["region"] = OPPOSITE_REGION[args["region"]]
     if mirrored:
         args.update(_mirror(args, other.group(2), classes))
     if slices is not None:

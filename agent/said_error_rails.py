@@ -150,6 +150,30 @@ def ground_signed_amount(call: ParsedCall, text: str, classes: list[str]) -> Par
     return ParsedCall(tool="intervene_decoder", args=args)
 
 
+# "toward the head, no wait, toward the feet": what follows the clinician's own correction of the text replaces it
+SELF_CORRECTION = re.compile(
+    r"\b(?:no\s+wait|wait\s+no|no\s+sorry|sorry|i\s+mean|i\s+meant|make\s+that|scratch\s+that|or\s+rather)\b", re.I
+)
+
+
+def ground_self_correction(call: ParsedCall, text: str) -> ParsedCall:
+    """A correction whose text corrects itself takes the direction and the verb said after the correction (a fourth
+    trial: "grow the spleen toward the head, no wait, toward the feet" had grown it toward the head)."""
+    match = SELF_CORRECTION.search(text)
+    if match is None or call.tool != "intervene_decoder":
+        return call
+    after, args = text[match.end() :], dict(call.args)
+    regions = regions_mentioned(after)
+    if len(regions) == 1:
+        args["region"] = regions[0]
+    grows, shrinks = GROW_VERBS.search(after), SHRINK_VERBS.search(after)
+    if grows and not shrinks and args.get("action") in SHRINKS:
+        args["action"] = "expand"
+    if shrinks and not grows and args.get("action") in GROWS:
+        args["action"] = "shrink"
+    return ParsedCall(tool=call.tool, args=args)
+
+
 FILLER = {"the", "and", "also", "too", "now", "then", "please", "ok", "okay", "mask", "one", "again", "s"}
 # words that carry the last correction over to another organ: "the spleen too", "now the liver"
 CARRY_OVER = {"also", "too", "now", "then", "again"}

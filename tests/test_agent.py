@@ -355,3 +355,10 @@ def test_a_fourth_trials_amounts_and_follow_ups_with_the_real_model(llm_parser):
     shrunk, asked, carried = (call for _text, call in history)
     assert asked.tool == "clarify" and asked.args["question"].startswith("The same for the liver as for the spleen?")
     assert carried.args == {**shrunk.args, "organ": "liver"}
+    history = []
+    for text in ("liver bigger at the front pls", "no, at the back"):
+        history.append((text, llm_parser.parse(text, history)))
+    rejected = history[1][1]
+    assert rejected.tool == "clarify" and rejected.args["question"].startswith("The last change (expand liver")
+    withdrawn = llm_parser.parse("grow the spleen toward the head, no wait, toward the feet", [])
+    assert withdrawn.args["region"] == "inferior" and withdrawn.args["action"] == "expand"

@@ -584,6 +584,21 @@ def test_no_the_other_side_keeps_no_mirror_of_a_change_it_rejects():
     )
 
 
+def test_no_and_another_side_asks_back_and_the_other_kidney_keeps_its_side():
+    """A fourth trial: "no, at the back" after a grow at the front had kept the front's change and shrunk the back;
+    "and the left kidney" after a grow of the right kidney on the patient's right had grown the left one inward."""
+    front = ParsedCall(
+        tool="intervene_decoder",
+        args={"organ": "liver", "action": "expand", "region": "anterior", "strength": 0.25, "slices": None},
+    )
+    model = ParsedCall(tool="intervene_decoder", args={**front.args, "action": "shrink", "region": "posterior"})
+    asked = ground_follow_up(model, "no, at the back", front, ORGANS)
+    assert asked.tool == "clarify" and asked.args["question"].startswith("The last change (expand liver (anterior))")
+    right = ParsedCall(tool="intervene_decoder", args={**front.args, "organ": "right_kidney", "region": "right"})
+    left = ground_follow_up(ParsedCall(tool="clarify", args={"question": "?"}), "and the left kidney", right, ORGANS)
+    assert left.args == {**right.args, "organ": "left_kidney", "region": "left"}  # its outer side, as the right's
+
+
 def test_redo_of_an_organ_on_some_slices_is_that_segmentation_again():
     """The model had answered "just redo the spleen on slices 5 to 15" with a redo of the versions (nothing to redo)
     when the replay ran the T2 liver session before it in the same process."""

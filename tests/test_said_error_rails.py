@@ -12,6 +12,7 @@ from causal_sam_llm.agent.said_error_rails import (
     ground_bare_organ,
     ground_distance_words,
     ground_said_direction,
+    ground_self_correction,
     ground_signed_amount,
     ground_slice_words,
     ground_too_far,
@@ -175,3 +176,13 @@ def test_the_answer_to_the_same_for_another_organ_continues_the_correction_befor
     other = ParsedCall(tool="clarify", args={"question": "Which organ?"})
     assert previous_correction([("shrink the spleen at the top", shrink), ("hmm", other)]) == other
     assert previous_correction([]) is None
+
+
+def test_a_text_that_corrects_itself_takes_what_follows_the_correction():
+    """ "grow the spleen toward the head, no wait, toward the feet" had grown it toward the head (a fourth trial)."""
+    head = ParsedCall(tool="intervene_decoder", args={"organ": "spleen", "action": "expand", "region": "superior"})
+    feet = ground_self_correction(head, "grow the spleen toward the head, no wait, toward the feet")
+    assert feet.args == {**head.args, "region": "inferior"}
+    shrunk = ground_self_correction(head, "grow the spleen at the top, sorry, I mean shrink it")
+    assert shrunk.args == {**head.args, "action": "shrink"}
+    assert ground_self_correction(head, "grow the spleen toward the head") == head
