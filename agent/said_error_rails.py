@@ -9,6 +9,7 @@ from causal_sam_llm.agent.amount_words import stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.organ_words import ORGAN_SYNONYMS, organs_mentioned, words
 from causal_sam_llm.agent.region_words import regions_mentioned
+from causal_sam_llm.agent.slice_distance import slices_said_as_distance
 from causal_sam_llm.agent.slice_words import stated_slices
 
 GROWS, SHRINKS = ("expand", "add_region"), ("shrink", "remove_region")
@@ -68,6 +69,8 @@ def ground_slice_words(call: ParsedCall, text: str) -> ParsedCall:
     on the top 3 slices" grew the whole liver) or read as one slice ("above slice 15" as slice 15)."""
     if call.tool not in ("intervene_decoder", "segment") or not RELATIVE_SLICES.search(text):
         return call
+    if call.tool == "intervene_decoder" and slices_said_as_distance(text) is not None:
+        return call  # "add two slices to the top of the right kidney": a distance (slice_distance.py), no choice
     return ParsedCall(tool=CLARIFY, args={"question": WHICH_SLICES})
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from causal_sam_llm.agent.amount_words import FULL_STRENGTH_MM
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_words import with_digits
 
 # a count before "slice(s)" ("by 2 slices", "one slice short", "add a slice on top", "3 more slices"), read on the
@@ -64,6 +65,7 @@ def ground_slice_distance(call: ParsedCall, text: str, slice_mm: float | None) -
         return call
     if slice_mm is None:
         return _ask(NO_STUDY_QUESTION)
+    call = _along_the_slices(call, text)
     mm = count * slice_mm
     if mm > FULL_STRENGTH_MM:
         return _ask(
@@ -77,6 +79,24 @@ def ground_slice_distance(call: ParsedCall, text: str, slice_mm: float | None) -
             f"'by {mm:g} mm' to move it {mm:g} mm all around."
         )
     return ParsedCall(tool=call.tool, args={**call.args, "strength": mm / FULL_STRENGTH_MM})
+
+
+# "goes 3 slices too high", "2 slices lower": the direction along the slices, where the text names no region (a
+# fourth trial: "the liver goes 3 slices too high, cut it back" had been asked which direction)
+UP_THE_SLICES = re.compile(r"\b(?:too\s+high|higher|upwards?|up)\b", re.IGNORECASE)
+DOWN_THE_SLICES = re.compile(r"\b(?:too\s+low|lower|downwards?|down)\b", re.IGNORECASE)
+
+
+def _along_the_slices(call: ParsedCall, text: str) -> ParsedCall:
+    if call.args.get("region", "whole") != "whole":
+        return call
+    regions = regions_mentioned(text)
+    up, down = UP_THE_SLICES.search(text), DOWN_THE_SLICES.search(text)
+    if regions:
+        direction = regions[0] if len(regions) == 1 and regions[0] in ALONG_THE_SLICES else None
+    else:
+        direction = None if bool(up) == bool(down) else "superior" if up else "inferior"
+    return call if direction is None else ParsedCall(tool=call.tool, args={**call.args, "region": direction})
 
 
 def slice_distance_note(text: str, call: ParsedCall, slice_mm: float) -> str:

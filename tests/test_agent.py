@@ -360,5 +360,7 @@ def test_a_fourth_trials_amounts_and_follow_ups_with_the_real_model(llm_parser):
         history.append((text, llm_parser.parse(text, history)))
     rejected = history[1][1]
     assert rejected.tool == "clarify" and rejected.args["question"].startswith("The last change (expand liver")
+    too_high = llm_parser.parse("the liver goes 3 slices too high, cut it back", [], 10.0)  # had been asked where
+    assert too_high.args["region"] == "superior" and too_high.args["action"] == "shrink"
     withdrawn = llm_parser.parse("grow the spleen toward the head, no wait, toward the feet", [])
     assert withdrawn.args["region"] == "inferior" and withdrawn.args["action"] == "expand"

@@ -186,3 +186,13 @@ def test_a_text_that_corrects_itself_takes_what_follows_the_correction():
     shrunk = ground_self_correction(head, "grow the spleen at the top, sorry, I mean shrink it")
     assert shrunk.args == {**head.args, "action": "shrink"}
     assert ground_self_correction(head, "grow the spleen toward the head") == head
+
+
+def test_slices_added_to_an_end_are_a_distance_not_a_choice_of_slices():
+    """ "add two slices to the top of the right kidney" had been asked "Which slices, by number?" (a fourth trial)."""
+    added = ParsedCall(
+        tool="intervene_decoder", args={"organ": "right_kidney", "action": "add_region", "region": "superior"}
+    )
+    assert ground_slice_words(added, "add two slices to the top of the right kidney") == added
+    asked = ground_slice_words(added, "grow the right kidney on the top 3 slices")
+    assert asked.args == {"question": WHICH_SLICES}

@@ -102,3 +102,13 @@ def test_a_shrink_by_slices_takes_the_organ_off_its_end_and_a_grow_goes_no_furth
     assert at_the_organs_end(grow, "grow it by 2 slices", np.zeros((12, 6, 6), bool)) == (grow, "")
     sideways = _correction("expand", "left")
     assert at_the_organs_end(sideways, "grow it 2 slices to the left", mask) == (sideways, "")
+
+
+def test_slices_said_as_too_high_or_lower_go_along_the_slices():
+    """ "the liver goes 3 slices too high, cut it back" had been asked which direction (a fourth trial)."""
+    high = ground_slice_distance(_correction("shrink", "whole"), "the liver goes 3 slices too high, cut it back", 10.0)
+    assert high.args["region"] == "superior" and high.args["strength"] == pytest.approx(1.0)
+    low = ground_slice_distance(_correction("expand", "whole"), "it should reach 2 slices lower", 10.0)
+    assert low.args["region"] == "inferior"
+    said = ground_slice_distance(_correction("expand", "inferior"), "it stops a slice too high at the bottom", 10.0)
+    assert said.args["region"] == "inferior"  # a region named: as said
