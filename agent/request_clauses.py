@@ -22,11 +22,14 @@ def requests_left_out(text: str, call: ParsedCall, classes: list[str]) -> list[s
         asked = keyword_parse(clause, classes, None)
         if asked.tool == CLARIFY and (shared := _with_the_calls_verb(clause, call, classes)):
             left.append(shared)
-        elif asked.tool != CLARIFY and not _done_by(asked, call):
+        elif asked.tool != CLARIFY and not _done_by(asked, call) and not NEGATED_CLAUSE.match(clause):
             left.append(clause)
     return left if len(left) < len(clauses) else []  # nothing matched the call: the clauses are no separate requests
 
 
+# a clause that asks for nothing: "don't grow the liver, shrink it at the top" (a fourth trial had been told that
+# "don't grow the liver" was not done)
+NEGATED_CLAUSE = re.compile(r"^\s*(?:don'?t|do\s+not|never|not|no\s+need\s+to)\b", re.IGNORECASE)
 # words that spare the organ a clause names ("shrink the spleen but not the liver")
 SPARED = re.compile(r"\b(not|never|don'?t|except|apart from|other than|without)\b", re.IGNORECASE)
 # the verb a left-out organ shares with the call ("shrink the spleen and the liver": the liver is to shrink too)

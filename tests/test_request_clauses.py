@@ -38,6 +38,7 @@ def test_an_organ_named_after_a_correction_shares_its_verb(text, call, left_out)
         "shrink the spleen and leave the liver",
         "shrink the spleen toward the liver",
         "shrink the spleen at the top and the front",
+        "don't grow the spleen, shrink it at the top",  # a fourth trial: had been named as not done
     ],
 )
 def test_an_organ_settled_spared_or_named_as_a_place_is_no_request(text):
