@@ -15,6 +15,7 @@ FULL_STRENGTH_MM = 30.0
 AMOUNT_WORDS: tuple[tuple[float, tuple[str, ...]], ...] = (
     (TINY, (
         "a touch", "a tad", "a smidge", "a hair", "a tiny bit", "tiny", "minimally", "marginally", "barely",
+        "a tuch", "a toch", "a touh", "a tch", "a tadd",  # typed in a hurry (a fourth trial: "a tuch" had been none)
     )),
     (SMALL, (
         "a little", "slightly", "slight", "a bit", "mildly", "gently", "subtly",

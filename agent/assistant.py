@@ -18,6 +18,7 @@ from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.guard_rails import clarify
 from causal_sam_llm.agent.request_clauses import left_out_note
 from causal_sam_llm.agent.slice_distance import at_the_organs_end, slice_distance_note
+from causal_sam_llm.agent.slice_end import to_the_end_said
 from causal_sam_llm.agent.study_words import stated_destination
 from causal_sam_llm.agent.unlogged_versions import is_recovered, recovered_record, unlogged_versions
 from causal_sam_llm.errors import CausalSamError, validation_problems
@@ -130,13 +131,16 @@ class Assistant:
         return ParsedCall(tool=call.tool, args={**parsed.args, "organ": organ}), said
 
     def _at_the_organs_end(self, text: str, call: ParsedCall) -> tuple[ParsedCall, str]:
-        """A correction by N slices toward the head or feet, aimed at the organ's end (slice_distance.py)."""
+        """A correction said as where the organ should end (slice_end.py), or by N slices toward the head or feet
+        (slice_distance.py), aimed at the organ's end."""
         bench, organ = self.bench, call.args.get("organ")
         if call.tool != "intervene_decoder" or organ not in bench.classes:
             return call, ""
-        if bench.history is None or bench.history.current is None:
+        if bench.history is None or bench.history.current is None or bench.case is None:
             return call, ""
-        return at_the_organs_end(call, text, bench.masks()[:, bench.classes.index(organ)])
+        organ_mask = bench.masks()[:, bench.classes.index(organ)]
+        ended, note = to_the_end_said(call, text, organ_mask, bench.case.axial_spacing_mm()[0])
+        return (ended, note) if note else at_the_organs_end(call, text, organ_mask)
 
     def _at_the_border(self, text: str, call: ParsedCall) -> tuple[ParsedCall, str]:
         """A correction said as the organ running into another, aimed where their masks meet (border_request.py);

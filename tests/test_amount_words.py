@@ -63,6 +63,7 @@ def test_the_original_segmentation_is_version_0_and_hurried_amounts_are_read():
     assert stated_version("grow the liver at the start of the scan") is None
     assert stated_amount("teh spleen is to smal toward the feet, grow it abit") == SMALL
     assert stated_amount("shrnik the rigth kidny at teh bottom a litle") == SMALL
+    assert stated_amount("grwo the splen a tuch at the bottm") == TINY  # a fourth trial: had been no amount
 
 
 def test_the_simulated_clinicians_amount_words_read_back_as_the_strength_it_applies():

@@ -89,6 +89,15 @@ def test_a_correction_asked_beyond_full_strength_is_done_at_full_strength_and_sa
     after = assistant.bench.masks()[:, 0]
     assert trimmed.ok and trimmed.call.args["action"] == "remove_region"
     assert not after[liver_top].any() and (after[:liver_top] == before[:liver_top]).all()
+    # an end said ("it should stop at slice N") takes the organ off the slices past it, not slice N alone
+    spleen_mask = assistant.bench.masks()[:, spleen].copy()
+    spleen_on = np.flatnonzero(spleen_mask.any(axis=(1, 2)))
+    stop = int(spleen_on[-2])
+    ended = assistant.ask(f"the spleen is too big at the top, it should stop at slice {stop}")
+    assert ended.ok and ended.call.args["action"] == "remove_region"
+    assert ended.call.args["slices"] == [stop + 1, int(spleen_on[-1])] and "where it is to end" in ended.reply
+    kept = assistant.bench.masks()[:, spleen]
+    assert not kept[stop + 1 :].any() and (kept[: stop + 1] == spleen_mask[: stop + 1]).all()
 
 
 def test_the_background_box_pass_waits_while_a_command_is_parsed(home_benchmark, tmp_path, llm_parser, monkeypatch):
