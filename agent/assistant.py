@@ -13,9 +13,8 @@ from pydantic import ValidationError
 from causal_sam_llm.agent.amount_words import FULL_STRENGTH_MM, beyond_one_correction
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.border_request import aimed_at_the_border
-from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError
+from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError, clarify
 from causal_sam_llm.agent.command_parser import CommandParser
-from causal_sam_llm.agent.guard_rails import clarify
 from causal_sam_llm.agent.request_clauses import left_out_note
 from causal_sam_llm.agent.slice_distance import at_the_organs_end, slice_distance_note
 from causal_sam_llm.agent.slice_end import to_the_end_said

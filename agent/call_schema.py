@@ -30,6 +30,11 @@ class ParsedCall(BaseModel):
     args: dict
 
 
+def clarify(question: str) -> ParsedCall:
+    """A question back to the clinician, as a call: nothing is changed."""
+    return ParsedCall(tool=CLARIFY, args={"question": question})
+
+
 def _without_lengths(schema):
     """The decoder writes free text without length bookkeeping; pydantic checks the limits afterwards."""
     if isinstance(schema, dict):

@@ -15,7 +15,7 @@ from causal_sam_llm.agent.amount_words import (
     stated_amount,
     without_amount_numbers,
 )
-from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, clarify
 from causal_sam_llm.agent.history_words import asks_to_redo, stated_steps, stated_version
 from causal_sam_llm.agent.keyword_parser import EXTENT_QUESTION, keyword_parse
 from causal_sam_llm.agent.negation_words import NEGATED_ACTION, negated_calls, says_plainly_what_instead
@@ -76,10 +76,6 @@ ASK_WHAT_TO_DO = "Please tell me what to do rather than what not to do, e.g. 'gr
 def pretty(classes: list[str]) -> str:
     names = [c.replace("_", " ") for c in classes]
     return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
-
-
-def clarify(question: str) -> ParsedCall:
-    return ParsedCall(tool=CLARIFY, args={"question": question})
 
 
 INVALID_COMMAND = "I could not turn that into a valid command"

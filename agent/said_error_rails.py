@@ -6,7 +6,7 @@ would have changed the wrong thing, silently, into the right call or a question.
 import re
 
 from causal_sam_llm.agent.amount_words import stated_amount
-from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, clarify
 from causal_sam_llm.agent.organ_words import ORGAN_SYNONYMS, organs_mentioned, words
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_distance import slices_said_as_distance
@@ -71,7 +71,7 @@ def ground_slice_words(call: ParsedCall, text: str) -> ParsedCall:
         return call
     if call.tool == "intervene_decoder" and slices_said_as_distance(text) is not None:
         return call  # "add two slices to the top of the right kidney": a distance (slice_distance.py), no choice
-    return ParsedCall(tool=CLARIFY, args={"question": WHICH_SLICES})
+    return clarify(WHICH_SLICES)
 
 
 # "too much, halfway back", "that's too much", "back off a bit": the last step was too large
@@ -91,7 +91,7 @@ def ground_too_far(call: ParsedCall, text: str) -> ParsedCall:
     posterior 24 mm, 279 → 384 ml): one call cannot halve the last step, so the text is answered with how to."""
     if call.tool in ("undo", "redo", "go_to_version") or not TOO_FAR.search(text):
         return call
-    return ParsedCall(tool=CLARIFY, args={"question": STEP_BACK})
+    return clarify(STEP_BACK)
 
 
 ZERO_AMOUNT = re.compile(r"\bby\s+0+(?:\.0+)?\s*(?:mm|cm|%|millimet\w*|centimet\w*)?(?!\.?\d)", re.IGNORECASE)
@@ -102,7 +102,7 @@ def ground_zero_amount(call: ParsedCall, text: str) -> ParsedCall:
     back, not sized for the organ."""
     if call.tool != "intervene_decoder" or not ZERO_AMOUNT.search(text):
         return call
-    return ParsedCall(tool=CLARIFY, args={"question": "An amount of 0 changes nothing; how far should it move?"})
+    return clarify("An amount of 0 changes nothing; how far should it move?")
 
 
 # "double the spleen", "halve it", "twice as big", "half the size": a factor of the volume, not a distance
@@ -124,7 +124,7 @@ def ground_distance_words(call: ParsedCall, text: str) -> ParsedCall:
     if call.tool != "intervene_decoder" or call.args.get("action") == "smooth":
         return call
     if FACTOR.search(text):
-        return ParsedCall(tool=CLARIFY, args={"question": DISTANCE_NOT_FACTOR})
+        return clarify(DISTANCE_NOT_FACTOR)
     return call
 
 
@@ -199,13 +199,13 @@ def ground_bare_organ(call: ParsedCall, text: str, previous_call: ParsedCall | N
         return call
     name = organ.replace("_", " ")
     if organ == before:
-        return _ask(
+        return clarify(
             f"What should I do with the {name}? e.g. 'grow the {name} a little more', 'shrink the {name} a touch' "
             "or 'undo'."
         )
     if not CARRY_OVER.intersection(said):
         earlier = str(before).replace("_", " ")
-        return _ask(
+        return clarify(
             f"{SAME_FOR} {name} as for the {earlier}? Say 'the {name} too' to do that, or what to do with the "
             f"{name} (e.g. 'grow the {name} a little')."
         )
@@ -225,10 +225,6 @@ def previous_correction(history: list[tuple[str, ParsedCall]]) -> ParsedCall | N
     if call.tool == CLARIFY and str(call.args.get("question", "")).startswith(SAME_FOR) and len(history) > 1:
         return history[-2][1]
     return call
-
-
-def _ask(question: str) -> ParsedCall:
-    return ParsedCall(tool=CLARIFY, args={"question": question})
 
 
 UNDO_ALL = re.compile(r"\bundo\s+(?:everything|all(?:\s+(?:the\s+|my\s+)?(?:changes|corrections|edits))?)\b", re.I)

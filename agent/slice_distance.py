@@ -9,9 +9,11 @@ import re
 import numpy as np
 
 from causal_sam_llm.agent.amount_words import FULL_STRENGTH_MM
-from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.call_schema import ParsedCall, clarify
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_words import with_digits
+from causal_sam_llm.tools.intervene_decoder import TOWARD_WORDS
+from causal_sam_llm.tools.organ_extent import slices_said
 
 # a count before "slice(s)" ("by 2 slices", "one slice short", "add a slice on top", "3 more slices"), read on the
 # text with number words as digits; a slice NUMBER follows the word ("slice 7"), a count precedes it
@@ -64,16 +66,16 @@ def ground_slice_distance(call: ParsedCall, text: str, slice_mm: float | None) -
     if count is None or call.tool != "intervene_decoder" or call.args.get("action") == "smooth":
         return call
     if slice_mm is None:
-        return _ask(NO_STUDY_QUESTION)
+        return clarify(NO_STUDY_QUESTION)
     call = _along_the_slices(call, text)
     mm = count * slice_mm
     if mm > FULL_STRENGTH_MM:
-        return _ask(
+        return clarify(
             f"{_slices(count)} here is {mm:g} mm ({slice_mm:g} mm apart), more than one correction moves "
             f"({FULL_STRENGTH_MM:g} mm): say up to {FULL_STRENGTH_MM:g} mm, then again for the rest."
         )
     if call.args.get("region") not in ALONG_THE_SLICES:
-        return _ask(
+        return clarify(
             f"Slices here are {slice_mm:g} mm apart, so {_slices(count)} is {mm:g} mm. A correction moves the edge "
             f"that faces a direction: say 'toward the head by {mm:g} mm' (or the feet) to move it across slices, or "
             f"'by {mm:g} mm' to move it {mm:g} mm all around."
@@ -112,10 +114,6 @@ def _slices(count: int) -> str:
     return "one slice" if count == 1 else f"{count} slices"
 
 
-def _ask(question: str) -> ParsedCall:
-    return ParsedCall(tool=CLARIFY, args={"question": question})
-
-
 def at_the_organs_end(call: ParsedCall, text: str, organ_mask: np.ndarray) -> tuple[ParsedCall, str]:
     """A correction by N slices toward the head or the feet, aimed at the organ's end that way, and what the reply
     says of it: a shrink takes the organ off its last N slices there; a grow reaches no further than N slices past
@@ -135,18 +133,12 @@ def at_the_organs_end(call: ParsedCall, text: str, organ_mask: np.ndarray) -> tu
     if args.get("action") in ("shrink", "remove_region"):
         first, final = (max(end - count + 1, 0), end) if up else (end, min(end + count - 1, last))
         removed = {**args, "action": "remove_region", "region": "whole", "slices": [first, final]}
-        note = f" Took the {name} off its {side} {_slices(count)} ({_span(first, final)}), where it ends {_toward(up)}."
+        span, toward = slices_said(list(range(first, final + 1))), TOWARD_WORDS[args["region"]]
+        note = f" Took the {name} off its {side} {_slices(count)} ({span}), where it ends {toward}."
         return ParsedCall(tool=call.tool, args=removed), note
     first, final = (end, min(end + count, last)) if up else (max(end - count, 0), end)
     if first == final:
         return call, ""  # its end is the volume's edge: nothing beyond to limit
-    note = f" Grown no further than {_slices(count)} past its {side} slice ({end}): {_span(first, final)}."
+    span = slices_said(list(range(first, final + 1)))
+    note = f" Grown no further than {_slices(count)} past its {side} slice ({end}): {span}."
     return ParsedCall(tool=call.tool, args={**args, "slices": [first, final]}), note
-
-
-def _span(first: int, final: int) -> str:
-    return f"slice {first}" if first == final else f"slices {first}–{final}"
-
-
-def _toward(up: bool) -> str:
-    return "toward the head" if up else "toward the feet"

@@ -8,7 +8,9 @@ import re
 import numpy as np
 
 from causal_sam_llm.agent.amount_words import FULL_STRENGTH_MM
-from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
+from causal_sam_llm.agent.call_schema import ParsedCall, clarify
+from causal_sam_llm.tools.intervene_decoder import TOWARD_WORDS
+from causal_sam_llm.tools.organ_extent import slices_said
 
 END_AT = re.compile(
     r"\b(?:stops?|ends?|finish(?:es)?|reach(?:es)?|go(?:es)?(?:\s+(?:up|down))?\s+to|extends?\s+to)\s+"
@@ -35,25 +37,19 @@ def to_the_end_said(call: ParsedCall, text: str, organ_mask: np.ndarray, slice_m
     region = call.args.get("region")
     up = region == "superior" or (region != "inferior" and abs(end - top) <= abs(end - bottom))
     own_end, name = (top if up else bottom), str(call.args["organ"]).replace("_", " ")
+    direction = "superior" if up else "inferior"
+    toward = TOWARD_WORDS[direction]
     if end == own_end:
-        said = f"The {name} already ends at slice {end} {_toward(up)}, so nothing was changed."
-        return ParsedCall(tool=CLARIFY, args={"question": said}), ""
+        said = f"The {name} already ends at slice {end} {toward}, so nothing was changed."
+        return clarify(said), ""
     if (end > own_end) == up:  # past its end: grown toward that slice, no further
         first, final = sorted((own_end, end))
         strength = min(abs(end - own_end) * slice_mm / FULL_STRENGTH_MM, 1.0)
-        direction = "superior" if up else "inferior"
         args = {**call.args, "action": "expand", "region": direction, "slices": [first, final], "strength": strength}
-        note = f" Grown {_toward(up)} from its end at slice {own_end}, no further than slice {end}."
+        note = f" Grown {toward} from its end at slice {own_end}, no further than slice {end}."
         return ParsedCall(tool=call.tool, args=args), note
     first, final = (end + 1, top) if up else (bottom, end - 1)
     args = {**call.args, "action": "remove_region", "region": "whole", "slices": [first, final]}
-    note = f" Took the {name} off {_span(first, final)}, past slice {end}, where it is to end {_toward(up)}."
+    span = slices_said(list(range(first, final + 1)))
+    note = f" Took the {name} off {span}, past slice {end}, where it is to end {toward}."
     return ParsedCall(tool=call.tool, args=args), note
-
-
-def _span(first: int, final: int) -> str:
-    return f"slice {first}" if first == final else f"slices {first}–{final}"
-
-
-def _toward(up: bool) -> str:
-    return "toward the head" if up else "toward the feet"
