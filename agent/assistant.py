@@ -15,6 +15,7 @@ from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.border_request import aimed_at_the_border
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError, clarify
 from causal_sam_llm.agent.command_parser import CommandParser
+from causal_sam_llm.agent.region_typos import with_region_typos_mended
 from causal_sam_llm.agent.request_clauses import left_out_note
 from causal_sam_llm.agent.slice_distance import at_the_organs_end, slice_distance_note
 from causal_sam_llm.agent.slice_end import to_the_end_said
@@ -104,13 +105,23 @@ class Assistant:
                 call = self.parser.parse(text, self.history, self._slice_mm())
         except ToolCallError as exc:  # e.g. a model answer that is no valid call: a logged turn, not an exception
             call = clarify(f"I could not turn that into a command ({exc}); please rephrase it.")
-        call, aiming_words = self._copied_for_another_organ(text, call)
+        mended = with_region_typos_mended(text)  # as the parser read it; the log keeps what was typed
+        call, aiming_words = self._copied_for_another_organ(mended, call)
         parsed = call
-        call, border_note = self._at_the_border(text, call)
+        call, border_note = self._at_the_border(mended, call)
         call, end_note = self._at_the_organs_end(aiming_words, call)
         self._last_aim = (aiming_words, parsed, call) if call != parsed else None
         timings = {"parse_ms": 1000 * (time.perf_counter() - start), **self._llm_timings()}
-        return self._execute(text, call, timings, self.parser.last_answer, note=border_note + end_note)
+        note = border_note + end_note + self._carried_distance_note(aiming_words, mended, call)
+        return self._execute(text, call, timings, self.parser.last_answer, note=note)
+
+    def _carried_distance_note(self, aiming_words: str, said: str, call: ParsedCall) -> str:
+        """A correction carried over to another organ ("the right kidney too") says the length its slices were read
+        as, as the first one did: a fourth trial's follow-up had not said it."""
+        slice_mm = self._slice_mm()
+        if aiming_words == said or slice_mm is None:
+            return ""
+        return slice_distance_note(aiming_words, call, slice_mm)
 
     def _slice_mm(self) -> float | None:
         """The open study's slice spacing (an amount said in slices is that many of it), None before one is open."""

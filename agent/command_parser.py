@@ -11,6 +11,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from causal_sam_llm.agent.both_ways import ground_both_ways
 from causal_sam_llm.agent.call_schema import (
     CLARIFY,
     ParsedCall,
@@ -49,6 +50,7 @@ from causal_sam_llm.agent.llm_weights import checked_model_path, default_model_p
 from causal_sam_llm.agent.negation_words import without_negated_verbs
 from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.prompt import prefix_messages
+from causal_sam_llm.agent.region_typos import with_region_typos_mended
 from causal_sam_llm.agent.said_error_rails import (
     ground_bare_organ,
     ground_distance_words,
@@ -124,6 +126,7 @@ class CommandParser:
         """`slice_mm`: the open study's slice spacing, which gives an amount said in slices its length in mm."""
         start = time.perf_counter()
         self.last_answer = None
+        text = with_region_typos_mended(text)  # the model and the rails both read "bottm" as "bottom"
         previous = previous_organ(history, self.classes)
         reply = screen(text, self.classes)
         if reply is not None:
@@ -165,6 +168,7 @@ class CommandParser:
         call = ground_redo_of_an_organ(call, text, self.classes)
         call = ground_bare_organ(call, text, previous_call, self.classes)
         call = ground_signed_amount(call, text, self.classes)
+        call = ground_both_ways(call, text, self.classes)
         call = ground_kidney_answer(call, text, history)
         call = ground_session_request(call, text, self.classes)
         call = ground_undo(call, text, organs_mentioned(text, self.classes), last_changed_organ(history))

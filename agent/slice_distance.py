@@ -114,6 +114,25 @@ def _slices(count: int) -> str:
     return "one slice" if count == 1 else f"{count} slices"
 
 
+def main_body_slices(organ_mask: np.ndarray) -> list[int]:
+    """The organ's slices without the specks a segmenter leaves on slices apart from it: of the runs of consecutive
+    slices it lies on, the one holding the most voxels (a fourth trial's "trim 2 slices off the top" had cut a
+    speck far above the liver and left the liver's top as it was)."""
+    areas = organ_mask.reshape(len(organ_mask), -1).sum(axis=1)
+    runs: list[list[int]] = []
+    for z in np.flatnonzero(areas):
+        if runs and z == runs[-1][-1] + 1:
+            runs[-1].append(int(z))
+        else:
+            runs.append([int(z)])
+    return max(runs, key=lambda run: int(areas[run].sum()))
+
+
+def _with(first: int, final: int, specks: list[int]) -> list[int]:
+    """The inclusive range `first`–`final` reaching on over `specks` beyond it."""
+    return [min([first, *specks]), max([final, *specks])]
+
+
 def at_the_organs_end(call: ParsedCall, text: str, organ_mask: np.ndarray) -> tuple[ParsedCall, str]:
     """A correction by N slices toward the head or the feet, aimed at the organ's end that way, and what the reply
     says of it: a shrink takes the organ off its last N slices there; a grow reaches no further than N slices past
@@ -128,14 +147,17 @@ def at_the_organs_end(call: ParsedCall, text: str, organ_mask: np.ndarray) -> tu
     if args.get("slices") is not None or occupied.size == 0 or args.get("action") == "smooth":
         return call, ""
     up, last = args["region"] == "superior", len(organ_mask) - 1
-    end = int(occupied[-1] if up else occupied[0])
+    body = main_body_slices(organ_mask)
+    end = body[-1] if up else body[0]
     name, side = str(args["organ"]).replace("_", " "), "top" if up else "bottom"
     if args.get("action") in ("shrink", "remove_region"):
         first, final = (max(end - count + 1, 0), end) if up else (end, min(end + count - 1, last))
-        removed = {**args, "action": "remove_region", "region": "whole", "slices": [first, final]}
+        specks = [int(z) for z in occupied if (z > final if up else z < first)]
+        removed = {**args, "action": "remove_region", "region": "whole", "slices": _with(first, final, specks)}
         span, toward = slices_said(list(range(first, final + 1))), TOWARD_WORDS[args["region"]]
-        note = f" Took the {name} off its {side} {_slices(count)} ({span}), where it ends {toward}."
-        return ParsedCall(tool=call.tool, args=removed), note
+        note = f" Took the {name} off its {side} {_slices(count)} ({span}), where it ends {toward}"
+        beyond = f", and off {slices_said(specks)} past them, which it held apart from the rest" if specks else ""
+        return ParsedCall(tool=call.tool, args=removed), f"{note}{beyond}."
     first, final = (end, min(end + count, last)) if up else (max(end - count, 0), end)
     if first == final:
         return call, ""  # its end is the volume's edge: nothing beyond to limit

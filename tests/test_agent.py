@@ -364,3 +364,9 @@ def test_a_fourth_trials_amounts_and_follow_ups_with_the_real_model(llm_parser):
     assert too_high.args["region"] == "superior" and too_high.args["action"] == "shrink"
     withdrawn = llm_parser.parse("grow the spleen toward the head, no wait, toward the feet", [])
     assert withdrawn.args["region"] == "inferior" and withdrawn.args["action"] == "expand"
+    # a region typed in a hurry is the region (had been none: the whole liver shrunk)
+    hurried = llm_parser.parse("the liver is too big at the bottm", [])
+    assert hurried.args["region"] == "inferior" and hurried.args["action"] == "shrink"
+    # a grow and a shrink of one organ in one place are asked which (had been grown, the shrink unsaid)
+    both = llm_parser.parse("grow the liver a little but also shrink it", [])
+    assert both.tool == "clarify" and both.args["question"].startswith("Grow or shrink the liver?")

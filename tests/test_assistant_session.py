@@ -13,6 +13,7 @@ from causal_sam_llm.agent.assistant import Assistant, new_session_dir
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import ParsedCall, ToolCallError
 from causal_sam_llm.agent.command_parser import CommandParser
+from causal_sam_llm.agent.slice_distance import main_body_slices
 from causal_sam_llm.tools.organ_border import border_with
 
 ORGANS = ["liver", "spleen", "right_kidney", "left_kidney"]
@@ -67,7 +68,7 @@ def test_a_correction_asked_beyond_full_strength_is_done_at_full_strength_and_sa
     assert assistant.bench.history.current == version
     # an amount in slices along them is that many of the study's slice spacings, and the reply says so
     slice_mm = assistant.bench.require_case().axial_spacing_mm()[0]
-    bottom = int(np.flatnonzero(assistant.bench.masks()[:, 0].any(axis=(1, 2)))[0])  # the liver's lowest slice
+    bottom = main_body_slices(assistant.bench.masks()[:, 0])[0]  # the liver's lowest slice, specks apart
     by_slices = assistant.ask("grow the liver by one slice toward the feet")  # this study's slices are 20 mm apart
     assert by_slices.ok and by_slices.call.args["region"] == "inferior"
     assert by_slices.call.args["strength"] == slice_mm / 30 and by_slices.version == version + 1
@@ -76,10 +77,12 @@ def test_a_correction_asked_beyond_full_strength_is_done_at_full_strength_and_sa
     assert by_slices.call.args["slices"] == (None if bottom == 0 else [bottom - 1, bottom])
     # "the spleen too" copies the grow as read, aimed at the spleen's own end, not the liver's slices
     spleen = ORGANS.index("spleen")
-    spleen_bottom = int(np.flatnonzero(assistant.bench.masks()[:, spleen].any(axis=(1, 2)))[0])
+    spleen_bottom = main_body_slices(assistant.bench.masks()[:, spleen])[0]
     too = assistant.ask("the spleen too")
     assert too.ok and too.call.args["organ"] == "spleen" and too.call.args["region"] == "inferior"
     assert too.call.args["slices"] in (None, [spleen_bottom - 1, spleen_bottom])
+    # and says the length it carried, as the first did (a fourth trial's follow-up had not said it)
+    assert f" One slice read as {slice_mm:g} mm (this study's slices are {slice_mm:g} mm apart)." in too.reply
     far = assistant.ask("grow the liver by 2 slices toward the head")
     assert far.call.tool == "clarify" and "2 slices here is 40 mm" in far.reply
     # a shrink by slices toward the head takes the organ off its top slice, and nothing lower

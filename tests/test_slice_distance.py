@@ -112,3 +112,19 @@ def test_slices_said_as_too_high_or_lower_go_along_the_slices():
     assert low.args["region"] == "inferior"
     said = ground_slice_distance(_correction("expand", "inferior"), "it stops a slice too high at the bottom", 10.0)
     assert said.args["region"] == "inferior"  # a region named: as said
+
+
+def test_a_speck_apart_from_the_organ_is_no_end_of_it():
+    """A shrink by slices had taken the organ's last occupied slice as its end, so a speck far above the liver was
+    trimmed and the liver's top left as it was (a fourth trial). The end is the main body's; specks past it go too."""
+    mask = _organ_on(3, 8)
+    mask[11, 2, 2] = True  # a speck three slices above the liver
+    trim = _correction("shrink", "superior")
+    removed, note = at_the_organs_end(trim, "trim 2 slices off the top", mask)
+    assert removed.args["slices"] == [7, 11] and removed.args["action"] == "remove_region"
+    assert note == (
+        " Took the liver off its top 2 slices (slices 7–8), where it ends toward the head, and off slice 11 past them,"
+        " which it held apart from the rest."
+    )
+    limited, note = at_the_organs_end(_correction("expand", "superior"), "grow it by 1 slice toward the head", mask)
+    assert limited.args["slices"] == [8, 9] and "past its top slice (8)" in note

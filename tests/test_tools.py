@@ -251,3 +251,23 @@ def test_a_nifti_export_keeps_a_qform_only_sources_codes(tmp_path):
     _write_nifti(ras, ["liver"], affine, codes, "abdomen", tmp_path / "out.nii.gz")
     header = nib.load(str(tmp_path / "out.nii.gz")).header
     assert (int(header["qform_code"]), int(header["sform_code"])) == (1, 0)
+
+
+def test_dice_after_a_correction_says_what_it_was_before_it(bench):
+    """ "is the spleen better now?" had been answered with the Dice now only (a fourth clinician-language trial): an
+    organ the current version changed is told with its score in the version it was made from."""
+    start = bench.history.current
+    before = run_tool(bench, "measure", {"metric": "dice", "organ": "all"})
+    assert all("before" not in scores for scores in before.data.values())  # the segmentation: nothing earlier
+    run_tool(bench, "intervene_decoder", {"organ": "spleen", "action": "shrink", "strength": 0.6})
+    after = run_tool(bench, "measure", {"metric": "dice", "organ": "all"})
+    was = before.data["spleen"]["dice"]
+    assert after.data["spleen"]["before"] == {"version": start, **before.data["spleen"]}
+    now = after.data["spleen"]["dice"]
+    assert now != was and f"spleen {now}% (was {was}% in version {start})" in after.message
+    changed = [name for name, scores in after.data.items() if scores.get("before")]
+    assert "liver" not in changed and after.message.count("(was") == len(changed)  # only what the shrink changed
+    hd95 = run_tool(bench, "measure", {"metric": "hd95", "organ": "spleen"})
+    assert f"(was {before.data['spleen']['hd95_mm']} mm in version {start})" in hd95.message
+    run_tool(bench, "undo", {})
+    assert bench.history.current == start

@@ -139,9 +139,32 @@ def test_list_versions_names_the_current_version_its_steps_and_what_undo_left(be
     assert listed.data["current"] == first and listed.data["steps"][-2:] == [start, first]
     assert listed.data["undone"] == [second] and listed.message.startswith(f"At version {first}. Its steps: 0 ")
     assert f"Undone (redo brings back): {second} shrink liver whole 9 mm." in listed.message
-    run_tool(bench, "go_to_version", {"version": start})  # the other branch is kept, not undone
-    listed = run_tool(bench, "list_versions", {})
+    run_tool(bench, "go_to_version", {"version": start})  # back along the branch: as an undo, redo brings it back
+    assert run_tool(bench, "list_versions", {}).data["undone"] == [first, second]
+    run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "shrink", "strength": 0.2})
+    listed = run_tool(bench, "list_versions", {})  # the other branch is kept, not undone
     assert listed.data["undone"] == [] and {first, second} <= set(listed.data["elsewhere"])
     assert "Also kept (go to one by its number):" in listed.message
+    run_tool(bench, "go_to_version", {"version": start})
     with pytest.raises(ValidationError):
         run_tool(bench, "list_versions", {"version": 1})
+
+
+def test_redo_after_going_back_to_a_version_steps_forward_again(bench):
+    """A redo after "go back to version N" had said there was nothing to redo: going back along the branch is an
+    undo of as many steps; going to an undone version leaves the ones after it to redo."""
+    start = bench.history.current
+    first = run_tool(bench, "intervene_decoder", {"organ": "spleen", "action": "shrink", "strength": 0.3}).version
+    once = bench.probabilities()
+    second = run_tool(bench, "intervene_decoder", {"organ": "liver", "action": "shrink", "strength": 0.3}).version
+    twice = bench.probabilities()
+    run_tool(bench, "go_to_version", {"version": start})
+    assert run_tool(bench, "redo", {}).version == first
+    np.testing.assert_array_equal(bench.probabilities(), once)
+    run_tool(bench, "undo", {})
+    assert run_tool(bench, "go_to_version", {"version": first}).version == first  # forward to an undone version
+    assert run_tool(bench, "redo", {}).version == second
+    np.testing.assert_array_equal(bench.probabilities(), twice)
+    with pytest.raises(LookupError, match="nothing to redo"):
+        run_tool(bench, "redo", {})
+    run_tool(bench, "go_to_version", {"version": start})

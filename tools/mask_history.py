@@ -247,9 +247,24 @@ class MaskHistory:
         if not 0 <= number < len(self.versions):
             raise LookupError(f"no mask version {number}: versions are 0 to {len(self.versions) - 1}.")
         if number != self.current:
-            self.current, self._redo = number, []
+            self._redo = self._redo_after_going_to(number)
+            self.current = number
             self._save()
         return self.versions[number]
+
+    def _redo_after_going_to(self, number: int) -> list[int]:
+        """Going back along the current branch can be redone, as an undo of as many steps can (a redo after "go back
+        to version 2" had said there was nothing to redo); going forward to an undone version leaves the ones after
+        it to redo; elsewhere there is nothing to redo."""
+        walked, step = [], self.current
+        while step is not None and step != number:
+            walked.append(step)
+            step = self.versions[step].parent
+        if step == number:
+            return self._redo + walked
+        if number in self._redo:
+            return self._redo[: self._redo.index(number)]
+        return []
 
     def _save(self) -> None:
         state = {"versions": [asdict(v) for v in self.versions], "current": self.current, "redo": self._redo}

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from causal_sam_llm.segmentation.intervention import SliceRange
 from causal_sam_llm.segmentation.metrics import dice_hd95
+from causal_sam_llm.tools.earlier_masks import parent_masks
 from causal_sam_llm.tools.organ_extent import occupied_slices, span_text
 from causal_sam_llm.tools.schemas import OrganName, ToolResult, organ_of_loaded_model
 from causal_sam_llm.tools.segment import check_slices, organ_index
@@ -47,15 +48,42 @@ def measure(bench: Workbench, args: MeasureArgs) -> ToolResult:
     if reference is None:
         raise ValueError("this study has no reference labels, so Dice/HD95 cannot be measured; volumes can.")
     masks, spacing = bench.masks()[slab], bench.require_case().axial_spacing_mm()
-    scores = {}
-    for name in names:
-        index = bench.classes.index(name)
-        dice, hd95 = dice_hd95(masks[:, index], reference[slab, index], spacing)
-        scores[name] = {"dice": _round(100 * dice), "hd95_mm": _round(hd95)}
+    scores = {name: _scores(masks, reference[slab], bench.classes.index(name), spacing) for name in names}
+    earlier = _earlier_scores(bench, names, reference[slab], slab, spacing)
     key, unit = ("dice", "%") if args.metric == "dice" else ("hd95_mm", " mm")
-    text = ", ".join(f"{n.replace('_', ' ')} {_score_text(s[key], unit)}" for n, s in scores.items())
+    text = ", ".join(
+        f"{n.replace('_', ' ')} {_score_text(s[key], unit)}{_earlier_text(earlier, n, key, unit)}"
+        for n, s in scores.items()
+    )
     message = f"{METRIC_NAMES[args.metric]}{on}: {text}.{_worst_text(scores, key, unit)}"
-    return ToolResult(tool="measure", message=message, data=scores)
+    data = {name: {**s, **({"before": earlier[name]} if name in earlier else {})} for name, s in scores.items()}
+    return ToolResult(tool="measure", message=message, data=data)
+
+
+def _scores(masks: np.ndarray, reference: np.ndarray, index: int, spacing: tuple[float, ...]) -> dict:
+    dice, hd95 = dice_hd95(masks[:, index], reference[:, index], spacing)
+    return {"dice": _round(100 * dice), "hd95_mm": _round(hd95)}
+
+
+def _earlier_scores(
+    bench: Workbench, names: list[str], reference: np.ndarray, slab: slice, spacing: tuple[float, ...]
+) -> dict[str, dict]:
+    """The scores, in the version the current one was made from, of the named organs whose masks it changed (with
+    that version's number): "is the liver better now?" is answered before → after."""
+    earlier = parent_masks(bench)
+    if earlier is None:
+        return {}
+    now, before = bench.masks()[slab], earlier.masks[slab]
+    indices = {name: bench.classes.index(name) for name in names}
+    changed = [n for n, i in indices.items() if not np.array_equal(now[:, i], before[:, i])]
+    return {n: {"version": earlier.version, **_scores(before, reference, indices[n], spacing)} for n in changed}
+
+
+def _earlier_text(earlier: dict[str, dict], name: str, key: str, unit: str) -> str:
+    """' (was 82.6% in version 2)' for an organ the current version changed, else nothing."""
+    if name not in earlier:
+        return ""
+    return f" (was {_score_text(earlier[name][key], unit)} in version {earlier[name]['version']})"
 
 
 METRIC_NAMES = {"dice": "Dice", "hd95": "HD95"}
