@@ -13,10 +13,11 @@ from pydantic import ValidationError
 from causal_sam_llm.agent.amount_words import FULL_STRENGTH_MM, beyond_one_correction
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.border_request import aimed_at_the_border
+from causal_sam_llm.agent.both_kidneys import both_kidneys_note
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, Strategy, ToolCallError, clarify
 from causal_sam_llm.agent.command_parser import CommandParser
 from causal_sam_llm.agent.region_typos import with_region_typos_mended
-from causal_sam_llm.agent.request_clauses import left_out_note
+from causal_sam_llm.agent.request_clauses import left_out_note, other_regions_note
 from causal_sam_llm.agent.slice_distance import at_the_organs_end, slice_distance_note
 from causal_sam_llm.agent.slice_end import to_the_end_said
 from causal_sam_llm.agent.study_words import stated_destination
@@ -219,9 +220,10 @@ class Assistant:
     def _notes_on_the_words(self, text: str, call: ParsedCall, data: dict) -> str:
         """What the clinician's words asked that the call did not do as said."""
         notes = _beyond_one_correction_note(text, call) + _export_destination_note(text, call, data)
+        notes += both_kidneys_note(text, call, data)
         slice_mm = self._slice_mm()
         notes += "" if slice_mm is None else slice_distance_note(text, call, slice_mm)
-        return notes + left_out_note(text, call, self.bench.classes)
+        return notes + left_out_note(text, call, self.bench.classes) + other_regions_note(text, call)
 
 
 def _beyond_one_correction_note(text: str, call: ParsedCall) -> str:

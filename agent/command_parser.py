@@ -66,6 +66,7 @@ from causal_sam_llm.agent.said_error_rails import (
 from causal_sam_llm.agent.schema_emitter import as_emitted
 from causal_sam_llm.agent.session_requests import ground_session_request
 from causal_sam_llm.agent.slice_distance import ground_slice_distance
+from causal_sam_llm.agent.vague_request import ground_vague_request
 from causal_sam_llm.tools.registry import TOOLS
 
 HISTORY_BLOCK = 6  # earlier turns the model sees (for "it", "a bit more"): 6 to 12, trimmed in blocks
@@ -172,6 +173,12 @@ class CommandParser:
         call = ground_kidney_answer(call, text, history)
         call = ground_session_request(call, text, self.classes)
         call = ground_undo(call, text, organs_mentioned(text, self.classes), last_changed_organ(history))
+        # again, once the rails have set the action and region: slices carried from the correction before stay only
+        # where this one continues it (a fifth trial: "goes 1 slice too high" was a grow of the spleen's slices until
+        # the rails made it the liver's shrink)
+        call = ground_slices(call, text, previous_call)
+        model_question = (raw.get("args") or {}).get("question") if raw.get("tool") == CLARIFY else None
+        call = ground_vague_request(call, text, self.classes, previous, model_question)
         self.last_timings = {**self.last_timings, "parse_ms": 1000 * (time.perf_counter() - start)}
         return call
 

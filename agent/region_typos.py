@@ -21,6 +21,8 @@ ONE_LETTER_OFF = (
 REAL_WORDS = frozenset(
     ("font", "frost", "frond", "fronts", "bottoms", "crania", "fete", "hade", "interior", "interiorly")
 )
+# short slips the two rules above miss ("bak": a fifth trial's "shrink it at the bak" had shrunk the whole kidney)
+SHORT_SLIPS = {"bak": "back", "bck": "back", "hed": "head", "botm": "bottom", "btm": "bottom", "bttm": "bottom"}
 WORD = re.compile(r"[A-Za-z]+")
 
 
@@ -31,6 +33,8 @@ def with_region_typos_mended(text: str) -> str:
 
 def _mended(word: str) -> str:
     lower = word.lower()
+    if lower in SHORT_SLIPS:
+        return SHORT_SLIPS[lower]
     if lower in REAL_WORDS or lower in SWAPPABLE or lower in ONE_LETTER_OFF or len(lower) < 3:
         return word
     for wanted in SWAPPABLE:

@@ -7,6 +7,9 @@ import re
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall
 from causal_sam_llm.agent.keyword_parser import SETTLED, keyword_parse
 from causal_sam_llm.agent.organ_words import organs_mentioned
+from causal_sam_llm.agent.region_typos import with_region_typos_mended
+from causal_sam_llm.agent.region_words import regions_mentioned
+from causal_sam_llm.agent.said_error_rails import SELF_CORRECTION
 
 CLAUSE_BREAK = re.compile(r"\s*(?:[,;]|\band then\b|\bthen\b|\band\b|\balso\b|\bplus\b)\s*", re.IGNORECASE)
 
@@ -14,6 +17,8 @@ CLAUSE_BREAK = re.compile(r"\s*(?:[,;]|\band then\b|\bthen\b|\band\b|\balso\b|\b
 def requests_left_out(text: str, call: ParsedCall, classes: list[str]) -> list[str]:
     """The parts of `text` that ask for something `call` does not do, each read on its own (a part that names no
     organ or action of its own, such as "the spleen" or "a bit more", is no request)."""
+    if (withdrawn := SELF_CORRECTION.search(text)) is not None:  # what was said before "no wait" is no request
+        text = text[withdrawn.end() :]
     clauses = [clause.strip() for clause in CLAUSE_BREAK.split(text) if clause and clause.strip()]
     if len(clauses) < 2:
         return []
@@ -50,11 +55,17 @@ def _with_the_calls_verb(clause: str, call: ParsedCall, classes: list[str]) -> s
     return f"{ACTION_VERBS[call.args['action']]} {clause}"
 
 
+# actions that move the same way: "the liver's front is missing at the bottom, … grow it 8 mm at the front" asks for
+# one grow (a fifth trial had said the first clause was not done)
+SAME_WAY = {"add_region": "expand", "remove_region": "shrink"}
+
+
 def _done_by(asked: ParsedCall, call: ParsedCall) -> bool:
     if asked.tool != call.tool:
         return False
     if call.tool == "intervene_decoder":
-        return (asked.args.get("organ"), asked.args.get("action")) == (call.args.get("organ"), call.args.get("action"))
+        ways = [SAME_WAY.get(c.args.get("action"), c.args.get("action")) for c in (asked, call)]
+        return asked.args.get("organ") == call.args.get("organ") and ways[0] == ways[1]
     if call.tool == "measure":
         return asked.args.get("metric") == call.args.get("metric")
     return True
@@ -68,3 +79,23 @@ def left_out_note(text: str, call: ParsedCall, classes: list[str]) -> str:
     quoted = " and ".join(f'"{clause}"' for clause in left)
     was, it = ("was", "it") if len(left) == 1 else ("were", "them")
     return f" One request per command: {quoted} {was} not done; ask for {it} next."
+
+
+REGION_SAID = {
+    "superior": "toward the head", "inferior": "toward the feet", "anterior": "at the front",
+    "posterior": "at the back", "left": "on the patient's left", "right": "on the patient's right",
+}  # fmt: skip
+
+
+def other_regions_note(text: str, call: ParsedCall) -> str:
+    """Said when a correction named several directions and moved one: the Intervention takes one region, and "trim
+    it at the front on the patient's left" had trimmed the front alone without a word (a fifth trial)."""
+    if call.tool != "intervene_decoder" or (region := call.args.get("region")) in (None, "whole"):
+        return ""
+    if (withdrawn := SELF_CORRECTION.search(text)) is not None:
+        text = text[withdrawn.end() :]
+    others = [r for r in regions_mentioned(with_region_typos_mended(text)) if r != region]
+    if region not in regions_mentioned(with_region_typos_mended(text)) or not others:
+        return ""
+    left = " and ".join(f"'{REGION_SAID[r]}'" for r in others)
+    return f" One direction per correction: this moved the edge {REGION_SAID[region]}; ask for {left} next."

@@ -10,6 +10,7 @@ from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, clarify
 from causal_sam_llm.agent.organ_words import ORGAN_SYNONYMS, organs_mentioned, words
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_distance import slices_said_as_distance
+from causal_sam_llm.agent.slice_end import removal_past_slice
 from causal_sam_llm.agent.slice_words import stated_slices
 
 GROWS, SHRINKS = ("expand", "add_region"), ("shrink", "remove_region")
@@ -71,7 +72,14 @@ def ground_slice_words(call: ParsedCall, text: str) -> ParsedCall:
         return call
     if call.tool == "intervene_decoder" and slices_said_as_distance(text) is not None:
         return call  # "add two slices to the top of the right kidney": a distance (slice_distance.py), no choice
+    if removal_past_slice(call, text) is not None:
+        return call  # "get rid of the bits of spleen above slice 18": taken off there (slice_end.py)
+    if ONE_END_SLICE.search(text) and stated_slices(ONE_END_SLICE.sub(" ", text)) is not None:
+        return call  # "on its top slice, slice 11": the number is said too (a fifth trial had been asked it)
     return clarify(WHICH_SLICES)
+
+
+ONE_END_SLICE = re.compile(r"\b(?:top|bottom|first|last|final|lowest|highest)\s+slice\b", re.IGNORECASE)
 
 
 # "too much, halfway back", "that's too much", "back off a bit": the last step was too large
@@ -170,10 +178,13 @@ def ground_self_correction(call: ParsedCall, text: str) -> ParsedCall:
     if len(regions) == 1:
         args["region"] = regions[0]
     grows, shrinks = GROW_VERBS.search(after), SHRINK_VERBS.search(after)
-    if grows and not shrinks and args.get("action") in SHRINKS:
-        args["action"] = "expand"
-    if shrinks and not grows and args.get("action") in GROWS:
-        args["action"] = "shrink"
+    turned = (grows and not shrinks and args.get("action") in SHRINKS) or (
+        shrinks and not grows and args.get("action") in GROWS
+    )
+    if turned:
+        args["action"] = "expand" if grows else "shrink"
+        if stated_amount(after) is None:  # the amount was the withdrawn request's (a fifth trial: a 7.5 mm grow)
+            args.pop("strength", None)  # sized to the organ as an unsaid amount
     return ParsedCall(tool=call.tool, args=args)
 
 

@@ -13,7 +13,7 @@ from causal_sam_llm.agent.call_schema import ParsedCall, clarify
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_words import with_digits
 from causal_sam_llm.tools.intervene_decoder import TOWARD_WORDS
-from causal_sam_llm.tools.organ_extent import slices_said
+from causal_sam_llm.tools.organ_extent import main_body_slices, slices_said
 
 # a count before "slice(s)" ("by 2 slices", "one slice short", "add a slice on top", "3 more slices"), read on the
 # text with number words as digits; a slice NUMBER follows the word ("slice 7"), a count precedes it
@@ -69,7 +69,10 @@ def ground_slice_distance(call: ParsedCall, text: str, slice_mm: float | None) -
         return clarify(NO_STUDY_QUESTION)
     call = _along_the_slices(call, text)
     mm = count * slice_mm
-    if mm > FULL_STRENGTH_MM:
+    taken_off_the_end = (
+        call.args.get("action") in ("shrink", "remove_region") and call.args["region"] in ALONG_THE_SLICES
+    )
+    if mm > FULL_STRENGTH_MM and not taken_off_the_end:  # a shrink there takes whole slices off (at_the_organs_end)
         return clarify(
             f"{_slices(count)} here is {mm:g} mm ({slice_mm:g} mm apart), more than one correction moves "
             f"({FULL_STRENGTH_MM:g} mm): say up to {FULL_STRENGTH_MM:g} mm, then again for the rest."
@@ -80,7 +83,7 @@ def ground_slice_distance(call: ParsedCall, text: str, slice_mm: float | None) -
             f"that faces a direction: say 'toward the head by {mm:g} mm' (or the feet) to move it across slices, or "
             f"'by {mm:g} mm' to move it {mm:g} mm all around."
         )
-    return ParsedCall(tool=call.tool, args={**call.args, "strength": mm / FULL_STRENGTH_MM})
+    return ParsedCall(tool=call.tool, args={**call.args, "strength": min(mm / FULL_STRENGTH_MM, 1.0)})
 
 
 # "goes 3 slices too high", "2 slices lower": the direction along the slices, where the text names no region (a
@@ -90,12 +93,15 @@ DOWN_THE_SLICES = re.compile(r"\b(?:too\s+low|lower|downwards?|down)\b", re.IGNO
 
 
 def _along_the_slices(call: ParsedCall, text: str) -> ParsedCall:
-    if call.args.get("region", "whole") != "whole":
-        return call
+    """The direction along the slices the text says: "too high" (no region word) whatever the model's region (a
+    fifth trial: "the liver goes 1 slice too high", after a spleen grow toward the feet, had shrunk it toward the
+    feet); a region word only where the model gave none."""
     regions = regions_mentioned(text)
     up, down = UP_THE_SLICES.search(text), DOWN_THE_SLICES.search(text)
     if regions:
         direction = regions[0] if len(regions) == 1 and regions[0] in ALONG_THE_SLICES else None
+        if call.args.get("region", "whole") != "whole":
+            return call
     else:
         direction = None if bool(up) == bool(down) else "superior" if up else "inferior"
     return call if direction is None else ParsedCall(tool=call.tool, args={**call.args, "region": direction})
@@ -112,20 +118,6 @@ def slice_distance_note(text: str, call: ParsedCall, slice_mm: float) -> str:
 
 def _slices(count: int) -> str:
     return "one slice" if count == 1 else f"{count} slices"
-
-
-def main_body_slices(organ_mask: np.ndarray) -> list[int]:
-    """The organ's slices without the specks a segmenter leaves on slices apart from it: of the runs of consecutive
-    slices it lies on, the one holding the most voxels (a fourth trial's "trim 2 slices off the top" had cut a
-    speck far above the liver and left the liver's top as it was)."""
-    areas = organ_mask.reshape(len(organ_mask), -1).sum(axis=1)
-    runs: list[list[int]] = []
-    for z in np.flatnonzero(areas):
-        if runs and z == runs[-1][-1] + 1:
-            runs[-1].append(int(z))
-        else:
-            runs.append([int(z)])
-    return max(runs, key=lambda run: int(areas[run].sum()))
 
 
 def _with(first: int, final: int, specks: list[int]) -> list[int]:

@@ -370,3 +370,30 @@ def test_a_fourth_trials_amounts_and_follow_ups_with_the_real_model(llm_parser):
     # a grow and a shrink of one organ in one place are asked which (had been grown, the shrink unsaid)
     both = llm_parser.parse("grow the liver a little but also shrink it", [])
     assert both.tool == "clarify" and both.args["question"].startswith("Grow or shrink the liver?")
+
+
+def test_a_fifth_trials_commands_with_the_real_model(llm_parser):
+    """A fifth clinician-language trial (130 commands on the real agent): slices carried from another organ's
+    correction, an error's description read as the amount, "again" as a redo, a looping question back."""
+    history: list = []
+    for text in (
+        "the spleen is a bit thin toward the feet, grow it a hair on slices 8 to 12",
+        "the liver goes 1 slice too high",
+    ):
+        history.append((text, llm_parser.parse(text, history, 10.0)))
+    grown, too_high = (call for _text, call in history)
+    assert grown.args["slices"] == [8, 12] and grown.args["strength"] == pytest.approx(0.1)  # "a hair", not "a bit"
+    assert too_high.args["organ"] == "liver" and too_high.args["region"] == "superior"
+    assert too_high.args["action"] == "shrink" and too_high.args["slices"] is None  # had shrunk slices 8-12
+    again = llm_parser.parse("again", history)
+    assert again.tool == "intervene_decoder" and again.args == too_high.args  # had been a redo: nothing to redo
+    touch = llm_parser.parse("the right kidney got way too big, shrink it back a touch", [])
+    assert touch.args["action"] == "shrink" and touch.args["strength"] == pytest.approx(0.1)  # had been 24 mm
+    vague = llm_parser.parse("the left kidney looks off", [])
+    assert vague.tool == "clarify" and vague.args["question"].startswith("What looks wrong with the left kidney")
+    withdrawn = llm_parser.parse("shrink the liver a little, no wait, grow it", [])
+    assert withdrawn.args["action"] == "expand" and "strength" not in withdrawn.args  # not the withdrawn "a little"
+    trim = llm_parser.parse("the spleen goes way too high, trim 5 slices off the top", [], 10.0)
+    assert trim.tool == "intervene_decoder" and trim.args["region"] == "superior"  # had been asked: 50 mm
+    bits = llm_parser.parse("get rid of the bits of spleen above slice 18", [])
+    assert bits.tool == "intervene_decoder" and bits.args["action"] in ("remove_region", "shrink")

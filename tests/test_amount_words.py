@@ -92,3 +92,17 @@ def test_a_number_with_an_exponent_is_asked_back_not_cut_to_its_last_digits():
     asked = ground_strength(call, "grow the spleen by 1e9 mm")
     assert asked.tool == "clarify" and asked.args["question"].startswith("You asked for 1e9 mm")
     assert stated_amount("grow it by 2.5e1 mm") == pytest.approx(25 / 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "strength"),
+    [
+        ("the right kidney got way too big, shrink it back a touch", 0.1),  # had been 24 mm: 99 % of it gone
+        ("the right kidney is a bit small on slices 2 to 5, grow it a hair", 0.1),  # had been 7.5 mm
+        ("shrink the liver slightly, it is much too big at the top", 0.25),  # the request's clause, said first
+        ("the liver is way too big, shrink it", 0.8),  # one amount word: it stands
+    ],
+)
+def test_the_amount_is_the_requests_not_the_errors_description(text, strength):
+    """A fifth clinician-language trial: a word saying how bad the error is had overridden the amount asked for."""
+    assert stated_amount(text) == strength

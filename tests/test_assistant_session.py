@@ -13,8 +13,8 @@ from causal_sam_llm.agent.assistant import Assistant, new_session_dir
 from causal_sam_llm.agent.audit_log import AuditLog, TurnRecord
 from causal_sam_llm.agent.call_schema import ParsedCall, ToolCallError
 from causal_sam_llm.agent.command_parser import CommandParser
-from causal_sam_llm.agent.slice_distance import main_body_slices
 from causal_sam_llm.tools.organ_border import border_with
+from causal_sam_llm.tools.organ_extent import main_body_slices
 
 ORGANS = ["liver", "spleen", "right_kidney", "left_kidney"]
 

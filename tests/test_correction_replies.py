@@ -11,12 +11,13 @@ from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.piece_removal import deleted_whole
 from causal_sam_llm.segmentation.tci_amount import unsaid_strength
 from causal_sam_llm.tools.intervene_decoder import (
+    end_beyond_note,
     large_change_note,
     no_change_reason,
     removal_note,
     span_change_note,
 )
-from causal_sam_llm.tools.organ_extent import holds_none_of, occupied_slices, slices_said, span_text
+from causal_sam_llm.tools.organ_extent import holds_none_of, main_body_slices, occupied_slices, slices_said, span_text
 from causal_sam_llm.tools.registry import run_tool
 from causal_sam_llm.tools.workbench import Workbench
 
@@ -180,7 +181,8 @@ def test_a_shrink_on_slices_partly_without_the_organ_says_which_hold_none(bench)
 
 def test_a_grow_toward_the_feet_on_slices_the_organ_goes_on_past_says_it_moved_edges_not_the_end(bench):
     liver = bench.classes.index("liver")
-    first, last = occupied_slices(bench.masks()[:, liver])
+    body = main_body_slices(bench.masks()[:, liver])  # its end: specks apart from it are none (a fifth trial)
+    first, last = body[0], body[-1]
     assert last - first >= 5, "the case's liver spans at least 6 slices"
     args = {"organ": "liver", "action": "expand", "region": "inferior", "strength": 0.8}
     inside = run_tool(bench, "intervene_decoder", {**args, "slices": [first + 2, last]})
@@ -194,6 +196,18 @@ def test_a_grow_toward_the_feet_on_slices_the_organ_goes_on_past_says_it_moved_e
     assert "goes on" not in at_the_end.message
     assert "The liver goes on toward the head past the slices named" in toward_the_head.message
     run_tool(bench, "undo", {"steps": 2})
+
+
+def test_a_speck_past_a_gap_is_not_said_to_be_where_the_organ_goes_on_to():
+    """A fifth trial: "extend it down by 2 slices" was told the liver "goes on toward the feet … to slice 2", where one
+    stray voxel lay, and in the same reply "Grown no further than 2 slices past its bottom slice (8)"."""
+    mask = np.zeros((12, 6, 6), bool)
+    mask[8:11, 1:5, 1:5] = True
+    mask[2, 3, 3] = True
+    grow = Intervention(organ="liver", action="expand", region="inferior", strength=0.5, slices=[6, 8])
+    assert end_beyond_note(grow, mask) == ""
+    inside = Intervention(organ="liver", action="expand", region="inferior", strength=0.5, slices=[9, 10])
+    assert "to slice 8:" in end_beyond_note(inside, mask)
 
 
 def test_remove_region_deletes_the_detached_piece_it_is_aimed_at_and_nothing_else(bench):

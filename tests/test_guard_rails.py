@@ -164,6 +164,11 @@ def test_the_keyword_parser_reads_counts_versions_slice_ranges_and_the_organ_act
             "shrink left_kidney whole 0.1",
             "shrink right_kidney whole 0.1",
         ),
+        # "again", "more", "the other one too" answered with a redo, nothing undone (a fifth trial); "redo" is one
+        ("again", "expand liver anterior 0.25", "redo", "expand liver anterior 0.25"),
+        ("more", "expand liver whole 0.25 8-10", "redo", "expand liver whole 0.25 8-10"),
+        ("the other one too", "expand right_kidney posterior 0.1", "redo", "expand left_kidney posterior 0.1"),
+        ("redo that again", "expand liver whole 0.25", "redo", None),
         # left alone: an explicit segmentation, a new action, a call of another tool, no earlier correction
         ("now shrink it by 5 mm", "expand liver whole 0.25", "shrink liver whole 0.17", None),
         ("segment the left kidney too", "smooth right_kidney whole 0.5", "segment", None),
@@ -327,6 +332,28 @@ def test_slices_are_the_ones_the_text_gives(text, slices, previous, kept):
     before = ParsedCall(tool="intervene_decoder", args={**args, "slices": previous})
     call = ground_slices(ParsedCall(tool="intervene_decoder", args={**args, "slices": slices}), text, before)
     assert call.args["slices"] == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "kept"),
+    [
+        ("the liver goes 1 slice too high", ("expand", "inferior"), None),  # another correction: not its slices
+        ("the left kidney stops one slice too early at the top", ("remove_region", "whole"), None),
+        ("shrink it there instead", ("expand", "inferior"), [8, 12]),
+        ("a bit more", ("shrink", "superior"), [8, 12]),  # the same action and region: a follow-up
+    ],
+)
+def test_a_new_correction_does_not_keep_the_slices_of_the_one_before(text, previous, kept):
+    """A fifth clinician-language trial: "the liver goes 1 slice too high", after "grow the spleen a hair on slices 8
+    to 12", shrank the liver on slices 8-12 (the model had copied them), Dice 86.2 → 83.5."""
+    action, region = previous
+    before = ParsedCall(
+        tool="intervene_decoder", args={"organ": "spleen", "action": action, "region": region, "slices": [8, 12]}
+    )
+    now = ParsedCall(
+        tool="intervene_decoder", args={"organ": "liver", "action": "shrink", "region": "superior", "slices": [8, 12]}
+    )
+    assert ground_slices(now, text, before).args["slices"] == kept
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from causal_sam_llm.agent.region_words import regions_mentioned
         ("grow it on the patient's rigth", "right"),
         ("the left kidney is too big posterir", "posterior"),
         ("it is cut short at the tpo", "superior"),
+        ("shrnk the lft kidny at the bak 2mm on slices 3 to 5", "posterior"),  # a fifth trial: read as whole
     ],
 )
 def test_a_misspelt_region_word_is_read_as_the_region(typed, region):

@@ -3,7 +3,7 @@
 import pytest
 
 from causal_sam_llm.agent.call_schema import ParsedCall
-from causal_sam_llm.agent.request_clauses import left_out_note
+from causal_sam_llm.agent.request_clauses import left_out_note, other_regions_note
 
 ORGANS = ["liver", "spleen", "right_kidney", "left_kidney"]
 
@@ -39,7 +39,29 @@ def test_an_organ_named_after_a_correction_shares_its_verb(text, call, left_out)
         "shrink the spleen toward the liver",
         "shrink the spleen at the top and the front",
         "don't grow the spleen, shrink it at the top",  # a fourth trial: had been named as not done
+        "grow the spleen a little, no wait, shrink it",  # a fifth trial: the withdrawn grow had been named
     ],
 )
 def test_an_organ_settled_spared_or_named_as_a_place_is_no_request(text):
     assert left_out_note(text, _correction("spleen", "shrink"), ORGANS) == ""
+
+
+def test_a_description_of_the_error_is_no_second_request_of_the_same_way():
+    """ "the liver's front is missing at the bottom, slices 9 to 11, grow it 8 mm at the front" had been told the
+    description "was not done; ask for it next" (a fifth trial)."""
+    text = "the liver's front is missing at the bottom, slices 9 to 11, grow it 8 mm at the front"
+    assert left_out_note(text, _correction("liver", "expand"), ORGANS) == ""
+
+
+def test_a_second_direction_named_is_said_not_done():
+    """ "the liver bulges out at the fornt on the patient's left …, trim it a little" had trimmed the front alone
+    without a word (a fifth trial): one region per correction, and the reply names the one left."""
+    front = ParsedCall(tool="intervene_decoder", args={"organ": "liver", "action": "shrink", "region": "anterior"})
+    text = "the liver bulges out at the fornt on the patient's left on slices 20 to 22, trim it a little"
+    assert other_regions_note(text, front) == (
+        " One direction per correction: this moved the edge at the front; ask for 'on the patient's left' next."
+    )
+    assert other_regions_note("trim the liver at the front", front) == ""
+    assert other_regions_note("grow it toward the head, no wait, at the front", front) == ""  # withdrawn
+    whole = ParsedCall(tool="intervene_decoder", args={**front.args, "region": "whole"})
+    assert other_regions_note("shrink the liver at the front and the back", whole) == ""

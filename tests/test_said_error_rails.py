@@ -72,6 +72,16 @@ def test_slices_said_relative_to_an_end_or_a_slice_are_asked_by_number(text, ask
     assert (grounded.tool == "clarify" and grounded.args["question"] == WHICH_SLICES) == asked
 
 
+def test_a_removal_past_a_slice_or_an_end_slice_with_its_number_is_not_asked_back():
+    """A fifth trial: "get rid of the bits of spleen above slice 18" and "too thin on its top slice, slice 11, grow it
+    there" had been asked which slices by number."""
+    removal = _correction("remove_region")
+    assert ground_slice_words(removal, "get rid of the bits of spleen above slice 18") == removal
+    grow = _correction("expand", "right_kidney")
+    assert ground_slice_words(grow, "the right kidney is too thin on its top slice, slice 11, grow it there") == grow
+    assert ground_slice_words(grow, "grow the right kidney on its top slice").args == {"question": WHICH_SLICES}
+
+
 def test_too_much_is_answered_with_how_to_step_back_and_zero_is_asked():
     grow = _correction("expand")
     for text in ("too much, halfway back", "that's too much", "no, way too much"):
@@ -186,6 +196,13 @@ def test_a_text_that_corrects_itself_takes_what_follows_the_correction():
     shrunk = ground_self_correction(head, "grow the spleen at the top, sorry, I mean shrink it")
     assert shrunk.args == {**head.args, "action": "shrink"}
     assert ground_self_correction(head, "grow the spleen toward the head") == head
+    # the amount said before the correction was the withdrawn request's: the new one is sized as unsaid (a fifth
+    # trial grew a liver 7.5 mm, "a little", after "shrink the liver a little, no wait, grow it")
+    little = ParsedCall(tool="intervene_decoder", args={**head.args, "action": "shrink", "strength": 0.25})
+    grown = ground_self_correction(little, "shrink the liver a little, no wait, grow it")
+    assert grown.args == {**head.args, "action": "expand"}
+    said = ground_self_correction(little, "shrink the liver a little, no wait, grow it a touch")
+    assert said.args == {**head.args, "action": "expand", "strength": 0.25}  # ground_strength reads "a touch"
 
 
 def test_slices_added_to_an_end_are_a_distance_not_a_choice_of_slices():

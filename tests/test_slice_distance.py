@@ -60,6 +60,9 @@ def test_slices_in_another_direction_too_many_or_with_no_study_are_asked_back():
     assert "'toward the head by 10 mm'" in whole.args["question"]
     far = ground_slice_distance(_correction("expand", "superior"), "grow it by 8 slices toward the head", 5.0)
     assert far.tool == "clarify" and "8 slices here is 40 mm" in far.args["question"]
+    # taking 5 slices off the top is no boundary move: it is done, whatever their length (a fifth trial was asked)
+    trim = ground_slice_distance(_correction("shrink", "superior"), "trim 5 slices off the top", 10.0)
+    assert trim.tool == "intervene_decoder" and trim.args["strength"] == 1.0
     unopened = ground_slice_distance(_correction("expand", "superior"), "grow it by 2 slices toward the head", None)
     assert unopened.args == {"question": NO_STUDY_QUESTION}
     smooth = _correction("smooth", "whole")

@@ -15,6 +15,7 @@ from causal_sam_llm.tools.mask_patch import Box
 from causal_sam_llm.tools.organ_extent import (
     held_slices,
     holds_none_of,
+    main_body_slices,
     occupied_slices,
     slices_said,
     span_text,
@@ -159,13 +160,13 @@ def end_beyond_note(intervention: Intervention, organ_mask: np.ndarray) -> str:
     """Said when a command toward the head or feet names slices the organ goes on past that way: it moved the edges
     on those slices that face there, not the organ's end, which the clinician may have meant ("grow the liver a lot
     toward the feet on slices 2 to 8" added 2 of 1544 ml where the liver reaches slice 1)."""
-    span = occupied_slices(organ_mask)
-    if intervention.slices is None or intervention.region not in ("superior", "inferior") or span is None:
+    body = main_body_slices(organ_mask)  # a speck past a gap is no end (a fifth trial: "to slice 2", one voxel)
+    if intervention.slices is None or intervention.region not in ("superior", "inferior") or not body:
         return ""
     if intervention.action not in (*GROWING, "shrink"):
         return ""
     first, last = intervention.slices
-    end = span[0] if intervention.region == "inferior" else span[1]
+    end = body[0] if intervention.region == "inferior" else body[-1]
     if not (end < first if intervention.region == "inferior" else end > last):
         return ""  # its end lies among the slices named (or the organ lies beyond them all)
     organ, toward = intervention.organ.replace("_", " "), TOWARD_WORDS[intervention.region]
