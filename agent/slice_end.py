@@ -45,7 +45,7 @@ def removal_past_slice(call: ParsedCall, text: str) -> tuple[int, bool] | None:
 def to_the_end_said(call: ParsedCall, text: str, organ_mask: np.ndarray, slice_mm: float) -> tuple[ParsedCall, str]:
     """`call` made to end the organ at the slice the text names, and what the reply says of it; as it was (and no
     note) where the text names no end, or the organ has no mask. The end moved is the one the call's region names,
-    else the one nearer the slice."""
+    else the one nearer the slice. A removal of what lies above or below a slice takes the organ off there."""
     end = end_said(text)
     occupied = np.flatnonzero(organ_mask.any(axis=(1, 2)))
     if call.tool != "intervene_decoder" or occupied.size == 0 or call.args.get("action") == "smooth":
