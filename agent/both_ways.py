@@ -11,7 +11,8 @@ from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.said_error_rails import SELF_CORRECTION
 
-# (a comparison is no request: "it is smaller than before, grow it")
+# narrower than said_error_rails' verbs, whose "cut" and "add" would make "cut short, add it back" both ways; a
+# comparison is no request ("it is smaller than before, grow it")
 GROWING = re.compile(r"\b(grow|expand|enlarge|bigger|larger)\b(?!\s+than)", re.IGNORECASE)
 SHRINKING = re.compile(r"\b(shrink|reduce|smaller|trim|shave)\b(?!\s+than)", re.IGNORECASE)
 # an earlier change named is no request: "the last shrink went too far, grow it a touch"

@@ -10,6 +10,7 @@ from causal_sam_llm.agent.organ_words import organs_mentioned
 from causal_sam_llm.agent.region_typos import with_region_typos_mended
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.said_error_rails import SELF_CORRECTION
+from causal_sam_llm.tools.intervene_decoder import TOWARD_WORDS
 
 CLAUSE_BREAK = re.compile(r"\s*(?:[,;]|\band then\b|\bthen\b|\band\b|\balso\b|\bplus\b)\s*", re.IGNORECASE)
 
@@ -81,12 +82,6 @@ def left_out_note(text: str, call: ParsedCall, classes: list[str]) -> str:
     return f" One request per command: {quoted} {was} not done; ask for {it} next."
 
 
-REGION_SAID = {
-    "superior": "toward the head", "inferior": "toward the feet", "anterior": "at the front",
-    "posterior": "at the back", "left": "on the patient's left", "right": "on the patient's right",
-}  # fmt: skip
-
-
 def other_regions_note(text: str, call: ParsedCall) -> str:
     """Said when a correction named several directions and moved one: the Intervention takes one region, and "trim
     it at the front on the patient's left" had trimmed the front alone without a word (a fifth trial)."""
@@ -97,5 +92,5 @@ def other_regions_note(text: str, call: ParsedCall) -> str:
     others = [r for r in regions_mentioned(with_region_typos_mended(text)) if r != region]
     if region not in regions_mentioned(with_region_typos_mended(text)) or not others:
         return ""
-    left = " and ".join(f"'{REGION_SAID[r]}'" for r in others)
-    return f" One direction per correction: this moved the edge {REGION_SAID[region]}; ask for {left} next."
+    left = " and ".join(f"'{TOWARD_WORDS[r]}'" for r in others)
+    return f" One direction per correction: this moved the edge {TOWARD_WORDS[region]}; ask for {left} next."
