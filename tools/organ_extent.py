@@ -14,13 +14,19 @@ def main_body_slices(organ_mask: np.ndarray) -> list[int]:
     of the runs of consecutive slices it lies on, the one holding the most voxels (a fourth trial's "trim 2 slices
     off the top" had cut a speck far above the liver and left the liver's top as it was). Empty for an empty mask."""
     areas = organ_mask.reshape(len(organ_mask), -1).sum(axis=1)
-    runs: list[list[int]] = []
-    for z in np.flatnonzero(areas):
-        if runs and z == runs[-1][-1] + 1:
-            runs[-1].append(int(z))
-        else:
-            runs.append([int(z)])
+    runs = consecutive_runs([int(z) for z in np.flatnonzero(areas)])
     return max(runs, key=lambda run: int(areas[run].sum()), default=[])
+
+
+def consecutive_runs(slices: list[int]) -> list[list[int]]:
+    """[3, 4, 5, 9] → [[3, 4, 5], [9]] (`slices` in order)."""
+    runs: list[list[int]] = []
+    for z in slices:
+        if runs and z == runs[-1][-1] + 1:
+            runs[-1].append(z)
+        else:
+            runs.append([z])
+    return runs
 
 
 def occupied_slices(mask: np.ndarray) -> tuple[int, int] | None:
@@ -50,12 +56,6 @@ def holds_none_of(mask: np.ndarray, slices: tuple[int, int]) -> bool:
 
 def slices_said(slices: list[int]) -> str:
     """[3, 4, 5, 9] → 'slices 3–5 and 9'; [7] → 'slice 7'."""
-    runs: list[list[int]] = []
-    for z in slices:
-        if runs and z == runs[-1][-1] + 1:
-            runs[-1].append(z)
-        else:
-            runs.append([z])
-    parts = [f"{run[0]}" if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs]
+    parts = [f"{run[0]}" if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in consecutive_runs(slices)]
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
     return f"slice{'s' if len(slices) > 1 else ''} {listed}"
