@@ -21,6 +21,7 @@ from causal_sam_llm.agent.call_schema import (
     validate_call,
 )
 from causal_sam_llm.agent.chat_model import LlamaToolCaller
+from causal_sam_llm.agent.end_slices import ground_end_slices
 from causal_sam_llm.agent.guard_rails import (
     LEAVE_ALONE,
     asks_for_an_action,
@@ -61,11 +62,11 @@ from causal_sam_llm.agent.said_error_rails import (
     ground_too_far,
     ground_undo,
     ground_zero_amount,
-    previous_correction,
 )
 from causal_sam_llm.agent.schema_emitter import as_emitted
 from causal_sam_llm.agent.session_requests import ground_session_request
 from causal_sam_llm.agent.slice_distance import ground_slice_distance
+from causal_sam_llm.agent.undone_correction import correction_to_follow
 from causal_sam_llm.agent.vague_request import ground_vague_request
 from causal_sam_llm.tools.registry import TOOLS
 
@@ -144,7 +145,7 @@ class CommandParser:
             call = invalid_command(exc)
         call = ground_strength(ground(call, text, previous, self.classes), text)
         # after the strength rail: a follow-up keeps the previous amount unless the text states one
-        previous_call = previous_correction(history)
+        previous_call = correction_to_follow(history, text, self.classes)
         call = ground_slices(ground_follow_up(call, text, previous_call, self.classes), text, previous_call)
         rails = (
             ground_region,
@@ -157,6 +158,7 @@ class CommandParser:
             ground_study,
             ground_said_direction,
             ground_self_correction,
+            ground_end_slices,
             ground_slice_words,
             ground_too_far,
             ground_zero_amount,

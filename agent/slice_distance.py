@@ -10,6 +10,7 @@ import numpy as np
 
 from causal_sam_llm.agent.amount_words import FULL_STRENGTH_MM
 from causal_sam_llm.agent.call_schema import ParsedCall, clarify
+from causal_sam_llm.agent.end_slices import end_slices_count, without_end_slice_counts
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_words import with_digits
 from causal_sam_llm.tools.intervene_decoder import TOWARD_WORDS
@@ -34,17 +35,18 @@ NO_STUDY_QUESTION = (
 
 
 def slices_said_as_distance(text: str) -> int | None:
-    """How many slices `text` states as an amount ("by 2 slices": 2), or None when it states none."""
+    """How many slices `text` states as an amount ("by 2 slices": 2; "is missing its lowest slice": 1), or None
+    when it states none."""
     match = _slice_count(text)
     if match is None:
-        return None
+        return end_slices_count(text)
     said = " ".join(match.group("count").lower().split())
     return int(said) if said.isdigit() else COUNT_WORDS[said]
 
 
 def without_slice_counts(text: str) -> str:
     """`text` (lower case, number words as digits) without its slice counts, whose digits are no slice numbers."""
-    lower = with_digits(text.lower())
+    lower = without_end_slice_counts(with_digits(text.lower()))
     return SLICE_COUNT.sub(lambda match: " " if _counts(lower, match) else match.group(0), lower)
 
 
@@ -125,6 +127,9 @@ def _with(first: int, final: int, specks: list[int]) -> list[int]:
     return [min([first, *specks]), max([final, *specks])]
 
 
+IN_PLANE_INSTEAD = "To grow the {name}'s part that lies {toward} in-plane, say e.g. 'grow the {name} {toward} by 5 mm'."
+
+
 def at_the_organs_end(call: ParsedCall, text: str, organ_mask: np.ndarray) -> tuple[ParsedCall, str]:
     """A correction by N slices toward the head or the feet, aimed at the organ's end that way, and what the reply
     says of it: a shrink takes the organ off its last N slices there; a grow reaches no further than N slices past
@@ -151,8 +156,9 @@ def at_the_organs_end(call: ParsedCall, text: str, organ_mask: np.ndarray) -> tu
         beyond = f", and off {slices_said(specks)} past them, which it held apart from the rest" if specks else ""
         return ParsedCall(tool=call.tool, args=removed), f"{note}{beyond}."
     first, final = (end, min(end + count, last)) if up else (max(end - count, 0), end)
-    if first == final:
-        return call, ""  # its end is the volume's edge: nothing beyond to limit
+    if first == final:  # its end is the volume's edge: no slice beyond to grow onto (it had grown in-plane instead)
+        said = f"The {name} already reaches the study's {side} slice ({end}): there is no slice past it to grow onto."
+        return clarify(f"{said} {IN_PLANE_INSTEAD.format(toward=TOWARD_WORDS[args['region']], name=name)}"), ""
     span = slices_said(list(range(first, final + 1)))
     note = f" Grown no further than {_slices(count)} past its {side} slice ({end}): {span}."
     return ParsedCall(tool=call.tool, args={**args, "slices": [first, final]}), note

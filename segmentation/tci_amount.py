@@ -4,7 +4,7 @@ and the simulated clinician, who words what it sees in the same terms."""
 
 import numpy as np
 
-from causal_sam_llm.segmentation.intervention import Intervention
+from causal_sam_llm.segmentation.intervention import GROWING, Intervention
 from causal_sam_llm.segmentation.tci_blind import apply_blind
 from causal_sam_llm.segmentation.tci_gate import MAX_REACH_MM, TOWARD, moved_part
 
@@ -32,9 +32,24 @@ def commanded_change(
     moved = apply_blind(mask[:, None], 0, command, spacing_mm, same_gate)[:, 0]
     reach_mm = intervention.strength * MAX_REACH_MM
     surface = moved_part(intervention, mask) if moved_body is None else moved_body
-    area_mm2 = facing_area_mm2(surface, intervention.region, spacing_mm, intervention.slices)
+    area_mm2 = facing_area_mm2(surface, intervention.region, spacing_mm, facing_slices(intervention))
     by_area = round(area_mm2 * reach_mm / float(np.prod(spacing_mm)))
     return min(by_area, int((moved != mask).sum()))
+
+
+def facing_slices(intervention: Intervention) -> tuple[int, int] | None:
+    """The slices whose faces a command moves: its own, and for a grow toward the head (feet) on named slices also
+    the slice below (above) them, whose faces it moves onto theirs. Measured reason: "the spleen is missing its lowest
+    slice" (a grow toward the feet on slices 8-9) counted only the 9 faces of its tapering end slice 9 and added 9
+    voxels; the 131 faces of slice 10 that look down onto slice 9 were left out."""
+    if intervention.slices is None or intervention.action not in GROWING:
+        return intervention.slices
+    first, last = intervention.slices
+    if intervention.region == "superior":
+        return max(first - 1, 0), last
+    if intervention.region == "inferior":
+        return first, last + 1  # past the volume's last slice selects nothing more
+    return intervention.slices
 
 
 def facing_area_mm2(
@@ -74,7 +89,7 @@ def unsaid_strength(mask: np.ndarray, intervention: Intervention, spacing_mm: tu
     stated no amount: its reach changes about UNSAID_SHARE of what the command moves (on its slices, when it names
     them), by the same facing area × reach that `commanded_change` counts."""
     moved = moved_part(intervention, mask)
-    area_mm2 = facing_area_mm2(moved, intervention.region, spacing_mm, intervention.slices)
+    area_mm2 = facing_area_mm2(moved, intervention.region, spacing_mm, facing_slices(intervention))
     low, high = UNSAID_REACH_MM
     if area_mm2 <= 0:
         return high / MAX_REACH_MM

@@ -397,3 +397,28 @@ def test_a_fifth_trials_commands_with_the_real_model(llm_parser):
     assert trim.tool == "intervene_decoder" and trim.args["region"] == "superior"  # had been asked: 50 mm
     bits = llm_parser.parse("get rid of the bits of spleen above slice 18", [])
     assert bits.tool == "intervene_decoder" and bits.args["action"] in ("remove_region", "shrink")
+
+
+def test_an_organs_end_slices_said_missing_or_to_go_with_the_real_model(llm_parser):
+    """A fifth trial's "the spleen is missing its lowest slice" had been added to the whole spleen; "… missing its top
+    slice" was asked which slices, and "its lowest slice is wrong, remove it" was a removal with no slices."""
+    lowest = llm_parser.parse("the spleen is missing its lowest slice", [], 10.0)
+    assert lowest.args["organ"] == "spleen" and lowest.args["action"] == "expand"
+    assert lowest.args["region"] == "inferior" and lowest.args["strength"] == pytest.approx(10 / 30)
+    top = llm_parser.parse("the liver is missing its top slice", [], 10.0)
+    assert top.tool == "intervene_decoder" and top.args["region"] == "superior"
+    wrong = llm_parser.parse("the liver's lowest slice is wrong, remove it", [], 10.0)
+    assert wrong.args["organ"] == "liver" and wrong.args["action"] == "remove_region"
+    assert wrong.args["region"] == "inferior" and wrong.args["slices"] is None
+
+
+def test_a_correction_undone_then_carried_over_to_another_organ_with_the_real_model(llm_parser):
+    """ "now the spleen" after undoing a liver correction had re-segmented the spleen, which changed nothing."""
+    history: list = []
+    for text in ("grow the liver a little toward the feet", "undo"):
+        history.append((text, llm_parser.parse(text, history)))
+    grown = history[0][1]
+    now = llm_parser.parse("now the spleen", history)
+    assert now.tool == "intervene_decoder" and now.args == {**grown.args, "organ": "spleen"}
+    segmented = llm_parser.parse("segment the spleen", history)
+    assert segmented.tool == "segment"

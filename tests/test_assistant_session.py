@@ -73,14 +73,14 @@ def test_a_correction_asked_beyond_full_strength_is_done_at_full_strength_and_sa
     assert by_slices.ok and by_slices.call.args["region"] == "inferior"
     assert by_slices.call.args["strength"] == slice_mm / 30 and by_slices.version == version + 1
     assert f" One slice read as {slice_mm:g} mm (this study's slices are {slice_mm:g} mm apart)." in by_slices.reply
-    # no further than 1 slice past its end (a fourth trial: N + 1 past); at the volume's edge there is none
-    assert by_slices.call.args["slices"] == (None if bottom == 0 else [bottom - 1, bottom])
+    # no further than 1 slice past its end (a fourth trial: N + 1 past)
+    assert bottom > 0 and by_slices.call.args["slices"] == [bottom - 1, bottom]
     # "the spleen too" copies the grow as read, aimed at the spleen's own end, not the liver's slices
     spleen = ORGANS.index("spleen")
     spleen_bottom = main_body_slices(assistant.bench.masks()[:, spleen])[0]
     too = assistant.ask("the spleen too")
     assert too.ok and too.call.args["organ"] == "spleen" and too.call.args["region"] == "inferior"
-    assert too.call.args["slices"] in (None, [spleen_bottom - 1, spleen_bottom])
+    assert spleen_bottom > 0 and too.call.args["slices"] == [spleen_bottom - 1, spleen_bottom]
     # and says the length it carried, as the first did (a fourth trial's follow-up had not said it)
     assert f" One slice read as {slice_mm:g} mm (this study's slices are {slice_mm:g} mm apart)." in too.reply
     far = assistant.ask("grow the liver by 2 slices toward the head")

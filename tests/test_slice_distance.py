@@ -98,8 +98,10 @@ def test_a_shrink_by_slices_takes_the_organ_off_its_end_and_a_grow_goes_no_furth
     limited, note = at_the_organs_end(grow, "grow it by 2 slices toward the feet", mask)
     assert limited.args["slices"] == [1, 3] and limited.args["action"] == "expand"
     assert note == " Grown no further than 2 slices past its bottom slice (3): slices 1–3."
-    edge, _ = at_the_organs_end(grow, "grow it by 2 slices toward the feet", _organ_on(0, 4))
-    assert edge == grow  # its end is the volume's: nothing to limit
+    # its end is the volume's: no slice past it to grow onto (it had grown the bottom third in-plane instead)
+    edge, note = at_the_organs_end(grow, "grow it by 2 slices toward the feet", _organ_on(0, 4))
+    assert edge.tool == "clarify" and note == ""
+    assert edge.args["question"].startswith("The liver already reaches the study's bottom slice (0): there is no")
     named = ParsedCall(tool="intervene_decoder", args={**grow.args, "slices": [2, 6]})
     assert at_the_organs_end(named, "grow it by 2 slices toward the feet on slices 2 to 6", mask) == (named, "")
     assert at_the_organs_end(grow, "grow it by 2 slices", np.zeros((12, 6, 6), bool)) == (grow, "")

@@ -13,7 +13,7 @@ from causal_sam_llm.segmentation.inference import masks_from_probabilities
 from causal_sam_llm.segmentation.intensity_evidence import intensity_log_ratio
 from causal_sam_llm.segmentation.intervention import Intervention
 from causal_sam_llm.segmentation.piece_removal import deleted_whole, detached_pieces
-from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2, unsaid_strength
+from causal_sam_llm.segmentation.tci_amount import commanded_change, facing_area_mm2, facing_slices, unsaid_strength
 from causal_sam_llm.segmentation.tci_apply import intensity_surroundings, keep_other_organs, touched_slices
 from causal_sam_llm.segmentation.tci_blind import apply_blind
 from causal_sam_llm.segmentation.tci_evaluation import right_share
@@ -42,6 +42,25 @@ def test_a_grow_may_reach_deeper_than_its_average_move_but_not_beyond_the_band()
     assert GATE_BAND >= 2 and gate[4, 12 - 3, 18] > 0.5  # 6 mm out: twice the 3 mm average move
     assert gate[4, : int(12 - depth_rows) - 2, 18].max() < 0.1  # beyond the band: nothing
     assert commanded_change(organ, command, SPACING) == round(4 * 16 * 10 * 3 / 20)  # the amount: 3 mm of the face
+
+
+def test_a_grow_onto_slices_past_a_tapering_end_counts_the_faces_that_look_onto_them():
+    """ "the spleen is missing its lowest slice" (a grow toward the feet on its end slice and the one below) had
+    counted only the faces of its tapering end slice, 9 voxels, and added 9 voxels: the faces of the slice above,
+    which look down onto the end slice, now count too."""
+    organ = np.zeros((10, 40, 40), bool)
+    organ[4:7, 12:28, 12:28] = True
+    organ[3, 19:21, 19:21] = True  # a 2 × 2 tip on slice 3
+    down = Intervention(organ="liver", action="expand", region="inferior", strength=5 / 30, slices=(2, 3))
+    assert facing_slices(down) == (2, 4)
+    uniform = int((apply_blind(organ[:, None], 0, down, SPACING)[:, 0] != organ).sum())
+    by_area = round((16 * 16) * 4 * 5 / 20)  # slice 4's 252 faces down and the tip's 4, moved 5 mm
+    assert commanded_change(organ, down, SPACING) == min(by_area, uniform) > round(4 * 4 * 5 / 20)  # the tip alone
+    up = down.model_copy(update={"region": "superior", "slices": (6, 7)})
+    assert facing_slices(up) == (5, 7)
+    for unchanged in (down.model_copy(update={"action": "shrink"}), down.model_copy(update={"region": "left"})):
+        assert facing_slices(unchanged) == (2, 3)  # a shrink's faces, and a side's, lie on its own slices
+    assert facing_slices(down.model_copy(update={"slices": None})) is None
 
 
 def test_a_gate_band_sweep_holds_only_inside_its_block():

@@ -167,4 +167,12 @@ def test_redo_after_going_back_to_a_version_steps_forward_again(bench):
     np.testing.assert_array_equal(bench.probabilities(), twice)
     with pytest.raises(LookupError, match="nothing to redo"):
         run_tool(bench, "redo", {})
+    # to another branch: redo is the way back to the version left (a fifth trial: it had said nothing to redo)
+    run_tool(bench, "undo", {"steps": 2})
+    other = run_tool(bench, "intervene_decoder", {"organ": "spleen", "action": "shrink", "strength": 0.2}).version
+    run_tool(bench, "go_to_version", {"version": second})
+    back = run_tool(bench, "redo", {})
+    assert back.version == other and back.message.endswith(f", the version left for version {second}.")
+    with pytest.raises(LookupError, match="nothing to redo"):
+        run_tool(bench, "redo", {})
     run_tool(bench, "go_to_version", {"version": start})

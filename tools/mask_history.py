@@ -255,7 +255,8 @@ class MaskHistory:
     def _redo_after_going_to(self, number: int) -> list[int]:
         """Going back along the current branch can be redone, as an undo of as many steps can (a redo after "go back
         to version 2" had said there was nothing to redo); going forward to an undone version leaves the ones after
-        it to redo; elsewhere there is nothing to redo."""
+        it to redo; going to another branch leaves the version left to redo, as the way back to it (a fifth trial's
+        redo there had said there was nothing to redo)."""
         walked, step = [], self.current
         while step is not None and step != number:
             walked.append(step)
@@ -264,7 +265,7 @@ class MaskHistory:
             return self._redo + walked
         if number in self._redo:
             return self._redo[: self._redo.index(number)]
-        return []
+        return [self.current]
 
     def _save(self) -> None:
         state = {"versions": [asdict(v) for v in self.versions], "current": self.current, "redo": self._redo}

@@ -30,10 +30,14 @@ def undo(bench: Workbench, args: StepsArgs) -> ToolResult:
 
 
 def redo(bench: Workbench, args: StepsArgs) -> ToolResult:
-    version = bench.require_history().redo(args.steps)
-    return ToolResult(
-        tool="redo", message=f"Forward to version {version.number} ({version.note}).", version=version.number
-    )
+    history = bench.require_history()
+    left = history.current
+    version = history.redo(args.steps)
+    if args.steps == 1 and version.parent != left:  # the way back from a jump to another branch (MaskHistory.go_to)
+        message = f"Back to version {version.number} ({version.note}), the version left for version {left}."
+    else:
+        message = f"Forward to version {version.number} ({version.note})."
+    return ToolResult(tool="redo", message=message, version=version.number)
 
 
 def go_to_version(bench: Workbench, args: VersionArgs) -> ToolResult:
