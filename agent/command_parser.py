@@ -49,7 +49,9 @@ from causal_sam_llm.agent.keyword_parser import keyword_parse
 from causal_sam_llm.agent.kidney_answer import ground_kidney_answer
 from causal_sam_llm.agent.llm_weights import checked_model_path, default_model_path
 from causal_sam_llm.agent.negation_words import without_negated_verbs
+from causal_sam_llm.agent.one_organ_reset import ground_one_organ_reset
 from causal_sam_llm.agent.organ_words import organs_mentioned
+from causal_sam_llm.agent.outside_slices import ground_outside_slices
 from causal_sam_llm.agent.prompt import prefix_messages
 from causal_sam_llm.agent.region_typos import with_region_typos_mended
 from causal_sam_llm.agent.said_error_rails import (
@@ -65,6 +67,7 @@ from causal_sam_llm.agent.said_error_rails import (
 )
 from causal_sam_llm.agent.schema_emitter import as_emitted
 from causal_sam_llm.agent.session_requests import ground_session_request
+from causal_sam_llm.agent.side_one import ground_side_one
 from causal_sam_llm.agent.slice_distance import ground_slice_distance
 from causal_sam_llm.agent.undone_correction import correction_to_follow
 from causal_sam_llm.agent.vague_request import ground_vague_request
@@ -175,6 +178,8 @@ class CommandParser:
         call = ground_kidney_answer(call, text, history)
         call = ground_session_request(call, text, self.classes)
         call = ground_undo(call, text, organs_mentioned(text, self.classes), last_changed_organ(history))
+        call = ground_one_organ_reset(ground_outside_slices(call, text), text, self.classes)
+        call = ground_side_one(call, text, previous_call, self.classes)
         # again, once the rails have set the action and region: slices carried from the correction before stay only
         # where this one continues it (a fifth trial: "goes 1 slice too high" was a grow of the spleen's slices until
         # the rails made it the liver's shrink)

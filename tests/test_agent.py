@@ -422,3 +422,22 @@ def test_a_correction_undone_then_carried_over_to_another_organ_with_the_real_mo
     assert now.tool == "intervene_decoder" and now.args == {**grown.args, "organ": "spleen"}
     segmented = llm_parser.parse("segment the spleen", history)
     assert segmented.tool == "segment"
+
+
+def test_slices_to_keep_and_a_version_for_one_organ_are_asked_back_with_the_real_model(llm_parser):
+    """A sixth trial: "keep only slices 10 to 19 of the spleen" had removed the spleen ON those slices (Dice 38.4 →
+    0.0), and "spleen - go back to how it was at the start" had undone every organ's corrections."""
+    for text in ("keep only slices 10 to 19 of the spleen", "spleen: wipe everything outside slices 10 to 19"):
+        assert llm_parser.parse(text, []).tool == "clarify"
+    assert llm_parser.parse("spleen - go back to how it was at the start", []).tool == "clarify"
+
+
+def test_a_kidney_named_by_its_side_alone_with_the_real_model(llm_parser):
+    """A sixth trial: "the left one needs the same" after a right-kidney grow had grown the right kidney again."""
+    history: list = []
+    text = "right kidney is way undercalled, grow it 5 mm"
+    history.append((text, llm_parser.parse(text, history)))
+    same = llm_parser.parse("the left one needs the same", history)
+    assert same.args["organ"] == "left_kidney" and same.args["action"] == "expand"
+    front = llm_parser.parse("and anteriorly on the left one, 2 mm", history)
+    assert front.args["organ"] == "left_kidney" and front.args["region"] == "anterior"
