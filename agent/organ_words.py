@@ -44,6 +44,12 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
 
+def words_besides_organ(text: str, organ: str) -> list[str]:
+    """`text`'s words other than those naming `organ` ("now the spleen": ["now", "the"])."""
+    organ_words = {word for phrase in ORGAN_SYNONYMS.get(organ, (organ,)) for word in phrase.split()}
+    return [word for word in words(text) if word not in organ_words]
+
+
 def _fuzzy_contains(text_words: list[str], phrase: str) -> bool:
     """Every word of `phrase` appears in order, each allowing a small typo (ratio ≥ 0.8; short words exact)."""
     target = phrase.split()

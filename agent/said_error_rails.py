@@ -7,7 +7,7 @@ import re
 
 from causal_sam_llm.agent.amount_words import stated_amount
 from causal_sam_llm.agent.call_schema import CLARIFY, ParsedCall, clarify
-from causal_sam_llm.agent.organ_words import ORGAN_SYNONYMS, organs_mentioned, words
+from causal_sam_llm.agent.organ_words import organs_mentioned, words_besides_organ
 from causal_sam_llm.agent.region_words import regions_mentioned
 from causal_sam_llm.agent.slice_distance import slices_said_as_distance
 from causal_sam_llm.agent.slice_end import removal_past_slice
@@ -204,8 +204,7 @@ def ground_bare_organ(call: ParsedCall, text: str, previous_call: ParsedCall | N
     organ, before = call.args.get("organ"), previous_call.args.get("organ")
     if named != [organ]:
         return call
-    organ_words = {word for phrase in ORGAN_SYNONYMS.get(organ, (organ,)) for word in phrase.split()}
-    said = [word for word in words(text) if word not in organ_words]
+    said = words_besides_organ(text, organ)
     if any(word not in FILLER for word in said):  # says more than the organ: what to do, or "same for the spleen"
         return call
     name = organ.replace("_", " ")

@@ -4,7 +4,7 @@ list): after the undo the follow-up had nothing to continue, and the model re-se
 changed nothing. Only text that names one other organ and nothing to do with it carries the correction over."""
 
 from causal_sam_llm.agent.call_schema import ParsedCall
-from causal_sam_llm.agent.organ_words import ORGAN_SYNONYMS, organs_mentioned, words
+from causal_sam_llm.agent.organ_words import organs_mentioned, words_besides_organ
 from causal_sam_llm.agent.said_error_rails import FILLER, previous_correction
 
 # besides the organ, "the spleen instead", "try the spleen", "do the spleen now", "the same for the spleen"
@@ -27,5 +27,4 @@ def _only_names_another_organ(text: str, undone_organ: object, classes: list[str
     named = organs_mentioned(text, classes)
     if len(named) != 1 or named[0] == undone_organ:
         return False
-    organ_words = {word for phrase in ORGAN_SYNONYMS.get(named[0], (named[0],)) for word in phrase.split()}
-    return all(word in CARRIED_OVER_WORDS or word in organ_words for word in words(text))
+    return all(word in CARRIED_OVER_WORDS for word in words_besides_organ(text, named[0]))
